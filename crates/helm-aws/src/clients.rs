@@ -1,0 +1,92 @@
+//! The client factory: the only code that builds AWS SDK clients.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use helm_core::config::Credentials;
+use std::time::Duration;
+
+/// Everything that decides how clients talk to AWS, resolved by the caller from flags,
+/// environment and configuration (precedence rules live in `helm_core::config`).
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub credentials: Credentials,
+    /// The default region (resources in other regions get clients of their own).
+    pub region: String,
+    /// Send every call here (an emulator, a VPC endpoint).
+    pub endpoint_url: Option<String>,
+    /// Attempts per call in the SDK's standard retry mode (1 = no retry).
+    pub max_attempts: u32,
+    pub connect_timeout: Duration,
+    /// Bound on one attempt.
+    pub attempt_timeout: Duration,
+    /// Bound on a whole call, retries included.
+    pub operation_timeout: Duration,
+}
+
+impl ClientSettings {
+    pub fn new(credentials: Credentials, region: impl Into<String>) -> Self {
+        ClientSettings {
+            credentials,
+            region: region.into(),
+            endpoint_url: None,
+            max_attempts: 3,
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(20),
+            operation_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Builds the clients of every service from one shared SDK configuration.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    sdk: SdkConfig,
+    settings: ClientSettings,
+}
+
+impl AwsClients {
+    /// Resolve the SDK configuration once (profile files are read here).
+    pub async fn new(settings: ClientSettings) -> AwsClients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(settings.connect_timeout)
+                    .operation_attempt_timeout(settings.attempt_timeout)
+                    .operation_timeout(settings.operation_timeout)
+                    .build(),
+            );
+        match &settings.credentials {
+            Credentials::Profile(name) => loader = loader.profile_name(name),
+            Credentials::EnvironmentKeys => loader = loader.credentials_provider(
+                aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+            ),
+            Credentials::DefaultChain => {}
+        }
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        AwsClients {
+            sdk: loader.load().await,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    /// The region a client for `region` (or the default) uses.
+    fn region(&self, region: Option<&str>) -> Region {
+        Region::new(region.unwrap_or(&self.settings.region).to_string())
+    }
+
+    pub(crate) fn sts(&self, region: Option<&str>) -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .region(self.region(region))
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+}

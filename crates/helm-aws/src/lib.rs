@@ -1,0 +1,12 @@
+//! helm-cloud's AWS adapter. It owns every AWS SDK client: [`AwsClients`] is the one place
+//! that builds them (credentials, region, endpoint override, retry and timeouts), and
+//! [`AwsError`] names the API call and the resource of every failure. SDK types never
+//! leave this crate; callers get helm-core's types or plain data.
+
+mod clients;
+mod error;
+mod sts;
+
+pub use clients::{AwsClients, ClientSettings};
+pub use error::{AwsError, AwsErrorKind};
+pub use sts::CallerIdentity;

@@ -1,0 +1,3 @@
+//! helm-aws against the AWS emulator (one emulator for this test binary).
+
+mod sts;

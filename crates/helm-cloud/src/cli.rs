@@ -1,0 +1,124 @@
+//! The command line: clap types only. Doc comments are the help text.
+
+use crate::context::env_vars;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// helm-cloud: FABER creates, Helm operates.
+///
+/// Reads the deployment registry that faber-cloud writes and runs the Helm workflow
+/// (monitor, analyze, alert, remediate) on what was deployed.
+#[derive(Debug, Parser)]
+#[command(
+    name = "helm-cloud",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalOpts {
+    /// Project root (default: the enclosing git work tree's top, else the current directory).
+    #[arg(long, global = true, env = env_vars::HELM_ROOT, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Output format: `json` prints exactly one JSON document on stdout.
+    #[arg(long, global = true, env = env_vars::HELM_FORMAT, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Send every AWS call to this endpoint (an emulator, a VPC endpoint) [env: AWS_ENDPOINT_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS profile (see README: credential precedence) [env: AWS_PROFILE].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region (see README: region precedence) [env: AWS_REGION].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub region: Option<String>,
+
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// No colour in text output [env: NO_COLOR] (text output is plain so far).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Pretend it is this time (RFC 3339), for reproducible reports and tests.
+    #[arg(long, global = true, env = env_vars::HELM_NOW, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the .fractary/ skeleton and the commented monitoring.toml (never overwrites a file).
+    Init,
+
+    /// Show or check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Read and edit the deployment registry (.fractary/registry/deployments.json).
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the merged configuration and where each value came from.
+    Show {
+        /// Environment whose credentials and confirmation rule to show.
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+    },
+    /// Check every configuration file and the registry; exit 0 if valid, 65 if not.
+    Validate {
+        /// Also call sts:GetCallerIdentity and print the account, region, endpoint and profile in use.
+        #[arg(long)]
+        aws: bool,
+        /// Environment whose credentials to use with --aws.
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// List deployments and their resources (all environments, or one with --env).
+    List {
+        /// Only this environment, after the later-deployed-wins rule.
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
+    },
+    /// Add a deployment, or replace the one with the same id.
+    Add {
+        /// A deployment JSON document (an object, or an array of them); `-` reads stdin.
+        #[arg(long, value_name = "DEPLOYMENT.json")]
+        file: PathBuf,
+    },
+    /// Remove a deployment by its id.
+    Remove {
+        /// The deployment id.
+        id: String,
+    },
+}

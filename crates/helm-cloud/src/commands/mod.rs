@@ -1,0 +1,5 @@
+//! One module per subcommand. Each returns the exit code of a run that completed.
+
+pub mod config;
+pub mod init;
+pub mod registry;

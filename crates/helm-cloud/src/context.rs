@@ -1,0 +1,125 @@
+//! What every command needs: the project, the configuration, the clock, the AWS settings
+//! from flags and environment, and the printer.
+
+use crate::cli::GlobalOpts;
+use crate::error::{CliError, CliResult, EXIT_USAGE};
+use crate::output::Printer;
+use helm_aws::ClientSettings;
+use helm_core::clock::{self, Clock, FixedClock, SystemClock};
+use helm_core::config::{Config, Inputs, duration};
+use helm_core::paths::ProjectPaths;
+use std::time::Duration;
+
+/// Environment variables helm-cloud reads (besides the AWS SDK's own).
+pub mod env_vars {
+    /// Project root (`--root`).
+    pub const HELM_ROOT: &str = "HELM_ROOT";
+    /// Output format (`--format`).
+    pub const HELM_FORMAT: &str = "HELM_FORMAT";
+    /// A fixed "now" (RFC 3339) for reproducible reports and tests (`--now`).
+    pub const HELM_NOW: &str = "HELM_NOW";
+    /// Attempts per AWS call in the SDK's standard retry mode (default 3; tests use 1).
+    pub const HELM_AWS_MAX_ATTEMPTS: &str = "HELM_AWS_MAX_ATTEMPTS";
+    /// Bound on one AWS call, retries included (default 60s).
+    pub const HELM_AWS_TIMEOUT: &str = "HELM_AWS_TIMEOUT";
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    pub const AWS_PROFILE: &str = "AWS_PROFILE";
+    pub const AWS_REGION: &str = "AWS_REGION";
+    pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+    pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+pub struct Ctx {
+    pub paths: ProjectPaths,
+    pub clock: Box<dyn Clock>,
+    pub inputs: Inputs,
+    pub out: Printer,
+}
+
+impl Ctx {
+    pub fn new(g: &GlobalOpts) -> CliResult<Ctx> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| CliError::new(70, format!("reading the current directory: {e}")))?;
+        let paths = ProjectPaths::discover(g.root.as_deref(), &cwd);
+        let clock: Box<dyn Clock> = match &g.now {
+            Some(t) => Box::new(FixedClock(clock::parse_rfc3339(t).ok_or_else(|| {
+                CliError::usage(format!("--now {t:?} is not an RFC 3339 time"))
+                    .hint("write it as 2025-11-03T20:00:00Z")
+            })?)),
+            None => Box::new(SystemClock),
+        };
+        let inputs = Inputs {
+            flag_profile: g.profile.clone(),
+            env_profile: env_nonempty(env_vars::AWS_PROFILE),
+            env_has_keys: env_nonempty(env_vars::AWS_ACCESS_KEY_ID).is_some()
+                && env_nonempty(env_vars::AWS_SECRET_ACCESS_KEY).is_some(),
+            flag_region: g.region.clone(),
+            env_region: env_nonempty(env_vars::AWS_REGION),
+            flag_endpoint: g.endpoint_url.clone(),
+            env_endpoint: env_nonempty(env_vars::AWS_ENDPOINT_URL),
+        };
+        let out = Printer {
+            format: g.format,
+            quiet: g.quiet,
+            verbose: g.verbose,
+        };
+        Ok(Ctx {
+            paths,
+            clock,
+            inputs,
+            out,
+        })
+    }
+
+    /// Load and check the project's configuration, showing its warnings.
+    pub fn config(&self) -> CliResult<Config> {
+        let config = Config::load(self.paths.clone())?;
+        for w in &config.warnings {
+            self.out.warn(w);
+        }
+        Ok(config)
+    }
+
+    /// Check that `env` is one of the configured environments (exit 64 otherwise).
+    pub fn check_env(&self, config: &Config, env: &str) -> CliResult<()> {
+        config.environments.get(env)?;
+        Ok(())
+    }
+
+    /// The client settings for environment `env`, from flags, environment and config.
+    pub fn client_settings(&self, config: &Config, env: &str) -> CliResult<ClientSettings> {
+        let mut s = ClientSettings::new(
+            config.credentials(&self.inputs, env).value,
+            config.region(&self.inputs, None).value,
+        );
+        s.endpoint_url = config.endpoint(&self.inputs).map(|e| e.value);
+        if let Some(v) = env_nonempty(env_vars::HELM_AWS_MAX_ATTEMPTS) {
+            s.max_attempts = v.parse().map_err(|_| {
+                CliError::new(
+                    EXIT_USAGE,
+                    format!(
+                        "{} must be a whole number, not {v:?}",
+                        env_vars::HELM_AWS_MAX_ATTEMPTS
+                    ),
+                )
+            })?;
+        }
+        if let Some(v) = env_nonempty(env_vars::HELM_AWS_TIMEOUT) {
+            let d: Duration = duration::parse(&v).map_err(|e| {
+                CliError::new(EXIT_USAGE, format!("{}: {e}", env_vars::HELM_AWS_TIMEOUT))
+            })?;
+            s.operation_timeout = d;
+            s.attempt_timeout = s.attempt_timeout.min(d);
+        }
+        Ok(s)
+    }
+
+    /// A path relative to the project root, for messages.
+    pub fn show_path(&self, p: &std::path::Path) -> String {
+        self.paths.display(p).into_owned()
+    }
+}

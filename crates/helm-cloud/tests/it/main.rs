@@ -1,0 +1,10 @@
+//! The `helm-cloud` binary end to end: exit codes, stdout/stderr, files on disk, and AWS
+//! through the emulator. One test binary for the crate (link time on 2 cores).
+
+mod support;
+
+mod aws;
+mod cli;
+mod config;
+mod init;
+mod registry;

@@ -1,0 +1,78 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What a run of the binary left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+}
+
+/// The binary, run in `root` with a clean environment: none of the developer's AWS or
+/// helm settings leak in.
+pub fn helm(root: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_helm-cloud"));
+    for v in helm_testsupport::AWS_ENV_TO_CLEAR {
+        c.env_remove(v);
+    }
+    // No ~/.aws of the developer's either.
+    c.env("AWS_CONFIG_FILE", root.join(".no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", root.join(".no-aws-creds"));
+    c.env("HELM_ROOT", root)
+        .current_dir(root)
+        .stdin(Stdio::null());
+    c
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("running helm-cloud");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run `helm-cloud ARGS` in `root`.
+pub fn helm_run(root: &Path, args: &[&str]) -> Run {
+    run(helm(root).args(args))
+}
+
+/// A temporary project with `init` already run.
+pub fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let r = helm_run(dir.path(), &["init"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    dir
+}
+
+pub fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+pub const MONITORING: &str = ".fractary/plugins/helm-cloud/config/monitoring.toml";
+pub const ENVIRONMENTS: &str = ".fractary/shared/environments.json";
+pub const REGISTRY: &str = ".fractary/registry/deployments.json";
+
+/// A deployment document with `n` Lambda functions.
+pub fn deployment(id: &str, env: &str, functions: &[&str]) -> String {
+    let resources: Vec<String> = functions
+        .iter()
+        .map(|f| format!(r#"{{"id": "{f}", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:{f}"}}"#))
+        .collect();
+    format!(
+        r#"{{"id": "{id}", "environment": "{env}", "project": "acme", "deployed_at": "2025-11-04T09:12:00Z", "resources": [{}]}}"#,
+        resources.join(", ")
+    )
+}

@@ -1,0 +1,573 @@
+//! `monitoring.toml`: every key of the plugin's template, with its default, its type and
+//! where its value came from. The commented template (`template.toml`) is the single source
+//! of the defaults; `SCHEMA` says which keys exist and of what type.
+
+use super::Source;
+use super::duration;
+use crate::error::{Error, Result, line_of};
+use crate::resource::ResourceKind;
+use crate::suggest;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml_edit::{Document, Item, TableLike};
+
+/// The commented template `helm-cloud init` writes; its values are the defaults.
+pub const TEMPLATE: &str = include_str!("template.toml");
+
+/// The type a key's value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Str,
+    Int,
+    /// An integer or a decimal.
+    Number,
+    Duration,
+    StrList,
+}
+
+impl ValueType {
+    fn describe(self) -> &'static str {
+        match self {
+            ValueType::Str => "a string",
+            ValueType::Int => "an integer",
+            ValueType::Number => "a number",
+            ValueType::Duration => "a duration such as \"30s\", \"5m\", \"1h\" or \"7d\"",
+            ValueType::StrList => "a list of strings",
+        }
+    }
+}
+
+/// The keys of every section but `slos.*`.
+pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
+    (
+        "helm-cloud",
+        &[
+            ("domain", ValueType::Str),
+            ("environments", ValueType::StrList),
+        ],
+    ),
+    (
+        "monitoring",
+        &[
+            ("health_check_interval", ValueType::Duration),
+            ("enabled_checks", ValueType::StrList),
+        ],
+    ),
+    (
+        "remediation",
+        &[
+            ("auto_remediate", ValueType::StrList),
+            ("require_confirmation", ValueType::StrList),
+            ("never_auto", ValueType::StrList),
+        ],
+    ),
+    (
+        "escalation",
+        &[
+            ("channels", ValueType::StrList),
+            ("on_call_schedule", ValueType::Str),
+            ("auto_escalate_on", ValueType::StrList),
+        ],
+    ),
+    (
+        "issues",
+        &[
+            ("active_path", ValueType::Str),
+            ("resolved_path", ValueType::Str),
+            ("retention_days", ValueType::Int),
+        ],
+    ),
+    (
+        "cloudwatch",
+        &[
+            ("log_retention_days", ValueType::Int),
+            ("metric_namespace", ValueType::Str),
+        ],
+    ),
+    (
+        "cost",
+        &[
+            ("alert_on_spike_percent", ValueType::Number),
+            ("daily_budget_usd", ValueType::Number),
+            ("monthly_budget_usd", ValueType::Number),
+        ],
+    ),
+];
+
+/// The keys of `[slos.<type>]` (and of a registry resource's `slo` table): all numbers.
+pub const SLO_KEYS: &[&str] = &[
+    "error_rate_percent",
+    "availability_percent",
+    "p95_latency_ms",
+    "p95_response_time_ms",
+    "connection_time_ms",
+    "put_latency_ms",
+    "get_latency_ms",
+];
+
+/// One configuration value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub value: Value,
+    pub source: Source,
+}
+
+/// The merged monitoring configuration: defaults overlaid with the file.
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+    /// Dotted key (`slos.lambda.error_rate_percent`) → value, in template order then file order.
+    pub values: BTreeMap<String, Setting>,
+}
+
+fn schema_type(section: &str, key: &str) -> Option<ValueType> {
+    if section.starts_with("slos.") {
+        return SLO_KEYS.contains(&key).then_some(ValueType::Number);
+    }
+    SCHEMA
+        .iter()
+        .find(|(s, _)| *s == section)?
+        .1
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, t)| *t)
+}
+
+fn section_keys(section: &str) -> Vec<&'static str> {
+    if section.starts_with("slos.") {
+        return SLO_KEYS.to_vec();
+    }
+    SCHEMA
+        .iter()
+        .find(|(s, _)| *s == section)
+        .map(|(_, keys)| keys.iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default()
+}
+
+impl Monitoring {
+    /// The defaults alone.
+    pub fn defaults() -> Monitoring {
+        let mut values = BTreeMap::new();
+        read_into(
+            Path::new("<built-in template>"),
+            TEMPLATE,
+            &mut values,
+            |_| Source::Default,
+        )
+        .expect("the built-in template is valid");
+        Monitoring { file: None, values }
+    }
+
+    /// Defaults overlaid with the file at `path` (text already read).
+    pub fn parse(path: &Path, text: &str) -> Result<Monitoring> {
+        let mut m = Monitoring::defaults();
+        read_into(path, text, &mut m.values, |line| Source::File {
+            path: path.to_path_buf(),
+            line: Some(line),
+        })?;
+        m.file = Some(path.to_path_buf());
+        Ok(m)
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.values.get(key).map(|s| &s.value)
+    }
+
+    /// A string setting (None when absent).
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    /// A numeric setting.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.get(key).and_then(Value::as_f64)
+    }
+
+    /// A list of strings (empty when absent).
+    pub fn str_list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A duration setting (validated on read, so a present value always parses).
+    pub fn duration(&self, key: &str) -> Option<Duration> {
+        self.str(key).and_then(|s| duration::parse(s).ok())
+    }
+
+    /// The SLO table of a kind: `[slos.<kind>]` (defaults and file).
+    pub fn slos(&self, kind: ResourceKind) -> BTreeMap<String, f64> {
+        let prefix = format!("slos.{}.", kind.as_str());
+        self.values
+            .iter()
+            .filter_map(|(k, s)| Some((k.strip_prefix(&prefix)?.to_string(), s.value.as_f64()?)))
+            .collect()
+    }
+}
+
+/// Parse `text` and store every value it sets into `values`, checking each key and type.
+fn read_into(
+    path: &Path,
+    text: &str,
+    values: &mut BTreeMap<String, Setting>,
+    source: impl Fn(usize) -> Source,
+) -> Result<()> {
+    let doc = Document::parse(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        Error::invalid(path, line, None, format!("invalid TOML: {}", e.message()))
+    })?;
+    let line =
+        |span: Option<std::ops::Range<usize>>| span.map(|s| line_of(text, s.start)).unwrap_or(1);
+    let mut sections: Vec<&str> = SCHEMA.iter().map(|(s, _)| *s).collect();
+    sections.push("slos");
+    for (name, item) in doc.as_table().iter() {
+        let key_line = line(doc.as_table().key(name).and_then(|k| k.span()));
+        if name == "slos" {
+            let table = as_table(path, item, "slos", key_line)?;
+            for (kind_name, sub) in table.iter() {
+                let kline = line(table.key(kind_name).and_then(|k| k.span()));
+                if ResourceKind::parse(kind_name).map(|k| k.as_str()) != Some(kind_name) {
+                    let kinds: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+                    return Err(unknown(
+                        path,
+                        kline,
+                        &format!("slos.{kind_name}"),
+                        kind_name,
+                        &kinds,
+                        "resource type",
+                        " in [slos]",
+                    ));
+                }
+                let section = format!("slos.{kind_name}");
+                let t = as_table(path, sub, &section, kline)?;
+                read_section(path, text, &section, t, values, &source)?;
+            }
+            continue;
+        }
+        if !sections.contains(&name) {
+            return Err(unknown(
+                path, key_line, name, name, &sections, "section", "",
+            ));
+        }
+        let t = as_table(path, item, name, key_line)?;
+        read_section(path, text, name, t, values, &source)?;
+    }
+    Ok(())
+}
+
+fn as_table<'a>(path: &Path, item: &'a Item, name: &str, line: usize) -> Result<&'a dyn TableLike> {
+    item.as_table_like().ok_or_else(|| {
+        Error::invalid(
+            path,
+            Some(line),
+            Some(name.into()),
+            format!("`{name}` must be a table ([{name}])"),
+        )
+    })
+}
+
+fn unknown(
+    path: &Path,
+    line: usize,
+    field: &str,
+    word: &str,
+    candidates: &[&str],
+    what: &str,
+    within: &str,
+) -> Error {
+    let err = Error::invalid(
+        path,
+        Some(line),
+        Some(field.into()),
+        format!("unknown {what} `{word}`{within}"),
+    );
+    match suggest::nearest(word, candidates.iter().copied()) {
+        Some(near) => err.with_hint(format!("did you mean `{near}`?")),
+        None => err.with_hint(format!("valid: {}", candidates.join(", "))),
+    }
+}
+
+fn read_section(
+    path: &Path,
+    text: &str,
+    section: &str,
+    table: &dyn TableLike,
+    values: &mut BTreeMap<String, Setting>,
+    source: &impl Fn(usize) -> Source,
+) -> Result<()> {
+    for (key, item) in table.iter() {
+        let span = table.get_key_value(key).and_then(|(k, _)| k.span());
+        let kline = span.map(|s| line_of(text, s.start)).unwrap_or(1);
+        let field = format!("{section}.{key}");
+        let Some(ty) = schema_type(section, key) else {
+            let keys = section_keys(section);
+            return Err(unknown(
+                path,
+                kline,
+                &field,
+                key,
+                &keys,
+                "key",
+                &format!(" in [{section}]"),
+            ));
+        };
+        let value = item.as_value().ok_or_else(|| {
+            Error::invalid(
+                path,
+                Some(kline),
+                Some(field.clone()),
+                format!("`{key}` must be {}", ty.describe()),
+            )
+        })?;
+        let json = convert(value, ty).map_err(|got| {
+            Error::invalid(
+                path,
+                Some(kline),
+                Some(field.clone()),
+                format!("`{key}` must be {}, found {got}", ty.describe()),
+            )
+        })?;
+        values.insert(
+            field,
+            Setting {
+                value: json,
+                source: source(kline),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Check a TOML value against its type and turn it into JSON. Err carries what was found.
+fn convert(value: &toml_edit::Value, ty: ValueType) -> std::result::Result<Value, String> {
+    use toml_edit::Value as T;
+    let found = |v: &T| match v {
+        T::String(s) => format!("the string {:?}", s.value()),
+        T::Integer(i) => format!("the integer {}", i.value()),
+        T::Float(f) => format!("the number {}", f.value()),
+        T::Boolean(b) => format!("the boolean {}", b.value()),
+        T::Datetime(_) => "a date".to_string(),
+        T::Array(_) => "a list".to_string(),
+        T::InlineTable(_) => "a table".to_string(),
+    };
+    match (ty, value) {
+        (ValueType::Str, T::String(s)) => Ok(Value::String(s.value().clone())),
+        (ValueType::Int, T::Integer(i)) if *i.value() >= 0 => Ok(Value::from(*i.value())),
+        (ValueType::Number, T::Integer(i)) => Ok(Value::from(*i.value())),
+        (ValueType::Number, T::Float(f)) if f.value().is_finite() => Ok(Value::from(*f.value())),
+        (ValueType::Duration, T::String(s)) => {
+            duration::parse(s.value()).map_err(|e| format!("a bad duration ({e})"))?;
+            Ok(Value::String(s.value().clone()))
+        }
+        (ValueType::StrList, T::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(|s| Value::String(s.to_string()))
+                    .ok_or_else(|| format!("a list holding {}", found(v)))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(Value::Array),
+        (_, v) => Err(found(v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Monitoring> {
+        Monitoring::parse(Path::new("monitoring.toml"), text)
+    }
+
+    #[test]
+    fn defaults_hold_every_template_key_with_its_value() {
+        let m = Monitoring::defaults();
+        assert_eq!(m.str("helm-cloud.domain"), Some("infrastructure"));
+        assert_eq!(m.str_list("helm-cloud.environments"), vec!["test", "prod"]);
+        assert_eq!(
+            m.duration("monitoring.health_check_interval"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(m.str_list("monitoring.enabled_checks").len(), 4);
+        assert_eq!(m.number("slos.lambda.error_rate_percent"), Some(0.1));
+        assert_eq!(m.number("slos.lambda.p95_latency_ms"), Some(200.0));
+        assert_eq!(m.number("slos.lambda.availability_percent"), Some(99.9));
+        assert_eq!(m.number("slos.rds.error_rate_percent"), Some(0.01));
+        assert_eq!(m.number("slos.rds.connection_time_ms"), Some(100.0));
+        assert_eq!(m.number("slos.rds.availability_percent"), Some(99.95));
+        assert_eq!(m.number("slos.ecs.error_rate_percent"), Some(0.1));
+        assert_eq!(m.number("slos.ecs.p95_response_time_ms"), Some(500.0));
+        assert_eq!(m.number("slos.ecs.availability_percent"), Some(99.9));
+        assert_eq!(m.number("slos.s3.error_rate_percent"), Some(0.01));
+        assert_eq!(m.number("slos.s3.put_latency_ms"), Some(100.0));
+        assert_eq!(m.number("slos.s3.get_latency_ms"), Some(50.0));
+        assert_eq!(
+            m.str_list("remediation.auto_remediate"),
+            vec!["restart_lambda", "clear_cache", "invalidate_cloudfront"]
+        );
+        assert_eq!(
+            m.str_list("remediation.require_confirmation"),
+            vec![
+                "scale_resources",
+                "increase_capacity",
+                "modify_autoscaling",
+                "restart_ecs_service"
+            ]
+        );
+        assert_eq!(
+            m.str_list("remediation.never_auto"),
+            vec![
+                "delete_resources",
+                "modify_security_groups",
+                "change_iam_policies",
+                "terminate_instances"
+            ]
+        );
+        assert_eq!(m.str_list("escalation.channels"), vec!["slack-ops"]);
+        assert_eq!(
+            m.str("escalation.on_call_schedule"),
+            Some("pagerduty-infra-oncall")
+        );
+        assert_eq!(m.str_list("escalation.auto_escalate_on").len(), 3);
+        assert_eq!(m.str("issues.active_path"), Some("helm/issues/active/"));
+        assert_eq!(m.str("issues.resolved_path"), Some("helm/issues/resolved/"));
+        assert_eq!(m.number("issues.retention_days"), Some(90.0));
+        assert_eq!(m.number("cloudwatch.log_retention_days"), Some(30.0));
+        assert_eq!(
+            m.str("cloudwatch.metric_namespace"),
+            Some("Fractary/Infrastructure")
+        );
+        assert_eq!(m.number("cost.alert_on_spike_percent"), Some(20.0));
+        assert_eq!(m.number("cost.daily_budget_usd"), Some(100.0));
+        assert_eq!(m.number("cost.monthly_budget_usd"), Some(3000.0));
+        assert!(m.values.values().all(|s| s.source == Source::Default));
+    }
+
+    #[test]
+    fn every_schema_key_has_a_default_in_the_template() {
+        let m = Monitoring::defaults();
+        for (section, keys) in SCHEMA {
+            for (key, _) in *keys {
+                assert!(
+                    m.values.contains_key(&format!("{section}.{key}")),
+                    "{section}.{key} missing from template"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn file_values_override_defaults_and_record_their_line() {
+        let m = parse("[cost]\n\ndaily_budget_usd = 250.5\n[slos.dynamodb]\np95_latency_ms = 20\n")
+            .unwrap();
+        assert_eq!(m.number("cost.daily_budget_usd"), Some(250.5));
+        assert_eq!(m.number("cost.monthly_budget_usd"), Some(3000.0));
+        let s = &m.values["cost.daily_budget_usd"];
+        assert_eq!(
+            s.source,
+            Source::File {
+                path: "monitoring.toml".into(),
+                line: Some(3)
+            }
+        );
+        assert_eq!(
+            m.slos(ResourceKind::DynamoDb).get("p95_latency_ms"),
+            Some(&20.0)
+        );
+        assert_eq!(
+            m.slos(ResourceKind::Lambda).get("error_rate_percent"),
+            Some(&0.1)
+        );
+    }
+
+    fn err(text: &str) -> (Option<usize>, Option<String>, String, Option<String>) {
+        match parse(text).unwrap_err() {
+            Error::InvalidFile {
+                line,
+                field,
+                message,
+                hint,
+                ..
+            } => (line, field, message, hint),
+            other => panic!("expected an invalid-file error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn misspelt_key_names_line_and_nearest_valid_key() {
+        let (line, field, msg, hint) =
+            err("[slos.lambda]\nerror_rate_percent = 1\neror_rate_percnt = 0.5\n");
+        assert_eq!(line, Some(3));
+        assert_eq!(field.as_deref(), Some("slos.lambda.eror_rate_percnt"));
+        assert!(msg.contains("unknown key"), "{msg}");
+        assert_eq!(hint.as_deref(), Some("did you mean `error_rate_percent`?"));
+    }
+
+    #[test]
+    fn misspelt_section_and_slo_kind_are_suggested() {
+        let (line, _, _, hint) = err("\n[remediaton]\nnever_auto = []\n");
+        assert_eq!(
+            (line, hint.as_deref()),
+            (Some(2), Some("did you mean `remediation`?"))
+        );
+        let (line, _, _, hint) = err("[slos.lamda]\np95_latency_ms = 1\n");
+        assert_eq!(
+            (line, hint.as_deref()),
+            (Some(1), Some("did you mean `lambda`?"))
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_named() {
+        let (line, field, msg, _) = err("[cost]\ndaily_budget_usd = \"lots\"\n");
+        assert_eq!(
+            (line, field.as_deref()),
+            (Some(2), Some("cost.daily_budget_usd"))
+        );
+        assert!(
+            msg.contains("must be a number") && msg.contains("\"lots\""),
+            "{msg}"
+        );
+        let (_, _, msg, _) = err("[issues]\nretention_days = 1.5\n");
+        assert!(msg.contains("integer"), "{msg}");
+        let (_, _, msg, _) = err("[remediation]\nnever_auto = [\"a\", 3]\n");
+        assert!(msg.contains("list of strings"), "{msg}");
+        let (_, _, msg, _) = err("[helm-cloud]\ndomain = [\"x\"]\n");
+        assert!(msg.contains("must be a string"), "{msg}");
+        let (_, _, msg, _) = err("monitoring = 3\n");
+        assert!(msg.contains("must be a table"), "{msg}");
+    }
+
+    #[test]
+    fn bad_duration_is_an_error_with_line() {
+        let (line, field, msg, _) =
+            err("[monitoring]\nenabled_checks = []\nhealth_check_interval = \"5 minutes\"\n");
+        assert_eq!(
+            (line, field.as_deref()),
+            (Some(3), Some("monitoring.health_check_interval"))
+        );
+        assert!(msg.contains("duration"), "{msg}");
+    }
+
+    #[test]
+    fn broken_toml_is_an_error_with_line() {
+        let (line, _, msg, _) = err("[cost]\ndaily_budget_usd = 1\n[oops\n");
+        assert_eq!(line, Some(3));
+        assert!(msg.contains("invalid TOML"), "{msg}");
+    }
+
+    #[test]
+    fn inline_tables_are_read_too() {
+        let m = parse("slos = { lambda = { p95_latency_ms = 300 } }\n").unwrap();
+        assert_eq!(m.number("slos.lambda.p95_latency_ms"), Some(300.0));
+    }
+}

@@ -1,0 +1,155 @@
+//! Safe file writes for files other tools read while we write them: an exclusive lock
+//! beside the file, a temporary file in the same folder, fsync, rename. A reader never sees
+//! a half-written file, and a writer that holds the lock across read-modify-write never
+//! loses another writer's update.
+
+use crate::error::{Error, Result};
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind as IoKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An exclusive advisory lock (flock) on `<file>.lock`; released when dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Block until the lock beside `target` is ours.
+    pub fn acquire(target: &Path) -> Result<Self> {
+        let path = lock_path(target);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("opening lock", &path, e))?;
+        file.lock().map_err(|e| Error::io("locking", &path, e))?;
+        Ok(FileLock { file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// `deployments.json` → `deployments.json.lock`.
+pub fn lock_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    target.with_file_name(name)
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Replace `path` with `bytes` atomically (temporary file, fsync, rename, fsync folder).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| Error::io("writing", &tmp, e))?;
+        f.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| Error::io("replacing", path, e))?;
+        // The rename is durable only once the folder itself is synced.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Read a file that may be absent.
+pub fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::invalid(path, None, None, "the file is not UTF-8 text")),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("reading", path, e)),
+    }
+}
+
+/// Create `path` with `bytes` unless it exists. Returns whether it was written.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    }
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut f) => {
+            f.write_all(bytes)
+                .map_err(|e| Error::io("writing", path, e))?;
+            f.sync_all().map_err(|e| Error::io("syncing", path, e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == IoKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io("creating", path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "two");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
+    }
+
+    #[test]
+    fn write_new_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x/y.txt");
+        assert!(write_new(&p, b"first").unwrap());
+        assert!(!write_new(&p, b"second").unwrap());
+        assert_eq!(fs::read_to_string(&p).unwrap(), "first");
+    }
+
+    #[test]
+    fn lock_is_exclusive_between_holders() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("r.json");
+        let held = FileLock::acquire(&target).unwrap();
+        let f = OpenOptions::new().write(true).open(held.path()).unwrap();
+        assert!(
+            f.try_lock().is_err(),
+            "a second holder must not get the lock"
+        );
+        drop(held);
+        assert!(f.try_lock().is_ok());
+    }
+}

@@ -1,0 +1,20 @@
+//! helm-cloud's domain: configuration, the deployment registry, resource kinds and the
+//! rules that later issues build on (SLOs, issues, remediation policy).
+//!
+//! This crate must not depend on the AWS SDK, on the network or on a terminal: everything
+//! here is plain data and functions over it, so it is tested with plain unit tests and
+//! rebuilds in seconds. The AWS adapter (`helm-aws`) and the binary (`helm-cloud`) sit on
+//! top of it.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod fsutil;
+pub mod init;
+pub mod paths;
+pub mod registry;
+pub mod resource;
+pub mod suggest;
+pub mod version;
+
+pub use error::{Error, ErrorKind, Result};

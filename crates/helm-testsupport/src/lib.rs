@@ -1,0 +1,160 @@
+//! Test support shared by the crates' integration tests: one AWS emulator (moto behind
+//! `scripts/emulator/launcher.py`) per test binary, started on first use on a free loopback
+//! port and gone when the test binary exits; unique names so tests can share it.
+//!
+//! Only test code depends on this crate.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The repository's top folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// A running emulator.
+pub struct Emulator {
+    pub endpoint: String,
+    pub port: u16,
+    _child: Child,
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+impl Emulator {
+    /// The emulator of this test binary, started on first use.
+    ///
+    /// The Python it runs comes from `HELM_EMULATOR_PYTHON`, else from
+    /// `scripts/emulator.sh venv` (which creates the cached venv when missing).
+    pub fn shared() -> &'static Emulator {
+        EMULATOR.get_or_init(Emulator::start)
+    }
+
+    fn start() -> Emulator {
+        let root = repo_root();
+        let python = match std::env::var("HELM_EMULATOR_PYTHON") {
+            Ok(p) if !p.is_empty() => p,
+            _ => {
+                let out = Command::new("bash")
+                    .arg(root.join("scripts/emulator.sh"))
+                    .arg("venv")
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .expect("running scripts/emulator.sh venv");
+                assert!(out.status.success(), "scripts/emulator.sh venv failed");
+                String::from_utf8(out.stdout).unwrap().trim().to_string()
+            }
+        };
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("helm-emulator-{port}.log"));
+        let child = Command::new(&python)
+            .arg(root.join("scripts/emulator/launcher.py"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--parent-pid",
+                &std::process::id().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(&log)
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            )
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the emulator with {python}: {e}"));
+        let emulator = Emulator {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            _child: child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = emulator.request("GET", "/helm-emulator/ping", "") {
+                return emulator;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the emulator did not answer on port {port} within 60 s; see {}",
+            log.display()
+        );
+    }
+
+    /// A plain HTTP request to the emulator (seeding endpoints, moto-api). Returns status and body.
+    pub fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
+        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )?;
+        let mut raw = String::new();
+        s.read_to_string(&mut raw)?;
+        let status = raw
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = raw
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Environment variables that point helm-cloud (and the SDK) at this emulator, with
+    /// retries off so failures are quick.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("HELM_AWS_MAX_ATTEMPTS", "1".into()),
+        ]
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test of this run uses: `prefix-<pid>-<n>`.
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Environment variables a test must remove so the developer's own AWS setup never leaks in.
+pub const AWS_ENV_TO_CLEAR: &[&str] = &[
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "HELM_ROOT",
+    "HELM_FORMAT",
+    "HELM_NOW",
+];

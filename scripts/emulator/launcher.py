@@ -1,0 +1,360 @@
+"""Start moto's server with the few patches helm-cloud's tests need.
+
+moto (PyPI `moto[server]`) is a real implementation of the AWS wire protocols, but a few
+gaps would make our tests depend on moto rather than on AWS. Each patch below says what
+AWS does and what moto does instead; see ../../shared/EMULATOR.md (measured).
+
+Usage: launcher.py --port PORT [--host 127.0.0.1] [--request-log FILE]
+
+Extra endpoints (not AWS, only for seeding tests and demos):
+  POST /helm-emulator/ce/daily-costs   {"costs": [{"date": "2026-11-01", "service": "AWS Lambda",
+                                          "amount": 1.25}], "account": "123456789012"}
+  GET  /helm-emulator/ping             "ok" once the server answers
+"""
+
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import math
+import os
+import re
+import sys
+import threading
+from collections import defaultdict
+
+import cbor2
+from botocore.session import get_session
+from werkzeug.serving import run_simple
+
+from moto.cloudwatch import models as cw_models
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+DEFAULT_ACCOUNT = "123456789012"
+
+# --------------------------------------------------------------------------------------
+# Patch 1: percentile statistics in GetMetricData / GetMetricStatistics.
+# AWS answers `p95`, `p99`, `p99.9` from the stored samples; moto returns None for any
+# statistic it does not know and the whole request fails with HTTP 500. moto keeps every
+# raw value (a `Values`/`Counts` put is expanded into single values), so nearest-rank
+# percentiles over the period's raw values are exact for the data we seed.
+# --------------------------------------------------------------------------------------
+_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+_original_stat = cw_models.Statistics.get_statistics_for_type
+
+
+def _stat_with_percentiles(self, stat):
+    m = _PERCENTILE.match(stat or "")
+    if not m:
+        return _original_stat(self, stat)
+    values = sorted(self.metric_single_values_list)
+    if not values:
+        # Only aggregated (StatisticValues) data: AWS cannot give a percentile either.
+        return None
+    # Nearest rank: the smallest value with at least q% of the samples at or below it.
+    rank = max(1, math.ceil(float(m.group(1)) * len(values) / 100))
+    return values[min(rank, len(values)) - 1]
+
+
+cw_models.Statistics.get_statistics_for_type = _stat_with_percentiles
+
+
+# --------------------------------------------------------------------------------------
+# Patch 2: Smithy RPCv2 CBOR for CloudWatch.
+# aws-sdk-cloudwatch >= 1.100 sends `POST /service/GraniteServiceVersion20100801/operation/Op`
+# with a CBOR body and `smithy-protocol: rpc-v2-cbor`; AWS answers in kind. moto speaks only
+# JSON 1.0 for CloudWatch. We decode the CBOR request, forward it as JSON 1.0 with the
+# target header, and encode moto's JSON answer back as CBOR, driven by botocore's model of
+# the service so every member gets its modelled type (timestamps as CBOR tag 1, doubles as
+# floats, blobs as byte strings).
+# --------------------------------------------------------------------------------------
+_CBOR_PATH = re.compile(r"^/service/([A-Za-z0-9_]+)/operation/([A-Za-z0-9_]+)$")
+_SERVICE_BY_TARGET_PREFIX = {"GraniteServiceVersion20100801": "cloudwatch"}
+_models = {}
+_models_lock = threading.Lock()
+
+
+def _service_model(name):
+    with _models_lock:
+        if name not in _models:
+            _models[name] = get_session().get_service_model(name)
+        return _models[name]
+
+
+def _to_json_value(value):
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {k: _to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json_value(v) for v in value]
+    return value
+
+
+def _to_cbor_value(value, shape):
+    if value is None or shape is None:
+        return value
+    t = shape.type_name
+    if t == "structure":
+        if not isinstance(value, dict):
+            return value
+        return {
+            k: _to_cbor_value(v, shape.members.get(k))
+            for k, v in value.items()
+        }
+    if t == "list":
+        return [_to_cbor_value(v, shape.member) for v in value]
+    if t == "map":
+        return {k: _to_cbor_value(v, shape.value) for k, v in value.items()}
+    if t == "timestamp":
+        if isinstance(value, (int, float)):
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return value
+    if t in ("double", "float"):
+        return float(value)
+    if t in ("integer", "long", "short", "byte"):
+        return int(value)
+    if t == "blob" and isinstance(value, str):
+        return base64.b64decode(value)
+    return value
+
+
+def _call(app, environ):
+    """Run the inner WSGI app and return (status, headers, body)."""
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+        captured["headers"] = headers
+        return lambda data: None
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return captured["status"], captured["headers"], body
+
+
+def _read_body(environ):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def _cbor_bridge(app, environ, start_response, prefix, operation):
+    service = _SERVICE_BY_TARGET_PREFIX[prefix]
+    raw = _read_body(environ)
+    request = cbor2.loads(raw) if raw else {}
+    body = json.dumps(_to_json_value(request or {})).encode()
+    inner = dict(environ)
+    inner["PATH_INFO"] = "/"
+    inner["RAW_URI"] = "/"
+    inner["REQUEST_URI"] = "/"
+    inner["QUERY_STRING"] = ""
+    inner["CONTENT_TYPE"] = "application/x-amz-json-1.0"
+    inner["HTTP_CONTENT_TYPE"] = "application/x-amz-json-1.0"
+    inner["HTTP_X_AMZ_TARGET"] = f"{prefix}.{operation}"
+    inner["CONTENT_LENGTH"] = str(len(body))
+    inner["wsgi.input"] = io.BytesIO(body)
+    status, _headers, out = _call(app, inner)
+    try:
+        answer = json.loads(out) if out.strip() else {}
+    except ValueError:
+        # moto answers unimplemented operations with an HTML page: pass it on as an error.
+        answer = {"__type": "InternalFailure", "message": out.decode(errors="replace")[:500]}
+    if status.startswith("2"):
+        op_model = _service_model(service).operation_model(operation)
+        answer = _to_cbor_value(answer, op_model.output_shape) if op_model.output_shape else {}
+    elif "__type" not in answer:
+        code = answer.get("Error", {}).get("Code") or answer.get("code") or "InternalFailure"
+        answer = {"__type": code, "message": answer.get("message") or answer.get("Message", "")}
+    encoded = cbor2.dumps(answer, datetime_as_timestamp=True, timezone=dt.timezone.utc)
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/cbor"),
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("Content-Length", str(len(encoded))),
+        ],
+    )
+    return [encoded]
+
+
+# --------------------------------------------------------------------------------------
+# Patch 3: Cost Explorer data that follows the requested period.
+# AWS answers GetCostAndUsage from the account's billing data for the requested TimePeriod
+# (End exclusive), Granularity and GroupBy. moto hands out canned answers in call order,
+# whatever the request asks. Once a test seeds daily costs per service here, the launcher
+# answers from them; without seeded data moto's own behaviour is untouched.
+# --------------------------------------------------------------------------------------
+_costs = defaultdict(dict)  # account -> {(date, service): amount}
+_costs_lock = threading.Lock()
+
+
+def _account_of(environ):
+    return environ.get("HTTP_X_MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT
+
+
+def _seed_costs(environ, start_response):
+    payload = json.loads(_read_body(environ) or b"{}")
+    account = payload.get("account") or _account_of(environ)
+    with _costs_lock:
+        for row in payload.get("costs", []):
+            _costs[account][(row["date"], row["service"])] = float(row["amount"])
+        count = len(_costs[account])
+    return _json(start_response, "200 OK", {"account": account, "rows": count})
+
+
+def _month_end(day):
+    nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return nxt
+
+
+def _get_cost_and_usage(environ, start_response, rows):
+    req = json.loads(_read_body(environ) or b"{}")
+    start = dt.date.fromisoformat(req["TimePeriod"]["Start"])
+    end = dt.date.fromisoformat(req["TimePeriod"]["End"])
+    granularity = req.get("Granularity", "DAILY")
+    metrics = req.get("Metrics") or ["UnblendedCost"]
+    by_service = any(g.get("Key") == "SERVICE" for g in req.get("GroupBy") or [])
+    buckets = []
+    cursor = start
+    while cursor < end:
+        nxt = cursor + dt.timedelta(days=1) if granularity == "DAILY" else min(_month_end(cursor), end)
+        buckets.append((cursor, nxt))
+        cursor = nxt
+    results = []
+    for b_start, b_end in buckets:
+        per_service = defaultdict(float)
+        for (day, service), amount in rows.items():
+            if b_start <= dt.date.fromisoformat(day) < b_end:
+                per_service[service] += amount
+        total = sum(per_service.values())
+
+        def amounts(value):
+            return {m: {"Amount": f"{value:.10f}", "Unit": "USD"} for m in metrics}
+
+        entry = {
+            "TimePeriod": {"Start": b_start.isoformat(), "End": b_end.isoformat()},
+            "Total": {} if by_service else amounts(total),
+            "Groups": [
+                {"Keys": [s], "Metrics": amounts(v)} for s, v in sorted(per_service.items())
+            ]
+            if by_service
+            else [],
+            "Estimated": b_end > dt.date.today(),
+        }
+        results.append(entry)
+    return _json(
+        start_response,
+        "200 OK",
+        {"ResultsByTime": results, "DimensionValueAttributes": [], "GroupDefinitions": req.get("GroupBy") or []},
+        content_type="application/x-amz-json-1.1",
+    )
+
+
+def _json(start_response, status, doc, content_type="application/json"):
+    body = json.dumps(doc).encode()
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class HelmEmulator:
+    """WSGI middleware around moto's dispatcher: the patches above plus a request log."""
+
+    def __init__(self, app, request_log=None):
+        self.app = app
+        self.request_log = open(request_log, "a", buffering=1) if request_log else None
+        self.log_lock = threading.Lock()
+
+    def log(self, environ, operation):
+        if not self.request_log:
+            return
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        m = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", auth)
+        region, service = (m.group(1), m.group(2)) if m else ("", "")
+        with self.log_lock:
+            self.request_log.write(
+                json.dumps({"service": service, "region": region, "operation": operation,
+                            "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO")})
+                + "\n"
+            )
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/helm-emulator/ping":
+            return _json(start_response, "200 OK", "ok")
+        if path == "/helm-emulator/ce/daily-costs" and environ["REQUEST_METHOD"] == "POST":
+            return _seed_costs(environ, start_response)
+        if path == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
+            with _costs_lock:
+                _costs.clear()
+        if path.startswith("/moto-api/"):
+            return self.app(environ, start_response)
+
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        m = _CBOR_PATH.match(path)
+        if m and m.group(1) in _SERVICE_BY_TARGET_PREFIX:
+            self.log(environ, m.group(2))
+            return _cbor_bridge(self.app, environ, start_response, m.group(1), m.group(2))
+        operation = target.split(".")[-1] if target else _query_action(environ) or path
+        self.log(environ, operation)
+        if target == "AWSInsightsIndexService.GetCostAndUsage":
+            with _costs_lock:
+                rows = dict(_costs.get(_account_of(environ), {}))
+            if rows:
+                return _get_cost_and_usage(environ, start_response, rows)
+        return self.app(environ, start_response)
+
+
+def _query_action(environ):
+    """The Action of a query-protocol request (STS, EC2, IAM, RDS...), in the URL or the form body."""
+    found = re.search(r"(?:^|&)Action=([A-Za-z0-9]+)", environ.get("QUERY_STRING", ""))
+    if found:
+        return found.group(1)
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        found = re.search(rb"(?:^|&)Action=([A-Za-z0-9]+)", body)
+        return found.group(1).decode() if found else None
+    return None
+
+
+def _watch_parent(pid):
+    """A test binary cannot stop its emulator from a static; the emulator follows it out."""
+    import time
+
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+        time.sleep(0.5)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--request-log", default=os.environ.get("HELM_EMULATOR_REQUEST_LOG"))
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is gone (test harness)")
+    args = parser.parse_args(argv)
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(args.host, args.port, HelmEmulator(app, args.request_log), threaded=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
