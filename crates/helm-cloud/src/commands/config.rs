@@ -116,11 +116,8 @@ pub fn show(ctx: &Ctx, env: &str) -> CliResult {
     ctx.out.result(&json, || {
         let mut s = format!("Project root: {}\n\nFiles:\n", ctx.paths.root.display());
         for (name, p) in &files {
-            s.push_str(&format!(
-                "  {name:<20} {} {}\n",
-                ctx.show_path(p),
-                if p.exists() { "" } else { "(absent)" }
-            ));
+            let absent = if p.exists() { "" } else { " (absent)" };
+            s.push_str(&format!("  {name:<20} {}{absent}\n", ctx.show_path(p)));
         }
         let rows: Vec<Vec<String>> = settings
             .iter()

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The demo: helm-cloud against a local AWS emulator with a demo stack. No AWS account needed.
+#
+#   bash scripts/demo.sh [PROJECT_DIR]     (default: ./demo-project, recreated each run)
+#
+# It builds helm-cloud, creates the emulator's Python venv (once, cached), starts the
+# emulator on a free loopback port, seeds the demo stack (scripts/demo/seed.py), writes a
+# .fractary/ project for it, runs the helm-cloud commands that exist, and stops the
+# emulator. Set HELM_DEMO_KEEP=1 to leave the emulator running (its endpoint is printed).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+project="${1:-$repo/demo-project}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/helm-cloud/target}"
+export HELM_EMULATOR_STATE="${HELM_EMULATOR_STATE:-${HELM_CACHE:-$HOME/.cache/helm-cloud}/emulator-demo}"
+
+command -v cargo >/dev/null || { echo "demo: cargo is needed (https://rustup.rs)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "demo: python3 is needed" >&2; exit 1; }
+
+echo "==> building helm-cloud (the first build takes a while; later ones seconds)" >&2
+cargo build --quiet --manifest-path "$repo/Cargo.toml" -p helm-cloud
+helm="$CARGO_TARGET_DIR/debug/helm-cloud"
+
+py="$("$repo/scripts/emulator.sh" venv)"
+"$repo/scripts/emulator.sh" stop
+endpoint="$("$repo/scripts/emulator.sh" start)"
+if [ -z "${HELM_DEMO_KEEP:-}" ]; then
+  trap '"$repo/scripts/emulator.sh" stop' EXIT
+fi
+echo "==> emulator at $endpoint" >&2
+
+# Everything below talks to the emulator only.
+export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export HELM_ROOT="$project"
+
+rm -rf "$project"
+mkdir -p "$project"
+step() { printf '\n\033[1m$ helm-cloud %s\033[0m\n' "$*"; }
+
+step init
+"$helm" init
+
+echo "==> seeding the demo stack" >&2
+cat >"$project/.fractary/shared/aws-credentials.json" <<JSON
+{ "version": "1.0.0",
+  "aws": { "account_id": "123456789012", "region": "us-east-1", "profiles": {} } }
+JSON
+"$py" "$repo/scripts/demo/seed.py" "$endpoint" test >"$project/deployment-acme-test.json"
+
+step registry add --file deployment-acme-test.json
+"$helm" registry add --file "$project/deployment-acme-test.json"
+
+step registry list --env test
+"$helm" registry list --env test
+
+step config validate --aws
+"$helm" config validate --aws
+
+step config show --env test
+"$helm" config show --env test | head -20
+echo "  … (helm-cloud config show --format json for everything)"
+
+echo
+echo "Demo project: $project"
+if [ -n "${HELM_DEMO_KEEP:-}" ]; then
+  echo "Emulator left running at $endpoint: export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo HELM_ROOT=$project"
+  echo "Stop it with: HELM_EMULATOR_STATE=$HELM_EMULATOR_STATE scripts/emulator.sh stop"
+fi

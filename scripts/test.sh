@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing (Rust crates through cargo, the emulator's Python
+# venv), then runs the emulator launcher's own tests and the whole Rust workspace.
+#
+#   bash scripts/test.sh [extra cargo test args]
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/helm-cloud/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+command -v cargo >/dev/null || { echo "test: cargo is needed (https://rustup.rs)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "test: python3 is needed" >&2; exit 1; }
+
+echo "==> emulator venv" >&2
+HELM_EMULATOR_PYTHON="$("$repo/scripts/emulator.sh" venv)"
+export HELM_EMULATOR_PYTHON
+
+echo "==> emulator launcher tests" >&2
+"$HELM_EMULATOR_PYTHON" -m unittest discover -s "$repo/scripts/emulator" -p 'test_*.py'
+
+echo "==> cargo test (target: $CARGO_TARGET_DIR)" >&2
+cd "$repo"
+start=$(date +%s)
+cargo build --workspace --all-targets
+echo "==> built in $(( $(date +%s) - start ))s" >&2
+cargo test --workspace "$@"
