@@ -57,8 +57,18 @@ step config validate --aws
 "$helm" config validate --aws
 
 step config show --env test
-"$helm" config show --env test | head -20
+"$helm" config show --env test | head -12
 echo "  … (helm-cloud config show --format json for everything)"
+
+# health exits 0/1/2/3 by the worst resource; the demo stack is UNHEALTHY on purpose.
+step health --env test
+"$helm" health --env test || echo "(exit code $?: 2 = UNHEALTHY)"
+
+step metrics --service api-lambda --metric Duration --env test
+"$helm" metrics --service api-lambda --metric Duration --env test
+
+step performance --service api-lambda --timeframe 2h --env test
+"$helm" performance --service api-lambda --timeframe 2h --env test
 
 echo
 echo "Demo project: $project"

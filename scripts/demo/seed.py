@@ -99,8 +99,8 @@ def main():
         for i in range(12):
             t = now - dt.timedelta(minutes=60 - 5 * i)
             invocations = 300 + rng.randint(0, 60)
-            errors = rng.randint(30, 45) if (rid == "api" and t >= spike_start) else (1 if rng.random() < 0.2 else 0)
-            durations = [rng.gauss(120 if rid != "api" or t < spike_start else 900, 25) for _ in range(20)]
+            errors = rng.randint(30, 45) if (rid == "api" and t >= spike_start) else 0
+            durations = [rng.gauss(70 if rid != "api" or t < spike_start else 900, 12) for _ in range(20)]
             dims = [{"Name": "FunctionName", "Value": name}]
             data += [
                 {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": t, "Value": invocations, "Unit": "Count"},

@@ -9,6 +9,9 @@ Usage: launcher.py --port PORT [--host 127.0.0.1] [--request-log FILE]
 Extra endpoints (not AWS, only for seeding tests and demos):
   POST /helm-emulator/ce/daily-costs   {"costs": [{"date": "2026-11-01", "service": "AWS Lambda",
                                           "amount": 1.25}], "account": "123456789012"}
+  POST /helm-emulator/faults           {"region": "eu-west-3", "code": "AccessDeniedException",
+                                        "message": "...", "status": 403}  or {"match": "name", ...};
+                                        an empty list ({"faults": []}) clears them
   GET  /helm-emulator/ping             "ok" once the server answers
 """
 
@@ -170,6 +173,8 @@ def _cbor_bridge(app, environ, start_response, prefix, operation):
     except ValueError:
         # moto answers unimplemented operations with an HTML page: pass it on as an error.
         answer = {"__type": "InternalFailure", "message": out.decode(errors="replace")[:500]}
+    if status.startswith("2") and operation == "GetMetricData":
+        answer = _forbid_matching_queries(request or {}, answer)
     if status.startswith("2"):
         op_model = _service_model(service).operation_model(operation)
         answer = _to_cbor_value(answer, op_model.output_shape) if op_model.output_shape else {}
@@ -267,6 +272,93 @@ def _json(start_response, status, doc, content_type="application/json"):
     return [body]
 
 
+# --------------------------------------------------------------------------------------
+# Fault injection (not a moto patch: AWS fails in ways moto never does). A fault matches a
+# request by the region of its signature and/or a string in its path or body, and answers
+# with the AWS error shape of the request's protocol. For GetMetricData a `match` fault
+# instead marks the matching queries `Forbidden`, as CloudWatch does for metrics the caller
+# may not read, and the rest of the batch is answered normally.
+# --------------------------------------------------------------------------------------
+_faults = []
+_faults_lock = threading.Lock()
+
+
+def _set_faults(environ, start_response):
+    payload = json.loads(_read_body(environ) or b"{}")
+    with _faults_lock:
+        if "faults" in payload:
+            _faults[:] = payload["faults"]
+        else:
+            _faults.append(payload)
+        n = len(_faults)
+    return _json(start_response, "200 OK", {"faults": n})
+
+
+def _region_of(environ):
+    m = re.search(r"Credential=[^/]+/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return m.group(1) if m else None
+
+
+def _fault_for(environ, body, whole_request=True):
+    with _faults_lock:
+        faults = list(_faults)
+    region = _region_of(environ)
+    text = environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", "") + body.decode("utf-8", "replace")
+    for f in faults:
+        if f.get("region") and f["region"] != region:
+            continue
+        if f.get("match") and (f["match"] not in text or not whole_request):
+            continue
+        if not f.get("region") and not f.get("match"):
+            continue
+        return f
+    return None
+
+
+def _fault_response(environ, start_response, fault):
+    code = fault.get("code", "AccessDeniedException")
+    message = fault.get("message", "injected fault: not authorized to perform this action")
+    status = f"{fault.get('status', 403)} Fault"
+    path = environ.get("PATH_INFO", "")
+    if _CBOR_PATH.match(path):
+        body = cbor2.dumps({"__type": code, "message": message})
+        headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
+    elif environ.get("HTTP_X_AMZ_TARGET"):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1")]
+    elif environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") or _query_action(environ):
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>fault</RequestId></ErrorResponse>").encode()
+        headers = [("Content-Type", "text/xml")]
+    elif path.startswith("/2015-03-31/") or path.startswith("/restapis"):
+        body = json.dumps({"message": message, "Message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+    else:
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+        headers = [("Content-Type", "application/xml")]
+    headers.append(("Content-Length", str(len(body))))
+    start_response(status, headers)
+    return [body]
+
+
+def _forbid_matching_queries(request, answer):
+    """GetMetricData: results of queries that mention a `match` fault become Forbidden."""
+    with _faults_lock:
+        matches = [f["match"] for f in _faults if f.get("match") and not f.get("region")]
+    if not matches:
+        return answer
+    forbidden = {
+        q.get("Id") for q in request.get("MetricDataQueries", [])
+        if any(m in json.dumps(_to_json_value(q)) for m in matches)
+    }
+    for r in answer.get("MetricDataResults", []):
+        if r.get("Id") in forbidden:
+            r["Values"], r["Timestamps"] = [], []
+            r["StatusCode"] = "Forbidden"
+            r["Messages"] = [{"Code": "Forbidden", "Value": "injected fault: not authorized to read this metric"}]
+    return answer
+
+
 class HelmEmulator:
     """WSGI middleware around moto's dispatcher: the patches above plus a request log."""
 
@@ -294,14 +386,27 @@ class HelmEmulator:
             return _json(start_response, "200 OK", "ok")
         if path == "/helm-emulator/ce/daily-costs" and environ["REQUEST_METHOD"] == "POST":
             return _seed_costs(environ, start_response)
+        if path == "/helm-emulator/faults" and environ["REQUEST_METHOD"] == "POST":
+            return _set_faults(environ, start_response)
         if path == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
             with _costs_lock:
                 _costs.clear()
+            with _faults_lock:
+                _faults.clear()
         if path.startswith("/moto-api/"):
             return self.app(environ, start_response)
 
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         m = _CBOR_PATH.match(path)
+        if _faults:
+            body = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(body)
+            # A GetMetricData batch is answered per query (see _forbid_matching_queries).
+            is_metric_data = bool(m) and m.group(2) == "GetMetricData"
+            fault = _fault_for(environ, body, whole_request=not is_metric_data)
+            if fault:
+                self.log(environ, m.group(2) if m else (target.split(".")[-1] if target else _query_action(environ) or path))
+                return _fault_response(environ, start_response, fault)
         if m and m.group(1) in _SERVICE_BY_TARGET_PREFIX:
             self.log(environ, m.group(2))
             return _cbor_bridge(self.app, environ, start_response, m.group(1), m.group(2))
@@ -352,6 +457,10 @@ def main(argv=None):
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    # moto starts no ECS task: a new service reports MOTO_ECS_SERVICE_RUNNING tasks running
+    # (AWS would start desiredCount). 2 lets a test seed a service short of tasks
+    # (desiredCount 3) beside healthy ones (desiredCount 2).
+    os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, HelmEmulator(app, args.request_log), threaded=True)
 

@@ -158,6 +158,49 @@ class LauncherTest(unittest.TestCase):
         )["ResultsByTime"]
         self.assertEqual(monthly, again)
 
+    def post(self, path, doc):
+        req = urllib.request.Request(self.endpoint + path, method="POST", data=json.dumps(doc).encode())
+        return json.loads(urllib.request.urlopen(req).read())
+
+    def test_faults_answer_in_the_protocol_of_the_request_and_can_be_cleared(self):
+        self.post("/helm-emulator/faults", {"region": "eu-west-3", "code": "AccessDeniedException", "status": 403})
+        try:
+            kw = dict(endpoint_url=self.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+            for service, call in [
+                ("lambda", lambda c: c.list_functions()),
+                ("rds", lambda c: c.describe_db_instances()),
+                ("dynamodb", lambda c: c.list_tables()),
+                ("cloudwatch", lambda c: c.describe_alarms()),
+            ]:
+                with self.assertRaises(Exception) as ctx:
+                    call(boto3.client(service, region_name="eu-west-3", **kw))
+                self.assertIn("AccessDenied", str(ctx.exception), service)
+                call(boto3.client(service, region_name="us-east-1", **kw))  # other regions unaffected
+        finally:
+            self.post("/helm-emulator/faults", {"faults": []})
+        boto3.client("lambda", region_name="eu-west-3", endpoint_url=self.endpoint,
+                     aws_access_key_id="testing", aws_secret_access_key="testing").list_functions()
+
+    def test_a_match_fault_forbids_only_the_matching_metric_queries(self):
+        self.put_durations("visible-fn", [5.0])
+        self.put_durations("secret-fn", [7.0])
+        self.post("/helm-emulator/faults", {"match": "secret-fn"})
+        try:
+            now = dt.datetime.now(dt.timezone.utc)
+            q2 = self.query("secret-fn", "Average")
+            q2["Id"] = "s"
+            _, _, body = self.cbor("GetMetricData", {
+                "MetricDataQueries": [self.query("visible-fn", "Average"), q2],
+                "StartTime": now - dt.timedelta(hours=1), "EndTime": now,
+            })
+            by_id = {r["Id"]: r for r in body["MetricDataResults"]}
+            self.assertEqual(by_id["q"]["Values"], [5.0])
+            self.assertEqual(by_id["q"]["StatusCode"], "Complete")
+            self.assertEqual(by_id["s"]["StatusCode"], "Forbidden")
+            self.assertEqual(by_id["s"]["Values"], [])
+        finally:
+            self.post("/helm-emulator/faults", {"faults": []})
+
     def test_request_log_names_service_and_operation(self):
         self.cbor("ListMetrics", {})
         boto3.client("sts", endpoint_url=self.endpoint, region_name="us-east-1",

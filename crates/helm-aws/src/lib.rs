@@ -4,9 +4,14 @@
 //! leave this crate; callers get helm-core's types or plain data.
 
 mod clients;
+mod cloudwatch;
 mod error;
+pub mod health;
+mod status;
 mod sts;
 
 pub use clients::{AwsClients, ClientSettings};
+pub use cloudwatch::{AlarmInfo, MAX_QUERIES_PER_CALL, MetricQuery, MetricSeries};
 pub use error::{AwsError, AwsErrorKind};
+pub use status::{EcsService, LambdaState};
 pub use sts::CallerIdentity;

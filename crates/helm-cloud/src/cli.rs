@@ -74,6 +74,47 @@ pub enum Command {
     /// Write the .fractary/ skeleton and the commented monitoring.toml (never overwrites a file).
     Init,
 
+    /// Check every resource of an environment: status, CloudWatch metrics and alarms against
+    /// the SLOs of monitoring.toml; save a report; open, update and resolve issues.
+    ///
+    /// Exit code: 0 HEALTHY, 1 DEGRADED, 2 UNHEALTHY, 3 UNKNOWN (the worst resource).
+    Health {
+        /// Environment to check.
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// Check only this resource (its registry id).
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        /// How far back to look (30m, 1h, 24h…).
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        timeframe: String,
+    },
+
+    /// Average, minimum, maximum, p95 and p99 of one metric of one resource, with a sparkline.
+    Metrics {
+        /// The resource (its registry id).
+        #[arg(long, value_name = "ID")]
+        service: String,
+        /// The metric: its CloudWatch name (Duration) or report key (duration_p95_ms).
+        #[arg(long, value_name = "NAME")]
+        metric: String,
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        timeframe: String,
+    },
+
+    /// Trends and anomalies of each SLO metric over time (5-minute resolution).
+    Performance {
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// Only this resource (its registry id).
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        #[arg(long, default_value = "24h", value_name = "DURATION")]
+        timeframe: String,
+    },
+
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

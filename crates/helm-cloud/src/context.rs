@@ -118,6 +118,11 @@ impl Ctx {
         Ok(s)
     }
 
+    /// Build the AWS clients for environment `env`.
+    pub async fn aws(&self, config: &Config, env: &str) -> CliResult<helm_aws::AwsClients> {
+        Ok(helm_aws::AwsClients::new(self.client_settings(config, env)?).await)
+    }
+
     /// A path relative to the project root, for messages.
     pub fn show_path(&self, p: &std::path::Path) -> String {
         self.paths.display(p).into_owned()

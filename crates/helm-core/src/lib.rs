@@ -11,6 +11,8 @@ pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod init;
+pub mod issues;
+pub mod monitor;
 pub mod paths;
 pub mod registry;
 pub mod resource;

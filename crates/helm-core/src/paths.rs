@@ -58,6 +58,10 @@ impl ProjectPaths {
     pub fn domain_monitors(&self) -> PathBuf {
         self.fractary().join("helm/domain-monitors.json")
     }
+    /// Where `health` saves its reports for `env`.
+    pub fn health_reports(&self, env: &str) -> PathBuf {
+        self.plugin_dir().join("monitoring").join(env)
+    }
     pub fn plugin_dir(&self) -> PathBuf {
         self.fractary().join("plugins/helm-cloud")
     }

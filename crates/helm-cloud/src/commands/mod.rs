@@ -1,5 +1,8 @@
 //! One module per subcommand. Each returns the exit code of a run that completed.
 
 pub mod config;
+pub mod health;
+pub mod metrics;
+pub mod targets;
 pub mod init;
 pub mod registry;

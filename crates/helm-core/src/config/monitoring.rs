@@ -87,6 +87,15 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
         ],
     ),
     (
+        "saturation",
+        &[
+            ("cpu_degraded_percent", ValueType::Number),
+            ("cpu_unhealthy_percent", ValueType::Number),
+            ("memory_degraded_percent", ValueType::Number),
+            ("memory_unhealthy_percent", ValueType::Number),
+        ],
+    ),
+    (
         "cost",
         &[
             ("alert_on_spike_percent", ValueType::Number),

@@ -1,0 +1,229 @@
+//! Resource status, batched where the API allows: list pages (Lambda, RDS, S3, CloudFront,
+//! DynamoDB, SQS), DescribeServices by 10 (ECS), one GetStages per API (API Gateway), and
+//! per-resource detail (GetFunctionConfiguration, DescribeTable) only when asked for.
+
+use crate::{AwsClients, AwsError, AwsErrorKind};
+use std::collections::{HashMap, HashSet};
+
+/// Lambda state as far as a call reveals it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaState {
+    /// `Active`, `Pending`, `Inactive`, `Failed`; None when the call did not say (ListFunctions).
+    pub state: Option<String>,
+    pub last_update_status: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// An ECS service as DescribeServices reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsService {
+    pub status: String,
+    pub desired: i64,
+    pub running: i64,
+    pub pending: i64,
+    pub deployments: usize,
+}
+
+impl AwsClients {
+    /// Every function of `region` by name (ListFunctions, all pages).
+    pub async fn lambda_functions(&self, region: &str) -> Result<HashMap<String, LambdaState>, AwsError> {
+        let client = self.lambda(region);
+        let mut out = HashMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = client
+                .list_functions()
+                .set_marker(marker.clone())
+                .max_items(50)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("lambda:ListFunctions", Some(region), e))?;
+            for f in page.functions() {
+                out.insert(
+                    f.function_name().unwrap_or_default().to_string(),
+                    LambdaState {
+                        state: f.state().map(|s| s.as_str().to_string()),
+                        last_update_status: f.last_update_status().map(|s| s.as_str().to_string()),
+                        reason: f.state_reason().map(str::to_string),
+                    },
+                );
+            }
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// One function's state (GetFunctionConfiguration); None when it does not exist.
+    pub async fn lambda_function(&self, region: &str, name: &str) -> Result<Option<LambdaState>, AwsError> {
+        match self.lambda(region).get_function_configuration().function_name(name).send().await {
+            Ok(f) => Ok(Some(LambdaState {
+                state: f.state().map(|s| s.as_str().to_string()),
+                last_update_status: f.last_update_status().map(|s| s.as_str().to_string()),
+                reason: f.state_reason().or(f.last_update_status_reason()).map(str::to_string),
+            })),
+            Err(e) => not_found_is_none(AwsError::from_sdk("lambda:GetFunctionConfiguration", Some(name), e)),
+        }
+    }
+
+    /// Services of one cluster by name (DescribeServices, 10 a call). Missing ones are absent.
+    pub async fn ecs_services(&self, region: &str, cluster: &str, names: &[String]) -> Result<HashMap<String, EcsService>, AwsError> {
+        let client = self.ecs(region);
+        let mut out = HashMap::new();
+        for chunk in names.chunks(10) {
+            let page = client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(cluster), e))?;
+            for s in page.services() {
+                out.insert(
+                    s.service_name().unwrap_or_default().to_string(),
+                    EcsService {
+                        status: s.status().unwrap_or_default().to_string(),
+                        desired: s.desired_count().into(),
+                        running: s.running_count().into(),
+                        pending: s.pending_count().into(),
+                        deployments: s.deployments().len(),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every DB instance of `region`: identifier → status (DescribeDBInstances, all pages).
+    pub async fn rds_instances(&self, region: &str) -> Result<HashMap<String, String>, AwsError> {
+        let client = self.rds(region);
+        let mut out = HashMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = client
+                .describe_db_instances()
+                .set_marker(marker.clone())
+                .max_records(100)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
+            for db in page.db_instances() {
+                out.insert(
+                    db.db_instance_identifier().unwrap_or_default().to_string(),
+                    db.db_instance_status().unwrap_or_default().to_string(),
+                );
+            }
+            marker = page.marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every bucket of the account (ListBuckets, all pages).
+    pub async fn s3_buckets(&self, region: &str) -> Result<HashSet<String>, AwsError> {
+        let client = self.s3(region);
+        let mut out = HashSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .list_buckets()
+                .set_continuation_token(token.clone())
+                .max_buckets(1000)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("s3:ListBuckets", None, e))?;
+            out.extend(page.buckets().iter().filter_map(|b| b.name().map(str::to_string)));
+            token = page.continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every distribution: id → (status, enabled) (ListDistributions, all pages).
+    pub async fn cloudfront_distributions(&self) -> Result<HashMap<String, (String, bool)>, AwsError> {
+        let client = self.cloudfront();
+        let mut out = HashMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = client
+                .list_distributions()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("cloudfront:ListDistributions", None, e))?;
+            let Some(list) = page.distribution_list() else { return Ok(out) };
+            for d in list.items() {
+                out.insert(d.id().to_string(), (d.status().to_string(), d.enabled()));
+            }
+            marker = list.next_marker().filter(|_| list.is_truncated()).map(str::to_string);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The stage names of a REST API (GetStages); None when the API does not exist.
+    pub async fn apigateway_stages(&self, region: &str, api_id: &str) -> Result<Option<Vec<String>>, AwsError> {
+        match self.apigateway(region).get_stages().rest_api_id(api_id).send().await {
+            Ok(out) => Ok(Some(out.item().iter().filter_map(|s| s.stage_name().map(str::to_string)).collect())),
+            Err(e) => not_found_is_none(AwsError::from_sdk("apigateway:GetStages", Some(api_id), e)),
+        }
+    }
+
+    /// Every table name of `region` (ListTables, all pages).
+    pub async fn dynamodb_tables(&self, region: &str) -> Result<HashSet<String>, AwsError> {
+        let client = self.dynamodb(region);
+        let mut out = HashSet::new();
+        let mut start: Option<String> = None;
+        loop {
+            let page = client
+                .list_tables()
+                .set_exclusive_start_table_name(start.clone())
+                .limit(100)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("dynamodb:ListTables", Some(region), e))?;
+            out.extend(page.table_names().iter().cloned());
+            start = page.last_evaluated_table_name().map(str::to_string);
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// One table's status (DescribeTable); None when it does not exist.
+    pub async fn dynamodb_table_status(&self, region: &str, name: &str) -> Result<Option<String>, AwsError> {
+        match self.dynamodb(region).describe_table().table_name(name).send().await {
+            Ok(out) => Ok(Some(out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string()).unwrap_or_default())),
+            Err(e) => not_found_is_none(AwsError::from_sdk("dynamodb:DescribeTable", Some(name), e)),
+        }
+    }
+
+    /// Every queue name of `region` (ListQueues, all pages).
+    pub async fn sqs_queues(&self, region: &str) -> Result<HashSet<String>, AwsError> {
+        let client = self.sqs(region);
+        let mut out = HashSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .list_queues()
+                .set_next_token(token.clone())
+                .max_results(1000)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("sqs:ListQueues", Some(region), e))?;
+            out.extend(page.queue_urls().iter().filter_map(|u| u.rsplit('/').next().map(str::to_string)));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+fn not_found_is_none<T>(e: AwsError) -> Result<Option<T>, AwsError> {
+    if e.kind == AwsErrorKind::NotFound { Ok(None) } else { Err(e) }
+}

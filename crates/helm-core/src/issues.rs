@@ -1,0 +1,543 @@
+//! The issue registry (`.fractary/helm/issues/{active,resolved}/<id>.json`): one issue per
+//! problem, found again by its fingerprint (environment, resource, check) instead of filed
+//! twice; resolved when the check passes again; ids never reused. Writes are atomic and
+//! serialised by one lock for the whole registry.
+
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::fsutil::{self, FileLock};
+use crate::registry::{from_value, parse_json};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Issue severity, with the weights of FORMATS.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn weight(self) -> f64 {
+        match self {
+            Severity::Critical => 10.0,
+            Severity::High => 7.0,
+            Severity::Medium => 5.0,
+            Severity::Low => 2.0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueStatus {
+    Active,
+    Escalated,
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One issue: the plugin's fields plus helm-cloud's. Unknown fields are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    pub id: String,
+    pub domain: String,
+    pub severity: Severity,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub slo_breach: bool,
+    pub detected_at: String,
+    pub environment: String,
+    #[serde(default)]
+    pub affected_resources: Vec<String>,
+    #[serde(default)]
+    pub metrics: Value,
+    #[serde(default)]
+    pub work_item_id: Option<String>,
+    #[serde(default = "active")]
+    pub status: IssueStatus,
+    #[serde(default)]
+    pub fingerprint: String,
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+    #[serde(default = "one")]
+    pub occurrences: u64,
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+    #[serde(default)]
+    pub escalated_at: Option<String>,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn active() -> IssueStatus {
+    IssueStatus::Active
+}
+fn one() -> u64 {
+    1
+}
+
+/// `[a-z]+-[0-9]+`, checked before any file is touched (no path traversal).
+pub fn valid_id(id: &str) -> bool {
+    let Some((prefix, number)) = id.split_once('-') else { return false };
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_lowercase())
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Refuse a malformed id as bad usage.
+pub fn check_id(id: &str) -> Result<()> {
+    if valid_id(id) {
+        Ok(())
+    } else {
+        Err(Error::usage(format!("{id:?} is not an issue id"), Some("issue ids look like infra-001".into())))
+    }
+}
+
+/// The id prefix of a domain: `infrastructure` → `infra`.
+pub fn domain_prefix(domain: &str) -> String {
+    match domain {
+        "infrastructure" => "infra".into(),
+        "application" => "app".into(),
+        other => {
+            let p: String = other.chars().filter(|c| c.is_ascii_alphabetic()).map(|c| c.to_ascii_lowercase()).collect();
+            if p.is_empty() { "issue".into() } else { p }
+        }
+    }
+}
+
+/// The stable identity of a problem.
+pub fn fingerprint(environment: &str, resource: &str, check: &str) -> String {
+    format!("{environment}/{resource}/{check}")
+}
+
+/// A problem seen by a check, to open or update an issue for.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub environment: String,
+    pub resource: String,
+    pub check: String,
+    pub severity: Severity,
+    pub title: String,
+    pub description: String,
+    pub slo_breach: bool,
+    pub metrics: Value,
+}
+
+impl Detection {
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.environment, &self.resource, &self.check)
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOutcome {
+    /// (fingerprint, issue id, opened now?) per detection, in detection order.
+    pub issues: Vec<(String, String, bool)>,
+    pub resolved: Vec<String>,
+}
+
+/// The issue registry of a project.
+#[derive(Debug, Clone)]
+pub struct IssueStore {
+    pub active_dir: PathBuf,
+    pub resolved_dir: PathBuf,
+    pub domain: String,
+    pub retention_days: i64,
+}
+
+impl IssueStore {
+    /// `active_path`/`resolved_path` are relative to `.fractary/` (monitoring.toml `[issues]`).
+    pub fn new(fractary: &Path, active_path: &str, resolved_path: &str, domain: &str, retention_days: i64) -> Self {
+        IssueStore {
+            active_dir: fractary.join(active_path),
+            resolved_dir: fractary.join(resolved_path),
+            domain: domain.to_string(),
+            retention_days,
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.active_dir.parent().map(Path::to_path_buf).unwrap_or_else(|| self.active_dir.clone())
+    }
+
+    fn lock(&self) -> Result<FileLock> {
+        FileLock::acquire(&self.root().join("issues"))
+    }
+
+    fn sequence_path(&self) -> PathBuf {
+        self.root().join("sequence.json")
+    }
+
+    fn read_dir(dir: &Path) -> Result<Vec<Issue>> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::io("reading", dir, e)),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            out.push(read_issue(&p)?);
+        }
+        Ok(out)
+    }
+
+    /// Active (and escalated) issues.
+    pub fn active(&self) -> Result<Vec<Issue>> {
+        Self::read_dir(&self.active_dir)
+    }
+
+    /// Resolved issues still kept.
+    pub fn resolved(&self) -> Result<Vec<Issue>> {
+        Self::read_dir(&self.resolved_dir)
+    }
+
+    /// One issue by id, active or resolved.
+    pub fn get(&self, id: &str) -> Result<Option<Issue>> {
+        check_id(id)?;
+        for dir in [&self.active_dir, &self.resolved_dir] {
+            let p = dir.join(format!("{id}.json"));
+            if p.exists() {
+                return read_issue(&p).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_id(&self, taken_max: u64) -> Result<String> {
+        let prefix = domain_prefix(&self.domain);
+        let path = self.sequence_path();
+        let mut seq: Map<String, Value> = match fsutil::read_optional(&path)? {
+            Some(text) => match parse_json(&path, &text)? {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+            None => Map::new(),
+        };
+        let last = seq.get(&prefix).and_then(Value::as_u64).unwrap_or(0).max(taken_max);
+        let next = last + 1;
+        seq.insert(prefix.clone(), Value::from(next));
+        fsutil::write_atomic(&path, (serde_json::to_string_pretty(&Value::Object(seq)).unwrap() + "\n").as_bytes())?;
+        Ok(format!("{prefix}-{next:03}"))
+    }
+
+    fn write(&self, issue: &Issue) -> Result<()> {
+        let dir = if issue.status == IssueStatus::Resolved { &self.resolved_dir } else { &self.active_dir };
+        let text = serde_json::to_string_pretty(issue).expect("issues serialise") + "\n";
+        fsutil::write_atomic(&dir.join(format!("{}.json", issue.id)), text.as_bytes())
+    }
+
+    fn max_number(&self) -> Result<u64> {
+        let prefix = domain_prefix(&self.domain);
+        let mut max = 0;
+        for dir in [&self.active_dir, &self.resolved_dir] {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if let Some(n) = name.strip_suffix(".json").and_then(|s| s.strip_prefix(&format!("{prefix}-"))).and_then(|n| n.parse::<u64>().ok()) {
+                        max = max.max(n);
+                    }
+                }
+            }
+        }
+        Ok(max)
+    }
+
+    /// Open or update an issue per detection; resolve the `source` issues of `environment`
+    /// whose resource was judged (`judged`) and whose check is no longer detected.
+    pub fn sync(&self, environment: &str, source: &str, detections: &[Detection], judged: &[String], now: DateTime<Utc>) -> Result<SyncOutcome> {
+        let _lock = self.lock()?;
+        let stamp = clock::rfc3339(now);
+        let mut outcome = SyncOutcome::default();
+        let mut active = self.active()?;
+        let mut max = self.max_number()?;
+        for d in detections {
+            let fp = d.fingerprint();
+            match active.iter_mut().find(|i| i.fingerprint == fp && i.status != IssueStatus::Resolved) {
+                Some(issue) => {
+                    issue.last_seen_at = Some(stamp.clone());
+                    issue.occurrences += 1;
+                    if issue.severity != d.severity {
+                        issue.history.push(HistoryEntry {
+                            at: stamp.clone(),
+                            event: "severity_changed".into(),
+                            detail: Some(format!("{} → {}: {}", issue.severity.as_str(), d.severity.as_str(), d.description)),
+                        });
+                        issue.severity = d.severity;
+                    }
+                    issue.title = d.title.clone();
+                    issue.description = d.description.clone();
+                    issue.slo_breach = d.slo_breach;
+                    issue.metrics = d.metrics.clone();
+                    self.write(issue)?;
+                    outcome.issues.push((fp, issue.id.clone(), false));
+                }
+                None => {
+                    let id = self.next_id(max)?;
+                    max = id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(max);
+                    let issue = Issue {
+                        id: id.clone(),
+                        domain: self.domain.clone(),
+                        severity: d.severity,
+                        title: d.title.clone(),
+                        description: d.description.clone(),
+                        slo_breach: d.slo_breach,
+                        detected_at: stamp.clone(),
+                        environment: d.environment.clone(),
+                        affected_resources: vec![d.resource.clone()],
+                        metrics: d.metrics.clone(),
+                        work_item_id: None,
+                        status: IssueStatus::Active,
+                        fingerprint: fp.clone(),
+                        last_seen_at: Some(stamp.clone()),
+                        occurrences: 1,
+                        resolved_at: None,
+                        escalated_at: None,
+                        source: source.to_string(),
+                        history: vec![HistoryEntry { at: stamp.clone(), event: "opened".into(), detail: Some(d.description.clone()) }],
+                        extra: Map::new(),
+                    };
+                    self.write(&issue)?;
+                    active.push(issue);
+                    outcome.issues.push((fp, id, true));
+                }
+            }
+        }
+        let detected: Vec<String> = detections.iter().map(Detection::fingerprint).collect();
+        for issue in active.iter_mut() {
+            let still = detected.contains(&issue.fingerprint);
+            let judged_now = issue.affected_resources.iter().any(|r| judged.contains(r));
+            if issue.environment == environment && issue.source == source && judged_now && !still && issue.status != IssueStatus::Resolved {
+                issue.status = IssueStatus::Resolved;
+                issue.resolved_at = Some(stamp.clone());
+                issue.history.push(HistoryEntry { at: stamp.clone(), event: "resolved".into(), detail: Some("the check passes again".into()) });
+                self.move_to_resolved(issue)?;
+                outcome.resolved.push(issue.id.clone());
+            }
+        }
+        self.purge(now)?;
+        Ok(outcome)
+    }
+
+    fn move_to_resolved(&self, issue: &Issue) -> Result<()> {
+        self.write(issue)?;
+        let old = self.active_dir.join(format!("{}.json", issue.id));
+        match std::fs::remove_file(&old) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("removing", old, e)),
+        }
+    }
+
+    /// Resolve an issue by hand.
+    pub fn resolve(&self, id: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Issue>> {
+        check_id(id)?;
+        let _lock = self.lock()?;
+        let path = self.active_dir.join(format!("{id}.json"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let mut issue = read_issue(&path)?;
+        let stamp = clock::rfc3339(now);
+        issue.status = IssueStatus::Resolved;
+        issue.resolved_at = Some(stamp.clone());
+        issue.history.push(HistoryEntry { at: stamp, event: "resolved".into(), detail: Some(note.unwrap_or("resolved by hand").to_string()) });
+        self.move_to_resolved(&issue)?;
+        self.purge(now)?;
+        Ok(Some(issue))
+    }
+
+    /// Remove resolved issues older than the retention.
+    fn purge(&self, now: DateTime<Utc>) -> Result<()> {
+        let cutoff = now - Duration::days(self.retention_days);
+        for issue in self.resolved()? {
+            let when = issue.resolved_at.as_deref().and_then(clock::parse_rfc3339);
+            if when.is_some_and(|t| t < cutoff) {
+                let p = self.resolved_dir.join(format!("{}.json", issue.id));
+                std::fs::remove_file(&p).map_err(|e| Error::io("purging", p, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Append a history entry to an issue (active or resolved).
+    pub fn add_history(&self, id: &str, event: &str, detail: &str, now: DateTime<Utc>) -> Result<bool> {
+        check_id(id)?;
+        let _lock = self.lock()?;
+        for dir in [&self.active_dir, &self.resolved_dir] {
+            let p = dir.join(format!("{id}.json"));
+            if p.exists() {
+                let mut issue = read_issue(&p)?;
+                issue.history.push(HistoryEntry { at: clock::rfc3339(now), event: event.into(), detail: Some(detail.into()) });
+                self.write(&issue)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn read_issue(path: &Path) -> Result<Issue> {
+    let text = fsutil::read_optional(path)?.ok_or_else(|| Error::invalid(path, None, None, "vanished while being read"))?;
+    let value = parse_json(path, &text)?;
+    from_value(path, &text, value)
+}
+
+/// Priority score (FORMATS.md): severity weight × domain weight + 2 × slo_breach + hours
+/// since `detected_at`.
+pub fn priority_score(issue: &Issue, domain_weight: f64, now: DateTime<Utc>) -> f64 {
+    issue.severity.weight() * domain_weight + if issue.slo_breach { 2.0 } else { 0.0 } + age_hours(issue, now)
+}
+
+/// Hours since `detected_at` (0 when unreadable or in the future).
+pub fn age_hours(issue: &Issue, now: DateTime<Utc>) -> f64 {
+    clock::parse_rfc3339(&issue.detected_at).map(|t| ((now - t).num_seconds() as f64 / 3600.0).max(0.0)).unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> IssueStore {
+        IssueStore::new(dir, "helm/issues/active/", "helm/issues/resolved/", "infrastructure", 90)
+    }
+
+    fn det(resource: &str, check: &str, severity: Severity) -> Detection {
+        Detection {
+            environment: "test".into(),
+            resource: resource.into(),
+            check: check.into(),
+            severity,
+            title: format!("{resource} {check}"),
+            description: "d".into(),
+            slo_breach: severity == Severity::Critical,
+            metrics: Value::Null,
+        }
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        clock::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn ids_are_validated_before_any_file_is_read() {
+        for good in ["infra-001", "app-7"] {
+            assert!(valid_id(good));
+        }
+        for bad in ["../etc/passwd", "infra-", "-001", "INFRA-001", "infra-00a", "infra_001", "infra-001/../x", ""] {
+            assert!(!valid_id(bad), "{bad}");
+            assert!(check_id(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn open_update_resolve_across_three_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let judged = vec!["api".to_string()];
+        let first = s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &judged, t("2025-11-03T20:00:00Z")).unwrap();
+        assert_eq!(first.issues[0].1, "infra-001");
+        assert!(first.issues[0].2);
+        let second = s.sync("test", "health", &[det("api", "error_rate", Severity::Critical)], &judged, t("2025-11-03T20:05:00Z")).unwrap();
+        assert_eq!(second.issues[0].1, "infra-001");
+        assert!(!second.issues[0].2, "same fingerprint updates");
+        let issue = s.get("infra-001").unwrap().unwrap();
+        assert_eq!(issue.occurrences, 2);
+        assert_eq!(issue.severity, Severity::Critical);
+        assert_eq!(issue.last_seen_at.as_deref(), Some("2025-11-03T20:05:00Z"));
+        assert_eq!(issue.detected_at, "2025-11-03T20:00:00Z");
+        let third = s.sync("test", "health", &[], &judged, t("2025-11-03T20:10:00Z")).unwrap();
+        assert_eq!(third.resolved, vec!["infra-001"]);
+        assert!(s.active().unwrap().is_empty());
+        let resolved = s.get("infra-001").unwrap().unwrap();
+        assert_eq!(resolved.status, IssueStatus::Resolved);
+        assert_eq!(resolved.resolved_at.as_deref(), Some("2025-11-03T20:10:00Z"));
+        // A new problem gets a new id, never a reused one.
+        let fourth = s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &judged, t("2025-11-03T20:15:00Z")).unwrap();
+        assert_eq!(fourth.issues[0].1, "infra-002");
+    }
+
+    #[test]
+    fn issues_of_unjudged_resources_and_other_environments_stay_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-11-03T20:00:00Z")).unwrap();
+        let out = s.sync("test", "health", &[], &[], t("2025-11-03T20:05:00Z")).unwrap();
+        assert!(out.resolved.is_empty(), "an UNKNOWN resource keeps its issues");
+        let out = s.sync("prod", "health", &[], &["api".into()], t("2025-11-03T20:05:00Z")).unwrap();
+        assert!(out.resolved.is_empty());
+    }
+
+    #[test]
+    fn resolved_issues_older_than_retention_are_purged_on_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-01-01T00:00:00Z")).unwrap();
+        s.resolve("infra-001", Some("fixed"), t("2025-01-02T00:00:00Z")).unwrap().unwrap();
+        assert!(s.get("infra-001").unwrap().is_some());
+        s.sync("test", "health", &[], &[], t("2025-03-01T00:00:00Z")).unwrap();
+        assert!(s.get("infra-001").unwrap().is_some(), "58 days: kept");
+        s.sync("test", "health", &[], &[], t("2025-04-05T00:00:00Z")).unwrap();
+        assert!(s.get("infra-001").unwrap().is_none(), "93 days: purged");
+        let next = s.sync("test", "health", &[det("db", "status", Severity::High)], &[], t("2025-04-05T00:00:00Z")).unwrap();
+        assert_eq!(next.issues[0].1, "infra-002", "a purged id is not reused");
+    }
+
+    #[test]
+    fn priority_follows_the_formula() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync("test", "health", &[det("api", "error_rate", Severity::Critical)], &[], t("2025-11-03T20:00:00Z")).unwrap();
+        let i = s.get("infra-001").unwrap().unwrap();
+        assert_eq!(priority_score(&i, 1.0, t("2025-11-03T23:00:00Z")), 10.0 + 2.0 + 3.0);
+        assert_eq!(priority_score(&i, 0.5, t("2025-11-03T20:00:00Z")), 5.0 + 2.0);
+    }
+
+    #[test]
+    fn unknown_fields_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-11-03T20:00:00Z")).unwrap();
+        let p = s.active_dir.join("infra-001.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        v["x-ticket"] = Value::from("OPS-42");
+        std::fs::write(&p, v.to_string()).unwrap();
+        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-11-03T20:05:00Z")).unwrap();
+        let again: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(again["x-ticket"], "OPS-42");
+    }
+}

@@ -1,0 +1,714 @@
+//! The monitor (the plugin's `ops-monitor`): classify every resource of an environment as
+//! HEALTHY, DEGRADED, UNHEALTHY or UNKNOWN from its status, its CloudWatch metrics and
+//! alarms, against the SLOs of `monitoring.toml` and the registry. Pure: the observations
+//! come in as data (the AWS adapter gathers them), the results go out as data.
+
+pub mod slo;
+pub mod spec;
+pub mod report;
+pub mod trend;
+
+use crate::config::Monitoring;
+use crate::registry::Resource;
+use crate::resource::ResourceKind;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use slo::Verdict;
+use spec::{StateClass, classify_state};
+use std::collections::BTreeMap;
+
+/// A resource's health, ordered HEALTHY < UNKNOWN < DEGRADED < UNHEALTHY (the worst wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HealthStatus {
+    Healthy,
+    Unknown,
+    Degraded,
+    Unhealthy,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "HEALTHY",
+            HealthStatus::Unknown => "UNKNOWN",
+            HealthStatus::Degraded => "DEGRADED",
+            HealthStatus::Unhealthy => "UNHEALTHY",
+        }
+    }
+
+    /// The exit code of `health`, `status` and `dashboard` (INTERFACE.md).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            HealthStatus::Healthy => 0,
+            HealthStatus::Degraded => 1,
+            HealthStatus::Unhealthy => 2,
+            HealthStatus::Unknown => 3,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HealthStatus> {
+        match s.to_ascii_uppercase().as_str() {
+            "HEALTHY" => Some(HealthStatus::Healthy),
+            "UNKNOWN" => Some(HealthStatus::Unknown),
+            "DEGRADED" => Some(HealthStatus::Degraded),
+            "UNHEALTHY" => Some(HealthStatus::Unhealthy),
+            _ => None,
+        }
+    }
+}
+
+/// What the status call(s) said about a resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusObs {
+    /// A status word (`Active`, `available`, `Deployed`…) and optional detail.
+    State { state: String, detail: Option<String> },
+    /// ECS service counts.
+    Ecs { status: String, desired: i64, running: i64, pending: i64, deployments: usize },
+    /// CloudFront: deployment status and the enabled flag.
+    Distribution { status: String, enabled: bool },
+    /// In the registry, not in AWS.
+    Missing,
+    /// The call failed (access denied, throttled after retries, endpoint error).
+    /// `unreachable`: AWS did not answer at all.
+    Unreadable { reason: String, unreachable: bool },
+    /// Status checks are not enabled (`[monitoring] enabled_checks`).
+    NotChecked,
+}
+
+/// One metric's values over the window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricValues {
+    /// The statistic over the whole window; None when CloudWatch had no datapoint.
+    pub window: Option<f64>,
+    /// Per-period values, oldest first, for sparklines and trends.
+    pub series: Vec<(DateTime<Utc>, f64)>,
+    /// Why it could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+/// An alarm that watches a resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmObs {
+    pub name: String,
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Everything gathered about one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub status: StatusObs,
+    /// By the report key of `spec::metrics`.
+    pub metrics: BTreeMap<&'static str, MetricValues>,
+    /// None: metrics were not fetched (not enabled).
+    pub metrics_error: Option<String>,
+    pub alarms: Vec<AlarmObs>,
+}
+
+/// One failed check of a resource: the unit an issue is opened for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable name of the check (`error_rate`, `availability`, `p95_latency`, `status`,
+    /// `drift`, `cpu`, `memory`, `alarm:<name>`); with environment and resource it makes the
+    /// issue fingerprint.
+    pub check: String,
+    pub status: HealthStatus,
+    /// An SLO was breached (not just approached).
+    pub slo_breach: bool,
+    /// The resource is down or missing.
+    pub down: bool,
+    pub title: String,
+    /// One line: "error rate 5.2% > SLO 0.1%".
+    pub reason: String,
+    pub metric: String,
+    pub current_value: String,
+    pub threshold: String,
+}
+
+/// The verdict on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceResult {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ResourceKind,
+    pub name: String,
+    pub arn: String,
+    pub status: HealthStatus,
+    pub reasons: Vec<String>,
+    /// What could not be evaluated and why (no traffic, no metric for an SLO, INSUFFICIENT_DATA…).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub metrics: Map<String, Value>,
+    pub alarms: Vec<AlarmObs>,
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+    /// Per-period series of the error count (or rate) and latency, for sparklines.
+    #[serde(skip)]
+    pub error_series: Vec<f64>,
+    #[serde(skip)]
+    pub latency_series: Vec<f64>,
+}
+
+/// Thresholds the evaluation needs, resolved from configuration and the registry.
+#[derive(Debug, Clone)]
+pub struct Thresholds {
+    pub slos: BTreeMap<String, f64>,
+    pub cpu_degraded: f64,
+    pub cpu_unhealthy: f64,
+    pub memory_degraded: f64,
+    pub memory_unhealthy: f64,
+}
+
+impl Thresholds {
+    /// `[slos.<kind>]` overlaid with the resource's own `slo`, and `[saturation]`.
+    pub fn for_resource(config: &Monitoring, resource: &Resource, kind: ResourceKind) -> Thresholds {
+        let mut slos = config.slos(kind);
+        slos.extend(resource.slo.iter().map(|(k, v)| (k.clone(), *v)));
+        let n = |k: &str, d: f64| config.number(k).unwrap_or(d);
+        Thresholds {
+            slos,
+            cpu_degraded: n("saturation.cpu_degraded_percent", 80.0),
+            cpu_unhealthy: n("saturation.cpu_unhealthy_percent", 95.0),
+            memory_degraded: n("saturation.memory_degraded_percent", 80.0),
+            memory_unhealthy: n("saturation.memory_unhealthy_percent", 95.0),
+        }
+    }
+}
+
+fn verdict_status(v: Verdict) -> HealthStatus {
+    match v {
+        Verdict::Ok => HealthStatus::Healthy,
+        Verdict::Degraded => HealthStatus::Degraded,
+        Verdict::Unhealthy => HealthStatus::Unhealthy,
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    let r = slo::round(v);
+    if r.fract() == 0.0 { format!("{}", r as i64) } else { format!("{r}") }
+}
+
+/// How a kind's error rate is measured: (errors key, total key) or a ready-made percent key.
+enum RateSource {
+    Ratio(&'static str, &'static str),
+    Percent(&'static str),
+    None(&'static str),
+}
+
+fn error_rate_source(kind: ResourceKind) -> RateSource {
+    match kind {
+        ResourceKind::Lambda => RateSource::Ratio("errors", "invocations"),
+        ResourceKind::ApiGateway => RateSource::Ratio("errors_5xx", "requests"),
+        ResourceKind::S3 => RateSource::Ratio("errors_5xx", "requests"),
+        ResourceKind::CloudFront => RateSource::Percent("error_rate_5xx_percent"),
+        ResourceKind::Ecs => RateSource::None("ECS publishes no request metrics (they come from its load balancer)"),
+        ResourceKind::Rds => RateSource::None("RDS publishes no error-rate metric"),
+        ResourceKind::DynamoDb => RateSource::None("DynamoDB publishes no request count to divide by"),
+        ResourceKind::Sqs => RateSource::None("SQS has no error rate"),
+    }
+}
+
+/// The latency metric (report key) an SLO key is measured by, per kind.
+fn latency_metric(kind: ResourceKind, slo_key: &str) -> Option<&'static str> {
+    match (kind, slo_key) {
+        (ResourceKind::Lambda, "p95_latency_ms") => Some("duration_p95_ms"),
+        (ResourceKind::ApiGateway, "p95_latency_ms" | "p95_response_time_ms") => Some("latency_p95_ms"),
+        (ResourceKind::DynamoDb, "p95_latency_ms") => Some("latency_p95_ms"),
+        (ResourceKind::S3, "get_latency_ms") => Some("first_byte_latency_avg_ms"),
+        _ => None,
+    }
+}
+
+const LATENCY_SLOS: &[&str] = &["p95_latency_ms", "p95_response_time_ms", "connection_time_ms", "put_latency_ms", "get_latency_ms"];
+
+/// Classify one resource from what was observed. Every rule of the README is here.
+pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &Thresholds) -> ResourceResult {
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mut metrics = Map::new();
+    let id = &resource.id;
+    let mut finding = |check: &str, status: HealthStatus, slo_breach: bool, down: bool, title: String, reason: String, metric: &str, current: String, threshold: String| {
+        findings.push(Finding {
+            check: check.to_string(),
+            status,
+            slo_breach,
+            down,
+            title,
+            reason,
+            metric: metric.to_string(),
+            current_value: current,
+            threshold,
+        });
+    };
+
+    // Status.
+    let mut status_readable = true;
+    match &obs.status {
+        StatusObs::Missing => finding(
+            "drift",
+            HealthStatus::Unhealthy,
+            false,
+            true,
+            format!("{} {id} is in the registry but not in AWS", kind),
+            "not found in AWS (registry drift)".into(),
+            "status",
+            "not found".into(),
+            "exists".into(),
+        ),
+        StatusObs::State { state, detail } => {
+            let extra = detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            match classify_state(kind, state) {
+                StateClass::Up => {}
+                StateClass::Transitional => finding(
+                    "status",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("{kind} {id} is {state}"),
+                    format!("status {state}{extra}"),
+                    "status",
+                    state.clone(),
+                    "available".into(),
+                ),
+                StateClass::Down => finding(
+                    "status",
+                    HealthStatus::Unhealthy,
+                    false,
+                    true,
+                    format!("{kind} {id} is {state}"),
+                    format!("status {state}{extra}"),
+                    "status",
+                    state.clone(),
+                    "available".into(),
+                ),
+            }
+            metrics.insert("state".into(), json!(state));
+        }
+        StatusObs::Distribution { status, enabled } => {
+            metrics.insert("state".into(), json!(status));
+            metrics.insert("enabled".into(), json!(enabled));
+            if !enabled {
+                finding("status", HealthStatus::Unhealthy, false, true, format!("CloudFront distribution {id} is disabled"), "distribution disabled".into(), "status", "disabled".into(), "enabled".into());
+            } else if classify_state(kind, status) != StateClass::Up {
+                finding("status", HealthStatus::Degraded, false, false, format!("CloudFront distribution {id} is {status}"), format!("status {status}"), "status", status.clone(), "Deployed".into());
+            }
+        }
+        StatusObs::Ecs { status, desired, running, pending, deployments } => {
+            metrics.insert("state".into(), json!(status));
+            metrics.insert("desired_count".into(), json!(desired));
+            metrics.insert("running_count".into(), json!(running));
+            metrics.insert("pending_count".into(), json!(pending));
+            metrics.insert("deployments".into(), json!(deployments));
+            let class = classify_state(kind, status);
+            if class == StateClass::Down {
+                finding("status", HealthStatus::Unhealthy, false, true, format!("ECS service {id} is {status}"), format!("status {status}"), "status", status.clone(), "ACTIVE".into());
+            } else if *desired > 0 && *running == 0 {
+                finding("tasks", HealthStatus::Unhealthy, false, true, format!("ECS service {id} has no running task"), format!("0 of {desired} tasks running"), "RunningCount", "0".into(), desired.to_string());
+            } else if running < desired {
+                finding("tasks", HealthStatus::Degraded, false, false, format!("ECS service {id} is short of tasks"), format!("{running} of {desired} tasks running"), "RunningCount", running.to_string(), desired.to_string());
+            } else if class == StateClass::Transitional {
+                finding("status", HealthStatus::Degraded, false, false, format!("ECS service {id} is {status}"), format!("status {status}"), "status", status.clone(), "ACTIVE".into());
+            }
+        }
+        StatusObs::Unreadable { reason, .. } => {
+            status_readable = false;
+            notes.push(format!("status unreadable: {reason}"));
+        }
+        StatusObs::NotChecked => {}
+    }
+
+    // Metrics.
+    let value = |key: &str| obs.metrics.get(key).and_then(|m| m.window);
+    let readable = |key: &str| obs.metrics.get(key).is_some_and(|m| m.error.is_none());
+    let metrics_readable = obs.metrics_error.is_none() && obs.metrics.values().any(|m| m.error.is_none());
+    if let Some(e) = &obs.metrics_error {
+        notes.push(format!("metrics unreadable: {e}"));
+    } else if let Some(e) = obs.metrics.values().find_map(|m| m.error.clone()) {
+        notes.push(format!("some metrics unreadable: {e}"));
+    }
+    for s in spec::metrics(kind) {
+        if !readable(s.key) {
+            continue;
+        }
+        match value(s.key) {
+            Some(v) => {
+                metrics.insert(s.key.into(), slo::json_number(v));
+            }
+            // A count with no datapoints is 0; other statistics are simply absent.
+            None if s.stat.is_count() => {
+                metrics.insert(s.key.into(), json!(0));
+            }
+            None => {}
+        }
+    }
+
+    if metrics_readable {
+        // Error rate and availability.
+        let rate = match error_rate_source(kind) {
+            RateSource::Ratio(part, total) if readable(part) && readable(total) => {
+                let r = slo::rate_percent(value(part).unwrap_or(0.0), value(total).unwrap_or(0.0));
+                if r.is_none() && (t.slos.contains_key("error_rate_percent") || t.slos.contains_key("availability_percent")) {
+                    notes.push("no traffic: error rate and availability not evaluated".into());
+                }
+                r
+            }
+            RateSource::Percent(key) if readable(key) => {
+                let r = value(key);
+                if r.is_none() && t.slos.contains_key("error_rate_percent") {
+                    notes.push("no traffic: error rate not evaluated".into());
+                }
+                r
+            }
+            RateSource::None(why) => {
+                if t.slos.contains_key("error_rate_percent") || t.slos.contains_key("availability_percent") {
+                    notes.push(format!("error-rate SLOs not evaluated: {why}"));
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(rate) = rate {
+            metrics.insert("error_rate_percent".into(), slo::json_number(rate));
+            metrics.insert("availability_percent".into(), slo::json_number(100.0 - rate));
+            if let Some(&th) = t.slos.get("error_rate_percent") {
+                let v = slo::upper_bound(rate, th);
+                if v != Verdict::Ok {
+                    let cmp = if v == Verdict::Unhealthy { ">" } else { "near" };
+                    finding(
+                        "error_rate",
+                        verdict_status(v),
+                        v == Verdict::Unhealthy,
+                        false,
+                        format!("{} error rate {}", kind_title(kind), if v == Verdict::Unhealthy { "exceeds SLO" } else { "approaching SLO" }),
+                        format!("error rate {}% {cmp} SLO {}%", fmt_num(rate), fmt_num(th)),
+                        error_metric_name(kind),
+                        format!("{}%", fmt_num(rate)),
+                        format!("{}%", fmt_num(th)),
+                    );
+                }
+            }
+            if let Some(&a) = t.slos.get("availability_percent") {
+                let v = slo::availability(rate, a);
+                metrics.insert("error_budget_used_percent".into(), slo::json_number(slo::budget_used_percent(rate, a)));
+                if v != Verdict::Ok {
+                    let reason = if v == Verdict::Unhealthy {
+                        format!("availability {}% < SLO {}%", fmt_num(100.0 - rate), fmt_num(a))
+                    } else {
+                        format!("{}% of the error budget used (availability {}%, SLO {}%)", fmt_num(slo::budget_used_percent(rate, a)), fmt_num(100.0 - rate), fmt_num(a))
+                    };
+                    finding(
+                        "availability",
+                        verdict_status(v),
+                        v == Verdict::Unhealthy,
+                        false,
+                        format!("{} availability {}", kind_title(kind), if v == Verdict::Unhealthy { "below SLO" } else { "error budget nearly spent" }),
+                        reason,
+                        "availability",
+                        format!("{}%", fmt_num(100.0 - rate)),
+                        format!("{}%", fmt_num(a)),
+                    );
+                }
+            }
+        }
+
+        // Latency SLOs.
+        for key in LATENCY_SLOS {
+            let Some(&th) = t.slos.get(*key) else { continue };
+            let Some(mkey) = latency_metric(kind, key) else {
+                notes.push(format!("SLO {key} not evaluated: no {kind} metric measures it"));
+                continue;
+            };
+            if !readable(mkey) {
+                continue;
+            }
+            let Some(v) = value(mkey) else {
+                notes.push(format!("SLO {key} not evaluated: no {mkey} datapoints (no traffic)"));
+                continue;
+            };
+            let verdict = slo::upper_bound(v, th);
+            if verdict != Verdict::Ok {
+                let check = key.trim_end_matches("_ms");
+                let label = key.trim_end_matches("_ms").replace('_', " ");
+                finding(
+                    check,
+                    verdict_status(verdict),
+                    verdict == Verdict::Unhealthy,
+                    false,
+                    format!("{} {label} {}", kind_title(kind), if verdict == Verdict::Unhealthy { "exceeds SLO" } else { "approaching SLO" }),
+                    format!("{label} {}ms {} SLO {}ms", fmt_num(v), if verdict == Verdict::Unhealthy { ">" } else { "near" }, fmt_num(th)),
+                    mkey,
+                    format!("{}ms", fmt_num(v)),
+                    format!("{}ms", fmt_num(th)),
+                );
+            }
+        }
+
+        // Saturation.
+        if matches!(kind, ResourceKind::Ecs | ResourceKind::Rds) {
+            for (check, key, degraded, unhealthy) in [
+                ("cpu", "cpu_avg_percent", t.cpu_degraded, t.cpu_unhealthy),
+                ("memory", "memory_avg_percent", t.memory_degraded, t.memory_unhealthy),
+            ] {
+                let Some(v) = value(key).filter(|_| readable(key)) else { continue };
+                let verdict = slo::saturation(v, degraded, unhealthy);
+                if verdict != Verdict::Ok {
+                    finding(
+                        check,
+                        verdict_status(verdict),
+                        false,
+                        false,
+                        format!("{} {check} saturated", kind_title(kind)),
+                        format!("{check} {}% (limit {}%)", fmt_num(v), fmt_num(if verdict == Verdict::Unhealthy { unhealthy } else { degraded })),
+                        key,
+                        format!("{}%", fmt_num(v)),
+                        format!("{}%", fmt_num(degraded)),
+                    );
+                }
+            }
+        }
+    }
+
+    // Alarms.
+    for a in &obs.alarms {
+        match a.state.as_str() {
+            "ALARM" => finding(
+                &format!("alarm:{}", a.name),
+                HealthStatus::Unhealthy,
+                false,
+                false,
+                format!("Alarm {} is in ALARM", a.name),
+                format!("alarm {} in ALARM", a.name),
+                "alarm",
+                "ALARM".into(),
+                "OK".into(),
+            ),
+            "INSUFFICIENT_DATA" => notes.push(format!("alarm {} has insufficient data", a.name)),
+            _ => {}
+        }
+    }
+
+    // The verdict: the worst finding; UNKNOWN when nothing at all could be read.
+    let worst = findings.iter().map(|f| f.status).max().unwrap_or(HealthStatus::Healthy);
+    let nothing_read = !status_readable && !metrics_readable;
+    let status = if findings.is_empty() && nothing_read { HealthStatus::Unknown } else { worst };
+    let mut reasons: Vec<String> = findings.iter().map(|f| f.reason.clone()).collect();
+    if status == HealthStatus::Unknown {
+        reasons = notes.iter().filter(|n| n.contains("unreadable")).cloned().collect();
+    }
+
+    let series = |key: &str| obs.metrics.get(key).map(|m| m.series.iter().map(|(_, v)| *v).collect()).unwrap_or_default();
+    let (error_series, latency_series) = match kind {
+        ResourceKind::Lambda => (series("errors"), series("duration_p95_ms")),
+        ResourceKind::ApiGateway => (series("errors_5xx"), series("latency_p95_ms")),
+        ResourceKind::S3 => (series("errors_5xx"), series("first_byte_latency_avg_ms")),
+        ResourceKind::CloudFront => (series("error_rate_5xx_percent"), Vec::new()),
+        ResourceKind::DynamoDb => (series("system_errors"), series("latency_p95_ms")),
+        ResourceKind::Ecs | ResourceKind::Rds => (Vec::new(), series("cpu_avg_percent")),
+        ResourceKind::Sqs => (Vec::new(), series("oldest_message_age_max_s")),
+    };
+
+    ResourceResult {
+        id: resource.id.clone(),
+        kind,
+        name: resource.name.clone(),
+        arn: resource.arn.clone(),
+        status,
+        reasons,
+        notes,
+        metrics,
+        alarms: obs.alarms.clone(),
+        findings,
+        error_series,
+        latency_series,
+    }
+}
+
+fn kind_title(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Lambda => "Lambda",
+        ResourceKind::Ecs => "ECS service",
+        ResourceKind::Rds => "RDS instance",
+        ResourceKind::S3 => "S3 bucket",
+        ResourceKind::CloudFront => "CloudFront distribution",
+        ResourceKind::ApiGateway => "API Gateway",
+        ResourceKind::DynamoDb => "DynamoDB table",
+        ResourceKind::Sqs => "SQS queue",
+    }
+}
+
+fn error_metric_name(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Lambda => "Errors",
+        ResourceKind::ApiGateway => "5XXError",
+        ResourceKind::S3 => "5xxErrors",
+        ResourceKind::CloudFront => "5xxErrorRate",
+        _ => "Errors",
+    }
+}
+
+/// The worst of several statuses; HEALTHY for none.
+pub fn overall(statuses: impl IntoIterator<Item = HealthStatus>) -> HealthStatus {
+    statuses.into_iter().max().unwrap_or(HealthStatus::Healthy)
+}
+
+/// A sparkline of values (▁ to █); empty for no values.
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if values.is_empty() {
+        return String::new();
+    }
+    let (min, max) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    values
+        .iter()
+        .map(|v| if max > min { BARS[(((v - min) / (max - min)) * 7.0).round() as usize] } else { BARS[0] })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    fn resource(kind: &str, arn: &str, slo: &str) -> Resource {
+        let text = format!(
+            r#"{{"deployments": [{{"id": "d", "environment": "test", "resources": [{{"id": "r", "type": "{kind}", "arn": "{arn}"{slo}}}]}}]}}"#
+        );
+        Registry::parse(std::path::Path::new("r.json"), &text).unwrap().environment_view("test").resources[0].clone()
+    }
+
+    fn lambda(slo: &str) -> Resource {
+        resource("lambda", "arn:aws:lambda:us-east-1:123456789012:function:f", slo)
+    }
+
+    fn obs(status: StatusObs, metrics: &[(&'static str, Option<f64>)]) -> Observation {
+        Observation {
+            status,
+            metrics: metrics.iter().map(|(k, v)| (*k, MetricValues { window: *v, series: vec![], error: None })).collect(),
+            metrics_error: None,
+            alarms: vec![],
+        }
+    }
+
+    fn active() -> StatusObs {
+        StatusObs::State { state: "Active".into(), detail: None }
+    }
+
+    fn judge(r: &Resource, kind: ResourceKind, o: &Observation) -> ResourceResult {
+        evaluate(r, kind, o, &Thresholds::for_resource(&Monitoring::defaults(), r, kind))
+    }
+
+    fn lambda_obs(invocations: f64, errors: f64, p95: f64) -> Observation {
+        obs(active(), &[("invocations", Some(invocations)), ("errors", Some(errors)), ("duration_p95_ms", Some(p95))])
+    }
+
+    #[test]
+    fn lambda_at_5_percent_errors_is_unhealthy_with_an_slo_breach() {
+        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(1250.0, 65.0, 150.0));
+        assert_eq!(r.status, HealthStatus::Unhealthy);
+        assert!(r.reasons.iter().any(|x| x == "error rate 5.2% > SLO 0.1%"), "{:?}", r.reasons);
+        let f = r.findings.iter().find(|f| f.check == "error_rate").unwrap();
+        assert!(f.slo_breach);
+        assert_eq!(r.metrics["error_rate_percent"], 5.2);
+        assert!(r.findings.iter().any(|f| f.check == "availability" && f.status == HealthStatus::Unhealthy));
+    }
+
+    #[test]
+    fn lambda_at_0_09_percent_against_0_1_is_degraded() {
+        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(10_000.0, 9.0, 150.0));
+        assert_eq!(r.status, HealthStatus::Degraded);
+        assert!(r.findings.iter().all(|f| !f.slo_breach));
+        assert!(r.reasons.iter().any(|x| x.contains("error budget")), "{:?}", r.reasons);
+    }
+
+    #[test]
+    fn healthy_lambda_has_no_reasons() {
+        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(10_000.0, 1.0, 150.0));
+        assert_eq!(r.status, HealthStatus::Healthy);
+        assert!(r.reasons.is_empty());
+    }
+
+    #[test]
+    fn p95_over_its_slo_is_unhealthy_and_a_resource_override_wins() {
+        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(1000.0, 0.0, 450.0));
+        assert_eq!(r.status, HealthStatus::Unhealthy);
+        assert!(r.reasons.iter().any(|x| x == "p95 latency 450ms > SLO 200ms"), "{:?}", r.reasons);
+        let relaxed = lambda(r#", "slo": {"p95_latency_ms": 1000}"#);
+        assert_eq!(judge(&relaxed, ResourceKind::Lambda, &lambda_obs(1000.0, 0.0, 450.0)).status, HealthStatus::Healthy);
+    }
+
+    #[test]
+    fn no_traffic_is_not_evaluated_and_counts_without_datapoints_are_zero() {
+        let r = judge(&lambda(""), ResourceKind::Lambda, &obs(active(), &[("invocations", None), ("errors", None), ("duration_p95_ms", None)]));
+        assert_eq!(r.status, HealthStatus::Healthy);
+        assert_eq!(r.metrics["invocations"], 0);
+        assert!(r.notes.iter().any(|n| n.contains("no traffic")), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn missing_stopped_and_pending_statuses() {
+        let db = resource("rds", "arn:aws:rds:us-east-1:123456789012:db:x", "");
+        let stopped = judge(&db, ResourceKind::Rds, &obs(StatusObs::State { state: "stopped".into(), detail: None }, &[]));
+        assert_eq!(stopped.status, HealthStatus::Unhealthy);
+        assert!(stopped.findings[0].down);
+        let modifying = judge(&db, ResourceKind::Rds, &obs(StatusObs::State { state: "modifying".into(), detail: None }, &[]));
+        assert_eq!(modifying.status, HealthStatus::Degraded);
+        let missing = judge(&db, ResourceKind::Rds, &obs(StatusObs::Missing, &[]));
+        assert_eq!(missing.status, HealthStatus::Unhealthy);
+        assert_eq!(missing.reasons, vec!["not found in AWS (registry drift)"]);
+    }
+
+    #[test]
+    fn ecs_short_of_tasks_is_degraded_and_none_running_is_unhealthy() {
+        let web = resource("ecs", "arn:aws:ecs:us-east-1:123456789012:service/c/web", "");
+        let ecs = |running| StatusObs::Ecs { status: "ACTIVE".into(), desired: 3, running, pending: 0, deployments: 1 };
+        assert_eq!(judge(&web, ResourceKind::Ecs, &obs(ecs(2), &[])).status, HealthStatus::Degraded);
+        assert_eq!(judge(&web, ResourceKind::Ecs, &obs(ecs(0), &[])).status, HealthStatus::Unhealthy);
+        assert_eq!(judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[])).status, HealthStatus::Healthy);
+        let hot = judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[("cpu_avg_percent", Some(96.0))]));
+        assert_eq!(hot.status, HealthStatus::Unhealthy);
+        let warm = judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[("cpu_avg_percent", Some(85.0))]));
+        assert_eq!(warm.status, HealthStatus::Degraded);
+    }
+
+    #[test]
+    fn an_alarm_in_alarm_is_unhealthy_and_insufficient_data_only_noted() {
+        let mut o = lambda_obs(1000.0, 0.0, 100.0);
+        o.alarms = vec![AlarmObs { name: "api-errors".into(), state: "INSUFFICIENT_DATA".into(), reason: None }];
+        let r = judge(&lambda(""), ResourceKind::Lambda, &o);
+        assert_eq!(r.status, HealthStatus::Healthy);
+        assert!(r.notes.iter().any(|n| n.contains("insufficient data")));
+        o.alarms[0].state = "ALARM".into();
+        let r = judge(&lambda(""), ResourceKind::Lambda, &o);
+        assert_eq!(r.status, HealthStatus::Unhealthy);
+        assert!(r.reasons.iter().any(|x| x.contains("api-errors")));
+    }
+
+    #[test]
+    fn nothing_readable_is_unknown_with_the_reason() {
+        let mut o = obs(StatusObs::Unreadable { reason: "lambda:GetFunction failed: AccessDeniedException".into(), unreachable: false }, &[]);
+        o.metrics.insert("errors", MetricValues { window: None, series: vec![], error: Some("Forbidden".into()) });
+        let r = judge(&lambda(""), ResourceKind::Lambda, &o);
+        assert_eq!(r.status, HealthStatus::Unknown);
+        assert!(r.reasons[0].contains("AccessDenied"), "{:?}", r.reasons);
+    }
+
+    #[test]
+    fn overall_is_the_worst_in_the_documented_order() {
+        use HealthStatus::*;
+        assert_eq!(overall([Healthy, Unknown]), Unknown);
+        assert_eq!(overall([Unknown, Degraded]), Degraded);
+        assert_eq!(overall([Degraded, Unhealthy, Healthy]), Unhealthy);
+        assert_eq!(overall([]), Healthy);
+        assert_eq!([Healthy, Degraded, Unhealthy, Unknown].map(HealthStatus::exit_code), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn sparkline_spans_the_range() {
+        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 7.0]), "▁▂▃█");
+        assert_eq!(sparkline(&[3.0, 3.0]), "▁▁");
+        assert_eq!(sparkline(&[]), "");
+    }
+}

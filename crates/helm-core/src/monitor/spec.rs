@@ -1,0 +1,264 @@
+//! What each resource kind exposes to the monitor: the CloudWatch metrics to fetch, their
+//! dimensions, and how its status words are classified. Kinds are data here (after Cloud
+//! Custodian's resource manager), so adding a metric is one line.
+
+use crate::registry::Resource;
+use crate::resource::{ResourceKind, Target};
+
+/// A CloudWatch statistic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    Sum,
+    Average,
+    Maximum,
+    Minimum,
+    /// A percentile, `p95` → 95.0.
+    Percentile(f64),
+}
+
+impl Stat {
+    /// The name GetMetricData takes.
+    pub fn api_name(self) -> String {
+        match self {
+            Stat::Sum => "Sum".into(),
+            Stat::Average => "Average".into(),
+            Stat::Maximum => "Maximum".into(),
+            Stat::Minimum => "Minimum".into(),
+            Stat::Percentile(p) => format!("p{}", trim_float(p)),
+        }
+    }
+
+    /// Parse `Sum`, `avg`, `p95`… (case-insensitive).
+    pub fn parse(s: &str) -> Option<Stat> {
+        let l = s.to_ascii_lowercase();
+        match l.as_str() {
+            "sum" => Some(Stat::Sum),
+            "average" | "avg" | "mean" => Some(Stat::Average),
+            "maximum" | "max" => Some(Stat::Maximum),
+            "minimum" | "min" => Some(Stat::Minimum),
+            _ => l.strip_prefix('p').and_then(|n| n.parse::<f64>().ok()).filter(|p| *p > 0.0 && *p < 100.0).map(Stat::Percentile),
+        }
+    }
+
+    /// Whether the values of consecutive periods add up (Sum): a missing period counts 0.
+    pub fn is_count(self) -> bool {
+        matches!(self, Stat::Sum)
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// One metric of a kind, under the key the report uses.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricSpec {
+    /// The report's key (`errors`, `duration_p95_ms`).
+    pub key: &'static str,
+    pub namespace: &'static str,
+    pub name: &'static str,
+    pub stat: Stat,
+    /// Extra fixed dimensions (S3 storage type, request-metrics filter).
+    pub extra_dims: &'static [(&'static str, &'static str)],
+}
+
+const fn m(key: &'static str, namespace: &'static str, name: &'static str, stat: Stat) -> MetricSpec {
+    MetricSpec { key, namespace, name, stat, extra_dims: &[] }
+}
+
+const LAMBDA: &[MetricSpec] = &[
+    m("invocations", "AWS/Lambda", "Invocations", Stat::Sum),
+    m("errors", "AWS/Lambda", "Errors", Stat::Sum),
+    m("throttles", "AWS/Lambda", "Throttles", Stat::Sum),
+    m("duration_avg_ms", "AWS/Lambda", "Duration", Stat::Average),
+    m("duration_p95_ms", "AWS/Lambda", "Duration", Stat::Percentile(95.0)),
+    m("duration_p99_ms", "AWS/Lambda", "Duration", Stat::Percentile(99.0)),
+    m("concurrent_executions_max", "AWS/Lambda", "ConcurrentExecutions", Stat::Maximum),
+];
+
+const ECS: &[MetricSpec] = &[
+    m("cpu_avg_percent", "AWS/ECS", "CPUUtilization", Stat::Average),
+    m("cpu_max_percent", "AWS/ECS", "CPUUtilization", Stat::Maximum),
+    m("memory_avg_percent", "AWS/ECS", "MemoryUtilization", Stat::Average),
+    m("memory_max_percent", "AWS/ECS", "MemoryUtilization", Stat::Maximum),
+];
+
+const RDS: &[MetricSpec] = &[
+    m("cpu_avg_percent", "AWS/RDS", "CPUUtilization", Stat::Average),
+    m("cpu_max_percent", "AWS/RDS", "CPUUtilization", Stat::Maximum),
+    m("connections_max", "AWS/RDS", "DatabaseConnections", Stat::Maximum),
+    m("freeable_memory_min_bytes", "AWS/RDS", "FreeableMemory", Stat::Minimum),
+    m("read_latency_avg_s", "AWS/RDS", "ReadLatency", Stat::Average),
+    m("write_latency_avg_s", "AWS/RDS", "WriteLatency", Stat::Average),
+];
+
+const S3_REQUESTS: &[(&str, &str)] = &[("FilterId", "EntireBucket")];
+const S3: &[MetricSpec] = &[
+    MetricSpec { extra_dims: S3_REQUESTS, ..m("requests", "AWS/S3", "AllRequests", Stat::Sum) },
+    MetricSpec { extra_dims: S3_REQUESTS, ..m("errors_4xx", "AWS/S3", "4xxErrors", Stat::Sum) },
+    MetricSpec { extra_dims: S3_REQUESTS, ..m("errors_5xx", "AWS/S3", "5xxErrors", Stat::Sum) },
+    MetricSpec { extra_dims: S3_REQUESTS, ..m("first_byte_latency_avg_ms", "AWS/S3", "FirstByteLatency", Stat::Average) },
+    MetricSpec {
+        extra_dims: &[("StorageType", "StandardStorage")],
+        ..m("size_bytes", "AWS/S3", "BucketSizeBytes", Stat::Maximum)
+    },
+    MetricSpec {
+        extra_dims: &[("StorageType", "AllStorageTypes")],
+        ..m("objects", "AWS/S3", "NumberOfObjects", Stat::Maximum)
+    },
+];
+
+const CLOUDFRONT_GLOBAL: &[(&str, &str)] = &[("Region", "Global")];
+const CLOUDFRONT: &[MetricSpec] = &[
+    MetricSpec { extra_dims: CLOUDFRONT_GLOBAL, ..m("requests", "AWS/CloudFront", "Requests", Stat::Sum) },
+    MetricSpec { extra_dims: CLOUDFRONT_GLOBAL, ..m("error_rate_4xx_percent", "AWS/CloudFront", "4xxErrorRate", Stat::Average) },
+    MetricSpec { extra_dims: CLOUDFRONT_GLOBAL, ..m("error_rate_5xx_percent", "AWS/CloudFront", "5xxErrorRate", Stat::Average) },
+];
+
+const APIGATEWAY: &[MetricSpec] = &[
+    m("requests", "AWS/ApiGateway", "Count", Stat::Sum),
+    m("errors_4xx", "AWS/ApiGateway", "4XXError", Stat::Sum),
+    m("errors_5xx", "AWS/ApiGateway", "5XXError", Stat::Sum),
+    m("latency_p95_ms", "AWS/ApiGateway", "Latency", Stat::Percentile(95.0)),
+    m("integration_latency_avg_ms", "AWS/ApiGateway", "IntegrationLatency", Stat::Average),
+];
+
+const DYNAMODB: &[MetricSpec] = &[
+    m("throttled_requests", "AWS/DynamoDB", "ThrottledRequests", Stat::Sum),
+    m("system_errors", "AWS/DynamoDB", "SystemErrors", Stat::Sum),
+    m("user_errors", "AWS/DynamoDB", "UserErrors", Stat::Sum),
+    m("latency_avg_ms", "AWS/DynamoDB", "SuccessfulRequestLatency", Stat::Average),
+    m("latency_p95_ms", "AWS/DynamoDB", "SuccessfulRequestLatency", Stat::Percentile(95.0)),
+];
+
+const SQS: &[MetricSpec] = &[
+    m("oldest_message_age_max_s", "AWS/SQS", "ApproximateAgeOfOldestMessage", Stat::Maximum),
+    m("visible_messages_max", "AWS/SQS", "ApproximateNumberOfMessagesVisible", Stat::Maximum),
+    m("messages_received", "AWS/SQS", "NumberOfMessagesReceived", Stat::Sum),
+];
+
+/// The metrics the monitor fetches for a kind.
+pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
+    match kind {
+        ResourceKind::Lambda => LAMBDA,
+        ResourceKind::Ecs => ECS,
+        ResourceKind::Rds => RDS,
+        ResourceKind::S3 => S3,
+        ResourceKind::CloudFront => CLOUDFRONT,
+        ResourceKind::ApiGateway => APIGATEWAY,
+        ResourceKind::DynamoDb => DYNAMODB,
+        ResourceKind::Sqs => SQS,
+    }
+}
+
+/// Find a kind's metric by its report key or its CloudWatch name (`metrics --metric`).
+pub fn find_metric(kind: ResourceKind, name: &str) -> Option<&'static MetricSpec> {
+    let all = metrics(kind);
+    all.iter()
+        .find(|s| s.key.eq_ignore_ascii_case(name))
+        .or_else(|| all.iter().find(|s| s.name.eq_ignore_ascii_case(name)))
+}
+
+/// The CloudWatch dimensions that identify `resource` (without the spec's extra ones).
+pub fn dimensions(resource: &Resource, environment: &str) -> Vec<(String, String)> {
+    let d = |k: &str, v: &str| (k.to_string(), v.to_string());
+    match resource.parsed_arn.as_ref().map(|a| &a.target) {
+        Some(Target::Lambda { .. }) => vec![d("FunctionName", &resource.name)],
+        Some(Target::Ecs { cluster, service }) => {
+            let service = if resource.name != *service { resource.name.as_str() } else { service };
+            vec![d("ClusterName", cluster), d("ServiceName", service)]
+        }
+        Some(Target::Rds { .. }) => vec![d("DBInstanceIdentifier", &resource.name)],
+        Some(Target::S3 { .. }) => vec![d("BucketName", &resource.name)],
+        Some(Target::CloudFront { distribution_id }) => vec![d("DistributionId", distribution_id)],
+        Some(Target::ApiGateway { stage, .. }) => {
+            let stage = resource.stage.clone().or_else(|| stage.clone()).unwrap_or_else(|| environment.to_string());
+            vec![d("ApiName", &resource.name), d("Stage", &stage)]
+        }
+        Some(Target::DynamoDb { .. }) => vec![d("TableName", &resource.name)],
+        Some(Target::Sqs { .. }) => vec![d("QueueName", &resource.name)],
+        None => Vec::new(),
+    }
+}
+
+/// The region whose CloudWatch holds a resource's metrics: CloudFront's are in us-east-1.
+pub fn metrics_region(kind: ResourceKind, resource_region: &str) -> String {
+    match kind {
+        ResourceKind::CloudFront => "us-east-1".into(),
+        _ => resource_region.into(),
+    }
+}
+
+/// How a status word of a kind counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateClass {
+    Up,
+    /// Changing: pending, creating, modifying → DEGRADED.
+    Transitional,
+    /// Stopped, failed, inactive → UNHEALTHY.
+    Down,
+}
+
+/// Classify a status word reported for a resource of `kind` (case-insensitive).
+pub fn classify_state(kind: ResourceKind, state: &str) -> StateClass {
+    let s = state.to_ascii_lowercase();
+    let down_words = ["stopped", "stopping", "failed", "inactive", "deleting", "deleted", "disabled", "incompatible", "inaccessible", "storage-full", "archived", "archiving"];
+    if down_words.iter().any(|w| s.contains(w)) {
+        return StateClass::Down;
+    }
+    let up = match kind {
+        ResourceKind::Lambda => s == "active" || s == "successful",
+        ResourceKind::Ecs => s == "active",
+        ResourceKind::Rds => s == "available" || s == "backing-up" || s == "storage-optimization",
+        ResourceKind::CloudFront => s == "deployed",
+        ResourceKind::DynamoDb => s == "active",
+        ResourceKind::S3 | ResourceKind::ApiGateway | ResourceKind::Sqs => s == "available" || s == "active" || s == "exists",
+    };
+    if up { StateClass::Up } else { StateClass::Transitional }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_metrics_with_unique_keys() {
+        for kind in ResourceKind::ALL {
+            let specs = metrics(kind);
+            assert!(!specs.is_empty(), "{kind}");
+            let mut keys: Vec<_> = specs.iter().map(|s| s.key).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), specs.len(), "{kind} has duplicate keys");
+        }
+    }
+
+    #[test]
+    fn stats_parse_and_print() {
+        assert_eq!(Stat::parse("p95"), Some(Stat::Percentile(95.0)));
+        assert_eq!(Stat::Percentile(99.9).api_name(), "p99.9");
+        assert_eq!(Stat::Percentile(95.0).api_name(), "p95");
+        assert_eq!(Stat::parse("AVG"), Some(Stat::Average));
+        assert_eq!(Stat::parse("p100"), None);
+        assert_eq!(Stat::parse("median"), None);
+    }
+
+    #[test]
+    fn status_words_classify_per_kind() {
+        use StateClass::*;
+        assert_eq!(classify_state(ResourceKind::Rds, "available"), Up);
+        assert_eq!(classify_state(ResourceKind::Rds, "stopped"), Down);
+        assert_eq!(classify_state(ResourceKind::Rds, "modifying"), Transitional);
+        assert_eq!(classify_state(ResourceKind::Rds, "creating"), Transitional);
+        assert_eq!(classify_state(ResourceKind::Lambda, "Active"), Up);
+        assert_eq!(classify_state(ResourceKind::Lambda, "Pending"), Transitional);
+        assert_eq!(classify_state(ResourceKind::Lambda, "Failed"), Down);
+        assert_eq!(classify_state(ResourceKind::Lambda, "Inactive"), Down);
+        assert_eq!(classify_state(ResourceKind::Ecs, "INACTIVE"), Down);
+        assert_eq!(classify_state(ResourceKind::Ecs, "DRAINING"), Transitional);
+        assert_eq!(classify_state(ResourceKind::CloudFront, "InProgress"), Transitional);
+        assert_eq!(classify_state(ResourceKind::DynamoDb, "UPDATING"), Transitional);
+        assert_eq!(classify_state(ResourceKind::DynamoDb, "INACCESSIBLE_ENCRYPTION_CREDENTIALS"), Down);
+    }
+}
