@@ -90,37 +90,51 @@ impl AwsClients {
         aws_sdk_sts::Client::from_conf(conf)
     }
     pub(crate) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
-        let conf = aws_sdk_cloudwatch::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_cloudwatch::Client::from_conf(conf)
     }
 
     pub(crate) fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
-        let conf = aws_sdk_lambda::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_lambda::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_lambda::Client::from_conf(conf)
     }
 
     pub(crate) fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
-        let conf = aws_sdk_ecs::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_ecs::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_ecs::Client::from_conf(conf)
     }
 
     pub(crate) fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        let conf = aws_sdk_rds::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_rds::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_rds::Client::from_conf(conf)
     }
 
     pub(crate) fn apigateway(&self, region: &str) -> aws_sdk_apigateway::Client {
-        let conf = aws_sdk_apigateway::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_apigateway::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_apigateway::Client::from_conf(conf)
     }
 
     pub(crate) fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
-        let conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
 
     pub(crate) fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
-        let conf = aws_sdk_sqs::config::Builder::from(&self.sdk).region(self.region(Some(region))).build();
+        let conf = aws_sdk_sqs::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
         aws_sdk_sqs::Client::from_conf(conf)
     }
 
@@ -136,7 +150,9 @@ impl AwsClients {
 
     /// CloudFront is global: its API lives in us-east-1.
     pub(crate) fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
-        let conf = aws_sdk_cloudfront::config::Builder::from(&self.sdk).region(Region::new("us-east-1")).build();
+        let conf = aws_sdk_cloudfront::config::Builder::from(&self.sdk)
+            .region(Region::new("us-east-1"))
+            .build();
         aws_sdk_cloudfront::Client::from_conf(conf)
     }
 }

@@ -1,7 +1,9 @@
 //! CloudWatch: metric data in batches of 500 queries, alarms in one sweep per region.
 
 use crate::{AwsClients, AwsError};
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -60,8 +62,11 @@ impl AwsClients {
         end: DateTime<Utc>,
     ) -> Result<Vec<MetricSeries>, AwsError> {
         let client = self.cloudwatch(region);
-        let chunks: Vec<(usize, &[MetricQuery])> =
-            queries.chunks(MAX_QUERIES_PER_CALL).enumerate().map(|(i, c)| (i * MAX_QUERIES_PER_CALL, c)).collect();
+        let chunks: Vec<(usize, &[MetricQuery])> = queries
+            .chunks(MAX_QUERIES_PER_CALL)
+            .enumerate()
+            .map(|(i, c)| (i * MAX_QUERIES_PER_CALL, c))
+            .collect();
         let answers: Vec<Vec<(usize, MetricSeries)>> = stream::iter(chunks)
             .map(|(offset, chunk)| {
                 let client = client.clone();
@@ -91,16 +96,32 @@ impl AwsClients {
                 .await
                 .map_err(|e| AwsError::from_sdk("cloudwatch:DescribeAlarms", Some(region), e))?;
             for a in page.metric_alarms() {
-                let mut dimensions: Vec<(String, String)> =
-                    a.dimensions().iter().map(|d| (d.name().unwrap_or_default().to_string(), d.value().unwrap_or_default().to_string())).collect();
+                let mut dimensions: Vec<(String, String)> = a
+                    .dimensions()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name().unwrap_or_default().to_string(),
+                            d.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
                 for q in a.metrics() {
                     if let Some(m) = q.metric_stat().and_then(|s| s.metric()) {
-                        dimensions.extend(m.dimensions().iter().map(|d| (d.name().unwrap_or_default().to_string(), d.value().unwrap_or_default().to_string())));
+                        dimensions.extend(m.dimensions().iter().map(|d| {
+                            (
+                                d.name().unwrap_or_default().to_string(),
+                                d.value().unwrap_or_default().to_string(),
+                            )
+                        }));
                     }
                 }
                 out.push(AlarmInfo {
                     name: a.alarm_name().unwrap_or_default().to_string(),
-                    state: a.state_value().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    state: a
+                        .state_value()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                     reason: a.state_reason().map(str::to_string),
                     namespace: a.namespace().map(str::to_string),
                     metric_name: a.metric_name().map(str::to_string),
@@ -129,16 +150,29 @@ async fn fetch_chunk(
             let metric = Metric::builder()
                 .namespace(&q.namespace)
                 .metric_name(&q.name)
-                .set_dimensions(Some(q.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect()))
+                .set_dimensions(Some(
+                    q.dimensions
+                        .iter()
+                        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+                        .collect(),
+                ))
                 .build();
             MetricDataQuery::builder()
                 .id(format!("q{}", offset + i))
-                .metric_stat(MetricStat::builder().metric(metric).period(q.period_secs).stat(&q.stat).build())
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(q.period_secs)
+                        .stat(&q.stat)
+                        .build(),
+                )
                 .return_data(true)
                 .build()
         })
         .collect();
-    let mut results: Vec<(usize, MetricSeries)> = (0..chunk.len()).map(|i| (offset + i, MetricSeries::default())).collect();
+    let mut results: Vec<(usize, MetricSeries)> = (0..chunk.len())
+        .map(|i| (offset + i, MetricSeries::default()))
+        .collect();
     let mut token: Option<String> = None;
     loop {
         let page = client
@@ -152,14 +186,36 @@ async fn fetch_chunk(
             .await
             .map_err(|e| AwsError::from_sdk("cloudwatch:GetMetricData", None, e))?;
         for r in page.metric_data_results() {
-            let Some(i) = r.id().and_then(|id| id.strip_prefix('q')).and_then(|n| n.parse::<usize>().ok()) else { continue };
-            let Some(slot) = results.get_mut(i - offset) else { continue };
-            slot.1.points.extend(r.timestamps().iter().map(to_chrono).zip(r.values().iter().copied()));
+            let Some(i) = r
+                .id()
+                .and_then(|id| id.strip_prefix('q'))
+                .and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(slot) = results.get_mut(i - offset) else {
+                continue;
+            };
+            slot.1.points.extend(
+                r.timestamps()
+                    .iter()
+                    .map(to_chrono)
+                    .zip(r.values().iter().copied()),
+            );
             match r.status_code() {
                 Some(StatusCode::Forbidden) | Some(StatusCode::InternalError) => {
-                    let msg = r.messages().iter().filter_map(|m| m.value()).collect::<Vec<_>>().join("; ");
+                    let msg = r
+                        .messages()
+                        .iter()
+                        .filter_map(|m| m.value())
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     let code = r.status_code().map(|c| c.as_str()).unwrap_or_default();
-                    slot.1.error = Some(if msg.is_empty() { code.to_string() } else { format!("{code}: {msg}") });
+                    slot.1.error = Some(if msg.is_empty() {
+                        code.to_string()
+                    } else {
+                        format!("{code}: {msg}")
+                    });
                 }
                 _ => {}
             }

@@ -49,23 +49,46 @@ pub fn series_period_for(window_secs: i64) -> i32 {
 }
 
 /// Observe every target. The result has one observation per target, in order.
-pub async fn observe(clients: &AwsClients, targets: &[Target], opts: &HealthOptions) -> Vec<Observation> {
-    let statuses = if opts.status { statuses(clients, targets, &opts.environment).await } else { vec![StatusObs::NotChecked; targets.len()] };
-    let (metrics, metric_errors) =
-        if opts.metrics { metrics(clients, targets, opts).await } else { (vec![BTreeMap::new(); targets.len()], vec![None; targets.len()]) };
-    let alarms = if opts.alarms { alarms(clients, targets, &opts.environment).await } else { vec![Vec::new(); targets.len()] };
+pub async fn observe(
+    clients: &AwsClients,
+    targets: &[Target],
+    opts: &HealthOptions,
+) -> Vec<Observation> {
+    let statuses = if opts.status {
+        statuses(clients, targets, &opts.environment).await
+    } else {
+        vec![StatusObs::NotChecked; targets.len()]
+    };
+    let (metrics, metric_errors) = if opts.metrics {
+        metrics(clients, targets, opts).await
+    } else {
+        (
+            vec![BTreeMap::new(); targets.len()],
+            vec![None; targets.len()],
+        )
+    };
+    let alarms = if opts.alarms {
+        alarms(clients, targets, &opts.environment).await
+    } else {
+        vec![Vec::new(); targets.len()]
+    };
     statuses
         .into_iter()
         .zip(metrics)
         .zip(metric_errors)
         .zip(alarms)
-        .map(|(((status, metrics), metrics_error), alarms)| Observation { status, metrics, metrics_error, alarms })
+        .map(|(((status, metrics), metrics_error), alarms)| Observation {
+            status,
+            metrics,
+            metrics_error,
+            alarms,
+        })
         .collect()
 }
 
 /// Read the status of one resource with a per-resource call, for kinds whose list API does
-/// not carry it (Lambda State and LastUpdateStatus, DynamoDB TableStatus). Other kinds get
-/// their list answer again.
+/// not carry it (Lambda State and LastUpdateStatus, DynamoDB TableStatus, an API Gateway
+/// stage). Other kinds get their list answer again.
 pub async fn detail_status(clients: &AwsClients, target: &Target, environment: &str) -> StatusObs {
     let name = &target.resource.name;
     match target.kind {
@@ -74,28 +97,83 @@ pub async fn detail_status(clients: &AwsClients, target: &Target, environment: &
             Ok(None) => StatusObs::Missing,
             Err(e) => unreadable(&e),
         },
+        ResourceKind::ApiGateway => {
+            let (api_id, stage) = api_and_stage(target, environment);
+            match clients.apigateway_stages(&target.region, &api_id).await {
+                Ok(Some(stages)) if stages.contains(&stage) => StatusObs::State {
+                    state: "available".into(),
+                    detail: Some(format!("stage {stage}")),
+                },
+                Ok(Some(_)) => StatusObs::Missing,
+                Ok(None) => StatusObs::Missing,
+                Err(e) => unreadable(&e),
+            }
+        }
         ResourceKind::DynamoDb => match clients.dynamodb_table_status(&target.region, name).await {
-            Ok(Some(state)) => StatusObs::State { state, detail: None },
+            Ok(Some(state)) => StatusObs::State {
+                state,
+                detail: None,
+            },
             Ok(None) => StatusObs::Missing,
             Err(e) => unreadable(&e),
         },
-        _ => statuses(clients, std::slice::from_ref(target), environment).await.remove(0),
+        _ => statuses(clients, std::slice::from_ref(target), environment)
+            .await
+            .remove(0),
     }
+}
+
+/// The REST API id and the stage a resource names (stage: `stage`, else the ARN's, else
+/// the environment's name).
+fn api_and_stage(t: &Target, environment: &str) -> (String, String) {
+    let (api_id, arn_stage) = match t.resource.parsed_arn.as_ref().map(|a| &a.target) {
+        Some(ArnTarget::ApiGateway { api_id, stage }) => (api_id.clone(), stage.clone()),
+        _ => (t.resource.name.clone(), None),
+    };
+    (
+        api_id,
+        t.resource
+            .stage
+            .clone()
+            .or(arn_stage)
+            .unwrap_or_else(|| environment.to_string()),
+    )
 }
 
 fn lambda_status(s: &crate::LambdaState) -> StatusObs {
     // A failed last update leaves the function Active but running old code: say so.
     match (s.state.as_deref(), s.last_update_status.as_deref()) {
-        (_, Some("Failed")) => StatusObs::State { state: "Failed".into(), detail: Some(format!("last update failed{}", s.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())) },
-        (Some(state), Some("InProgress")) if state == "Active" => StatusObs::State { state: "Pending".into(), detail: Some("update in progress".into()) },
-        (Some(state), _) => StatusObs::State { state: state.to_string(), detail: s.reason.clone() },
+        (_, Some("Failed")) => StatusObs::State {
+            state: "Failed".into(),
+            detail: Some(format!(
+                "last update failed{}",
+                s.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            )),
+        },
+        (Some("Active"), Some("InProgress")) => StatusObs::State {
+            state: "Pending".into(),
+            detail: Some("update in progress".into()),
+        },
+        (Some(state), _) => StatusObs::State {
+            state: state.to_string(),
+            detail: s.reason.clone(),
+        },
         // ListFunctions does not carry State on AWS: the function exists, and that is all it says.
-        (None, _) => StatusObs::State { state: "Active".into(), detail: None },
+        (None, _) => StatusObs::State {
+            state: "Active".into(),
+            detail: None,
+        },
     }
 }
 
 fn unreadable(e: &AwsError) -> StatusObs {
-    StatusObs::Unreadable { reason: e.to_string(), unreachable: e.kind == crate::AwsErrorKind::Unreachable }
+    StatusObs::Unreadable {
+        reason: e.to_string(),
+        unreachable: e.kind == crate::AwsErrorKind::Unreachable,
+    }
 }
 
 async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -> Vec<StatusObs> {
@@ -112,71 +190,172 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
     let futures = groups.into_iter().map(|((kind, region), idx)| async move {
         let answers: Vec<(usize, StatusObs)> = match kind {
             ResourceKind::Lambda => match clients.lambda_functions(&region).await {
-                Ok(map) => idx.iter().map(|&i| (i, map.get(&targets[i].resource.name).map(lambda_status).unwrap_or(StatusObs::Missing))).collect(),
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            map.get(&targets[i].resource.name)
+                                .map(lambda_status)
+                                .unwrap_or(StatusObs::Missing),
+                        )
+                    })
+                    .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
             ResourceKind::Ecs => {
                 let mut by_cluster: BTreeMap<String, Vec<usize>> = BTreeMap::new();
                 for &i in &idx {
-                    if let Some(ArnTarget::Ecs { cluster, .. }) = targets[i].resource.parsed_arn.as_ref().map(|a| &a.target) {
+                    if let Some(ArnTarget::Ecs { cluster, .. }) =
+                        targets[i].resource.parsed_arn.as_ref().map(|a| &a.target)
+                    {
                         by_cluster.entry(cluster.clone()).or_default().push(i);
                     }
                 }
                 let mut v = Vec::new();
                 for (cluster, members) in by_cluster {
-                    let names: Vec<String> = members.iter().map(|&i| targets[i].resource.name.clone()).collect();
+                    let names: Vec<String> = members
+                        .iter()
+                        .map(|&i| targets[i].resource.name.clone())
+                        .collect();
                     match clients.ecs_services(&region, &cluster, &names).await {
                         Ok(map) => v.extend(members.iter().map(|&i| {
                             let s = map.get(&targets[i].resource.name);
-                            (i, s.map(|s| StatusObs::Ecs { status: s.status.clone(), desired: s.desired, running: s.running, pending: s.pending, deployments: s.deployments }).unwrap_or(StatusObs::Missing))
+                            (
+                                i,
+                                s.map(|s| StatusObs::Ecs {
+                                    status: s.status.clone(),
+                                    desired: s.desired,
+                                    running: s.running,
+                                    pending: s.pending,
+                                    deployments: s.deployments,
+                                })
+                                .unwrap_or(StatusObs::Missing),
+                            )
                         })),
-                        Err(e) if e.kind == crate::AwsErrorKind::NotFound => v.extend(members.iter().map(|&i| (i, StatusObs::Missing))),
+                        Err(e) if e.kind == crate::AwsErrorKind::NotFound => {
+                            v.extend(members.iter().map(|&i| (i, StatusObs::Missing)))
+                        }
                         Err(e) => v.extend(members.iter().map(|&i| (i, unreadable(&e)))),
                     }
                 }
                 v
             }
             ResourceKind::Rds => match clients.rds_instances(&region).await {
-                Ok(map) => idx.iter().map(|&i| (i, map.get(&targets[i].resource.name).map(|s| StatusObs::State { state: s.clone(), detail: None }).unwrap_or(StatusObs::Missing))).collect(),
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            map.get(&targets[i].resource.name)
+                                .map(|s| StatusObs::State {
+                                    state: s.clone(),
+                                    detail: None,
+                                })
+                                .unwrap_or(StatusObs::Missing),
+                        )
+                    })
+                    .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
             ResourceKind::S3 => match clients.s3_buckets(&targets[idx[0]].region).await {
-                Ok(set) => idx.iter().map(|&i| (i, if set.contains(&targets[i].resource.name) { StatusObs::State { state: "available".into(), detail: None } } else { StatusObs::Missing })).collect(),
+                Ok(set) => idx
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            if set.contains(&targets[i].resource.name) {
+                                StatusObs::State {
+                                    state: "available".into(),
+                                    detail: None,
+                                }
+                            } else {
+                                StatusObs::Missing
+                            },
+                        )
+                    })
+                    .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
             ResourceKind::CloudFront => match clients.cloudfront_distributions().await {
-                Ok(map) => idx.iter().map(|&i| {
-                    let id = match targets[i].resource.parsed_arn.as_ref().map(|a| &a.target) {
-                        Some(ArnTarget::CloudFront { distribution_id }) => distribution_id.clone(),
-                        _ => targets[i].resource.name.clone(),
-                    };
-                    (i, map.get(&id).map(|(status, enabled)| StatusObs::Distribution { status: status.clone(), enabled: *enabled }).unwrap_or(StatusObs::Missing))
-                }).collect(),
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        let id = match targets[i].resource.parsed_arn.as_ref().map(|a| &a.target) {
+                            Some(ArnTarget::CloudFront { distribution_id }) => {
+                                distribution_id.clone()
+                            }
+                            _ => targets[i].resource.name.clone(),
+                        };
+                        (
+                            i,
+                            map.get(&id)
+                                .map(|(status, enabled)| StatusObs::Distribution {
+                                    status: status.clone(),
+                                    enabled: *enabled,
+                                })
+                                .unwrap_or(StatusObs::Missing),
+                        )
+                    })
+                    .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
-            ResourceKind::ApiGateway => {
-                let mut v = Vec::new();
-                for &i in &idx {
-                    let (api_id, arn_stage) = match targets[i].resource.parsed_arn.as_ref().map(|a| &a.target) {
-                        Some(ArnTarget::ApiGateway { api_id, stage }) => (api_id.clone(), stage.clone()),
-                        _ => (targets[i].resource.name.clone(), None),
-                    };
-                    let stage = targets[i].resource.stage.clone().or(arn_stage).unwrap_or_else(|| environment.to_string());
-                    v.push((i, match clients.apigateway_stages(&region, &api_id).await {
-                        Ok(Some(stages)) if stages.contains(&stage) => StatusObs::State { state: "available".into(), detail: Some(format!("stage {stage}")) },
-                        Ok(Some(_)) => StatusObs::Missing,
-                        Ok(None) => StatusObs::Missing,
-                        Err(e) => unreadable(&e),
-                    }));
-                }
-                v
-            }
+            ResourceKind::ApiGateway => match clients.apigateway_apis(&region).await {
+                Ok(set) => idx
+                    .iter()
+                    .map(|&i| {
+                        let (api_id, _) = api_and_stage(&targets[i], environment);
+                        (
+                            i,
+                            if set.contains(&api_id) {
+                                StatusObs::State {
+                                    state: "available".into(),
+                                    detail: None,
+                                }
+                            } else {
+                                StatusObs::Missing
+                            },
+                        )
+                    })
+                    .collect(),
+                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+            },
             ResourceKind::DynamoDb => match clients.dynamodb_tables(&region).await {
-                Ok(set) => idx.iter().map(|&i| (i, if set.contains(&targets[i].resource.name) { StatusObs::State { state: "ACTIVE".into(), detail: None } } else { StatusObs::Missing })).collect(),
+                Ok(set) => idx
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            if set.contains(&targets[i].resource.name) {
+                                StatusObs::State {
+                                    state: "ACTIVE".into(),
+                                    detail: None,
+                                }
+                            } else {
+                                StatusObs::Missing
+                            },
+                        )
+                    })
+                    .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
             ResourceKind::Sqs => match clients.sqs_queues(&region).await {
-                Ok(set) => idx.iter().map(|&i| (i, if set.contains(&targets[i].resource.name) { StatusObs::State { state: "available".into(), detail: None } } else { StatusObs::Missing })).collect(),
+                Ok(set) => idx
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            if set.contains(&targets[i].resource.name) {
+                                StatusObs::State {
+                                    state: "available".into(),
+                                    detail: None,
+                                }
+                            } else {
+                                StatusObs::Missing
+                            },
+                        )
+                    })
+                    .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
         };
@@ -191,38 +370,72 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
 }
 
 /// The dimensions of a spec for a resource: the resource's identity plus the spec's extras.
-fn spec_dimensions(resource: &Resource, spec: &MetricSpec, environment: &str) -> Vec<(String, String)> {
+fn spec_dimensions(
+    resource: &Resource,
+    spec: &MetricSpec,
+    environment: &str,
+) -> Vec<(String, String)> {
     let mut d = spec::dimensions(resource, environment);
-    d.extend(spec.extra_dims.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    d.extend(
+        spec.extra_dims
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     d
 }
 
-type MetricsOut = (Vec<BTreeMap<&'static str, MetricValues>>, Vec<Option<String>>);
+/// Whose query it is: (target index, metric key, whole-window query?).
+type QueryOwner = (usize, &'static str, bool);
+
+type MetricsOut = (
+    Vec<BTreeMap<&'static str, MetricValues>>,
+    Vec<Option<String>>,
+);
 
 async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions) -> MetricsOut {
     let window = opts.window_period_secs();
     // Per metric region: the queries, and for each query (target, spec key, is_window).
-    let mut by_region: BTreeMap<String, (Vec<MetricQuery>, Vec<(usize, &'static str, bool)>)> = BTreeMap::new();
+    let mut by_region: BTreeMap<String, (Vec<MetricQuery>, Vec<QueryOwner>)> = BTreeMap::new();
     for (i, t) in targets.iter().enumerate() {
         let region = spec::metrics_region(t.kind, &t.region);
         let entry = by_region.entry(region).or_default();
         for s in spec::metrics(t.kind) {
             let dims = spec_dimensions(&t.resource, s, &opts.environment);
-            for (period, is_window) in [(window, true), (opts.series_period_secs, false)] {
-                entry.0.push(MetricQuery { namespace: s.namespace.into(), name: s.name.into(), dimensions: dims.clone(), stat: s.stat.api_name(), period_secs: period });
+            // Sums and extremes of the window follow exactly from the series; averages and
+            // percentiles do not, so those get a whole-window query of their own.
+            let window_query = matches!(s.stat, spec::Stat::Average | spec::Stat::Percentile(_));
+            let periods: &[(i32, bool)] = if window_query {
+                &[(window, true), (opts.series_period_secs, false)]
+            } else {
+                &[(opts.series_period_secs, false)]
+            };
+            for &(period, is_window) in periods {
+                entry.0.push(MetricQuery {
+                    namespace: s.namespace.into(),
+                    name: s.name.into(),
+                    dimensions: dims.clone(),
+                    stat: s.stat.api_name(),
+                    period_secs: period,
+                });
                 entry.1.push((i, s.key, is_window));
             }
         }
     }
-    let mut values: Vec<BTreeMap<&'static str, MetricValues>> = vec![BTreeMap::new(); targets.len()];
+    let mut values: Vec<BTreeMap<&'static str, MetricValues>> =
+        vec![BTreeMap::new(); targets.len()];
     let mut errors: Vec<Option<String>> = vec![None; targets.len()];
-    let futures = by_region.iter().map(|(region, (queries, _))| clients.metric_data(region, queries, opts.start, opts.end));
+    let futures = by_region
+        .iter()
+        .map(|(region, (queries, _))| clients.metric_data(region, queries, opts.start, opts.end));
     let answers = join_all(futures).await;
     for ((_, (_, owners)), answer) in by_region.iter().zip(answers) {
         match answer {
             Ok(series) => {
                 for ((i, key, is_window), s) in owners.iter().zip(series) {
-                    let stat = spec::metrics(targets[*i].kind).iter().find(|m| m.key == *key).map(|m| m.stat);
+                    let stat = spec::metrics(targets[*i].kind)
+                        .iter()
+                        .find(|m| m.key == *key)
+                        .map(|m| m.stat);
                     let entry = values[*i].entry(key).or_default();
                     if s.error.is_some() {
                         entry.error = s.error.clone();
@@ -230,6 +443,9 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
                     if *is_window {
                         entry.window = combine(stat, &s);
                     } else {
+                        if !matches!(stat, Some(spec::Stat::Average | spec::Stat::Percentile(_))) {
+                            entry.window = combine(stat, &s);
+                        }
                         entry.series = s.points.clone();
                     }
                 }
@@ -261,22 +477,38 @@ fn combine(stat: Option<spec::Stat>, s: &MetricSeries) -> Option<f64> {
 }
 
 async fn alarms(clients: &AwsClients, targets: &[Target], environment: &str) -> Vec<Vec<AlarmObs>> {
-    let mut regions: Vec<String> = targets.iter().map(|t| spec::metrics_region(t.kind, &t.region)).collect();
+    let mut regions: Vec<String> = targets
+        .iter()
+        .map(|t| spec::metrics_region(t.kind, &t.region))
+        .collect();
     regions.sort();
     regions.dedup();
     let sweeps = join_all(regions.iter().map(|r| clients.alarms(r))).await;
-    let by_region: HashMap<&str, Result<Vec<AlarmInfo>, AwsError>> = regions.iter().map(String::as_str).zip(sweeps).collect();
+    let by_region: HashMap<&str, Result<Vec<AlarmInfo>, AwsError>> =
+        regions.iter().map(String::as_str).zip(sweeps).collect();
     targets
         .iter()
         .map(|t| {
             let region = spec::metrics_region(t.kind, &t.region);
-            let Some(Ok(all)) = by_region.get(region.as_str()) else { return Vec::new() };
+            let Some(Ok(all)) = by_region.get(region.as_str()) else {
+                return Vec::new();
+            };
             let identity = spec::dimensions(&t.resource, environment);
             let namespaces: Vec<&str> = spec::metrics(t.kind).iter().map(|s| s.namespace).collect();
             all.iter()
-                .filter(|a| a.namespace.as_deref().is_none_or(|ns| namespaces.contains(&ns)))
-                .filter(|a| !identity.is_empty() && identity.iter().all(|d| a.dimensions.contains(d)))
-                .map(|a| AlarmObs { name: a.name.clone(), state: a.state.clone(), reason: a.reason.clone() })
+                .filter(|a| {
+                    a.namespace
+                        .as_deref()
+                        .is_none_or(|ns| namespaces.contains(&ns))
+                })
+                .filter(|a| {
+                    !identity.is_empty() && identity.iter().all(|d| a.dimensions.contains(d))
+                })
+                .map(|a| AlarmObs {
+                    name: a.name.clone(),
+                    state: a.state.clone(),
+                    reason: a.reason.clone(),
+                })
                 .collect()
         })
         .collect()
@@ -296,12 +528,18 @@ mod tests {
 
     #[test]
     fn window_values_combine_by_statistic() {
-        let s = MetricSeries { points: vec![(Utc::now(), 2.0), (Utc::now(), 3.0)], error: None };
+        let s = MetricSeries {
+            points: vec![(Utc::now(), 2.0), (Utc::now(), 3.0)],
+            error: None,
+        };
         assert_eq!(combine(Some(spec::Stat::Sum), &s), Some(5.0));
         assert_eq!(combine(Some(spec::Stat::Average), &s), Some(2.5));
         assert_eq!(combine(Some(spec::Stat::Maximum), &s), Some(3.0));
         assert_eq!(combine(Some(spec::Stat::Minimum), &s), Some(2.0));
         assert_eq!(combine(Some(spec::Stat::Percentile(95.0)), &s), Some(3.0));
-        assert_eq!(combine(Some(spec::Stat::Sum), &MetricSeries::default()), None);
+        assert_eq!(
+            combine(Some(spec::Stat::Sum), &MetricSeries::default()),
+            None
+        );
     }
 }

@@ -26,7 +26,10 @@ pub struct EcsService {
 
 impl AwsClients {
     /// Every function of `region` by name (ListFunctions, all pages).
-    pub async fn lambda_functions(&self, region: &str) -> Result<HashMap<String, LambdaState>, AwsError> {
+    pub async fn lambda_functions(
+        &self,
+        region: &str,
+    ) -> Result<HashMap<String, LambdaState>, AwsError> {
         let client = self.lambda(region);
         let mut out = HashMap::new();
         let mut marker: Option<String> = None;
@@ -56,19 +59,41 @@ impl AwsClients {
     }
 
     /// One function's state (GetFunctionConfiguration); None when it does not exist.
-    pub async fn lambda_function(&self, region: &str, name: &str) -> Result<Option<LambdaState>, AwsError> {
-        match self.lambda(region).get_function_configuration().function_name(name).send().await {
+    pub async fn lambda_function(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<LambdaState>, AwsError> {
+        match self
+            .lambda(region)
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+        {
             Ok(f) => Ok(Some(LambdaState {
                 state: f.state().map(|s| s.as_str().to_string()),
                 last_update_status: f.last_update_status().map(|s| s.as_str().to_string()),
-                reason: f.state_reason().or(f.last_update_status_reason()).map(str::to_string),
+                reason: f
+                    .state_reason()
+                    .or(f.last_update_status_reason())
+                    .map(str::to_string),
             })),
-            Err(e) => not_found_is_none(AwsError::from_sdk("lambda:GetFunctionConfiguration", Some(name), e)),
+            Err(e) => not_found_is_none(AwsError::from_sdk(
+                "lambda:GetFunctionConfiguration",
+                Some(name),
+                e,
+            )),
         }
     }
 
     /// Services of one cluster by name (DescribeServices, 10 a call). Missing ones are absent.
-    pub async fn ecs_services(&self, region: &str, cluster: &str, names: &[String]) -> Result<HashMap<String, EcsService>, AwsError> {
+    pub async fn ecs_services(
+        &self,
+        region: &str,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<HashMap<String, EcsService>, AwsError> {
         let client = self.ecs(region);
         let mut out = HashMap::new();
         for chunk in names.chunks(10) {
@@ -134,7 +159,11 @@ impl AwsClients {
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("s3:ListBuckets", None, e))?;
-            out.extend(page.buckets().iter().filter_map(|b| b.name().map(str::to_string)));
+            out.extend(
+                page.buckets()
+                    .iter()
+                    .filter_map(|b| b.name().map(str::to_string)),
+            );
             token = page.continuation_token().map(str::to_string);
             if token.is_none() {
                 return Ok(out);
@@ -143,7 +172,9 @@ impl AwsClients {
     }
 
     /// Every distribution: id → (status, enabled) (ListDistributions, all pages).
-    pub async fn cloudfront_distributions(&self) -> Result<HashMap<String, (String, bool)>, AwsError> {
+    pub async fn cloudfront_distributions(
+        &self,
+    ) -> Result<HashMap<String, (String, bool)>, AwsError> {
         let client = self.cloudfront();
         let mut out = HashMap::new();
         let mut marker: Option<String> = None;
@@ -154,11 +185,16 @@ impl AwsClients {
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("cloudfront:ListDistributions", None, e))?;
-            let Some(list) = page.distribution_list() else { return Ok(out) };
+            let Some(list) = page.distribution_list() else {
+                return Ok(out);
+            };
             for d in list.items() {
                 out.insert(d.id().to_string(), (d.status().to_string(), d.enabled()));
             }
-            marker = list.next_marker().filter(|_| list.is_truncated()).map(str::to_string);
+            marker = list
+                .next_marker()
+                .filter(|_| list.is_truncated())
+                .map(str::to_string);
             if marker.is_none() {
                 return Ok(out);
             }
@@ -166,10 +202,55 @@ impl AwsClients {
     }
 
     /// The stage names of a REST API (GetStages); None when the API does not exist.
-    pub async fn apigateway_stages(&self, region: &str, api_id: &str) -> Result<Option<Vec<String>>, AwsError> {
-        match self.apigateway(region).get_stages().rest_api_id(api_id).send().await {
-            Ok(out) => Ok(Some(out.item().iter().filter_map(|s| s.stage_name().map(str::to_string)).collect())),
-            Err(e) => not_found_is_none(AwsError::from_sdk("apigateway:GetStages", Some(api_id), e)),
+    pub async fn apigateway_stages(
+        &self,
+        region: &str,
+        api_id: &str,
+    ) -> Result<Option<Vec<String>>, AwsError> {
+        match self
+            .apigateway(region)
+            .get_stages()
+            .rest_api_id(api_id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.item()
+                    .iter()
+                    .filter_map(|s| s.stage_name().map(str::to_string))
+                    .collect(),
+            )),
+            Err(e) => {
+                not_found_is_none(AwsError::from_sdk("apigateway:GetStages", Some(api_id), e))
+            }
+        }
+    }
+
+    /// Every REST API id of `region` (GetRestApis, all pages).
+    pub async fn apigateway_apis(&self, region: &str) -> Result<HashSet<String>, AwsError> {
+        let client = self.apigateway(region);
+        let mut out = HashSet::new();
+        let mut position: Option<String> = None;
+        loop {
+            let page = client
+                .get_rest_apis()
+                .set_position(position.clone())
+                .limit(500)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("apigateway:GetRestApis", Some(region), e))?;
+            out.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|a| a.id().map(str::to_string)),
+            );
+            position = page
+                .position()
+                .map(str::to_string)
+                .filter(|p| !p.is_empty());
+            if position.is_none() {
+                return Ok(out);
+            }
         }
     }
 
@@ -195,10 +276,27 @@ impl AwsClients {
     }
 
     /// One table's status (DescribeTable); None when it does not exist.
-    pub async fn dynamodb_table_status(&self, region: &str, name: &str) -> Result<Option<String>, AwsError> {
-        match self.dynamodb(region).describe_table().table_name(name).send().await {
-            Ok(out) => Ok(Some(out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string()).unwrap_or_default())),
-            Err(e) => not_found_is_none(AwsError::from_sdk("dynamodb:DescribeTable", Some(name), e)),
+    pub async fn dynamodb_table_status(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match self
+            .dynamodb(region)
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.table()
+                    .and_then(|t| t.table_status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )),
+            Err(e) => {
+                not_found_is_none(AwsError::from_sdk("dynamodb:DescribeTable", Some(name), e))
+            }
         }
     }
 
@@ -215,7 +313,11 @@ impl AwsClients {
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("sqs:ListQueues", Some(region), e))?;
-            out.extend(page.queue_urls().iter().filter_map(|u| u.rsplit('/').next().map(str::to_string)));
+            out.extend(
+                page.queue_urls()
+                    .iter()
+                    .filter_map(|u| u.rsplit('/').next().map(str::to_string)),
+            );
             token = page.next_token().map(str::to_string);
             if token.is_none() {
                 return Ok(out);
@@ -225,5 +327,9 @@ impl AwsClients {
 }
 
 fn not_found_is_none<T>(e: AwsError) -> Result<Option<T>, AwsError> {
-    if e.kind == AwsErrorKind::NotFound { Ok(None) } else { Err(e) }
+    if e.kind == AwsErrorKind::NotFound {
+        Ok(None)
+    } else {
+        Err(e)
+    }
 }

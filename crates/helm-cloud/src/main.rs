@@ -75,13 +75,22 @@ fn run(cli: Cli) -> CliResult {
 async fn dispatch(ctx: &Ctx, command: Command) -> CliResult {
     match command {
         Command::Init => commands::init::run(ctx),
-        Command::Health { env, service, timeframe } => commands::health::run(ctx, &env, service.as_deref(), &timeframe).await,
-        Command::Metrics { service, metric, env, timeframe } => {
-            commands::metrics::metrics(ctx, &env, &service, &metric, &timeframe).await
-        }
-        Command::Performance { env, service, timeframe } => {
-            commands::metrics::performance(ctx, &env, service.as_deref(), &timeframe).await
-        }
+        Command::Health {
+            env,
+            service,
+            timeframe,
+        } => commands::health::run(ctx, &env, service.as_deref(), &timeframe).await,
+        Command::Metrics {
+            service,
+            metric,
+            env,
+            timeframe,
+        } => commands::metrics::metrics(ctx, &env, &service, &metric, &timeframe).await,
+        Command::Performance {
+            env,
+            service,
+            timeframe,
+        } => commands::metrics::performance(ctx, &env, service.as_deref(), &timeframe).await,
         Command::Config(ConfigCommand::Show { env }) => commands::config::show(ctx, &env),
         Command::Config(ConfigCommand::Validate { aws, env }) => {
             commands::config::validate(ctx, aws, &env).await

@@ -106,7 +106,9 @@ fn one() -> u64 {
 
 /// `[a-z]+-[0-9]+`, checked before any file is touched (no path traversal).
 pub fn valid_id(id: &str) -> bool {
-    let Some((prefix, number)) = id.split_once('-') else { return false };
+    let Some((prefix, number)) = id.split_once('-') else {
+        return false;
+    };
     !prefix.is_empty()
         && prefix.bytes().all(|b| b.is_ascii_lowercase())
         && !number.is_empty()
@@ -118,7 +120,10 @@ pub fn check_id(id: &str) -> Result<()> {
     if valid_id(id) {
         Ok(())
     } else {
-        Err(Error::usage(format!("{id:?} is not an issue id"), Some("issue ids look like infra-001".into())))
+        Err(Error::usage(
+            format!("{id:?} is not an issue id"),
+            Some("issue ids look like infra-001".into()),
+        ))
     }
 }
 
@@ -128,7 +133,11 @@ pub fn domain_prefix(domain: &str) -> String {
         "infrastructure" => "infra".into(),
         "application" => "app".into(),
         other => {
-            let p: String = other.chars().filter(|c| c.is_ascii_alphabetic()).map(|c| c.to_ascii_lowercase()).collect();
+            let p: String = other
+                .chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
             if p.is_empty() { "issue".into() } else { p }
         }
     }
@@ -177,7 +186,13 @@ pub struct IssueStore {
 
 impl IssueStore {
     /// `active_path`/`resolved_path` are relative to `.fractary/` (monitoring.toml `[issues]`).
-    pub fn new(fractary: &Path, active_path: &str, resolved_path: &str, domain: &str, retention_days: i64) -> Self {
+    pub fn new(
+        fractary: &Path,
+        active_path: &str,
+        resolved_path: &str,
+        domain: &str,
+        retention_days: i64,
+    ) -> Self {
         IssueStore {
             active_dir: fractary.join(active_path),
             resolved_dir: fractary.join(resolved_path),
@@ -187,7 +202,10 @@ impl IssueStore {
     }
 
     fn root(&self) -> PathBuf {
-        self.active_dir.parent().map(Path::to_path_buf).unwrap_or_else(|| self.active_dir.clone())
+        self.active_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.active_dir.clone())
     }
 
     fn lock(&self) -> Result<FileLock> {
@@ -248,15 +266,26 @@ impl IssueStore {
             },
             None => Map::new(),
         };
-        let last = seq.get(&prefix).and_then(Value::as_u64).unwrap_or(0).max(taken_max);
+        let last = seq
+            .get(&prefix)
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .max(taken_max);
         let next = last + 1;
         seq.insert(prefix.clone(), Value::from(next));
-        fsutil::write_atomic(&path, (serde_json::to_string_pretty(&Value::Object(seq)).unwrap() + "\n").as_bytes())?;
+        fsutil::write_atomic(
+            &path,
+            (serde_json::to_string_pretty(&Value::Object(seq)).unwrap() + "\n").as_bytes(),
+        )?;
         Ok(format!("{prefix}-{next:03}"))
     }
 
     fn write(&self, issue: &Issue) -> Result<()> {
-        let dir = if issue.status == IssueStatus::Resolved { &self.resolved_dir } else { &self.active_dir };
+        let dir = if issue.status == IssueStatus::Resolved {
+            &self.resolved_dir
+        } else {
+            &self.active_dir
+        };
         let text = serde_json::to_string_pretty(issue).expect("issues serialise") + "\n";
         fsutil::write_atomic(&dir.join(format!("{}.json", issue.id)), text.as_bytes())
     }
@@ -268,7 +297,11 @@ impl IssueStore {
             if let Ok(entries) = std::fs::read_dir(dir) {
                 for e in entries.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    if let Some(n) = name.strip_suffix(".json").and_then(|s| s.strip_prefix(&format!("{prefix}-"))).and_then(|n| n.parse::<u64>().ok()) {
+                    if let Some(n) = name
+                        .strip_suffix(".json")
+                        .and_then(|s| s.strip_prefix(&format!("{prefix}-")))
+                        .and_then(|n| n.parse::<u64>().ok())
+                    {
                         max = max.max(n);
                     }
                 }
@@ -279,7 +312,14 @@ impl IssueStore {
 
     /// Open or update an issue per detection; resolve the `source` issues of `environment`
     /// whose resource was judged (`judged`) and whose check is no longer detected.
-    pub fn sync(&self, environment: &str, source: &str, detections: &[Detection], judged: &[String], now: DateTime<Utc>) -> Result<SyncOutcome> {
+    pub fn sync(
+        &self,
+        environment: &str,
+        source: &str,
+        detections: &[Detection],
+        judged: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<SyncOutcome> {
         let _lock = self.lock()?;
         let stamp = clock::rfc3339(now);
         let mut outcome = SyncOutcome::default();
@@ -287,7 +327,10 @@ impl IssueStore {
         let mut max = self.max_number()?;
         for d in detections {
             let fp = d.fingerprint();
-            match active.iter_mut().find(|i| i.fingerprint == fp && i.status != IssueStatus::Resolved) {
+            match active
+                .iter_mut()
+                .find(|i| i.fingerprint == fp && i.status != IssueStatus::Resolved)
+            {
                 Some(issue) => {
                     issue.last_seen_at = Some(stamp.clone());
                     issue.occurrences += 1;
@@ -295,7 +338,12 @@ impl IssueStore {
                         issue.history.push(HistoryEntry {
                             at: stamp.clone(),
                             event: "severity_changed".into(),
-                            detail: Some(format!("{} → {}: {}", issue.severity.as_str(), d.severity.as_str(), d.description)),
+                            detail: Some(format!(
+                                "{} → {}: {}",
+                                issue.severity.as_str(),
+                                d.severity.as_str(),
+                                d.description
+                            )),
                         });
                         issue.severity = d.severity;
                     }
@@ -308,7 +356,11 @@ impl IssueStore {
                 }
                 None => {
                     let id = self.next_id(max)?;
-                    max = id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(max);
+                    max = id
+                        .rsplit('-')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(max);
                     let issue = Issue {
                         id: id.clone(),
                         domain: self.domain.clone(),
@@ -328,7 +380,11 @@ impl IssueStore {
                         resolved_at: None,
                         escalated_at: None,
                         source: source.to_string(),
-                        history: vec![HistoryEntry { at: stamp.clone(), event: "opened".into(), detail: Some(d.description.clone()) }],
+                        history: vec![HistoryEntry {
+                            at: stamp.clone(),
+                            event: "opened".into(),
+                            detail: Some(d.description.clone()),
+                        }],
                         extra: Map::new(),
                     };
                     self.write(&issue)?;
@@ -341,10 +397,19 @@ impl IssueStore {
         for issue in active.iter_mut() {
             let still = detected.contains(&issue.fingerprint);
             let judged_now = issue.affected_resources.iter().any(|r| judged.contains(r));
-            if issue.environment == environment && issue.source == source && judged_now && !still && issue.status != IssueStatus::Resolved {
+            if issue.environment == environment
+                && issue.source == source
+                && judged_now
+                && !still
+                && issue.status != IssueStatus::Resolved
+            {
                 issue.status = IssueStatus::Resolved;
                 issue.resolved_at = Some(stamp.clone());
-                issue.history.push(HistoryEntry { at: stamp.clone(), event: "resolved".into(), detail: Some("the check passes again".into()) });
+                issue.history.push(HistoryEntry {
+                    at: stamp.clone(),
+                    event: "resolved".into(),
+                    detail: Some("the check passes again".into()),
+                });
                 self.move_to_resolved(issue)?;
                 outcome.resolved.push(issue.id.clone());
             }
@@ -364,7 +429,12 @@ impl IssueStore {
     }
 
     /// Resolve an issue by hand.
-    pub fn resolve(&self, id: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Issue>> {
+    pub fn resolve(
+        &self,
+        id: &str,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Issue>> {
         check_id(id)?;
         let _lock = self.lock()?;
         let path = self.active_dir.join(format!("{id}.json"));
@@ -375,7 +445,11 @@ impl IssueStore {
         let stamp = clock::rfc3339(now);
         issue.status = IssueStatus::Resolved;
         issue.resolved_at = Some(stamp.clone());
-        issue.history.push(HistoryEntry { at: stamp, event: "resolved".into(), detail: Some(note.unwrap_or("resolved by hand").to_string()) });
+        issue.history.push(HistoryEntry {
+            at: stamp,
+            event: "resolved".into(),
+            detail: Some(note.unwrap_or("resolved by hand").to_string()),
+        });
         self.move_to_resolved(&issue)?;
         self.purge(now)?;
         Ok(Some(issue))
@@ -395,14 +469,24 @@ impl IssueStore {
     }
 
     /// Append a history entry to an issue (active or resolved).
-    pub fn add_history(&self, id: &str, event: &str, detail: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub fn add_history(
+        &self,
+        id: &str,
+        event: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         check_id(id)?;
         let _lock = self.lock()?;
         for dir in [&self.active_dir, &self.resolved_dir] {
             let p = dir.join(format!("{id}.json"));
             if p.exists() {
                 let mut issue = read_issue(&p)?;
-                issue.history.push(HistoryEntry { at: clock::rfc3339(now), event: event.into(), detail: Some(detail.into()) });
+                issue.history.push(HistoryEntry {
+                    at: clock::rfc3339(now),
+                    event: event.into(),
+                    detail: Some(detail.into()),
+                });
                 self.write(&issue)?;
                 return Ok(true);
             }
@@ -412,7 +496,8 @@ impl IssueStore {
 }
 
 fn read_issue(path: &Path) -> Result<Issue> {
-    let text = fsutil::read_optional(path)?.ok_or_else(|| Error::invalid(path, None, None, "vanished while being read"))?;
+    let text = fsutil::read_optional(path)?
+        .ok_or_else(|| Error::invalid(path, None, None, "vanished while being read"))?;
     let value = parse_json(path, &text)?;
     from_value(path, &text, value)
 }
@@ -420,12 +505,16 @@ fn read_issue(path: &Path) -> Result<Issue> {
 /// Priority score (FORMATS.md): severity weight × domain weight + 2 × slo_breach + hours
 /// since `detected_at`.
 pub fn priority_score(issue: &Issue, domain_weight: f64, now: DateTime<Utc>) -> f64 {
-    issue.severity.weight() * domain_weight + if issue.slo_breach { 2.0 } else { 0.0 } + age_hours(issue, now)
+    issue.severity.weight() * domain_weight
+        + if issue.slo_breach { 2.0 } else { 0.0 }
+        + age_hours(issue, now)
 }
 
 /// Hours since `detected_at` (0 when unreadable or in the future).
 pub fn age_hours(issue: &Issue, now: DateTime<Utc>) -> f64 {
-    clock::parse_rfc3339(&issue.detected_at).map(|t| ((now - t).num_seconds() as f64 / 3600.0).max(0.0)).unwrap_or(0.0)
+    clock::parse_rfc3339(&issue.detected_at)
+        .map(|t| ((now - t).num_seconds() as f64 / 3600.0).max(0.0))
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -433,7 +522,13 @@ mod tests {
     use super::*;
 
     fn store(dir: &Path) -> IssueStore {
-        IssueStore::new(dir, "helm/issues/active/", "helm/issues/resolved/", "infrastructure", 90)
+        IssueStore::new(
+            dir,
+            "helm/issues/active/",
+            "helm/issues/resolved/",
+            "infrastructure",
+            90,
+        )
     }
 
     fn det(resource: &str, check: &str, severity: Severity) -> Detection {
@@ -458,7 +553,16 @@ mod tests {
         for good in ["infra-001", "app-7"] {
             assert!(valid_id(good));
         }
-        for bad in ["../etc/passwd", "infra-", "-001", "INFRA-001", "infra-00a", "infra_001", "infra-001/../x", ""] {
+        for bad in [
+            "../etc/passwd",
+            "infra-",
+            "-001",
+            "INFRA-001",
+            "infra-00a",
+            "infra_001",
+            "infra-001/../x",
+            "",
+        ] {
             assert!(!valid_id(bad), "{bad}");
             assert!(check_id(bad).is_err());
         }
@@ -469,10 +573,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
         let judged = vec!["api".to_string()];
-        let first = s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &judged, t("2025-11-03T20:00:00Z")).unwrap();
+        let first = s
+            .sync(
+                "test",
+                "health",
+                &[det("api", "error_rate", Severity::High)],
+                &judged,
+                t("2025-11-03T20:00:00Z"),
+            )
+            .unwrap();
         assert_eq!(first.issues[0].1, "infra-001");
         assert!(first.issues[0].2);
-        let second = s.sync("test", "health", &[det("api", "error_rate", Severity::Critical)], &judged, t("2025-11-03T20:05:00Z")).unwrap();
+        let second = s
+            .sync(
+                "test",
+                "health",
+                &[det("api", "error_rate", Severity::Critical)],
+                &judged,
+                t("2025-11-03T20:05:00Z"),
+            )
+            .unwrap();
         assert_eq!(second.issues[0].1, "infra-001");
         assert!(!second.issues[0].2, "same fingerprint updates");
         let issue = s.get("infra-001").unwrap().unwrap();
@@ -480,14 +600,27 @@ mod tests {
         assert_eq!(issue.severity, Severity::Critical);
         assert_eq!(issue.last_seen_at.as_deref(), Some("2025-11-03T20:05:00Z"));
         assert_eq!(issue.detected_at, "2025-11-03T20:00:00Z");
-        let third = s.sync("test", "health", &[], &judged, t("2025-11-03T20:10:00Z")).unwrap();
+        let third = s
+            .sync("test", "health", &[], &judged, t("2025-11-03T20:10:00Z"))
+            .unwrap();
         assert_eq!(third.resolved, vec!["infra-001"]);
         assert!(s.active().unwrap().is_empty());
         let resolved = s.get("infra-001").unwrap().unwrap();
         assert_eq!(resolved.status, IssueStatus::Resolved);
-        assert_eq!(resolved.resolved_at.as_deref(), Some("2025-11-03T20:10:00Z"));
+        assert_eq!(
+            resolved.resolved_at.as_deref(),
+            Some("2025-11-03T20:10:00Z")
+        );
         // A new problem gets a new id, never a reused one.
-        let fourth = s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &judged, t("2025-11-03T20:15:00Z")).unwrap();
+        let fourth = s
+            .sync(
+                "test",
+                "health",
+                &[det("api", "error_rate", Severity::High)],
+                &judged,
+                t("2025-11-03T20:15:00Z"),
+            )
+            .unwrap();
         assert_eq!(fourth.issues[0].1, "infra-002");
     }
 
@@ -495,10 +628,30 @@ mod tests {
     fn issues_of_unjudged_resources_and_other_environments_stay_open() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-11-03T20:00:00Z")).unwrap();
-        let out = s.sync("test", "health", &[], &[], t("2025-11-03T20:05:00Z")).unwrap();
-        assert!(out.resolved.is_empty(), "an UNKNOWN resource keeps its issues");
-        let out = s.sync("prod", "health", &[], &["api".into()], t("2025-11-03T20:05:00Z")).unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::High)],
+            &["api".into()],
+            t("2025-11-03T20:00:00Z"),
+        )
+        .unwrap();
+        let out = s
+            .sync("test", "health", &[], &[], t("2025-11-03T20:05:00Z"))
+            .unwrap();
+        assert!(
+            out.resolved.is_empty(),
+            "an UNKNOWN resource keeps its issues"
+        );
+        let out = s
+            .sync(
+                "prod",
+                "health",
+                &[],
+                &["api".into()],
+                t("2025-11-03T20:05:00Z"),
+            )
+            .unwrap();
         assert!(out.resolved.is_empty());
     }
 
@@ -506,14 +659,33 @@ mod tests {
     fn resolved_issues_older_than_retention_are_purged_on_write() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-01-01T00:00:00Z")).unwrap();
-        s.resolve("infra-001", Some("fixed"), t("2025-01-02T00:00:00Z")).unwrap().unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::High)],
+            &["api".into()],
+            t("2025-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        s.resolve("infra-001", Some("fixed"), t("2025-01-02T00:00:00Z"))
+            .unwrap()
+            .unwrap();
         assert!(s.get("infra-001").unwrap().is_some());
-        s.sync("test", "health", &[], &[], t("2025-03-01T00:00:00Z")).unwrap();
+        s.sync("test", "health", &[], &[], t("2025-03-01T00:00:00Z"))
+            .unwrap();
         assert!(s.get("infra-001").unwrap().is_some(), "58 days: kept");
-        s.sync("test", "health", &[], &[], t("2025-04-05T00:00:00Z")).unwrap();
+        s.sync("test", "health", &[], &[], t("2025-04-05T00:00:00Z"))
+            .unwrap();
         assert!(s.get("infra-001").unwrap().is_none(), "93 days: purged");
-        let next = s.sync("test", "health", &[det("db", "status", Severity::High)], &[], t("2025-04-05T00:00:00Z")).unwrap();
+        let next = s
+            .sync(
+                "test",
+                "health",
+                &[det("db", "status", Severity::High)],
+                &[],
+                t("2025-04-05T00:00:00Z"),
+            )
+            .unwrap();
         assert_eq!(next.issues[0].1, "infra-002", "a purged id is not reused");
     }
 
@@ -521,22 +693,49 @@ mod tests {
     fn priority_follows_the_formula() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        s.sync("test", "health", &[det("api", "error_rate", Severity::Critical)], &[], t("2025-11-03T20:00:00Z")).unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::Critical)],
+            &[],
+            t("2025-11-03T20:00:00Z"),
+        )
+        .unwrap();
         let i = s.get("infra-001").unwrap().unwrap();
-        assert_eq!(priority_score(&i, 1.0, t("2025-11-03T23:00:00Z")), 10.0 + 2.0 + 3.0);
-        assert_eq!(priority_score(&i, 0.5, t("2025-11-03T20:00:00Z")), 5.0 + 2.0);
+        assert_eq!(
+            priority_score(&i, 1.0, t("2025-11-03T23:00:00Z")),
+            10.0 + 2.0 + 3.0
+        );
+        assert_eq!(
+            priority_score(&i, 0.5, t("2025-11-03T20:00:00Z")),
+            5.0 + 2.0
+        );
     }
 
     #[test]
     fn unknown_fields_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-11-03T20:00:00Z")).unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::High)],
+            &["api".into()],
+            t("2025-11-03T20:00:00Z"),
+        )
+        .unwrap();
         let p = s.active_dir.join("infra-001.json");
         let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         v["x-ticket"] = Value::from("OPS-42");
         std::fs::write(&p, v.to_string()).unwrap();
-        s.sync("test", "health", &[det("api", "error_rate", Severity::High)], &["api".into()], t("2025-11-03T20:05:00Z")).unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::High)],
+            &["api".into()],
+            t("2025-11-03T20:05:00Z"),
+        )
+        .unwrap();
         let again: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         assert_eq!(again["x-ticket"], "OPS-42");
     }

@@ -24,6 +24,7 @@ pub fn repo_root() -> PathBuf {
 pub struct Emulator {
     pub endpoint: String,
     pub port: u16,
+    python: String,
     _child: Child,
 }
 
@@ -74,6 +75,7 @@ impl Emulator {
         let emulator = Emulator {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
+            python: python.clone(),
             _child: child,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -114,15 +116,43 @@ impl Emulator {
     }
 
     /// Environment variables that point helm-cloud (and the SDK) at this emulator, with
-    /// retries off so failures are quick.
+    /// retries off so failures are quick. No AWS_REGION: it would override every resource's
+    /// own region (the documented precedence), so projects set `aws.region` instead.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_ACCESS_KEY_ID", "testing".into()),
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", "us-east-1".into()),
             ("HELM_AWS_MAX_ATTEMPTS", "1".into()),
         ]
+    }
+
+    /// Create resources, metrics, alarms and logs through the AWS APIs
+    /// (`scripts/emulator/seed_fixtures.py`; the spec format is documented there).
+    /// Returns what it created (ARNs, ids) as JSON text.
+    pub fn seed(&self, spec: &str) -> String {
+        use std::io::Write as _;
+        let mut child = Command::new(&self.python)
+            .arg(repo_root().join("scripts/emulator/seed_fixtures.py"))
+            .arg(&self.endpoint)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running seed_fixtures.py");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(spec.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "seeding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 }
 

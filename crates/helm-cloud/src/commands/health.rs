@@ -19,31 +19,49 @@ pub fn issue_store(ctx: &Ctx, config: &Config) -> IssueStore {
     IssueStore::new(
         &ctx.paths.fractary(),
         m.str("issues.active_path").unwrap_or("helm/issues/active/"),
-        m.str("issues.resolved_path").unwrap_or("helm/issues/resolved/"),
+        m.str("issues.resolved_path")
+            .unwrap_or("helm/issues/resolved/"),
         m.str("helm-cloud.domain").unwrap_or("infrastructure"),
         m.number("issues.retention_days").unwrap_or(90.0) as i64,
     )
 }
 
 fn judge(config: &Config, t: &Target, o: &Observation) -> ResourceResult {
-    monitor::evaluate(&t.resource, t.kind, o, &Thresholds::for_resource(&config.monitoring, &t.resource, t.kind))
+    monitor::evaluate(
+        &t.resource,
+        t.kind,
+        o,
+        &Thresholds::for_resource(&config.monitoring, &t.resource, t.kind),
+    )
 }
 
-/// Whether a Lambda or DynamoDB status that came from a list deserves its detail call:
-/// the list does not carry State/TableStatus, and they matter when something is off or
-/// when there was no traffic to show it (an Inactive function has none).
-fn wants_detail(t: &Target, o: &Observation, r: &ResourceResult) -> bool {
+/// Whether a status that came from a list deserves a per-resource detail call: the lists
+/// of Lambda, DynamoDB and API Gateway say that a resource exists, not its state (or, for
+/// an API, that its stage exists). Traffic proves the rest; a resource with none (an
+/// Inactive function, a missing stage) gets the detail call.
+fn wants_detail(t: &Target, o: &Observation) -> bool {
     let from_list = matches!(&o.status, StatusObs::State { detail: None, .. });
-    let kind_needs = matches!(t.kind, ResourceKind::Lambda | ResourceKind::DynamoDb);
-    let quiet = match t.kind {
-        ResourceKind::Lambda => o.metrics.get("invocations").is_none_or(|m| m.window.unwrap_or(0.0) == 0.0),
-        _ => o.metrics.values().all(|m| m.window.is_none()),
+    let traffic_key = match t.kind {
+        ResourceKind::Lambda => "invocations",
+        ResourceKind::ApiGateway => "requests",
+        ResourceKind::DynamoDb => "latency_avg_ms",
+        _ => return false,
     };
-    kind_needs && from_list && (r.status != HealthStatus::Healthy || quiet)
+    let quiet = o
+        .metrics
+        .get(traffic_key)
+        .is_none_or(|m| m.window.unwrap_or(0.0) == 0.0);
+    from_list && quiet
 }
 
 /// Run the checks and build the report (without saving it or touching issues).
-pub async fn check(ctx: &Ctx, config: &Config, env: &str, service: Option<&str>, timeframe: &str) -> CliResult<(HealthReport, Vec<ResourceResult>)> {
+pub async fn check(
+    ctx: &Ctx,
+    config: &Config,
+    env: &str,
+    service: Option<&str>,
+    timeframe: &str,
+) -> CliResult<(HealthReport, Vec<ResourceResult>)> {
     let view = targets::environment(ctx, config, env)?;
     let (targets, skipped) = targets::targets(ctx, config, &view, service)?;
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
@@ -59,29 +77,49 @@ pub async fn check(ctx: &Ctx, config: &Config, env: &str, service: Option<&str>,
     };
     let clients = ctx.aws(config, env).await?;
     let mut observations = health::observe(&clients, &targets, &opts).await;
-    let mut results: Vec<ResourceResult> = targets.iter().zip(&observations).map(|(t, o)| judge(config, t, o)).collect();
+    let mut results: Vec<ResourceResult> = targets
+        .iter()
+        .zip(&observations)
+        .map(|(t, o)| judge(config, t, o))
+        .collect();
     for i in 0..targets.len() {
-        if opts.status && wants_detail(&targets[i], &observations[i], &results[i]) {
+        if opts.status && wants_detail(&targets[i], &observations[i]) {
             observations[i].status = health::detail_status(&clients, &targets[i], env).await;
             results[i] = judge(config, &targets[i], &observations[i]);
         }
     }
     let unreachable = !targets.is_empty()
-        && observations.iter().all(|o| matches!(o.status, StatusObs::Unreadable { unreachable: true, .. } | StatusObs::NotChecked))
-        && observations.iter().all(|o| o.metrics_error.is_some() || !opts.metrics);
+        && observations.iter().all(|o| {
+            matches!(
+                o.status,
+                StatusObs::Unreadable {
+                    unreachable: true,
+                    ..
+                } | StatusObs::NotChecked
+            )
+        })
+        && observations
+            .iter()
+            .all(|o| o.metrics_error.is_some() || !opts.metrics);
     if unreachable {
         let reason = observations.iter().find_map(|o| match &o.status {
             StatusObs::Unreadable { reason, .. } => Some(reason.clone()),
             _ => None,
         });
-        return Err(CliError::new(EXIT_UNAVAILABLE, format!("AWS could not be reached: {}", reason.unwrap_or_default()))
-            .hint("check the network, --endpoint-url / AWS_ENDPOINT_URL and --region"));
+        return Err(CliError::new(
+            EXIT_UNAVAILABLE,
+            format!("AWS could not be reached: {}", reason.unwrap_or_default()),
+        )
+        .hint("check the network, --endpoint-url / AWS_ENDPOINT_URL and --region"));
     }
     let report = HealthReport {
         overall_health: monitor::overall(results.iter().map(|r| r.status)),
         environment: env.to_string(),
         timestamp: rfc3339(end),
-        window: Window { start: rfc3339(start), end: rfc3339(end) },
+        window: Window {
+            start: rfc3339(start),
+            end: rfc3339(end),
+        },
         resources: HealthReport::counts(&results),
         results: results.clone(),
         issues: Vec::new(),
@@ -98,17 +136,31 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -
     let requires_confirmation = config.environments.get(env)?.requires_confirmation;
 
     // Issues: one per failed check; a resource judged again resolves what passes now.
-    let detections: Vec<_> = results.iter().flat_map(|r| report::detections(env, r, requires_confirmation)).collect();
-    let judged: Vec<String> = results.iter().filter(|r| r.status != HealthStatus::Unknown).map(|r| r.id.clone()).collect();
+    let detections: Vec<_> = results
+        .iter()
+        .flat_map(|r| report::detections(env, r, requires_confirmation))
+        .collect();
+    let judged: Vec<String> = results
+        .iter()
+        .filter(|r| r.status != HealthStatus::Unknown)
+        .map(|r| r.id.clone())
+        .collect();
     let store = issue_store(ctx, &config);
     let outcome = store.sync(env, "health", &detections, &judged, ctx.clock.now())?;
     for (d, (_, id, opened)) in detections.iter().zip(&outcome.issues) {
-        let finding = results.iter().find(|r| r.id == d.resource).and_then(|r| r.findings.iter().find(|f| f.check == d.check));
+        let finding = results
+            .iter()
+            .find(|r| r.id == d.resource)
+            .and_then(|r| r.findings.iter().find(|f| f.check == d.check));
         if let Some(f) = finding {
             report.issues.push(ReportIssue {
                 severity: d.severity,
                 resource: d.resource.clone(),
-                issue: if *opened { format!("{} (new)", f.title) } else { f.title.clone() },
+                issue: if *opened {
+                    format!("{} (new)", f.title)
+                } else {
+                    f.title.clone()
+                },
                 metric: f.metric.clone(),
                 current_value: f.current_value.clone(),
                 threshold: f.threshold.clone(),
@@ -121,15 +173,22 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -
     let path = dir.join(format!("{}-health-check.json", file_stamp(ctx.clock.now())));
     report.report_path = ctx.show_path(&path);
     let json = report.to_json();
-    fsutil::write_atomic(&path, (serde_json::to_string_pretty(&json).expect("JSON") + "\n").as_bytes())?;
+    fsutil::write_atomic(
+        &path,
+        (serde_json::to_string_pretty(&json).expect("JSON") + "\n").as_bytes(),
+    )?;
 
-    ctx.out.result(&json, || render(&report, &results, &outcome.resolved));
+    ctx.out
+        .result(&json, || render(&report, &results, &outcome.resolved));
     Ok(report.overall_health.exit_code())
 }
 
 fn key_metrics(r: &ResourceResult) -> String {
     let m = &r.metrics;
-    let g = |k: &str| m.get(k).map(|v| v.to_string().trim_matches('"').to_string());
+    let g = |k: &str| {
+        m.get(k)
+            .map(|v| v.to_string().trim_matches('"').to_string())
+    };
     let mut parts = Vec::new();
     // An empty key pushes the label and "unit" as they are.
     let mut push = |label: &str, key: &str, unit: &str| {
@@ -176,7 +235,11 @@ fn key_metrics(r: &ResourceResult) -> String {
             push("oldest", "oldest_message_age_max_s", "s");
         }
     }
-    parts.iter().map(|p| p.trim().to_string()).collect::<Vec<_>>().join(" · ")
+    parts
+        .iter()
+        .map(|p| p.trim().to_string())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn render(report: &HealthReport, results: &[ResourceResult], resolved: &[String]) -> String {
@@ -196,7 +259,11 @@ fn render(report: &HealthReport, results: &[ResourceResult], resolved: &[String]
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
-            let reasons = if r.reasons.is_empty() { "-".to_string() } else { r.reasons.join("; ") };
+            let reasons = if r.reasons.is_empty() {
+                "-".to_string()
+            } else {
+                r.reasons.join("; ")
+            };
             vec![
                 r.status.as_str().to_string(),
                 r.id.clone(),
@@ -208,12 +275,29 @@ fn render(report: &HealthReport, results: &[ResourceResult], resolved: &[String]
             ]
         })
         .collect();
-    s.push_str(&table::render(&["STATUS", "RESOURCE", "TYPE", "REASONS", "KEY METRICS", "ERRORS", "LATENCY"], &rows));
+    s.push_str(&table::render(
+        &[
+            "STATUS",
+            "RESOURCE",
+            "TYPE",
+            "REASONS",
+            "KEY METRICS",
+            "ERRORS",
+            "LATENCY",
+        ],
+        &rows,
+    ));
     s.push('\n');
     for sk in &report.skipped {
-        s.push_str(&format!("skipped {} ({}): {}\n", sk.id, sk.type_name, sk.reason));
+        s.push_str(&format!(
+            "skipped {} ({}): {}\n",
+            sk.id, sk.type_name, sk.reason
+        ));
     }
-    let notes: Vec<String> = results.iter().flat_map(|r| r.notes.iter().map(move |n| format!("  {}: {n}", r.id))).collect();
+    let notes: Vec<String> = results
+        .iter()
+        .flat_map(|r| r.notes.iter().map(move |n| format!("  {}: {n}", r.id)))
+        .collect();
     if !notes.is_empty() {
         s.push_str("\nNotes:\n");
         s.push_str(&notes.join("\n"));

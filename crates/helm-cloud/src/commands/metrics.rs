@@ -20,25 +20,50 @@ fn num(v: f64) -> Value {
     slo::json_number(v)
 }
 
-pub async fn metrics(ctx: &Ctx, env: &str, service: &str, metric: &str, timeframe: &str) -> CliResult {
+pub async fn metrics(
+    ctx: &Ctx,
+    env: &str,
+    service: &str,
+    metric: &str,
+    timeframe: &str,
+) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let (targets, _) = targets::targets(ctx, &config, &view, Some(service))?;
     let Some(t) = targets.first() else {
-        return Err(CliError::usage(format!("{service} has a type helm-cloud does not monitor")));
+        return Err(CliError::usage(format!(
+            "{service} has a type helm-cloud does not monitor"
+        )));
     };
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
-    let (namespace, name, extra): (String, String, Vec<(String, String)>) = match spec::find_metric(t.kind, metric) {
-        Some(s) => (s.namespace.into(), s.name.into(), s.extra_dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
-        None => {
-            let known: Vec<&str> = spec::metrics(t.kind).iter().map(|s| s.name).collect();
-            if !metric.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(CliError::usage(format!("{metric:?} is not a metric name")).hint(format!("{} metrics: {}", t.kind, known.join(", "))));
+    let (namespace, name, extra): (String, String, Vec<(String, String)>) =
+        match spec::find_metric(t.kind, metric) {
+            Some(s) => (
+                s.namespace.into(),
+                s.name.into(),
+                s.extra_dims
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            None => {
+                let known: Vec<&str> = spec::metrics(t.kind).iter().map(|s| s.name).collect();
+                if !metric.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(CliError::usage(format!("{metric:?} is not a metric name"))
+                        .hint(format!("{} metrics: {}", t.kind, known.join(", "))));
+                }
+                ctx.out.warn(&format!(
+                    "{metric} is not one of helm-cloud's {} metrics ({}); asking CloudWatch anyway",
+                    t.kind,
+                    known.join(", ")
+                ));
+                (
+                    spec::metrics(t.kind)[0].namespace.into(),
+                    metric.into(),
+                    Vec::new(),
+                )
             }
-            ctx.out.warn(&format!("{metric} is not one of helm-cloud's {} metrics ({}); asking CloudWatch anyway", t.kind, known.join(", ")));
-            (spec::metrics(t.kind)[0].namespace.into(), metric.into(), Vec::new())
-        }
-    };
+        };
     let mut dims = spec::dimensions(&t.resource, env);
     dims.extend(extra);
     let window = HealthOptions {
@@ -50,17 +75,40 @@ pub async fn metrics(ctx: &Ctx, env: &str, service: &str, metric: &str, timefram
         metrics: true,
         alarms: false,
     };
-    let stats = ["Average", "Minimum", "Maximum", "p95", "p99", "Sum", "SampleCount"];
+    let stats = [
+        "Average",
+        "Minimum",
+        "Maximum",
+        "p95",
+        "p99",
+        "Sum",
+        "SampleCount",
+    ];
     let mut queries: Vec<MetricQuery> = stats
         .iter()
-        .map(|s| MetricQuery { namespace: namespace.clone(), name: name.clone(), dimensions: dims.clone(), stat: s.to_string(), period_secs: window.window_period_secs() })
+        .map(|s| MetricQuery {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            dimensions: dims.clone(),
+            stat: s.to_string(),
+            period_secs: window.window_period_secs(),
+        })
         .collect();
-    queries.push(MetricQuery { namespace: namespace.clone(), name: name.clone(), dimensions: dims.clone(), stat: "Average".into(), period_secs: window.series_period_secs });
+    queries.push(MetricQuery {
+        namespace: namespace.clone(),
+        name: name.clone(),
+        dimensions: dims.clone(),
+        stat: "Average".into(),
+        period_secs: window.series_period_secs,
+    });
     let clients = ctx.aws(&config, env).await?;
     let region = spec::metrics_region(t.kind, &t.region);
     let answers = clients.metric_data(&region, &queries, start, end).await?;
     if let Some(e) = answers.iter().find_map(|a| a.error.clone()) {
-        return Err(CliError::new(crate::error::EXIT_UNAVAILABLE, format!("cloudwatch:GetMetricData on {service}: {e}")));
+        return Err(CliError::new(
+            crate::error::EXIT_UNAVAILABLE,
+            format!("cloudwatch:GetMetricData on {service}: {e}"),
+        ));
     }
     let agg = |i: usize, f: fn(&[f64]) -> f64| {
         let v: Vec<f64> = answers[i].points.iter().map(|(_, v)| *v).collect();
@@ -93,10 +141,20 @@ pub async fn metrics(ctx: &Ctx, env: &str, service: &str, metric: &str, timefram
     });
     ctx.out.result(&json, || {
         if values.iter().all(|(_, v)| v.is_none()) {
-            return format!("{namespace} {name} of {service}: no datapoints between {} and {}", rfc3339(start), rfc3339(end));
+            return format!(
+                "{namespace} {name} of {service}: no datapoints between {} and {}",
+                rfc3339(start),
+                rfc3339(end)
+            );
         }
-        let fmt = |v: Option<f64>| v.map(|x| slo::round(x).to_string()).unwrap_or_else(|| "-".into());
-        let rows: Vec<Vec<String>> = values.iter().map(|(k, v)| vec![k.to_string(), fmt(*v)]).collect();
+        let fmt = |v: Option<f64>| {
+            v.map(|x| slo::round(x).to_string())
+                .unwrap_or_else(|| "-".into())
+        };
+        let rows: Vec<Vec<String>> = values
+            .iter()
+            .map(|(k, v)| vec![k.to_string(), fmt(*v)])
+            .collect();
         format!(
             "{namespace} {name} of {service} ({}), {} to {}\n\n{}\n\n{}  ({} points, every {}s)",
             t.resource.name,
@@ -111,23 +169,57 @@ pub async fn metrics(ctx: &Ctx, env: &str, service: &str, metric: &str, timefram
     Ok(0)
 }
 
+type Series = Vec<(DateTime<Utc>, f64)>;
+
 /// The SLO-relevant series of a kind: (label, unit, series) computed from the raw metrics.
-fn slo_series(kind: ResourceKind, m: &BTreeMap<&'static str, helm_core::monitor::MetricValues>) -> Vec<(&'static str, &'static str, Vec<(DateTime<Utc>, f64)>)> {
+fn slo_series(
+    kind: ResourceKind,
+    m: &BTreeMap<&'static str, helm_core::monitor::MetricValues>,
+) -> Vec<(&'static str, &'static str, Series)> {
     let s = |k: &str| m.get(k).map(|v| v.series.clone()).unwrap_or_default();
     // A rate per period, from two count series aligned by time (periods without traffic skipped).
     let rate = |part: &str, total: &str| {
         let p: BTreeMap<DateTime<Utc>, f64> = s(part).into_iter().collect();
-        s(total).into_iter().filter(|(_, n)| *n > 0.0).map(|(t, n)| (t, p.get(&t).copied().unwrap_or(0.0) / n * 100.0)).collect::<Vec<_>>()
+        s(total)
+            .into_iter()
+            .filter(|(_, n)| *n > 0.0)
+            .map(|(t, n)| (t, p.get(&t).copied().unwrap_or(0.0) / n * 100.0))
+            .collect::<Vec<_>>()
     };
     match kind {
-        ResourceKind::Lambda => vec![("error rate", "%", rate("errors", "invocations")), ("p95 duration", "ms", s("duration_p95_ms")), ("invocations", "", s("invocations"))],
-        ResourceKind::ApiGateway => vec![("error rate", "%", rate("errors_5xx", "requests")), ("p95 latency", "ms", s("latency_p95_ms"))],
-        ResourceKind::S3 => vec![("error rate", "%", rate("errors_5xx", "requests")), ("first-byte latency", "ms", s("first_byte_latency_avg_ms"))],
-        ResourceKind::CloudFront => vec![("5xx error rate", "%", s("error_rate_5xx_percent")), ("requests", "", s("requests"))],
-        ResourceKind::Ecs => vec![("CPU", "%", s("cpu_avg_percent")), ("memory", "%", s("memory_avg_percent"))],
-        ResourceKind::Rds => vec![("CPU", "%", s("cpu_avg_percent")), ("connections", "", s("connections_max"))],
-        ResourceKind::DynamoDb => vec![("p95 latency", "ms", s("latency_p95_ms")), ("throttled requests", "", s("throttled_requests"))],
-        ResourceKind::Sqs => vec![("oldest message age", "s", s("oldest_message_age_max_s")), ("visible messages", "", s("visible_messages_max"))],
+        ResourceKind::Lambda => vec![
+            ("error rate", "%", rate("errors", "invocations")),
+            ("p95 duration", "ms", s("duration_p95_ms")),
+            ("invocations", "", s("invocations")),
+        ],
+        ResourceKind::ApiGateway => vec![
+            ("error rate", "%", rate("errors_5xx", "requests")),
+            ("p95 latency", "ms", s("latency_p95_ms")),
+        ],
+        ResourceKind::S3 => vec![
+            ("error rate", "%", rate("errors_5xx", "requests")),
+            ("first-byte latency", "ms", s("first_byte_latency_avg_ms")),
+        ],
+        ResourceKind::CloudFront => vec![
+            ("5xx error rate", "%", s("error_rate_5xx_percent")),
+            ("requests", "", s("requests")),
+        ],
+        ResourceKind::Ecs => vec![
+            ("CPU", "%", s("cpu_avg_percent")),
+            ("memory", "%", s("memory_avg_percent")),
+        ],
+        ResourceKind::Rds => vec![
+            ("CPU", "%", s("cpu_avg_percent")),
+            ("connections", "", s("connections_max")),
+        ],
+        ResourceKind::DynamoDb => vec![
+            ("p95 latency", "ms", s("latency_p95_ms")),
+            ("throttled requests", "", s("throttled_requests")),
+        ],
+        ResourceKind::Sqs => vec![
+            ("oldest message age", "s", s("oldest_message_age_max_s")),
+            ("visible messages", "", s("visible_messages_max")),
+        ],
     }
 }
 
@@ -136,7 +228,12 @@ fn fmt_v(v: f64, unit: &str) -> String {
 }
 
 /// Sentences about one series: its trend and its anomalies.
-fn describe(id: &str, label: &str, unit: &str, series: &[(DateTime<Utc>, f64)]) -> (Vec<String>, Value) {
+fn describe(
+    id: &str,
+    label: &str,
+    unit: &str,
+    series: &[(DateTime<Utc>, f64)],
+) -> (Vec<String>, Value) {
     let values: Vec<f64> = series.iter().map(|(_, v)| *v).collect();
     let mut sentences = Vec::new();
     let anomalies = trend::anomalies(&values);
@@ -144,17 +241,37 @@ fn describe(id: &str, label: &str, unit: &str, series: &[(DateTime<Utc>, f64)]) 
     if let Some((first, last, d)) = dir {
         match d {
             Direction::Rising | Direction::Falling => {
-                let verb = if d == Direction::Rising { "rose" } else { "fell" };
+                let verb = if d == Direction::Rising {
+                    "rose"
+                } else {
+                    "fell"
+                };
                 // When it changed: the first anomalous point, else the middle of the window.
-                let at = anomalies.first().map(|&i| series[i].0).unwrap_or(series[series.len() / 2].0);
-                sentences.push(format!("{id}: {label} {verb} from {} to {} at {}", fmt_v(first, unit), fmt_v(last, unit), at.format("%H:%M")));
+                let at = anomalies
+                    .first()
+                    .map(|&i| series[i].0)
+                    .unwrap_or(series[series.len() / 2].0);
+                sentences.push(format!(
+                    "{id}: {label} {verb} from {} to {} at {}",
+                    fmt_v(first, unit),
+                    fmt_v(last, unit),
+                    at.format("%H:%M")
+                ));
             }
             Direction::Flat => {}
         }
     }
     if !anomalies.is_empty() {
         let median = trend::median(&values).unwrap_or(0.0);
-        let worst = anomalies.iter().copied().max_by(|a, b| (values[*a] - median).abs().total_cmp(&(values[*b] - median).abs())).unwrap_or(anomalies[0]);
+        let worst = anomalies
+            .iter()
+            .copied()
+            .max_by(|a, b| {
+                (values[*a] - median)
+                    .abs()
+                    .total_cmp(&(values[*b] - median).abs())
+            })
+            .unwrap_or(anomalies[0]);
         sentences.push(format!(
             "{id}: {} anomalous {label} point{} (median {}), the largest {} at {}",
             anomalies.len(),
@@ -175,12 +292,25 @@ fn describe(id: &str, label: &str, unit: &str, series: &[(DateTime<Utc>, f64)]) 
     (sentences, json)
 }
 
-pub async fn performance(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -> CliResult {
+pub async fn performance(
+    ctx: &Ctx,
+    env: &str,
+    service: Option<&str>,
+    timeframe: &str,
+) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let (targets, _) = targets::targets(ctx, &config, &view, service)?;
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
-    let opts = HealthOptions { environment: env.into(), start, end, series_period_secs: 300, status: false, metrics: true, alarms: false };
+    let opts = HealthOptions {
+        environment: env.into(),
+        start,
+        end,
+        series_period_secs: 300,
+        status: false,
+        metrics: true,
+        alarms: false,
+    };
     let clients = ctx.aws(&config, env).await?;
     let observations = health::observe(&clients, &targets, &opts).await;
     let mut all_sentences = Vec::new();
@@ -195,7 +325,11 @@ pub async fn performance(ctx: &Ctx, env: &str, service: Option<&str>, timeframe:
         let mut metrics_json = Vec::new();
         for (label, unit, series) in slo_series(t.kind, &o.metrics) {
             let (sentences, j) = describe(&t.resource.id, label, unit, &series);
-            if sentences.iter().any(|s| s.contains(" rose ")) && (label.contains("error") || label.contains("latency") || label.contains("duration")) {
+            if sentences.iter().any(|s| s.contains(" rose "))
+                && (label.contains("error")
+                    || label.contains("latency")
+                    || label.contains("duration"))
+            {
                 recommendations.push(recommend(t, env, label));
             }
             all_sentences.extend(sentences);
@@ -213,7 +347,11 @@ pub async fn performance(ctx: &Ctx, env: &str, service: Option<&str>, timeframe:
         "recommendations": recommendations,
     });
     ctx.out.result(&json, || {
-        let mut s = format!("Performance of {env}, {} to {} (5-minute points)\n\n", rfc3339(start), rfc3339(end));
+        let mut s = format!(
+            "Performance of {env}, {} to {} (5-minute points)\n\n",
+            rfc3339(start),
+            rfc3339(end)
+        );
         if all_sentences.is_empty() {
             s.push_str("No trend or anomaly: every SLO metric was steady.\n");
         }
@@ -234,9 +372,17 @@ pub async fn performance(ctx: &Ctx, env: &str, service: Option<&str>, timeframe:
 fn recommend(t: &Target, env: &str, label: &str) -> String {
     let id = &t.resource.id;
     if label.contains("error") {
-        format!("Investigate the rising {label} of {id}: `helm-cloud investigate --service {id} --env {env}`")
+        format!(
+            "Investigate the rising {label} of {id}: `helm-cloud investigate --service {id} --env {env}`"
+        )
     } else {
-        format!("The {label} of {id} is rising: check recent deploys and downstream dependencies (`helm-cloud metrics --service {id} --metric {} --env {env}`)", if t.kind == ResourceKind::Lambda { "Duration" } else { "Latency" })
+        format!(
+            "The {label} of {id} is rising: check recent deploys and downstream dependencies (`helm-cloud metrics --service {id} --metric {} --env {env}`)",
+            if t.kind == ResourceKind::Lambda {
+                "Duration"
+            } else {
+                "Latency"
+            }
+        )
     }
 }
-

@@ -2,7 +2,7 @@
 
 pub mod config;
 pub mod health;
-pub mod metrics;
-pub mod targets;
 pub mod init;
+pub mod metrics;
 pub mod registry;
+pub mod targets;

@@ -16,7 +16,12 @@ pub fn environment(ctx: &Ctx, config: &Config, env: &str) -> CliResult<Environme
 }
 
 /// The resources to check: all of the environment, or `--service ID` alone.
-pub fn targets(ctx: &Ctx, config: &Config, view: &EnvironmentView, service: Option<&str>) -> CliResult<(Vec<Target>, Vec<Skipped>)> {
+pub fn targets(
+    ctx: &Ctx,
+    config: &Config,
+    view: &EnvironmentView,
+    service: Option<&str>,
+) -> CliResult<(Vec<Target>, Vec<Skipped>)> {
     let chosen: Vec<_> = match service {
         Some(id) => match view.get(id) {
             Some(r) => vec![r.clone()],
@@ -30,9 +35,17 @@ pub fn targets(ctx: &Ctx, config: &Config, view: &EnvironmentView, service: Opti
         match r.kind {
             Some(kind) => {
                 let region = config.region(&ctx.inputs, r.region.as_deref()).value;
-                targets.push(Target { resource: r, kind, region });
+                targets.push(Target {
+                    resource: r,
+                    kind,
+                    region,
+                });
             }
-            None => skipped.push(Skipped { id: r.id.clone(), type_name: r.type_name.clone(), reason: "unsupported type".into() }),
+            None => skipped.push(Skipped {
+                id: r.id.clone(),
+                type_name: r.type_name.clone(),
+                reason: "unsupported type".into(),
+            }),
         }
     }
     Ok((targets, skipped))
@@ -41,8 +54,15 @@ pub fn targets(ctx: &Ctx, config: &Config, view: &EnvironmentView, service: Opti
 /// `--service` named no resource of the environment: exit 64 listing the ids.
 pub fn unknown_service(view: &EnvironmentView, id: &str) -> CliError {
     let ids: Vec<&str> = view.resources.iter().map(|r| r.id.as_str()).collect();
-    let mut err = CliError::usage(format!("no resource {id:?} in environment {}", view.environment));
-    let listed = if ids.is_empty() { "the environment has no resources".to_string() } else { format!("resources: {}", ids.join(", ")) };
+    let mut err = CliError::usage(format!(
+        "no resource {id:?} in environment {}",
+        view.environment
+    ));
+    let listed = if ids.is_empty() {
+        "the environment has no resources".to_string()
+    } else {
+        format!("resources: {}", ids.join(", "))
+    };
     err = match helm_core::suggest::nearest(id, ids.iter().copied()) {
         Some(near) => err.hint(format!("did you mean {near:?}? {listed}")),
         None => err.hint(listed),
@@ -52,8 +72,12 @@ pub fn unknown_service(view: &EnvironmentView, id: &str) -> CliError {
 
 /// `[now − timeframe, now)`, from a duration flag (exit 64 when it is not one).
 pub fn window(ctx: &Ctx, flag: &str, timeframe: &str) -> CliResult<(DateTime<Utc>, DateTime<Utc>)> {
-    let d = duration::parse(timeframe).map_err(|e| CliError::usage(format!("{flag}: {e}")).hint("write it as 30m, 1h, 24h or 7d"))?;
+    let d = duration::parse(timeframe).map_err(|e| {
+        CliError::usage(format!("{flag}: {e}")).hint("write it as 30m, 1h, 24h or 7d")
+    })?;
     let end = ctx.clock.now();
-    let start = end - chrono::Duration::from_std(d).map_err(|_| CliError::usage(format!("{flag} {timeframe} is too long")))?;
+    let start = end
+        - chrono::Duration::from_std(d)
+            .map_err(|_| CliError::usage(format!("{flag} {timeframe} is too long")))?;
     Ok((start, end))
 }

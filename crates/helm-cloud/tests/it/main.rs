@@ -6,5 +6,6 @@ mod support;
 mod aws;
 mod cli;
 mod config;
+mod health;
 mod init;
 mod registry;

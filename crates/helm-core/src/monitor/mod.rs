@@ -3,9 +3,9 @@
 //! alarms, against the SLOs of `monitoring.toml` and the registry. Pure: the observations
 //! come in as data (the AWS adapter gathers them), the results go out as data.
 
+pub mod report;
 pub mod slo;
 pub mod spec;
-pub mod report;
 pub mod trend;
 
 use crate::config::Monitoring;
@@ -63,9 +63,18 @@ impl HealthStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusObs {
     /// A status word (`Active`, `available`, `Deployed`…) and optional detail.
-    State { state: String, detail: Option<String> },
+    State {
+        state: String,
+        detail: Option<String>,
+    },
     /// ECS service counts.
-    Ecs { status: String, desired: i64, running: i64, pending: i64, deployments: usize },
+    Ecs {
+        status: String,
+        desired: i64,
+        running: i64,
+        pending: i64,
+        deployments: usize,
+    },
     /// CloudFront: deployment status and the enabled flag.
     Distribution { status: String, enabled: bool },
     /// In the registry, not in AWS.
@@ -164,7 +173,11 @@ pub struct Thresholds {
 
 impl Thresholds {
     /// `[slos.<kind>]` overlaid with the resource's own `slo`, and `[saturation]`.
-    pub fn for_resource(config: &Monitoring, resource: &Resource, kind: ResourceKind) -> Thresholds {
+    pub fn for_resource(
+        config: &Monitoring,
+        resource: &Resource,
+        kind: ResourceKind,
+    ) -> Thresholds {
         let mut slos = config.slos(kind);
         slos.extend(resource.slo.iter().map(|(k, v)| (k.clone(), *v)));
         let n = |k: &str, d: f64| config.number(k).unwrap_or(d);
@@ -188,7 +201,11 @@ fn verdict_status(v: Verdict) -> HealthStatus {
 
 fn fmt_num(v: f64) -> String {
     let r = slo::round(v);
-    if r.fract() == 0.0 { format!("{}", r as i64) } else { format!("{r}") }
+    if r.fract() == 0.0 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
 }
 
 /// How a kind's error rate is measured: (errors key, total key) or a ready-made percent key.
@@ -204,9 +221,13 @@ fn error_rate_source(kind: ResourceKind) -> RateSource {
         ResourceKind::ApiGateway => RateSource::Ratio("errors_5xx", "requests"),
         ResourceKind::S3 => RateSource::Ratio("errors_5xx", "requests"),
         ResourceKind::CloudFront => RateSource::Percent("error_rate_5xx_percent"),
-        ResourceKind::Ecs => RateSource::None("ECS publishes no request metrics (they come from its load balancer)"),
+        ResourceKind::Ecs => {
+            RateSource::None("ECS publishes no request metrics (they come from its load balancer)")
+        }
         ResourceKind::Rds => RateSource::None("RDS publishes no error-rate metric"),
-        ResourceKind::DynamoDb => RateSource::None("DynamoDB publishes no request count to divide by"),
+        ResourceKind::DynamoDb => {
+            RateSource::None("DynamoDB publishes no request count to divide by")
+        }
         ResourceKind::Sqs => RateSource::None("SQS has no error rate"),
     }
 }
@@ -215,22 +236,43 @@ fn error_rate_source(kind: ResourceKind) -> RateSource {
 fn latency_metric(kind: ResourceKind, slo_key: &str) -> Option<&'static str> {
     match (kind, slo_key) {
         (ResourceKind::Lambda, "p95_latency_ms") => Some("duration_p95_ms"),
-        (ResourceKind::ApiGateway, "p95_latency_ms" | "p95_response_time_ms") => Some("latency_p95_ms"),
+        (ResourceKind::ApiGateway, "p95_latency_ms" | "p95_response_time_ms") => {
+            Some("latency_p95_ms")
+        }
         (ResourceKind::DynamoDb, "p95_latency_ms") => Some("latency_p95_ms"),
         (ResourceKind::S3, "get_latency_ms") => Some("first_byte_latency_avg_ms"),
         _ => None,
     }
 }
 
-const LATENCY_SLOS: &[&str] = &["p95_latency_ms", "p95_response_time_ms", "connection_time_ms", "put_latency_ms", "get_latency_ms"];
+const LATENCY_SLOS: &[&str] = &[
+    "p95_latency_ms",
+    "p95_response_time_ms",
+    "connection_time_ms",
+    "put_latency_ms",
+    "get_latency_ms",
+];
 
 /// Classify one resource from what was observed. Every rule of the README is here.
-pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &Thresholds) -> ResourceResult {
+pub fn evaluate(
+    resource: &Resource,
+    kind: ResourceKind,
+    obs: &Observation,
+    t: &Thresholds,
+) -> ResourceResult {
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut metrics = Map::new();
     let id = &resource.id;
-    let mut finding = |check: &str, status: HealthStatus, slo_breach: bool, down: bool, title: String, reason: String, metric: &str, current: String, threshold: String| {
+    let mut finding = |check: &str,
+                       status: HealthStatus,
+                       slo_breach: bool,
+                       down: bool,
+                       title: String,
+                       reason: String,
+                       metric: &str,
+                       current: String,
+                       threshold: String| {
         findings.push(Finding {
             check: check.to_string(),
             status,
@@ -259,7 +301,10 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
             "exists".into(),
         ),
         StatusObs::State { state, detail } => {
-            let extra = detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            let extra = detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             match classify_state(kind, state) {
                 StateClass::Up => {}
                 StateClass::Transitional => finding(
@@ -291,12 +336,38 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
             metrics.insert("state".into(), json!(status));
             metrics.insert("enabled".into(), json!(enabled));
             if !enabled {
-                finding("status", HealthStatus::Unhealthy, false, true, format!("CloudFront distribution {id} is disabled"), "distribution disabled".into(), "status", "disabled".into(), "enabled".into());
+                finding(
+                    "status",
+                    HealthStatus::Unhealthy,
+                    false,
+                    true,
+                    format!("CloudFront distribution {id} is disabled"),
+                    "distribution disabled".into(),
+                    "status",
+                    "disabled".into(),
+                    "enabled".into(),
+                );
             } else if classify_state(kind, status) != StateClass::Up {
-                finding("status", HealthStatus::Degraded, false, false, format!("CloudFront distribution {id} is {status}"), format!("status {status}"), "status", status.clone(), "Deployed".into());
+                finding(
+                    "status",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("CloudFront distribution {id} is {status}"),
+                    format!("status {status}"),
+                    "status",
+                    status.clone(),
+                    "Deployed".into(),
+                );
             }
         }
-        StatusObs::Ecs { status, desired, running, pending, deployments } => {
+        StatusObs::Ecs {
+            status,
+            desired,
+            running,
+            pending,
+            deployments,
+        } => {
             metrics.insert("state".into(), json!(status));
             metrics.insert("desired_count".into(), json!(desired));
             metrics.insert("running_count".into(), json!(running));
@@ -304,13 +375,53 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
             metrics.insert("deployments".into(), json!(deployments));
             let class = classify_state(kind, status);
             if class == StateClass::Down {
-                finding("status", HealthStatus::Unhealthy, false, true, format!("ECS service {id} is {status}"), format!("status {status}"), "status", status.clone(), "ACTIVE".into());
+                finding(
+                    "status",
+                    HealthStatus::Unhealthy,
+                    false,
+                    true,
+                    format!("ECS service {id} is {status}"),
+                    format!("status {status}"),
+                    "status",
+                    status.clone(),
+                    "ACTIVE".into(),
+                );
             } else if *desired > 0 && *running == 0 {
-                finding("tasks", HealthStatus::Unhealthy, false, true, format!("ECS service {id} has no running task"), format!("0 of {desired} tasks running"), "RunningCount", "0".into(), desired.to_string());
+                finding(
+                    "tasks",
+                    HealthStatus::Unhealthy,
+                    false,
+                    true,
+                    format!("ECS service {id} has no running task"),
+                    format!("0 of {desired} tasks running"),
+                    "RunningCount",
+                    "0".into(),
+                    desired.to_string(),
+                );
             } else if running < desired {
-                finding("tasks", HealthStatus::Degraded, false, false, format!("ECS service {id} is short of tasks"), format!("{running} of {desired} tasks running"), "RunningCount", running.to_string(), desired.to_string());
+                finding(
+                    "tasks",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("ECS service {id} is short of tasks"),
+                    format!("{running} of {desired} tasks running"),
+                    "RunningCount",
+                    running.to_string(),
+                    desired.to_string(),
+                );
             } else if class == StateClass::Transitional {
-                finding("status", HealthStatus::Degraded, false, false, format!("ECS service {id} is {status}"), format!("status {status}"), "status", status.clone(), "ACTIVE".into());
+                finding(
+                    "status",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("ECS service {id} is {status}"),
+                    format!("status {status}"),
+                    "status",
+                    status.clone(),
+                    "ACTIVE".into(),
+                );
             }
         }
         StatusObs::Unreadable { reason, .. } => {
@@ -323,7 +434,8 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
     // Metrics.
     let value = |key: &str| obs.metrics.get(key).and_then(|m| m.window);
     let readable = |key: &str| obs.metrics.get(key).is_some_and(|m| m.error.is_none());
-    let metrics_readable = obs.metrics_error.is_none() && obs.metrics.values().any(|m| m.error.is_none());
+    let metrics_readable =
+        obs.metrics_error.is_none() && obs.metrics.values().any(|m| m.error.is_none());
     if let Some(e) = &obs.metrics_error {
         notes.push(format!("metrics unreadable: {e}"));
     } else if let Some(e) = obs.metrics.values().find_map(|m| m.error.clone()) {
@@ -350,7 +462,10 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
         let rate = match error_rate_source(kind) {
             RateSource::Ratio(part, total) if readable(part) && readable(total) => {
                 let r = slo::rate_percent(value(part).unwrap_or(0.0), value(total).unwrap_or(0.0));
-                if r.is_none() && (t.slos.contains_key("error_rate_percent") || t.slos.contains_key("availability_percent")) {
+                if r.is_none()
+                    && (t.slos.contains_key("error_rate_percent")
+                        || t.slos.contains_key("availability_percent"))
+                {
                     notes.push("no traffic: error rate and availability not evaluated".into());
                 }
                 r
@@ -363,7 +478,9 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
                 r
             }
             RateSource::None(why) => {
-                if t.slos.contains_key("error_rate_percent") || t.slos.contains_key("availability_percent") {
+                if t.slos.contains_key("error_rate_percent")
+                    || t.slos.contains_key("availability_percent")
+                {
                     notes.push(format!("error-rate SLOs not evaluated: {why}"));
                 }
                 None
@@ -372,7 +489,10 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
         };
         if let Some(rate) = rate {
             metrics.insert("error_rate_percent".into(), slo::json_number(rate));
-            metrics.insert("availability_percent".into(), slo::json_number(100.0 - rate));
+            metrics.insert(
+                "availability_percent".into(),
+                slo::json_number(100.0 - rate),
+            );
             if let Some(&th) = t.slos.get("error_rate_percent") {
                 let v = slo::upper_bound(rate, th);
                 if v != Verdict::Ok {
@@ -382,7 +502,15 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
                         verdict_status(v),
                         v == Verdict::Unhealthy,
                         false,
-                        format!("{} error rate {}", kind_title(kind), if v == Verdict::Unhealthy { "exceeds SLO" } else { "approaching SLO" }),
+                        format!(
+                            "{} error rate {}",
+                            kind_title(kind),
+                            if v == Verdict::Unhealthy {
+                                "exceeds SLO"
+                            } else {
+                                "approaching SLO"
+                            }
+                        ),
                         format!("error rate {}% {cmp} SLO {}%", fmt_num(rate), fmt_num(th)),
                         error_metric_name(kind),
                         format!("{}%", fmt_num(rate)),
@@ -392,19 +520,39 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
             }
             if let Some(&a) = t.slos.get("availability_percent") {
                 let v = slo::availability(rate, a);
-                metrics.insert("error_budget_used_percent".into(), slo::json_number(slo::budget_used_percent(rate, a)));
+                metrics.insert(
+                    "error_budget_used_percent".into(),
+                    slo::json_number(slo::budget_used_percent(rate, a)),
+                );
                 if v != Verdict::Ok {
                     let reason = if v == Verdict::Unhealthy {
-                        format!("availability {}% < SLO {}%", fmt_num(100.0 - rate), fmt_num(a))
+                        format!(
+                            "availability {}% < SLO {}%",
+                            fmt_num(100.0 - rate),
+                            fmt_num(a)
+                        )
                     } else {
-                        format!("{}% of the error budget used (availability {}%, SLO {}%)", fmt_num(slo::budget_used_percent(rate, a)), fmt_num(100.0 - rate), fmt_num(a))
+                        format!(
+                            "{}% of the error budget used (availability {}%, SLO {}%)",
+                            fmt_num(slo::budget_used_percent(rate, a)),
+                            fmt_num(100.0 - rate),
+                            fmt_num(a)
+                        )
                     };
                     finding(
                         "availability",
                         verdict_status(v),
                         v == Verdict::Unhealthy,
                         false,
-                        format!("{} availability {}", kind_title(kind), if v == Verdict::Unhealthy { "below SLO" } else { "error budget nearly spent" }),
+                        format!(
+                            "{} availability {}",
+                            kind_title(kind),
+                            if v == Verdict::Unhealthy {
+                                "below SLO"
+                            } else {
+                                "error budget nearly spent"
+                            }
+                        ),
                         reason,
                         "availability",
                         format!("{}%", fmt_num(100.0 - rate)),
@@ -416,16 +564,22 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
 
         // Latency SLOs.
         for key in LATENCY_SLOS {
-            let Some(&th) = t.slos.get(*key) else { continue };
+            let Some(&th) = t.slos.get(*key) else {
+                continue;
+            };
             let Some(mkey) = latency_metric(kind, key) else {
-                notes.push(format!("SLO {key} not evaluated: no {kind} metric measures it"));
+                notes.push(format!(
+                    "SLO {key} not evaluated: no {kind} metric measures it"
+                ));
                 continue;
             };
             if !readable(mkey) {
                 continue;
             }
             let Some(v) = value(mkey) else {
-                notes.push(format!("SLO {key} not evaluated: no {mkey} datapoints (no traffic)"));
+                notes.push(format!(
+                    "SLO {key} not evaluated: no {mkey} datapoints (no traffic)"
+                ));
                 continue;
             };
             let verdict = slo::upper_bound(v, th);
@@ -437,8 +591,25 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
                     verdict_status(verdict),
                     verdict == Verdict::Unhealthy,
                     false,
-                    format!("{} {label} {}", kind_title(kind), if verdict == Verdict::Unhealthy { "exceeds SLO" } else { "approaching SLO" }),
-                    format!("{label} {}ms {} SLO {}ms", fmt_num(v), if verdict == Verdict::Unhealthy { ">" } else { "near" }, fmt_num(th)),
+                    format!(
+                        "{} {label} {}",
+                        kind_title(kind),
+                        if verdict == Verdict::Unhealthy {
+                            "exceeds SLO"
+                        } else {
+                            "approaching SLO"
+                        }
+                    ),
+                    format!(
+                        "{label} {}ms {} SLO {}ms",
+                        fmt_num(v),
+                        if verdict == Verdict::Unhealthy {
+                            ">"
+                        } else {
+                            "near"
+                        },
+                        fmt_num(th)
+                    ),
                     mkey,
                     format!("{}ms", fmt_num(v)),
                     format!("{}ms", fmt_num(th)),
@@ -450,9 +621,16 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
         if matches!(kind, ResourceKind::Ecs | ResourceKind::Rds) {
             for (check, key, degraded, unhealthy) in [
                 ("cpu", "cpu_avg_percent", t.cpu_degraded, t.cpu_unhealthy),
-                ("memory", "memory_avg_percent", t.memory_degraded, t.memory_unhealthy),
+                (
+                    "memory",
+                    "memory_avg_percent",
+                    t.memory_degraded,
+                    t.memory_unhealthy,
+                ),
             ] {
-                let Some(v) = value(key).filter(|_| readable(key)) else { continue };
+                let Some(v) = value(key).filter(|_| readable(key)) else {
+                    continue;
+                };
                 let verdict = slo::saturation(v, degraded, unhealthy);
                 if verdict != Verdict::Ok {
                     finding(
@@ -461,7 +639,15 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
                         false,
                         false,
                         format!("{} {check} saturated", kind_title(kind)),
-                        format!("{check} {}% (limit {}%)", fmt_num(v), fmt_num(if verdict == Verdict::Unhealthy { unhealthy } else { degraded })),
+                        format!(
+                            "{check} {}% (limit {}%)",
+                            fmt_num(v),
+                            fmt_num(if verdict == Verdict::Unhealthy {
+                                unhealthy
+                            } else {
+                                degraded
+                            })
+                        ),
                         key,
                         format!("{}%", fmt_num(v)),
                         format!("{}%", fmt_num(degraded)),
@@ -491,15 +677,32 @@ pub fn evaluate(resource: &Resource, kind: ResourceKind, obs: &Observation, t: &
     }
 
     // The verdict: the worst finding; UNKNOWN when nothing at all could be read.
-    let worst = findings.iter().map(|f| f.status).max().unwrap_or(HealthStatus::Healthy);
+    let worst = findings
+        .iter()
+        .map(|f| f.status)
+        .max()
+        .unwrap_or(HealthStatus::Healthy);
     let nothing_read = !status_readable && !metrics_readable;
-    let status = if findings.is_empty() && nothing_read { HealthStatus::Unknown } else { worst };
+    let status = if findings.is_empty() && nothing_read {
+        HealthStatus::Unknown
+    } else {
+        worst
+    };
     let mut reasons: Vec<String> = findings.iter().map(|f| f.reason.clone()).collect();
     if status == HealthStatus::Unknown {
-        reasons = notes.iter().filter(|n| n.contains("unreadable")).cloned().collect();
+        reasons = notes
+            .iter()
+            .filter(|n| n.contains("unreadable"))
+            .cloned()
+            .collect();
     }
 
-    let series = |key: &str| obs.metrics.get(key).map(|m| m.series.iter().map(|(_, v)| *v).collect()).unwrap_or_default();
+    let series = |key: &str| {
+        obs.metrics
+            .get(key)
+            .map(|m| m.series.iter().map(|(_, v)| *v).collect())
+            .unwrap_or_default()
+    };
     let (error_series, latency_series) = match kind {
         ResourceKind::Lambda => (series("errors"), series("duration_p95_ms")),
         ResourceKind::ApiGateway => (series("errors_5xx"), series("latency_p95_ms")),
@@ -560,10 +763,18 @@ pub fn sparkline(values: &[f64]) -> String {
     if values.is_empty() {
         return String::new();
     }
-    let (min, max) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let (min, max) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
     values
         .iter()
-        .map(|v| if max > min { BARS[(((v - min) / (max - min)) * 7.0).round() as usize] } else { BARS[0] })
+        .map(|v| {
+            if max > min {
+                BARS[(((v - min) / (max - min)) * 7.0).round() as usize]
+            } else {
+                BARS[0]
+            }
+        })
         .collect()
 }
 
@@ -576,84 +787,196 @@ mod tests {
         let text = format!(
             r#"{{"deployments": [{{"id": "d", "environment": "test", "resources": [{{"id": "r", "type": "{kind}", "arn": "{arn}"{slo}}}]}}]}}"#
         );
-        Registry::parse(std::path::Path::new("r.json"), &text).unwrap().environment_view("test").resources[0].clone()
+        Registry::parse(std::path::Path::new("r.json"), &text)
+            .unwrap()
+            .environment_view("test")
+            .resources[0]
+            .clone()
     }
 
     fn lambda(slo: &str) -> Resource {
-        resource("lambda", "arn:aws:lambda:us-east-1:123456789012:function:f", slo)
+        resource(
+            "lambda",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+            slo,
+        )
     }
 
     fn obs(status: StatusObs, metrics: &[(&'static str, Option<f64>)]) -> Observation {
         Observation {
             status,
-            metrics: metrics.iter().map(|(k, v)| (*k, MetricValues { window: *v, series: vec![], error: None })).collect(),
+            metrics: metrics
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        *k,
+                        MetricValues {
+                            window: *v,
+                            series: vec![],
+                            error: None,
+                        },
+                    )
+                })
+                .collect(),
             metrics_error: None,
             alarms: vec![],
         }
     }
 
     fn active() -> StatusObs {
-        StatusObs::State { state: "Active".into(), detail: None }
+        StatusObs::State {
+            state: "Active".into(),
+            detail: None,
+        }
     }
 
     fn judge(r: &Resource, kind: ResourceKind, o: &Observation) -> ResourceResult {
-        evaluate(r, kind, o, &Thresholds::for_resource(&Monitoring::defaults(), r, kind))
+        evaluate(
+            r,
+            kind,
+            o,
+            &Thresholds::for_resource(&Monitoring::defaults(), r, kind),
+        )
     }
 
     fn lambda_obs(invocations: f64, errors: f64, p95: f64) -> Observation {
-        obs(active(), &[("invocations", Some(invocations)), ("errors", Some(errors)), ("duration_p95_ms", Some(p95))])
+        obs(
+            active(),
+            &[
+                ("invocations", Some(invocations)),
+                ("errors", Some(errors)),
+                ("duration_p95_ms", Some(p95)),
+            ],
+        )
     }
 
     #[test]
     fn lambda_at_5_percent_errors_is_unhealthy_with_an_slo_breach() {
-        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(1250.0, 65.0, 150.0));
+        let r = judge(
+            &lambda(""),
+            ResourceKind::Lambda,
+            &lambda_obs(1250.0, 65.0, 150.0),
+        );
         assert_eq!(r.status, HealthStatus::Unhealthy);
-        assert!(r.reasons.iter().any(|x| x == "error rate 5.2% > SLO 0.1%"), "{:?}", r.reasons);
+        assert!(
+            r.reasons.iter().any(|x| x == "error rate 5.2% > SLO 0.1%"),
+            "{:?}",
+            r.reasons
+        );
         let f = r.findings.iter().find(|f| f.check == "error_rate").unwrap();
         assert!(f.slo_breach);
         assert_eq!(r.metrics["error_rate_percent"], 5.2);
-        assert!(r.findings.iter().any(|f| f.check == "availability" && f.status == HealthStatus::Unhealthy));
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.check == "availability" && f.status == HealthStatus::Unhealthy)
+        );
     }
 
     #[test]
     fn lambda_at_0_09_percent_against_0_1_is_degraded() {
-        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(10_000.0, 9.0, 150.0));
+        let r = judge(
+            &lambda(""),
+            ResourceKind::Lambda,
+            &lambda_obs(10_000.0, 9.0, 150.0),
+        );
         assert_eq!(r.status, HealthStatus::Degraded);
         assert!(r.findings.iter().all(|f| !f.slo_breach));
-        assert!(r.reasons.iter().any(|x| x.contains("error budget")), "{:?}", r.reasons);
+        assert!(
+            r.reasons.iter().any(|x| x.contains("error budget")),
+            "{:?}",
+            r.reasons
+        );
     }
 
     #[test]
     fn healthy_lambda_has_no_reasons() {
-        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(10_000.0, 1.0, 150.0));
+        let r = judge(
+            &lambda(""),
+            ResourceKind::Lambda,
+            &lambda_obs(10_000.0, 1.0, 150.0),
+        );
         assert_eq!(r.status, HealthStatus::Healthy);
         assert!(r.reasons.is_empty());
     }
 
     #[test]
     fn p95_over_its_slo_is_unhealthy_and_a_resource_override_wins() {
-        let r = judge(&lambda(""), ResourceKind::Lambda, &lambda_obs(1000.0, 0.0, 450.0));
+        let r = judge(
+            &lambda(""),
+            ResourceKind::Lambda,
+            &lambda_obs(1000.0, 0.0, 450.0),
+        );
         assert_eq!(r.status, HealthStatus::Unhealthy);
-        assert!(r.reasons.iter().any(|x| x == "p95 latency 450ms > SLO 200ms"), "{:?}", r.reasons);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x == "p95 latency 450ms > SLO 200ms"),
+            "{:?}",
+            r.reasons
+        );
         let relaxed = lambda(r#", "slo": {"p95_latency_ms": 1000}"#);
-        assert_eq!(judge(&relaxed, ResourceKind::Lambda, &lambda_obs(1000.0, 0.0, 450.0)).status, HealthStatus::Healthy);
+        assert_eq!(
+            judge(
+                &relaxed,
+                ResourceKind::Lambda,
+                &lambda_obs(1000.0, 0.0, 450.0)
+            )
+            .status,
+            HealthStatus::Healthy
+        );
     }
 
     #[test]
     fn no_traffic_is_not_evaluated_and_counts_without_datapoints_are_zero() {
-        let r = judge(&lambda(""), ResourceKind::Lambda, &obs(active(), &[("invocations", None), ("errors", None), ("duration_p95_ms", None)]));
+        let r = judge(
+            &lambda(""),
+            ResourceKind::Lambda,
+            &obs(
+                active(),
+                &[
+                    ("invocations", None),
+                    ("errors", None),
+                    ("duration_p95_ms", None),
+                ],
+            ),
+        );
         assert_eq!(r.status, HealthStatus::Healthy);
         assert_eq!(r.metrics["invocations"], 0);
-        assert!(r.notes.iter().any(|n| n.contains("no traffic")), "{:?}", r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains("no traffic")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]
     fn missing_stopped_and_pending_statuses() {
         let db = resource("rds", "arn:aws:rds:us-east-1:123456789012:db:x", "");
-        let stopped = judge(&db, ResourceKind::Rds, &obs(StatusObs::State { state: "stopped".into(), detail: None }, &[]));
+        let stopped = judge(
+            &db,
+            ResourceKind::Rds,
+            &obs(
+                StatusObs::State {
+                    state: "stopped".into(),
+                    detail: None,
+                },
+                &[],
+            ),
+        );
         assert_eq!(stopped.status, HealthStatus::Unhealthy);
         assert!(stopped.findings[0].down);
-        let modifying = judge(&db, ResourceKind::Rds, &obs(StatusObs::State { state: "modifying".into(), detail: None }, &[]));
+        let modifying = judge(
+            &db,
+            ResourceKind::Rds,
+            &obs(
+                StatusObs::State {
+                    state: "modifying".into(),
+                    detail: None,
+                },
+                &[],
+            ),
+        );
         assert_eq!(modifying.status, HealthStatus::Degraded);
         let missing = judge(&db, ResourceKind::Rds, &obs(StatusObs::Missing, &[]));
         assert_eq!(missing.status, HealthStatus::Unhealthy);
@@ -662,21 +985,52 @@ mod tests {
 
     #[test]
     fn ecs_short_of_tasks_is_degraded_and_none_running_is_unhealthy() {
-        let web = resource("ecs", "arn:aws:ecs:us-east-1:123456789012:service/c/web", "");
-        let ecs = |running| StatusObs::Ecs { status: "ACTIVE".into(), desired: 3, running, pending: 0, deployments: 1 };
-        assert_eq!(judge(&web, ResourceKind::Ecs, &obs(ecs(2), &[])).status, HealthStatus::Degraded);
-        assert_eq!(judge(&web, ResourceKind::Ecs, &obs(ecs(0), &[])).status, HealthStatus::Unhealthy);
-        assert_eq!(judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[])).status, HealthStatus::Healthy);
-        let hot = judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[("cpu_avg_percent", Some(96.0))]));
+        let web = resource(
+            "ecs",
+            "arn:aws:ecs:us-east-1:123456789012:service/c/web",
+            "",
+        );
+        let ecs = |running| StatusObs::Ecs {
+            status: "ACTIVE".into(),
+            desired: 3,
+            running,
+            pending: 0,
+            deployments: 1,
+        };
+        assert_eq!(
+            judge(&web, ResourceKind::Ecs, &obs(ecs(2), &[])).status,
+            HealthStatus::Degraded
+        );
+        assert_eq!(
+            judge(&web, ResourceKind::Ecs, &obs(ecs(0), &[])).status,
+            HealthStatus::Unhealthy
+        );
+        assert_eq!(
+            judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[])).status,
+            HealthStatus::Healthy
+        );
+        let hot = judge(
+            &web,
+            ResourceKind::Ecs,
+            &obs(ecs(3), &[("cpu_avg_percent", Some(96.0))]),
+        );
         assert_eq!(hot.status, HealthStatus::Unhealthy);
-        let warm = judge(&web, ResourceKind::Ecs, &obs(ecs(3), &[("cpu_avg_percent", Some(85.0))]));
+        let warm = judge(
+            &web,
+            ResourceKind::Ecs,
+            &obs(ecs(3), &[("cpu_avg_percent", Some(85.0))]),
+        );
         assert_eq!(warm.status, HealthStatus::Degraded);
     }
 
     #[test]
     fn an_alarm_in_alarm_is_unhealthy_and_insufficient_data_only_noted() {
         let mut o = lambda_obs(1000.0, 0.0, 100.0);
-        o.alarms = vec![AlarmObs { name: "api-errors".into(), state: "INSUFFICIENT_DATA".into(), reason: None }];
+        o.alarms = vec![AlarmObs {
+            name: "api-errors".into(),
+            state: "INSUFFICIENT_DATA".into(),
+            reason: None,
+        }];
         let r = judge(&lambda(""), ResourceKind::Lambda, &o);
         assert_eq!(r.status, HealthStatus::Healthy);
         assert!(r.notes.iter().any(|n| n.contains("insufficient data")));
@@ -688,8 +1042,21 @@ mod tests {
 
     #[test]
     fn nothing_readable_is_unknown_with_the_reason() {
-        let mut o = obs(StatusObs::Unreadable { reason: "lambda:GetFunction failed: AccessDeniedException".into(), unreachable: false }, &[]);
-        o.metrics.insert("errors", MetricValues { window: None, series: vec![], error: Some("Forbidden".into()) });
+        let mut o = obs(
+            StatusObs::Unreadable {
+                reason: "lambda:GetFunction failed: AccessDeniedException".into(),
+                unreachable: false,
+            },
+            &[],
+        );
+        o.metrics.insert(
+            "errors",
+            MetricValues {
+                window: None,
+                series: vec![],
+                error: Some("Forbidden".into()),
+            },
+        );
         let r = judge(&lambda(""), ResourceKind::Lambda, &o);
         assert_eq!(r.status, HealthStatus::Unknown);
         assert!(r.reasons[0].contains("AccessDenied"), "{:?}", r.reasons);
@@ -702,7 +1069,10 @@ mod tests {
         assert_eq!(overall([Unknown, Degraded]), Degraded);
         assert_eq!(overall([Degraded, Unhealthy, Healthy]), Unhealthy);
         assert_eq!(overall([]), Healthy);
-        assert_eq!([Healthy, Degraded, Unhealthy, Unknown].map(HealthStatus::exit_code), [0, 1, 2, 3]);
+        assert_eq!(
+            [Healthy, Degraded, Unhealthy, Unknown].map(HealthStatus::exit_code),
+            [0, 1, 2, 3]
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 /// UNHEALTHY is HIGH, DEGRADED is MEDIUM.
 pub fn severity(f: &Finding, env_requires_confirmation: bool) -> Severity {
     match f.status {
-        HealthStatus::Unhealthy if env_requires_confirmation && (f.slo_breach || f.down) => Severity::Critical,
+        HealthStatus::Unhealthy if env_requires_confirmation && (f.slo_breach || f.down) => {
+            Severity::Critical
+        }
         HealthStatus::Unhealthy => Severity::High,
         HealthStatus::Degraded => Severity::Medium,
         _ => Severity::Low,
@@ -18,7 +20,11 @@ pub fn severity(f: &Finding, env_requires_confirmation: bool) -> Severity {
 }
 
 /// The detections of one resource, one per failed check.
-pub fn detections(environment: &str, r: &ResourceResult, env_requires_confirmation: bool) -> Vec<Detection> {
+pub fn detections(
+    environment: &str,
+    r: &ResourceResult,
+    env_requires_confirmation: bool,
+) -> Vec<Detection> {
     r.findings
         .iter()
         .map(|f| Detection {
@@ -106,7 +112,10 @@ impl HealthReport {
 /// What to do next about each resource that is not healthy, worst first, naming the
 /// helm-cloud command that acts on it.
 pub fn recommendations(environment: &str, results: &[ResourceResult]) -> Vec<String> {
-    let mut ordered: Vec<&ResourceResult> = results.iter().filter(|r| r.status != HealthStatus::Healthy).collect();
+    let mut ordered: Vec<&ResourceResult> = results
+        .iter()
+        .filter(|r| r.status != HealthStatus::Healthy)
+        .collect();
     ordered.sort_by_key(|r| std::cmp::Reverse(r.status));
     let mut out = Vec::new();
     for r in ordered {
@@ -120,21 +129,47 @@ pub fn recommendations(environment: &str, results: &[ResourceResult]) -> Vec<Str
             continue;
         }
         // The worst finding; among equals the first, which puts errors before latency.
-        let Some(f) = r.findings.iter().rev().max_by_key(|f| (f.status, f.slo_breach)) else { continue };
+        let Some(f) = r
+            .findings
+            .iter()
+            .rev()
+            .max_by_key(|f| (f.status, f.slo_breach))
+        else {
+            continue;
+        };
         let line = match f.check.as_str() {
             "error_rate" | "availability" => format!(
                 "Investigate {id} errors ({} error rate): `helm-cloud investigate --service {id} --env {env}`",
-                r.metrics.get("error_rate_percent").map(|v| format!("{v}%")).unwrap_or_else(|| f.current_value.clone())
+                r.metrics
+                    .get("error_rate_percent")
+                    .map(|v| format!("{v}%"))
+                    .unwrap_or_else(|| f.current_value.clone())
             ),
-            "drift" => format!("{id} is in the registry but not in AWS: redeploy it with faber-cloud, or remove it from the registry (`helm-cloud registry list --env {env}`)"),
-            "tasks" => format!("{id} runs {} of {} tasks: `helm-cloud investigate --service {id} --env {env}`", f.current_value, f.threshold),
-            "status" => format!("{id} is {}: `helm-cloud investigate --service {id} --env {env}`", f.current_value),
+            "drift" => format!(
+                "{id} is in the registry but not in AWS: redeploy it with faber-cloud, or remove it from the registry (`helm-cloud registry list --env {env}`)"
+            ),
+            "tasks" => format!(
+                "{id} runs {} of {} tasks: `helm-cloud investigate --service {id} --env {env}`",
+                f.current_value, f.threshold
+            ),
+            "status" => format!(
+                "{id} is {}: `helm-cloud investigate --service {id} --env {env}`",
+                f.current_value
+            ),
             "cpu" | "memory" => format!(
                 "{id} {} at {}: add capacity (`helm-cloud remediate --action increase_capacity --service {id} --env {env}`)",
                 f.check, f.current_value
             ),
-            c if c.starts_with("alarm:") => format!("Alarm {} is firing on {id}: `helm-cloud investigate --service {id} --env {env}`", &c[6..]),
-            _ => format!("Review {id} {} ({} against {}): `helm-cloud performance --service {id} --env {env}`", f.check.replace('_', " "), f.current_value, f.threshold),
+            c if c.starts_with("alarm:") => format!(
+                "Alarm {} is firing on {id}: `helm-cloud investigate --service {id} --env {env}`",
+                &c[6..]
+            ),
+            _ => format!(
+                "Review {id} {} ({} against {}): `helm-cloud performance --service {id} --env {env}`",
+                f.check.replace('_', " "),
+                f.current_value,
+                f.threshold
+            ),
         };
         out.push(line);
     }
@@ -161,10 +196,25 @@ mod tests {
 
     #[test]
     fn severity_rules() {
-        assert_eq!(severity(&finding(HealthStatus::Unhealthy, true, false), true), Severity::Critical);
-        assert_eq!(severity(&finding(HealthStatus::Unhealthy, false, true), true), Severity::Critical);
-        assert_eq!(severity(&finding(HealthStatus::Unhealthy, true, false), false), Severity::High);
-        assert_eq!(severity(&finding(HealthStatus::Unhealthy, false, false), true), Severity::High);
-        assert_eq!(severity(&finding(HealthStatus::Degraded, false, false), true), Severity::Medium);
+        assert_eq!(
+            severity(&finding(HealthStatus::Unhealthy, true, false), true),
+            Severity::Critical
+        );
+        assert_eq!(
+            severity(&finding(HealthStatus::Unhealthy, false, true), true),
+            Severity::Critical
+        );
+        assert_eq!(
+            severity(&finding(HealthStatus::Unhealthy, true, false), false),
+            Severity::High
+        );
+        assert_eq!(
+            severity(&finding(HealthStatus::Unhealthy, false, false), true),
+            Severity::High
+        );
+        assert_eq!(
+            severity(&finding(HealthStatus::Degraded, false, false), true),
+            Severity::Medium
+        );
     }
 }

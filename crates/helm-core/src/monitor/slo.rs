@@ -25,7 +25,11 @@ pub fn upper_bound(value: f64, t: f64) -> Verdict {
 pub fn budget_used_percent(error_rate_percent: f64, availability_objective: f64) -> f64 {
     let budget = 100.0 - availability_objective;
     if budget <= 0.0 {
-        return if error_rate_percent > 0.0 { f64::INFINITY } else { 0.0 };
+        return if error_rate_percent > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
     }
     error_rate_percent / budget * 100.0
 }
@@ -78,7 +82,11 @@ pub fn round(v: f64) -> f64 {
 /// A rounded number as JSON: an integer when it is whole.
 pub fn json_number(v: f64) -> serde_json::Value {
     let r = round(v);
-    if r.fract() == 0.0 && r.abs() < 1e15 { serde_json::Value::from(r as i64) } else { serde_json::Value::from(r) }
+    if r.fract() == 0.0 && r.abs() < 1e15 {
+        serde_json::Value::from(r as i64)
+    } else {
+        serde_json::Value::from(r)
+    }
 }
 
 #[cfg(test)]
@@ -88,9 +96,17 @@ mod tests {
     #[test]
     fn upper_bound_breaches_above_t_and_degrades_above_80_percent() {
         assert_eq!(upper_bound(5.2, 0.1), Verdict::Unhealthy);
-        assert_eq!(upper_bound(0.1, 0.1), Verdict::Degraded, "equal to T is not a breach");
+        assert_eq!(
+            upper_bound(0.1, 0.1),
+            Verdict::Degraded,
+            "equal to T is not a breach"
+        );
         assert_eq!(upper_bound(0.09, 0.1), Verdict::Degraded);
-        assert_eq!(upper_bound(0.08, 0.1), Verdict::Ok, "exactly 80% is not degraded");
+        assert_eq!(
+            upper_bound(0.08, 0.1),
+            Verdict::Ok,
+            "exactly 80% is not degraded"
+        );
         assert_eq!(upper_bound(0.0, 0.1), Verdict::Ok);
         assert_eq!(upper_bound(250.0, 200.0), Verdict::Unhealthy);
     }
@@ -100,7 +116,11 @@ mod tests {
         assert_eq!(availability(0.2, 99.9), Verdict::Unhealthy);
         assert_eq!(availability(0.09, 99.9), Verdict::Degraded);
         assert_eq!(availability(0.05, 99.9), Verdict::Ok);
-        assert_eq!(availability(0.1, 99.9), Verdict::Degraded, "exactly at the objective is not below it");
+        assert_eq!(
+            availability(0.1, 99.9),
+            Verdict::Degraded,
+            "exactly at the objective is not below it"
+        );
         assert!((budget_used_percent(0.09, 99.9) - 90.0).abs() < 1e-9);
         assert_eq!(budget_used_percent(0.0, 100.0), 0.0);
         assert_eq!(availability(0.01, 100.0), Verdict::Unhealthy);

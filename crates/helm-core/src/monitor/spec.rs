@@ -36,7 +36,11 @@ impl Stat {
             "average" | "avg" | "mean" => Some(Stat::Average),
             "maximum" | "max" => Some(Stat::Maximum),
             "minimum" | "min" => Some(Stat::Minimum),
-            _ => l.strip_prefix('p').and_then(|n| n.parse::<f64>().ok()).filter(|p| *p > 0.0 && *p < 100.0).map(Stat::Percentile),
+            _ => l
+                .strip_prefix('p')
+                .and_then(|n| n.parse::<f64>().ok())
+                .filter(|p| *p > 0.0 && *p < 100.0)
+                .map(Stat::Percentile),
         }
     }
 
@@ -63,8 +67,19 @@ pub struct MetricSpec {
     pub extra_dims: &'static [(&'static str, &'static str)],
 }
 
-const fn m(key: &'static str, namespace: &'static str, name: &'static str, stat: Stat) -> MetricSpec {
-    MetricSpec { key, namespace, name, stat, extra_dims: &[] }
+const fn m(
+    key: &'static str,
+    namespace: &'static str,
+    name: &'static str,
+    stat: Stat,
+) -> MetricSpec {
+    MetricSpec {
+        key,
+        namespace,
+        name,
+        stat,
+        extra_dims: &[],
+    }
 }
 
 const LAMBDA: &[MetricSpec] = &[
@@ -72,33 +87,115 @@ const LAMBDA: &[MetricSpec] = &[
     m("errors", "AWS/Lambda", "Errors", Stat::Sum),
     m("throttles", "AWS/Lambda", "Throttles", Stat::Sum),
     m("duration_avg_ms", "AWS/Lambda", "Duration", Stat::Average),
-    m("duration_p95_ms", "AWS/Lambda", "Duration", Stat::Percentile(95.0)),
-    m("duration_p99_ms", "AWS/Lambda", "Duration", Stat::Percentile(99.0)),
-    m("concurrent_executions_max", "AWS/Lambda", "ConcurrentExecutions", Stat::Maximum),
+    m(
+        "duration_p95_ms",
+        "AWS/Lambda",
+        "Duration",
+        Stat::Percentile(95.0),
+    ),
+    m(
+        "duration_p99_ms",
+        "AWS/Lambda",
+        "Duration",
+        Stat::Percentile(99.0),
+    ),
+    m(
+        "concurrent_executions_max",
+        "AWS/Lambda",
+        "ConcurrentExecutions",
+        Stat::Maximum,
+    ),
 ];
 
 const ECS: &[MetricSpec] = &[
-    m("cpu_avg_percent", "AWS/ECS", "CPUUtilization", Stat::Average),
-    m("cpu_max_percent", "AWS/ECS", "CPUUtilization", Stat::Maximum),
-    m("memory_avg_percent", "AWS/ECS", "MemoryUtilization", Stat::Average),
-    m("memory_max_percent", "AWS/ECS", "MemoryUtilization", Stat::Maximum),
+    m(
+        "cpu_avg_percent",
+        "AWS/ECS",
+        "CPUUtilization",
+        Stat::Average,
+    ),
+    m(
+        "cpu_max_percent",
+        "AWS/ECS",
+        "CPUUtilization",
+        Stat::Maximum,
+    ),
+    m(
+        "memory_avg_percent",
+        "AWS/ECS",
+        "MemoryUtilization",
+        Stat::Average,
+    ),
+    m(
+        "memory_max_percent",
+        "AWS/ECS",
+        "MemoryUtilization",
+        Stat::Maximum,
+    ),
 ];
 
 const RDS: &[MetricSpec] = &[
-    m("cpu_avg_percent", "AWS/RDS", "CPUUtilization", Stat::Average),
-    m("cpu_max_percent", "AWS/RDS", "CPUUtilization", Stat::Maximum),
-    m("connections_max", "AWS/RDS", "DatabaseConnections", Stat::Maximum),
-    m("freeable_memory_min_bytes", "AWS/RDS", "FreeableMemory", Stat::Minimum),
-    m("read_latency_avg_s", "AWS/RDS", "ReadLatency", Stat::Average),
-    m("write_latency_avg_s", "AWS/RDS", "WriteLatency", Stat::Average),
+    m(
+        "cpu_avg_percent",
+        "AWS/RDS",
+        "CPUUtilization",
+        Stat::Average,
+    ),
+    m(
+        "cpu_max_percent",
+        "AWS/RDS",
+        "CPUUtilization",
+        Stat::Maximum,
+    ),
+    m(
+        "connections_max",
+        "AWS/RDS",
+        "DatabaseConnections",
+        Stat::Maximum,
+    ),
+    m(
+        "freeable_memory_min_bytes",
+        "AWS/RDS",
+        "FreeableMemory",
+        Stat::Minimum,
+    ),
+    m(
+        "read_latency_avg_s",
+        "AWS/RDS",
+        "ReadLatency",
+        Stat::Average,
+    ),
+    m(
+        "write_latency_avg_s",
+        "AWS/RDS",
+        "WriteLatency",
+        Stat::Average,
+    ),
 ];
 
 const S3_REQUESTS: &[(&str, &str)] = &[("FilterId", "EntireBucket")];
 const S3: &[MetricSpec] = &[
-    MetricSpec { extra_dims: S3_REQUESTS, ..m("requests", "AWS/S3", "AllRequests", Stat::Sum) },
-    MetricSpec { extra_dims: S3_REQUESTS, ..m("errors_4xx", "AWS/S3", "4xxErrors", Stat::Sum) },
-    MetricSpec { extra_dims: S3_REQUESTS, ..m("errors_5xx", "AWS/S3", "5xxErrors", Stat::Sum) },
-    MetricSpec { extra_dims: S3_REQUESTS, ..m("first_byte_latency_avg_ms", "AWS/S3", "FirstByteLatency", Stat::Average) },
+    MetricSpec {
+        extra_dims: S3_REQUESTS,
+        ..m("requests", "AWS/S3", "AllRequests", Stat::Sum)
+    },
+    MetricSpec {
+        extra_dims: S3_REQUESTS,
+        ..m("errors_4xx", "AWS/S3", "4xxErrors", Stat::Sum)
+    },
+    MetricSpec {
+        extra_dims: S3_REQUESTS,
+        ..m("errors_5xx", "AWS/S3", "5xxErrors", Stat::Sum)
+    },
+    MetricSpec {
+        extra_dims: S3_REQUESTS,
+        ..m(
+            "first_byte_latency_avg_ms",
+            "AWS/S3",
+            "FirstByteLatency",
+            Stat::Average,
+        )
+    },
     MetricSpec {
         extra_dims: &[("StorageType", "StandardStorage")],
         ..m("size_bytes", "AWS/S3", "BucketSizeBytes", Stat::Maximum)
@@ -111,31 +208,90 @@ const S3: &[MetricSpec] = &[
 
 const CLOUDFRONT_GLOBAL: &[(&str, &str)] = &[("Region", "Global")];
 const CLOUDFRONT: &[MetricSpec] = &[
-    MetricSpec { extra_dims: CLOUDFRONT_GLOBAL, ..m("requests", "AWS/CloudFront", "Requests", Stat::Sum) },
-    MetricSpec { extra_dims: CLOUDFRONT_GLOBAL, ..m("error_rate_4xx_percent", "AWS/CloudFront", "4xxErrorRate", Stat::Average) },
-    MetricSpec { extra_dims: CLOUDFRONT_GLOBAL, ..m("error_rate_5xx_percent", "AWS/CloudFront", "5xxErrorRate", Stat::Average) },
+    MetricSpec {
+        extra_dims: CLOUDFRONT_GLOBAL,
+        ..m("requests", "AWS/CloudFront", "Requests", Stat::Sum)
+    },
+    MetricSpec {
+        extra_dims: CLOUDFRONT_GLOBAL,
+        ..m(
+            "error_rate_4xx_percent",
+            "AWS/CloudFront",
+            "4xxErrorRate",
+            Stat::Average,
+        )
+    },
+    MetricSpec {
+        extra_dims: CLOUDFRONT_GLOBAL,
+        ..m(
+            "error_rate_5xx_percent",
+            "AWS/CloudFront",
+            "5xxErrorRate",
+            Stat::Average,
+        )
+    },
 ];
 
 const APIGATEWAY: &[MetricSpec] = &[
     m("requests", "AWS/ApiGateway", "Count", Stat::Sum),
     m("errors_4xx", "AWS/ApiGateway", "4XXError", Stat::Sum),
     m("errors_5xx", "AWS/ApiGateway", "5XXError", Stat::Sum),
-    m("latency_p95_ms", "AWS/ApiGateway", "Latency", Stat::Percentile(95.0)),
-    m("integration_latency_avg_ms", "AWS/ApiGateway", "IntegrationLatency", Stat::Average),
+    m(
+        "latency_p95_ms",
+        "AWS/ApiGateway",
+        "Latency",
+        Stat::Percentile(95.0),
+    ),
+    m(
+        "integration_latency_avg_ms",
+        "AWS/ApiGateway",
+        "IntegrationLatency",
+        Stat::Average,
+    ),
 ];
 
 const DYNAMODB: &[MetricSpec] = &[
-    m("throttled_requests", "AWS/DynamoDB", "ThrottledRequests", Stat::Sum),
+    m(
+        "throttled_requests",
+        "AWS/DynamoDB",
+        "ThrottledRequests",
+        Stat::Sum,
+    ),
     m("system_errors", "AWS/DynamoDB", "SystemErrors", Stat::Sum),
     m("user_errors", "AWS/DynamoDB", "UserErrors", Stat::Sum),
-    m("latency_avg_ms", "AWS/DynamoDB", "SuccessfulRequestLatency", Stat::Average),
-    m("latency_p95_ms", "AWS/DynamoDB", "SuccessfulRequestLatency", Stat::Percentile(95.0)),
+    m(
+        "latency_avg_ms",
+        "AWS/DynamoDB",
+        "SuccessfulRequestLatency",
+        Stat::Average,
+    ),
+    m(
+        "latency_p95_ms",
+        "AWS/DynamoDB",
+        "SuccessfulRequestLatency",
+        Stat::Percentile(95.0),
+    ),
 ];
 
 const SQS: &[MetricSpec] = &[
-    m("oldest_message_age_max_s", "AWS/SQS", "ApproximateAgeOfOldestMessage", Stat::Maximum),
-    m("visible_messages_max", "AWS/SQS", "ApproximateNumberOfMessagesVisible", Stat::Maximum),
-    m("messages_received", "AWS/SQS", "NumberOfMessagesReceived", Stat::Sum),
+    m(
+        "oldest_message_age_max_s",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        Stat::Maximum,
+    ),
+    m(
+        "visible_messages_max",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        Stat::Maximum,
+    ),
+    m(
+        "messages_received",
+        "AWS/SQS",
+        "NumberOfMessagesReceived",
+        Stat::Sum,
+    ),
 ];
 
 /// The metrics the monitor fetches for a kind.
@@ -166,14 +322,22 @@ pub fn dimensions(resource: &Resource, environment: &str) -> Vec<(String, String
     match resource.parsed_arn.as_ref().map(|a| &a.target) {
         Some(Target::Lambda { .. }) => vec![d("FunctionName", &resource.name)],
         Some(Target::Ecs { cluster, service }) => {
-            let service = if resource.name != *service { resource.name.as_str() } else { service };
+            let service = if resource.name != *service {
+                resource.name.as_str()
+            } else {
+                service
+            };
             vec![d("ClusterName", cluster), d("ServiceName", service)]
         }
         Some(Target::Rds { .. }) => vec![d("DBInstanceIdentifier", &resource.name)],
         Some(Target::S3 { .. }) => vec![d("BucketName", &resource.name)],
         Some(Target::CloudFront { distribution_id }) => vec![d("DistributionId", distribution_id)],
         Some(Target::ApiGateway { stage, .. }) => {
-            let stage = resource.stage.clone().or_else(|| stage.clone()).unwrap_or_else(|| environment.to_string());
+            let stage = resource
+                .stage
+                .clone()
+                .or_else(|| stage.clone())
+                .unwrap_or_else(|| environment.to_string());
             vec![d("ApiName", &resource.name), d("Stage", &stage)]
         }
         Some(Target::DynamoDb { .. }) => vec![d("TableName", &resource.name)],
@@ -203,7 +367,20 @@ pub enum StateClass {
 /// Classify a status word reported for a resource of `kind` (case-insensitive).
 pub fn classify_state(kind: ResourceKind, state: &str) -> StateClass {
     let s = state.to_ascii_lowercase();
-    let down_words = ["stopped", "stopping", "failed", "inactive", "deleting", "deleted", "disabled", "incompatible", "inaccessible", "storage-full", "archived", "archiving"];
+    let down_words = [
+        "stopped",
+        "stopping",
+        "failed",
+        "inactive",
+        "deleting",
+        "deleted",
+        "disabled",
+        "incompatible",
+        "inaccessible",
+        "storage-full",
+        "archived",
+        "archiving",
+    ];
     if down_words.iter().any(|w| s.contains(w)) {
         return StateClass::Down;
     }
@@ -213,9 +390,15 @@ pub fn classify_state(kind: ResourceKind, state: &str) -> StateClass {
         ResourceKind::Rds => s == "available" || s == "backing-up" || s == "storage-optimization",
         ResourceKind::CloudFront => s == "deployed",
         ResourceKind::DynamoDb => s == "active",
-        ResourceKind::S3 | ResourceKind::ApiGateway | ResourceKind::Sqs => s == "available" || s == "active" || s == "exists",
+        ResourceKind::S3 | ResourceKind::ApiGateway | ResourceKind::Sqs => {
+            s == "available" || s == "active" || s == "exists"
+        }
     };
-    if up { StateClass::Up } else { StateClass::Transitional }
+    if up {
+        StateClass::Up
+    } else {
+        StateClass::Transitional
+    }
 }
 
 #[cfg(test)]
@@ -252,13 +435,28 @@ mod tests {
         assert_eq!(classify_state(ResourceKind::Rds, "modifying"), Transitional);
         assert_eq!(classify_state(ResourceKind::Rds, "creating"), Transitional);
         assert_eq!(classify_state(ResourceKind::Lambda, "Active"), Up);
-        assert_eq!(classify_state(ResourceKind::Lambda, "Pending"), Transitional);
+        assert_eq!(
+            classify_state(ResourceKind::Lambda, "Pending"),
+            Transitional
+        );
         assert_eq!(classify_state(ResourceKind::Lambda, "Failed"), Down);
         assert_eq!(classify_state(ResourceKind::Lambda, "Inactive"), Down);
         assert_eq!(classify_state(ResourceKind::Ecs, "INACTIVE"), Down);
         assert_eq!(classify_state(ResourceKind::Ecs, "DRAINING"), Transitional);
-        assert_eq!(classify_state(ResourceKind::CloudFront, "InProgress"), Transitional);
-        assert_eq!(classify_state(ResourceKind::DynamoDb, "UPDATING"), Transitional);
-        assert_eq!(classify_state(ResourceKind::DynamoDb, "INACCESSIBLE_ENCRYPTION_CREDENTIALS"), Down);
+        assert_eq!(
+            classify_state(ResourceKind::CloudFront, "InProgress"),
+            Transitional
+        );
+        assert_eq!(
+            classify_state(ResourceKind::DynamoDb, "UPDATING"),
+            Transitional
+        );
+        assert_eq!(
+            classify_state(
+                ResourceKind::DynamoDb,
+                "INACCESSIBLE_ENCRYPTION_CREDENTIALS"
+            ),
+            Down
+        );
     }
 }

@@ -10,7 +10,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Median absolute deviation.
@@ -26,7 +30,9 @@ pub const ANOMALY_Z: f64 = 3.5;
 /// `ANOMALY_Z`. When MAD is 0 (a flat series), any point off the median is anomalous if it
 /// differs from it by more than 10% of the median (or by anything, for a zero median).
 pub fn anomalies(values: &[f64]) -> Vec<usize> {
-    let (Some(m), Some(d)) = (median(values), mad(values)) else { return Vec::new() };
+    let (Some(m), Some(d)) = (median(values), mad(values)) else {
+        return Vec::new();
+    };
     values
         .iter()
         .enumerate()
@@ -58,7 +64,10 @@ pub fn direction(values: &[f64]) -> Option<(f64, f64, Direction)> {
     }
     let third = values.len() / 3;
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
-    let (first, last) = (mean(&values[..third]), mean(&values[values.len() - third..]));
+    let (first, last) = (
+        mean(&values[..third]),
+        mean(&values[values.len() - third..]),
+    );
     let change = last - first;
     let scale = first.abs().max(last.abs());
     let dir = if scale == 0.0 || change.abs() <= 0.2 * scale {
@@ -95,9 +104,18 @@ mod tests {
 
     #[test]
     fn direction_compares_thirds() {
-        assert_eq!(direction(&[0.5, 0.5, 0.5, 1.0, 2.0, 2.0]).unwrap().2, Direction::Rising);
-        assert_eq!(direction(&[2.0, 2.0, 1.0, 1.0, 0.5, 0.5]).unwrap().2, Direction::Falling);
-        assert_eq!(direction(&[1.0, 1.1, 0.9, 1.0, 1.05, 1.0]).unwrap().2, Direction::Flat);
+        assert_eq!(
+            direction(&[0.5, 0.5, 0.5, 1.0, 2.0, 2.0]).unwrap().2,
+            Direction::Rising
+        );
+        assert_eq!(
+            direction(&[2.0, 2.0, 1.0, 1.0, 0.5, 0.5]).unwrap().2,
+            Direction::Falling
+        );
+        assert_eq!(
+            direction(&[1.0, 1.1, 0.9, 1.0, 1.05, 1.0]).unwrap().2,
+            Direction::Flat
+        );
         assert!(direction(&[1.0]).is_none());
     }
 }

@@ -1,0 +1,588 @@
+//! `health`, `metrics` and `performance` against the emulator: every classification rule
+//! on a resource seeded to trigger it, the report, issues across runs, UNKNOWN, exit codes.
+
+use crate::support::*;
+use helm_testsupport::{Emulator, unique_name};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// A project whose AWS calls go to the emulator, in us-east-1 unless a resource says otherwise.
+fn emulated_project() -> tempfile::TempDir {
+    let dir = project();
+    write(
+        dir.path(),
+        ".fractary/shared/aws-credentials.json",
+        r#"{"version": "1.0.0", "aws": {"account_id": "123456789012", "region": "us-east-1"}}"#,
+    );
+    dir
+}
+
+fn helm_emu(root: &Path, args: &[&str]) -> Run {
+    let mut cmd = helm(root);
+    for (k, v) in Emulator::shared().env() {
+        cmd.env(k, v);
+    }
+    run(cmd.args(args))
+}
+
+fn add_deployment(root: &Path, id: &str, env: &str, resources: Value) {
+    let doc = json!({"id": id, "environment": env, "deployed_at": "2026-01-01T00:00:00Z", "resources": resources});
+    let f = write(root, &format!("{id}.json"), &doc.to_string());
+    let r = helm_run(root, &["registry", "add", "--file", f.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+fn lambda_arn(region: &str, name: &str) -> String {
+    format!("arn:aws:lambda:{region}:123456789012:function:{name}")
+}
+
+/// Invocations, errors and durations of one function, ten minutes ago.
+fn lambda_metrics(name: &str, invocations: u32, errors: u32, durations: &[f64]) -> Vec<Value> {
+    let dims = json!({"FunctionName": name});
+    vec![
+        json!({"namespace": "AWS/Lambda", "name": "Invocations", "dimensions": dims, "value": invocations}),
+        json!({"namespace": "AWS/Lambda", "name": "Errors", "dimensions": dims, "value": errors}),
+        json!({"namespace": "AWS/Lambda", "name": "Duration", "dimensions": dims, "values": durations}),
+    ]
+}
+
+fn result<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no result for {id}: {report:#}"))
+}
+
+fn reasons(r: &Value) -> String {
+    r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn each_rule_classifies_its_resource() {
+    let emu = Emulator::shared();
+    let p = unique_name("rules");
+    let fast = [50.0; 20];
+    let slow = [450.0; 20];
+    let mut metrics = Vec::new();
+    metrics.extend(lambda_metrics(&format!("{p}-bad"), 1000, 50, &fast));
+    metrics.extend(lambda_metrics(&format!("{p}-near"), 10_000, 9, &fast));
+    metrics.extend(lambda_metrics(&format!("{p}-ok"), 1000, 0, &fast));
+    metrics.extend(lambda_metrics(&format!("{p}-slow"), 100, 0, &slow));
+    metrics.extend(lambda_metrics(&format!("{p}-relaxed"), 100, 0, &slow));
+    metrics.extend(lambda_metrics(&format!("{p}-alarmed"), 100, 0, &fast));
+    let lambdas: Vec<Value> = ["bad", "near", "ok", "slow", "relaxed", "alarmed"]
+        .iter()
+        .map(|n| json!({"name": format!("{p}-{n}")}))
+        .collect();
+    let created: Value = serde_json::from_str(&emu.seed(
+        &json!({
+            "lambdas": lambdas,
+            "rds": [{"id": format!("{p}-db"), "stopped": true}],
+            "ecs": [{"cluster": format!("{p}-c"), "service": format!("{p}-short"), "desired": 3},
+                    {"cluster": format!("{p}-c"), "service": format!("{p}-full"), "desired": 2}],
+            "buckets": [{"name": format!("{p}-bucket")}],
+            "tables": [{"name": format!("{p}-table")}],
+            "queues": [{"name": format!("{p}-queue")}],
+            "distributions": [{"ref": format!("{p}-cdn")}],
+            "apis": [{"name": format!("{p}-api"), "stage": "test"}],
+            "metrics": metrics,
+            "alarms": [{"name": format!("{p}-alarm"), "namespace": "AWS/Lambda", "metric": "Errors",
+                        "dimensions": {"FunctionName": format!("{p}-alarmed")}, "state": "ALARM"}],
+        })
+        .to_string(),
+    ))
+    .unwrap();
+    let dir = emulated_project();
+    let l = |n: &str| json!({"id": n, "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-{n}"))});
+    let mut relaxed = l("relaxed");
+    relaxed["slo"] = json!({"p95_latency_ms": 1000});
+    let cdn = &created["distributions"][format!("{p}-cdn")];
+    let api_id = created["apis"][format!("{p}-api")].as_str().unwrap();
+    add_deployment(
+        dir.path(),
+        &p,
+        "test",
+        json!([
+            l("bad"), l("near"), l("ok"), l("slow"), relaxed, l("alarmed"), l("ghost"),
+            {"id": "db", "type": "rds", "arn": created["rds"][format!("{p}-db")]},
+            {"id": "short", "type": "ecs", "arn": created["ecs"][format!("{p}-short")]},
+            {"id": "full", "type": "ecs", "arn": created["ecs"][format!("{p}-full")]},
+            {"id": "bucket", "type": "s3", "arn": format!("arn:aws:s3:::{p}-bucket")},
+            {"id": "table", "type": "dynamodb", "arn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{p}-table")},
+            {"id": "queue", "type": "sqs", "arn": format!("arn:aws:sqs:us-east-1:123456789012:{p}-queue")},
+            {"id": "cdn", "type": "cloudfront", "arn": cdn["arn"]},
+            {"id": "api", "type": "apigateway", "arn": format!("arn:aws:apigateway:us-east-1::/restapis/{api_id}"), "name": format!("{p}-api")},
+            {"id": "nostage", "type": "apigateway", "arn": format!("arn:aws:apigateway:us-east-1::/restapis/{api_id}/stages/prod"), "name": format!("{p}-api")},
+            {"id": "stream", "type": "AWS::Kinesis::Stream", "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"},
+        ]),
+    );
+
+    let r = helm_emu(dir.path(), &["health", "--env", "test", "--format", "json"]);
+    assert_eq!(r.code, 2, "UNHEALTHY exits 2: {}\n{}", r.stdout, r.stderr);
+    let report = r.json();
+    let status = |id: &str| result(&report, id)["status"].as_str().unwrap().to_string();
+
+    assert_eq!(status("bad"), "UNHEALTHY");
+    assert!(
+        reasons(result(&report, "bad")).contains("error rate 5% > SLO 0.1%"),
+        "{}",
+        reasons(result(&report, "bad"))
+    );
+    assert_eq!(result(&report, "bad")["metrics"]["error_rate_percent"], 5);
+    assert_eq!(
+        status("near"),
+        "DEGRADED",
+        "{}",
+        reasons(result(&report, "near"))
+    );
+    assert_eq!(
+        status("ok"),
+        "HEALTHY",
+        "{}",
+        reasons(result(&report, "ok"))
+    );
+    assert_eq!(status("slow"), "UNHEALTHY");
+    assert!(reasons(result(&report, "slow")).contains("p95 latency 450ms > SLO 200ms"));
+    assert_eq!(
+        status("relaxed"),
+        "HEALTHY",
+        "the registry's slo override wins: {}",
+        reasons(result(&report, "relaxed"))
+    );
+    assert_eq!(status("alarmed"), "UNHEALTHY");
+    assert!(reasons(result(&report, "alarmed")).contains(&format!("{p}-alarm")));
+    assert_eq!(result(&report, "alarmed")["alarms"][0]["state"], "ALARM");
+    assert_eq!(status("ghost"), "UNHEALTHY");
+    assert!(reasons(result(&report, "ghost")).contains("registry drift"));
+    assert_eq!(status("db"), "UNHEALTHY");
+    assert!(reasons(result(&report, "db")).contains("stopped"));
+    assert_eq!(status("short"), "DEGRADED");
+    assert!(reasons(result(&report, "short")).contains("2 of 3 tasks running"));
+    for healthy in ["full", "bucket", "table", "queue", "cdn", "api"] {
+        assert_eq!(
+            status(healthy),
+            "HEALTHY",
+            "{healthy}: {}",
+            reasons(result(&report, healthy))
+        );
+    }
+    assert_eq!(report["skipped"][0]["id"], "stream");
+    assert_eq!(report["overall_health"], "UNHEALTHY");
+    let counts = &report["resources"];
+    assert_eq!(
+        status("nostage"),
+        "UNHEALTHY",
+        "a stage that does not exist is drift"
+    );
+    assert_eq!(counts["total"], 16);
+    assert_eq!(counts["unhealthy"], 6);
+    assert_eq!(counts["degraded"], 2);
+    assert_eq!(counts["healthy"], 8);
+    assert_eq!(counts["unknown"], 0);
+    // Every problem became an issue, named in the report.
+    let issue_resources: Vec<&str> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["resource"].as_str().unwrap())
+        .collect();
+    for id in ["bad", "near", "slow", "alarmed", "ghost", "db", "short"] {
+        assert!(
+            issue_resources.contains(&id),
+            "{id} has an issue: {issue_resources:?}"
+        );
+    }
+    assert!(
+        report["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r
+                .as_str()
+                .unwrap()
+                .contains("helm-cloud investigate --service bad"))
+    );
+}
+
+#[test]
+fn the_report_has_the_documented_shape_and_is_saved_as_printed() {
+    let emu = Emulator::shared();
+    let p = unique_name("shape");
+    emu.seed(&json!({"lambdas": [{"name": format!("{p}-f")}], "metrics": lambda_metrics(&format!("{p}-f"), 100, 0, &[20.0])}).to_string());
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        &p,
+        "test",
+        json!([{"id": "f", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-f"))}]),
+    );
+    let r = helm_emu(
+        dir.path(),
+        &[
+            "health",
+            "--format",
+            "json",
+            "--now",
+            "2030-01-01T00:00:00Z",
+            "--timeframe",
+            "100000h",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let report = r.json();
+    for key in [
+        "overall_health",
+        "environment",
+        "timestamp",
+        "window",
+        "resources",
+        "results",
+        "issues",
+        "recommendations",
+        "report_path",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["timestamp"], "2030-01-01T00:00:00Z");
+    let f = &report["results"][0];
+    for key in [
+        "id", "type", "arn", "status", "reasons", "metrics", "alarms",
+    ] {
+        assert!(f.get(key).is_some(), "missing results[].{key}");
+    }
+    assert_eq!(f["metrics"]["invocations"], 100);
+    assert_eq!(f["metrics"]["errors"], 0);
+    let path = report["report_path"].as_str().unwrap();
+    assert_eq!(
+        path,
+        ".fractary/plugins/helm-cloud/monitoring/test/20300101T000000Z-health-check.json"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(path)).unwrap()).unwrap();
+    assert_eq!(saved, report);
+}
+
+#[test]
+fn an_issue_opens_updates_and_resolves_across_three_runs() {
+    let emu = Emulator::shared();
+    let p = unique_name("issue");
+    let alarm = format!("{p}-errors");
+    emu.seed(
+        &json!({
+            "lambdas": [{"name": format!("{p}-f")}],
+            "metrics": lambda_metrics(&format!("{p}-f"), 100, 0, &[20.0]),
+            "alarms": [{"name": alarm, "namespace": "AWS/Lambda", "metric": "Errors", "dimensions": {"FunctionName": format!("{p}-f")}, "state": "ALARM"}],
+        })
+        .to_string(),
+    );
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        &p,
+        "test",
+        json!([{"id": "f", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-f"))}]),
+    );
+    let active = dir.path().join(".fractary/helm/issues/active");
+    let resolved = dir.path().join(".fractary/helm/issues/resolved");
+
+    let first = helm_emu(dir.path(), &["health", "--format", "json"]);
+    assert_eq!(first.code, 2, "{first:?}");
+    let id = first.json()["issues"][0]["issue_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(id, "infra-001");
+    let issue: Value =
+        serde_json::from_str(&std::fs::read_to_string(active.join("infra-001.json")).unwrap())
+            .unwrap();
+    assert_eq!(issue["occurrences"], 1);
+    assert_eq!(
+        issue["severity"], "HIGH",
+        "test does not require confirmation: HIGH, not CRITICAL"
+    );
+    assert_eq!(issue["fingerprint"], format!("test/f/alarm:{alarm}"));
+    assert_eq!(issue["affected_resources"], json!(["f"]));
+    assert_eq!(issue["source"], "health");
+
+    let second = helm_emu(dir.path(), &["health", "--format", "json"]);
+    assert_eq!(
+        second.json()["issues"][0]["issue_id"],
+        "infra-001",
+        "same problem, same issue"
+    );
+    let issue: Value =
+        serde_json::from_str(&std::fs::read_to_string(active.join("infra-001.json")).unwrap())
+            .unwrap();
+    assert_eq!(issue["occurrences"], 2);
+    assert_eq!(
+        std::fs::read_dir(&active).unwrap().count(),
+        1,
+        "no second issue filed"
+    );
+
+    emu.seed(&json!({"set_alarm_states": {alarm.clone(): "OK"}}).to_string());
+    let third = helm_emu(dir.path(), &["health"]);
+    assert_eq!(third.code, 0, "{third:?}");
+    assert!(
+        third.stdout.contains("infra-001 resolved"),
+        "{}",
+        third.stdout
+    );
+    assert!(!active.join("infra-001.json").exists());
+    let done: Value =
+        serde_json::from_str(&std::fs::read_to_string(resolved.join("infra-001.json")).unwrap())
+            .unwrap();
+    assert_eq!(done["status"], "resolved");
+    assert!(done["resolved_at"].is_string());
+}
+
+#[test]
+fn production_breaches_are_critical() {
+    let emu = Emulator::shared();
+    let p = unique_name("prod");
+    emu.seed(&json!({"lambdas": [{"name": format!("{p}-f")}], "metrics": lambda_metrics(&format!("{p}-f"), 1000, 100, &[20.0])}).to_string());
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        &p,
+        "prod",
+        json!([{"id": "f", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-f"))}]),
+    );
+    let r = helm_emu(dir.path(), &["health", "--env", "prod", "--format", "json"]);
+    assert_eq!(r.code, 2);
+    let report = r.json();
+    let severities: Vec<&str> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["severity"].as_str().unwrap())
+        .collect();
+    assert!(severities.contains(&"CRITICAL"), "{severities:?}");
+}
+
+#[test]
+fn an_unreadable_resource_is_unknown_while_the_rest_are_judged() {
+    let emu = Emulator::shared();
+    let p = unique_name("unknown");
+    emu.seed(&json!({"lambdas": [{"name": format!("{p}-ok")}], "metrics": lambda_metrics(&format!("{p}-ok"), 100, 0, &[20.0])}).to_string());
+    // Every call signed for eu-west-3 is refused, as an SCP denying a region would.
+    let (code, _) = emu
+        .request(
+            "POST",
+            "/helm-emulator/faults",
+            r#"{"region": "eu-west-3", "code": "AccessDeniedException", "status": 403}"#,
+        )
+        .unwrap();
+    assert_eq!(code, 200);
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        &p,
+        "test",
+        json!([
+            {"id": "ok", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-ok"))},
+            {"id": "far", "type": "lambda", "arn": lambda_arn("eu-west-3", &format!("{p}-far"))},
+        ]),
+    );
+    let r = helm_emu(dir.path(), &["health", "--format", "json"]);
+    assert_eq!(r.code, 3, "UNKNOWN is the worst here: {r:?}");
+    let report = r.json();
+    assert_eq!(result(&report, "ok")["status"], "HEALTHY");
+    let far = result(&report, "far");
+    assert_eq!(far["status"], "UNKNOWN");
+    assert!(reasons(far).contains("AccessDenied"), "{}", reasons(far));
+    assert!(
+        report["issues"].as_array().unwrap().is_empty(),
+        "UNKNOWN opens no issue"
+    );
+}
+
+#[test]
+fn exit_codes_follow_the_overall_health() {
+    let emu = Emulator::shared();
+    let p = unique_name("exit");
+    let mut metrics = lambda_metrics(&format!("{p}-ok"), 1000, 0, &[20.0]);
+    metrics.extend(lambda_metrics(&format!("{p}-near"), 10_000, 9, &[20.0]));
+    emu.seed(&json!({"lambdas": [{"name": format!("{p}-ok")}, {"name": format!("{p}-near")}], "metrics": metrics}).to_string());
+    let healthy = emulated_project();
+    add_deployment(
+        healthy.path(),
+        &p,
+        "test",
+        json!([{"id": "ok", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-ok"))}]),
+    );
+    assert_eq!(helm_emu(healthy.path(), &["health"]).code, 0);
+    let degraded = emulated_project();
+    add_deployment(
+        degraded.path(),
+        &p,
+        "test",
+        json!([{"id": "near", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-near"))}]),
+    );
+    assert_eq!(helm_emu(degraded.path(), &["health"]).code, 1);
+    // --service narrows the check to one resource.
+    add_deployment(
+        degraded.path(),
+        &format!("{p}-2"),
+        "test",
+        json!([{"id": "ok", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-ok"))}]),
+    );
+    assert_eq!(
+        helm_emu(degraded.path(), &["health", "--service", "ok"]).code,
+        0
+    );
+    assert_eq!(
+        helm_emu(degraded.path(), &["health", "--service=near"]).code,
+        1
+    );
+}
+
+#[test]
+fn bad_usage_and_an_unreachable_endpoint() {
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        "d",
+        "test",
+        json!([{"id": "f", "type": "lambda", "arn": lambda_arn("us-east-1", "nowhere")}]),
+    );
+    let r = helm_emu(dir.path(), &["health", "--service", "nope"]);
+    assert_eq!(r.code, 64);
+    assert!(r.stderr.contains("resources: f"), "{}", r.stderr);
+    assert_eq!(
+        helm_emu(dir.path(), &["health", "--timeframe", "soon"]).code,
+        64
+    );
+    assert_eq!(
+        helm_emu(dir.path(), &["health", "--env", "staging"]).code,
+        64
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = run(helm(dir.path())
+        .args([
+            "health",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("HELM_AWS_MAX_ATTEMPTS", "1"));
+    assert_eq!(r.code, 69, "{r:?}");
+    assert!(r.stderr.lines().count() <= 2, "{}", r.stderr);
+    assert!(
+        !dir.path().join(".fractary/helm/issues/active").exists(),
+        "nothing recorded when AWS is unreachable"
+    );
+}
+
+#[test]
+fn metrics_gives_the_statistics_of_one_metric() {
+    let emu = Emulator::shared();
+    let p = unique_name("metric");
+    let durations: Vec<f64> = (1..=100).map(f64::from).collect();
+    emu.seed(&json!({"lambdas": [{"name": format!("{p}-f")}], "metrics": lambda_metrics(&format!("{p}-f"), 100, 0, &durations)}).to_string());
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        &p,
+        "test",
+        json!([{"id": "f", "type": "lambda", "arn": lambda_arn("us-east-1", &format!("{p}-f"))}]),
+    );
+    let r = helm_emu(
+        dir.path(),
+        &[
+            "metrics",
+            "--service",
+            "f",
+            "--metric",
+            "Duration",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let s = &r.json()["statistics"];
+    assert_eq!(s["average"], 50.5);
+    assert_eq!(s["minimum"], 1);
+    assert_eq!(s["maximum"], 100);
+    assert_eq!(s["p95"], 95);
+    assert_eq!(s["p99"], 99);
+    assert_eq!(s["samples"], 100);
+    let text = helm_emu(
+        dir.path(),
+        &["metrics", "--service", "f", "--metric", "duration_p95_ms"],
+    );
+    assert!(text.stdout.contains("p95        95"), "{}", text.stdout);
+}
+
+#[test]
+fn performance_states_trends_and_anomalies() {
+    let emu = Emulator::shared();
+    let p = unique_name("perf");
+    let name = format!("{p}-f");
+    let dims = json!({"FunctionName": name});
+    let mut metrics = Vec::new();
+    for i in 0..24 {
+        let minutes_ago = 118 - i * 5;
+        let errors = if i >= 21 { 20 } else { 0 };
+        metrics.push(json!({"namespace": "AWS/Lambda", "name": "Invocations", "dimensions": dims, "value": 100, "minutes_ago": minutes_ago}));
+        metrics.push(json!({"namespace": "AWS/Lambda", "name": "Errors", "dimensions": dims, "value": errors, "minutes_ago": minutes_ago}));
+    }
+    emu.seed(&json!({"lambdas": [{"name": name}], "metrics": metrics}).to_string());
+    let dir = emulated_project();
+    add_deployment(
+        dir.path(),
+        &p,
+        "test",
+        json!([{"id": "f", "type": "lambda", "arn": lambda_arn("us-east-1", &name)}]),
+    );
+    let r = helm_emu(
+        dir.path(),
+        &[
+            "performance",
+            "--service",
+            "f",
+            "--timeframe",
+            "2h",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let findings: Vec<String> = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("f: error rate rose from 0% to ")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("3 anomalous error rate points")),
+        "{findings:?}"
+    );
+    assert!(
+        r.json()["recommendations"][0]
+            .as_str()
+            .unwrap()
+            .contains("helm-cloud investigate --service f")
+    );
+}
