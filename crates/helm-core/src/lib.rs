@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod init;
+pub mod investigator;
 pub mod issues;
 pub mod monitor;
 pub mod paths;

@@ -367,7 +367,7 @@ impl EnvironmentView {
 }
 
 /// A resource ready to be operated on: its kind resolved, its ARN parsed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resource {
     pub id: String,
     /// `None` for a type helm-cloud does not support ("unsupported type": reported, never fatal).

@@ -1,4 +1,504 @@
-//! Log template mining for helm-cloud: turns a stream of log messages into templates.
+//! Log template mining for helm-cloud: turns a stream of log messages into templates
+//! ("Received block <*> of size <*> from <*>"), one pass, in memory bounded by the number
+//! of templates, not of lines.
 //!
-//! This crate owns nothing but the miner and depends on no other helm crate, so it can be
-//! benchmarked and reused alone. The miner itself arrives with the investigator issue.
+//! The algorithm is Drain's (He et al., ICWS 2017): a fixed-depth prefix tree keyed by the
+//! token count and the first tokens leads to a few candidate clusters; the most similar one
+//! takes the line if it is similar enough, and its template generalises where they differ.
+//! Before that, every word is masked (see [`mask`]): any piece that holds a digit is a
+//! variable. One default configuration serves every log format; nothing is tuned per
+//! dataset.
+//!
+//! This crate depends on no other helm crate, so it can be benchmarked and reused alone.
+
+pub mod line;
+pub mod mask;
+
+use rustc_hash::FxHashMap as HashMap;
+
+pub use line::{Level, LogLine, parse_line};
+pub use mask::WILDCARD;
+
+/// The miner's settings. `Default` is the one configuration used everywhere.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Share of equal tokens a line needs to join a cluster.
+    pub similarity: f64,
+    /// Prefix-tree depth: the token count, then `depth - 2` leading tokens.
+    pub depth: usize,
+    /// Children per tree node before new tokens go to the wildcard child.
+    pub max_children: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            similarity: 0.5,
+            depth: 4,
+            max_children: 100,
+        }
+    }
+}
+
+/// Index of a cluster in [`Miner::clusters`].
+pub type ClusterId = u32;
+
+/// One template and what was seen of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub id: ClusterId,
+    tokens: Vec<Box<str>>,
+    pub count: u64,
+    /// Epoch milliseconds of the first and last line, when lines carry times.
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    /// The first line of the cluster, as given.
+    pub sample: String,
+    /// The most severe level seen.
+    pub level: Option<Level>,
+}
+
+impl Cluster {
+    /// The template, tokens joined by single spaces.
+    pub fn template(&self) -> String {
+        self.tokens.join(" ")
+    }
+
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().map(|t| t.as_ref())
+    }
+}
+
+/// A token that holds a masked part: it differs from line to line by nature.
+#[inline]
+fn is_variable(token: &str) -> bool {
+    token.contains(WILDCARD)
+}
+
+/// How many different plain words a position must take before it counts as a variable.
+const VARIABLE_MIN_VALUES: usize = 4;
+
+#[derive(Debug, Default)]
+struct Node {
+    children: HashMap<Box<str>, Node>,
+    clusters: Vec<ClusterId>,
+}
+
+/// A streaming template miner.
+#[derive(Debug, Default)]
+pub struct Miner {
+    config: Config,
+    /// Root children by token count.
+    roots: HashMap<usize, Node>,
+    clusters: Vec<Cluster>,
+    /// Where a cluster went when the merge pass folded it into another (itself otherwise).
+    redirect: Vec<ClusterId>,
+    // Scratch space reused for every line: the masked words and where each one ends.
+    masked: String,
+    bounds: Vec<(u32, u32)>,
+}
+
+impl Miner {
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    pub fn with_config(config: Config) -> Self {
+        Miner {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Mine one message; returns its cluster.
+    pub fn add(&mut self, message: &str) -> ClusterId {
+        self.add_with(message, None, None)
+    }
+
+    /// Mine one message with its time (epoch ms) and level.
+    pub fn add_with(
+        &mut self,
+        message: &str,
+        time_ms: Option<i64>,
+        level: Option<Level>,
+    ) -> ClusterId {
+        self.tokenize(message);
+        let id = match self.find() {
+            Some((id, exact)) => {
+                if !exact {
+                    self.generalise(id);
+                }
+                id
+            }
+            None => self.create(message),
+        };
+        let c = &mut self.clusters[id as usize];
+        c.count += 1;
+        if let Some(t) = time_ms {
+            c.first_seen = Some(c.first_seen.map_or(t, |f| f.min(t)));
+            c.last_seen = Some(c.last_seen.map_or(t, |l| l.max(t)));
+        }
+        if level > c.level {
+            c.level = level;
+        }
+        id
+    }
+
+    /// The live clusters (those not folded into another by [`Miner::consolidate`]).
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.clusters
+            .iter()
+            .filter(|c| self.redirect[c.id as usize] == c.id)
+    }
+
+    /// The cluster an id stands for now (following merges).
+    pub fn cluster(&self, id: ClusterId) -> &Cluster {
+        &self.clusters[self.resolve(id) as usize]
+    }
+
+    /// The live cluster id an id stands for now.
+    pub fn resolve(&self, mut id: ClusterId) -> ClusterId {
+        while self.redirect[id as usize] != id {
+            id = self.redirect[id as usize];
+        }
+        id
+    }
+
+    /// The merge pass: clusters of the same length that differ only at one position, where
+    /// that position takes at least four different words (or already a wildcard), become
+    /// one cluster with a wildcard there. A few values stay separate events ("initialization"
+    /// and "finalization"); many are a variable (user names). Repeated until nothing changes.
+    /// Cheap (proportional to clusters, not lines); mining may go on afterwards.
+    pub fn consolidate(&mut self) {
+        loop {
+            let mut merged_any = false;
+            let mut lengths: Vec<usize> = self.roots.keys().copied().collect();
+            lengths.sort_unstable();
+            for len in lengths {
+                // Never the first word: it names the event ("cupsd startup succeeded").
+                for p in 1..len {
+                    // Live clusters of this length, grouped by every token but position p.
+                    // Variable tokens match any variable token ("rhost=<*>" and "<*>").
+                    let mut groups: HashMap<Vec<&str>, Vec<ClusterId>> = HashMap::default();
+                    for c in self
+                        .clusters
+                        .iter()
+                        .filter(|c| c.tokens.len() == len && self.redirect[c.id as usize] == c.id)
+                    {
+                        let key: Vec<&str> = c
+                            .tokens
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != p)
+                            .map(|(_, t)| if is_variable(t) { WILDCARD } else { t.as_ref() })
+                            .collect();
+                        groups.entry(key).or_default().push(c.id);
+                    }
+                    let mut merges: Vec<Vec<ClusterId>> = Vec::new();
+                    // The rest must hold a plain word to anchor the event ("<*> <*>" is no event).
+                    for ids in groups
+                        .into_iter()
+                        .filter(|(key, ids)| ids.len() > 1 && key.iter().any(|t| !is_variable(t)))
+                        .map(|(_, ids)| ids)
+                    {
+                        let mut values: Vec<&str> = ids
+                            .iter()
+                            .map(|&id| self.clusters[id as usize].tokens[p].as_ref())
+                            .collect();
+                        values.sort_unstable();
+                        values.dedup();
+                        let variable = values.iter().any(|v| is_variable(v))
+                            || values.len() >= VARIABLE_MIN_VALUES;
+                        if variable {
+                            merges.push(ids);
+                        }
+                    }
+                    for mut ids in merges {
+                        ids.sort_unstable();
+                        self.merge(&ids, p);
+                        merged_any = true;
+                    }
+                }
+            }
+            if !merged_any {
+                return;
+            }
+        }
+    }
+
+    /// Fold `ids` into the first of them, with a wildcard at `position` and wherever else
+    /// their (variable) tokens differ.
+    fn merge(&mut self, ids: &[ClusterId], position: usize) {
+        let keep = ids[0];
+        self.clusters[keep as usize].tokens[position] = WILDCARD.into();
+        for &id in &ids[1..] {
+            for i in 0..self.clusters[keep as usize].tokens.len() {
+                if self.clusters[id as usize].tokens[i] != self.clusters[keep as usize].tokens[i] {
+                    self.clusters[keep as usize].tokens[i] = WILDCARD.into();
+                }
+            }
+        }
+        for &id in &ids[1..] {
+            let gone = self.clusters[id as usize].clone();
+            let k = &mut self.clusters[keep as usize];
+            k.count += gone.count;
+            k.first_seen = min_opt(k.first_seen, gone.first_seen);
+            k.last_seen = max_opt(k.last_seen, gone.last_seen);
+            k.level = k.level.max(gone.level);
+            self.redirect[id as usize] = keep;
+        }
+        // The folded clusters leave the tree; the kept one stays where it was.
+        let dead: Vec<ClusterId> = ids[1..].to_vec();
+        for root in self.roots.values_mut() {
+            prune(root, &dead);
+        }
+    }
+
+    fn tokenize(&mut self, message: &str) {
+        self.masked.clear();
+        self.bounds.clear();
+        let mut after_number = false;
+        for word in message.split_ascii_whitespace() {
+            let start = self.masked.len();
+            // A size unit after a number varies with the magnitude ("384 B", "2.1 KB").
+            if after_number && mask::is_size_unit(word) {
+                self.masked.push_str(WILDCARD);
+            } else {
+                mask::mask_word(word, &mut self.masked);
+            }
+            after_number = &self.masked[start..] == WILDCARD;
+            self.bounds.push((start as u32, self.masked.len() as u32));
+        }
+    }
+
+    #[inline]
+    fn token(&self, i: usize) -> &str {
+        let (s, e) = self.bounds[i];
+        &self.masked[s as usize..e as usize]
+    }
+
+    /// The tree keys of the current line: up to `depth - 2` leading tokens.
+    fn prefix_len(&self) -> usize {
+        self.bounds.len().min(self.config.depth.saturating_sub(2))
+    }
+
+    fn leaf(&self) -> Option<&Node> {
+        let mut node = self.roots.get(&self.bounds.len())?;
+        for i in 0..self.prefix_len() {
+            let t = self.token(i);
+            node = match node.children.get(t) {
+                Some(n) => n,
+                None => node.children.get(WILDCARD)?,
+            };
+        }
+        Some(node)
+    }
+
+    /// The cluster the current line joins, and whether it matched the template exactly.
+    fn find(&self) -> Option<(ClusterId, bool)> {
+        let leaf = self.leaf()?;
+        let n = self.bounds.len();
+        let mut best: Option<(ClusterId, f64, usize)> = None;
+        for &id in &leaf.clusters {
+            let c = &self.clusters[id as usize];
+            let mut same = 0usize;
+            let mut params = 0usize;
+            let mut compatible = true;
+            for (i, t) in c.tokens.iter().enumerate() {
+                let tok = self.token(i);
+                if t.as_ref() == tok {
+                    same += 1;
+                } else if t.as_ref() == WILDCARD {
+                    params += 1;
+                } else if !is_variable(t) || !is_variable(tok) {
+                    // Two different plain words: maybe a variable (a user name), maybe two
+                    // events (initialization / finalization). Kept apart here; the merge
+                    // pass decides from how many values the position takes.
+                    compatible = false;
+                    break;
+                }
+            }
+            if !compatible {
+                continue;
+            }
+            let sim = if n == 0 { 1.0 } else { same as f64 / n as f64 };
+            let better = match best {
+                None => true,
+                Some((_, s, p)) => sim > s || (sim == s && params > p),
+            };
+            if better {
+                best = Some((id, sim, params));
+            }
+        }
+        best.filter(|(_, sim, _)| *sim >= self.config.similarity)
+            .map(|(id, _, params)| {
+                let same = self.clusters[id as usize]
+                    .tokens
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, t)| t.as_ref() == self.token(*i))
+                    .count();
+                (id, same + params == n)
+            })
+    }
+
+    fn generalise(&mut self, id: ClusterId) {
+        let n = self.bounds.len();
+        for i in 0..n {
+            let (s, e) = self.bounds[i];
+            let tok = &self.masked[s as usize..e as usize];
+            let c = &mut self.clusters[id as usize];
+            if c.tokens[i].as_ref() != tok && c.tokens[i].as_ref() != WILDCARD {
+                c.tokens[i] = WILDCARD.into();
+            }
+        }
+    }
+
+    fn create(&mut self, message: &str) -> ClusterId {
+        let id = self.clusters.len() as ClusterId;
+        let tokens: Vec<Box<str>> = (0..self.bounds.len())
+            .map(|i| self.token(i).into())
+            .collect();
+        let prefix: Vec<Box<str>> = tokens[..self.prefix_len()].to_vec();
+        let max_children = self.config.max_children;
+        let mut node = self.roots.entry(tokens.len()).or_default();
+        for t in prefix {
+            // A known token, or room for a new one: its own child; else the wildcard child.
+            let own = node.children.contains_key(&t)
+                || (t.as_ref() != WILDCARD && node.children.len() + 1 < max_children);
+            let key: Box<str> = if own { t } else { WILDCARD.into() };
+            node = node.children.entry(key).or_default();
+        }
+        node.clusters.push(id);
+        self.redirect.push(id);
+        self.clusters.push(Cluster {
+            id,
+            tokens,
+            count: 0,
+            first_seen: None,
+            last_seen: None,
+            sample: message.to_string(),
+            level: None,
+        });
+        id
+    }
+}
+
+fn prune(node: &mut Node, dead: &[ClusterId]) {
+    node.clusters.retain(|id| !dead.contains(id));
+    for child in node.children.values_mut() {
+        prune(child, dead);
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_lines_share_a_template_and_variables_are_masked() {
+        let mut m = Miner::new();
+        let a = m.add("Received block blk_123 of size 67108864 from /10.250.19.102");
+        let b = m.add("Received block blk_-99 of size 3 from /10.250.10.6");
+        let c = m.add("PacketResponder 1 for block blk_38865049064139660 terminating");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            m.cluster(a).template(),
+            "Received block <*> of size <*> from /<*>"
+        );
+        assert_eq!(m.cluster(a).count, 2);
+        assert_eq!(
+            m.cluster(c).template(),
+            "PacketResponder <*> for block <*> terminating"
+        );
+    }
+
+    #[test]
+    fn a_word_with_many_values_is_a_variable_and_two_values_are_two_events() {
+        let mut m = Miner::new();
+        let a = m.add("Invalid user webmaster from 173.234.31.186");
+        let b = m.add("Invalid user admin from 52.80.34.196");
+        let c = m.add("Invalid user oracle from 52.80.34.196");
+        m.add("Invalid user test from 52.80.34.197");
+        let s = m.add("Starting TrustedInstaller initialization.");
+        let f = m.add("Starting TrustedInstaller finalization.");
+        m.consolidate();
+        assert_eq!(m.resolve(a), m.resolve(b));
+        assert_eq!(m.resolve(a), m.resolve(c));
+        assert_eq!(m.cluster(a).template(), "Invalid user <*> from <*>");
+        assert_eq!(m.cluster(a).count, 4);
+        assert_eq!(
+            m.cluster(a).sample,
+            "Invalid user webmaster from 173.234.31.186"
+        );
+        assert_ne!(m.resolve(s), m.resolve(f));
+        assert_eq!(m.clusters().count(), 3);
+        // Mining goes on after a merge: a new user name joins the merged cluster.
+        let d = m.add("Invalid user guest from 10.0.0.1");
+        assert_eq!(m.resolve(d), m.resolve(a));
+    }
+
+    #[test]
+    fn times_levels_and_counts_are_kept() {
+        let mut m = Miner::new();
+        m.add_with(
+            "Task timed out after 3.00 seconds",
+            Some(2000),
+            Some(Level::Error),
+        );
+        let id = m.add_with(
+            "Task timed out after 6.01 seconds",
+            Some(1000),
+            Some(Level::Info),
+        );
+        let c = m.cluster(id);
+        assert_eq!(
+            (c.first_seen, c.last_seen, c.count),
+            (Some(1000), Some(2000), 2)
+        );
+        assert_eq!(c.level, Some(Level::Error));
+    }
+
+    #[test]
+    fn mining_is_deterministic() {
+        let lines = ["a 1 b", "a 2 b", "c d e", "a x b", "c d f"];
+        let run = || {
+            let mut m = Miner::new();
+            let ids: Vec<_> = lines.iter().map(|l| m.add(l)).collect();
+            m.consolidate();
+            (ids, m.clusters().map(Cluster::template).collect::<Vec<_>>())
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn memory_is_bounded_by_templates_not_lines() {
+        let mut m = Miner::new();
+        for i in 0..10_000 {
+            m.add(&format!("request {i} served in {}ms", i % 97));
+        }
+        assert_eq!(m.clusters().count(), 1);
+        assert_eq!(m.cluster(0).count, 10_000);
+    }
+
+    #[test]
+    fn empty_lines_form_one_cluster() {
+        let mut m = Miner::new();
+        assert_eq!(m.add(""), m.add("   "));
+    }
+}

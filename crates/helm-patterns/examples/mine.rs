@@ -1,0 +1,44 @@
+//! Mine a file of log messages and write `LineId,EventTemplate` (each line's final
+//! template) to stdout: the miner alone, for benchmarks and grouping-accuracy runs.
+//!
+//!     cargo run --release -p helm-patterns --example mine -- MESSAGES.txt > assignments.csv
+
+use std::io::{BufWriter, Write};
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: mine MESSAGES.txt [--no-assign]");
+    // --no-assign: mine only (no per-line output), to measure the miner's own memory.
+    let assign = std::env::args().nth(2).as_deref() != Some("--no-assign");
+    // The file is read first so that the timing covers the mining loop alone, as the
+    // drain3 baseline's does.
+    let text = std::fs::read_to_string(&path).expect("read");
+    let mut miner = helm_patterns::Miner::new();
+    let mut ids = Vec::new();
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    for line in text.lines() {
+        let id = miner.add(line);
+        if assign {
+            ids.push(id);
+        }
+        n += 1;
+    }
+    miner.consolidate();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "lines={n} templates={} secs={secs:.3} lines_per_s={:.0}",
+        miner.clusters().count(),
+        n as f64 / secs
+    );
+    if !assign {
+        return;
+    }
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    writeln!(out, "LineId,EventTemplate").unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let t = miner.cluster(*id).template();
+        writeln!(out, "{},\"{}\"", i + 1, t.replace('"', "\"\"")).unwrap();
+    }
+}

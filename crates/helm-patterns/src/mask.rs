@@ -1,0 +1,173 @@
+//! Masking the variable parts of a word: any piece between delimiters that holds a digit
+//! (numbers, hex, UUIDs, request ids, IPs, ports, timestamps, durations, versions, ARNs'
+//! account and ids) becomes `<*>`, and a run of masked pieces joined only by delimiters
+//! (`10.0.0.1:50010`, `20:30:31.455`) collapses into one `<*>`. No regular expression:
+//! one pass over the bytes, which is what keeps the miner fast.
+
+/// The placeholder for a variable part.
+pub const WILDCARD: &str = "<*>";
+
+/// Bytes that end a piece inside a word.
+#[inline]
+fn is_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b':' | b'='
+            | b','
+            | b';'
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'"'
+            | b'\''
+            | b'@'
+            | b'/'
+            | b'\\'
+            | b'|'
+            | b'<'
+            | b'>'
+            | b'#'
+            | b'.'
+    )
+}
+
+/// Delimiters that may sit between two masked pieces that collapse into one.
+#[inline]
+fn joins(b: u8) -> bool {
+    matches!(b, b':' | b'/' | b'@' | b',' | b'|' | b'.')
+}
+
+/// Day and month names are parts of timestamps ("Thu Aug 11", "Jun 14 15:16:01").
+fn is_calendar_word(w: &str) -> bool {
+    const NAMES: [&str; 19] = [
+        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    w.len() == 3 && NAMES.contains(&w)
+}
+
+/// Units of size that follow a number and change with its magnitude.
+pub fn is_size_unit(word: &str) -> bool {
+    const UNITS: [&str; 14] = [
+        "B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "kB", "bytes", "k", "M",
+    ];
+    UNITS.contains(&word.trim_end_matches([',', ')', ';']))
+}
+
+/// Append the masked form of `word` to `out`.
+pub fn mask_word(word: &str, out: &mut String) {
+    if is_calendar_word(word) {
+        out.push_str(WILDCARD);
+        return;
+    }
+    let bytes = word.as_bytes();
+    let start_len = out.len();
+    // Where the last wildcard written for this word ends, to collapse `<*>:<*>` into `<*>`.
+    let mut last_mask_end: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if is_delim(b) {
+            out.push(b as char);
+            i += 1;
+            continue;
+        }
+        let seg_start = i;
+        let mut has_digit = false;
+        while i < bytes.len() && !is_delim(bytes[i]) {
+            has_digit |= bytes[i].is_ascii_digit();
+            i += 1;
+        }
+        if has_digit {
+            if let Some(end) = last_mask_end
+                && out.len() > end
+                && out.as_bytes()[end..].iter().all(|&c| joins(c))
+            {
+                out.truncate(end);
+                continue;
+            }
+            out.push_str(WILDCARD);
+            last_mask_end = Some(out.len());
+        } else {
+            out.push_str(&word[seg_start..i]);
+            last_mask_end = None;
+        }
+    }
+    debug_assert!(out.len() >= start_len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(w: &str) -> String {
+        let mut s = String::new();
+        mask_word(w, &mut s);
+        s
+    }
+
+    #[test]
+    fn numbers_hex_and_versions() {
+        assert_eq!(m("3579"), "<*>");
+        assert_eq!(m("-42"), "<*>");
+        assert_eq!(m("3.14"), "<*>");
+        assert_eq!(m("0x7fed806eb5d"), "<*>");
+        assert_eq!(m("7fef9fb9b6d"), "<*>");
+        assert_eq!(m("v6.1.7601.23505"), "<*>");
+        assert_eq!(m("word"), "word");
+        assert_eq!(m("core.1234"), "core.<*>");
+        assert_eq!(m("wcp.dll"), "wcp.dll");
+    }
+
+    #[test]
+    fn uuids_request_ids_and_arns() {
+        assert_eq!(m("3f1c2a9e-8b7d-4c1e-9a2b-1234567890ab"), "<*>");
+        assert_eq!(m("RequestId:"), "RequestId:");
+        assert_eq!(
+            m("arn:aws:lambda:us-east-1:123456789012:function:api"),
+            "arn:aws:lambda:<*>:function:api"
+        );
+    }
+
+    #[test]
+    fn ips_ports_and_timestamps_collapse() {
+        assert_eq!(m("10.251.43.21:50010"), "<*>");
+        assert_eq!(m("/10.251.43.21:50010"), "/<*>");
+        assert_eq!(m("rhost=218.188.2.4"), "rhost=<*>");
+        assert_eq!(m("2016-09-27T20:30:31.455Z"), "<*>");
+        assert_eq!(m("00000001@2016/9/27:20:30:31.455"), "<*>");
+        assert_eq!(m("[173.234.31.186]"), "[<*>]");
+    }
+
+    #[test]
+    fn durations_sizes_and_key_values() {
+        assert_eq!(m("250ms"), "<*>");
+        assert_eq!(m("12MB"), "<*>");
+        assert_eq!(m("uid=0"), "uid=<*>");
+        assert_eq!(m("onExtend:1514038530000"), "onExtend:<*>");
+        assert_eq!(m("totalSteps=1:2:3:4"), "totalSteps=<*>");
+        assert_eq!(m("blk_-1608999687919862906"), "<*>");
+        assert_eq!(m("(seq"), "(seq");
+        assert_eq!(m("@0x7fed806eb5d)"), "@<*>)");
+    }
+
+    #[test]
+    fn day_and_month_names_are_timestamps() {
+        assert_eq!(m("Thu"), "<*>");
+        assert_eq!(m("Jun"), "<*>");
+        assert_eq!(m("Thursday"), "Thursday");
+        assert_eq!(m("June"), "June");
+    }
+
+    #[test]
+    fn paths_keep_their_constant_parts() {
+        assert_eq!(m("/var/log/app.log"), "/var/log/app.log");
+        assert_eq!(
+            m("/user/root/rand/_temporary/_task_200811092030_0001_m_000590_0/part-00590"),
+            "/user/root/rand/_temporary/<*>"
+        );
+    }
+}
