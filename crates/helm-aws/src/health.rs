@@ -523,7 +523,8 @@ mod tests {
         assert_eq!(series_period_for(3600), 300);
         assert_eq!(series_period_for(86_400), 7200);
         assert_eq!(series_period_for(300), 60);
-        assert_eq!(series_period_for(3601), 360);
+        assert_eq!(series_period_for(3601), 300);
+        assert_eq!(series_period_for(3900), 360);
     }
 
     #[test]
