@@ -70,6 +70,14 @@ step metrics --service api-lambda --metric Duration --env test
 step performance --service api-lambda --timeframe 2h --env test
 "$helm" performance --service api-lambda --timeframe 2h --env test
 
+step logs --service api-lambda --filter ERROR --since 30m --limit 3 --env test
+"$helm" logs --service api-lambda --filter ERROR --since 30m --limit 3 --env test
+
+# The issue health opened for the error rate, investigated: logs, timeline, root cause.
+issue="$("$helm" health --env test --format json | python3 -c 'import json,sys; print(next(i["issue_id"] for i in json.load(sys.stdin)["issues"] if i["resource"] == "api-lambda"))' || true)"
+step investigate --issue "$issue" --env test
+"$helm" investigate --issue "$issue" --env test
+
 echo
 echo "Demo project: $project"
 if [ -n "${HELM_DEMO_KEEP:-}" ]; then

@@ -155,4 +155,11 @@ impl AwsClients {
             .build();
         aws_sdk_cloudfront::Client::from_conf(conf)
     }
+
+    pub(crate) fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    }
 }

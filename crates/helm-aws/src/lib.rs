@@ -7,11 +7,13 @@ mod clients;
 mod cloudwatch;
 mod error;
 pub mod health;
+mod logs;
 mod status;
 mod sts;
 
 pub use clients::{AwsClients, ClientSettings};
 pub use cloudwatch::{AlarmInfo, MAX_QUERIES_PER_CALL, MetricQuery, MetricSeries};
 pub use error::{AwsError, AwsErrorKind};
+pub use logs::{LogEvent, LogSweep};
 pub use status::{EcsService, LambdaState};
 pub use sts::CallerIdentity;

@@ -115,6 +115,53 @@ pub enum Command {
         timeframe: String,
     },
 
+    /// Matching log events of one resource over a window, streamed (CloudWatch Logs).
+    Logs {
+        /// The resource (its registry id).
+        #[arg(long, value_name = "ID")]
+        service: String,
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// A CloudWatch filter pattern: terms, "phrases", ?any, -none, { $.level = "ERROR" }.
+        #[arg(long, value_name = "PATTERN")]
+        filter: Option<String>,
+        /// How far back to look.
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        since: String,
+        /// Stop after this many matching events.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+
+    /// Mine log templates from a file of log lines (one message a line; `-` or nothing is stdin).
+    Patterns {
+        /// The file of log lines.
+        file: Option<PathBuf>,
+        /// How many templates to show.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        top: usize,
+        /// Write `LineId,EventTemplate` with each line's final template to this CSV file.
+        #[arg(long, value_name = "OUT.csv")]
+        assignments: Option<PathBuf>,
+    },
+
+    /// What happened: mine the logs of the window, build a timeline and name the root cause.
+    Investigate {
+        /// A question or resource names: "api function errors in the last 2 hours".
+        query: Option<String>,
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// Investigate an issue: its resources, from 30 minutes before it was detected.
+        #[arg(long, value_name = "ID")]
+        issue: Option<String>,
+        /// Investigate one resource (its registry id).
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        /// How far back to look when the question names no time.
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        timeframe: String,
+    },
+
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -86,6 +86,35 @@ async fn dispatch(ctx: &Ctx, command: Command) -> CliResult {
             env,
             timeframe,
         } => commands::metrics::metrics(ctx, &env, &service, &metric, &timeframe).await,
+        Command::Logs {
+            service,
+            env,
+            filter,
+            since,
+            limit,
+        } => commands::logs::run(ctx, &env, &service, filter.as_deref(), &since, limit).await,
+        Command::Patterns {
+            file,
+            top,
+            assignments,
+        } => commands::patterns::run(ctx, file.as_deref(), top, assignments.as_deref()),
+        Command::Investigate {
+            query,
+            env,
+            issue,
+            service,
+            timeframe,
+        } => {
+            commands::investigate::run(
+                ctx,
+                &env,
+                query.as_deref(),
+                issue.as_deref(),
+                service.as_deref(),
+                &timeframe,
+            )
+            .await
+        }
         Command::Performance {
             env,
             service,

@@ -31,6 +31,13 @@ impl Printer {
         }
     }
 
+    /// A line for people on stderr, without a prefix (hidden by -q).
+    pub fn warn_plain(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
     /// Detail shown with -v.
     pub fn debug(&self, msg: &str) {
         if self.verbose > 0 {

@@ -497,6 +497,32 @@ mod tests {
     }
 
     #[test]
+    fn every_line_gets_its_clusters_final_template() {
+        let mut m = Miner::new();
+        let first = m.add("user alice logged in from 10.0.0.1");
+        let ids: Vec<_> = ["bob", "carol", "dave", "erin"]
+            .iter()
+            .map(|u| m.add(&format!("user {u} logged in from 10.0.0.2")))
+            .collect();
+        m.consolidate();
+        // The first line was mined when the template still said "alice": it gets the final one.
+        assert_eq!(m.cluster(first).template(), "user <*> logged in from <*>");
+        assert!(ids.iter().all(|id| m.resolve(*id) == m.resolve(first)));
+    }
+
+    #[test]
+    fn json_lines_are_mined_on_their_message() {
+        let mut m = Miner::new();
+        let a = parse_line(r#"{"level":"error","message":"payment 4411 failed","trace":"x1"}"#);
+        let b = parse_line(r#"{"level":"error","message":"payment 9 failed","trace":"y2"}"#);
+        let ia = m.add_with(&a.message, None, a.level);
+        let ib = m.add_with(&b.message, None, b.level);
+        assert_eq!(ia, ib);
+        assert_eq!(m.cluster(ia).template(), "payment <*> failed");
+        assert_eq!(m.cluster(ia).level, Some(Level::Error));
+    }
+
+    #[test]
     fn empty_lines_form_one_cluster() {
         let mut m = Miner::new();
         assert_eq!(m.add(""), m.add("   "));

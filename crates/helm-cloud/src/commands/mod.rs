@@ -3,6 +3,9 @@
 pub mod config;
 pub mod health;
 pub mod init;
+pub mod investigate;
+pub mod logs;
 pub mod metrics;
+pub mod patterns;
 pub mod registry;
 pub mod targets;

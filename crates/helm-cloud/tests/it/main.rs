@@ -8,4 +8,5 @@ mod cli;
 mod config;
 mod health;
 mod init;
+mod investigate;
 mod registry;

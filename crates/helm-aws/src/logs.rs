@@ -1,0 +1,132 @@
+//! CloudWatch Logs: events of a log group over a window, page by page, handed to the
+//! caller as they arrive (never all held at once); and where an ECS service logs.
+
+use crate::{AwsClients, AwsError, AwsErrorKind};
+
+/// One log event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub timestamp_ms: i64,
+    pub message: String,
+    pub stream: String,
+}
+
+/// What a sweep of a log group read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogSweep {
+    pub events: u64,
+    pub pages: u64,
+    /// The log group does not exist.
+    pub missing: bool,
+}
+
+impl AwsClients {
+    /// Every event of `group` in `[start_ms, end_ms]` matching `pattern` (as the server
+    /// applies it), in pages of up to 10,000, each event passed to `each`. `each` returns
+    /// false to stop early.
+    pub async fn filter_log_events(
+        &self,
+        region: &str,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        pattern: Option<&str>,
+        mut each: impl FnMut(LogEvent) -> bool,
+    ) -> Result<LogSweep, AwsError> {
+        let client = self.logs(region);
+        let mut sweep = LogSweep::default();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .filter_log_events()
+                .log_group_name(group)
+                .start_time(start_ms)
+                .end_time(end_ms)
+                .set_filter_pattern(pattern.map(str::to_string))
+                .set_next_token(token.clone())
+                .limit(10_000)
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    let err = AwsError::from_sdk("logs:FilterLogEvents", Some(group), e);
+                    if err.kind == AwsErrorKind::NotFound {
+                        sweep.missing = true;
+                        return Ok(sweep);
+                    }
+                    return Err(err);
+                }
+            };
+            sweep.pages += 1;
+            for e in page.events() {
+                sweep.events += 1;
+                let ev = LogEvent {
+                    timestamp_ms: e.timestamp().unwrap_or_default(),
+                    message: e
+                        .message()
+                        .unwrap_or_default()
+                        .trim_end_matches('\n')
+                        .to_string(),
+                    stream: e.log_stream_name().unwrap_or_default().to_string(),
+                };
+                if !each(ev) {
+                    return Ok(sweep);
+                }
+            }
+            let next = page.next_token().map(str::to_string);
+            // The token repeats when the last page has been read.
+            if next.is_none() || next == token {
+                return Ok(sweep);
+            }
+            token = next;
+        }
+    }
+
+    /// The awslogs log groups of an ECS service's task definition (container order).
+    pub async fn ecs_log_groups(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        let ecs = self.ecs(region);
+        let described = ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(service), e))?;
+        let Some(task_def) = described
+            .services()
+            .first()
+            .and_then(|s| s.task_definition())
+            .map(str::to_string)
+        else {
+            return Ok(Vec::new());
+        };
+        let td = ecs
+            .describe_task_definition()
+            .task_definition(&task_def)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ecs:DescribeTaskDefinition", Some(&task_def), e))?;
+        let mut groups = Vec::new();
+        for c in td
+            .task_definition()
+            .map(|t| t.container_definitions())
+            .unwrap_or_default()
+        {
+            if let Some(g) = c
+                .log_configuration()
+                .and_then(|l| l.options())
+                .and_then(|o| o.get("awslogs-group"))
+                && !groups.contains(g)
+            {
+                groups.push(g.clone());
+            }
+        }
+        Ok(groups)
+    }
+}

@@ -1,0 +1,387 @@
+//! `logs`, `patterns` and `investigate` end to end: filter patterns, each root-cause
+//! category from seeded logs, query resolution, issues, redaction.
+
+use crate::support::*;
+use helm_testsupport::{Emulator, unique_name};
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn emulated_project() -> tempfile::TempDir {
+    let dir = project();
+    write(
+        dir.path(),
+        ".fractary/shared/aws-credentials.json",
+        r#"{"version": "1.0.0", "aws": {"account_id": "123456789012", "region": "us-east-1"}}"#,
+    );
+    dir
+}
+
+fn helm_emu(root: &Path, args: &[&str]) -> Run {
+    let mut cmd = helm(root);
+    for (k, v) in Emulator::shared().env() {
+        cmd.env(k, v);
+    }
+    run(cmd.args(args))
+}
+
+/// Register Lambda functions (they need not exist: logs are read from their log groups).
+fn register(root: &Path, p: &str, names: &[&str]) {
+    let resources: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"id": n, "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{p}-{n}")}))
+        .collect();
+    let doc = json!({"id": p, "environment": "test", "project": "acme", "version": "2.0.0",
+                     "deployed_at": "2020-01-01T00:00:00Z", "resources": resources});
+    let f = write(root, "deployment.json", &doc.to_string());
+    assert_eq!(
+        helm_run(root, &["registry", "add", "--file", f.to_str().unwrap()]).code,
+        0
+    );
+}
+
+fn seed_logs(p: &str, name: &str, messages: &[&str]) {
+    Emulator::shared().seed(&json!({"log_events": [{"group": format!("/aws/lambda/{p}-{name}"), "stream": "s", "messages": messages}]}).to_string());
+}
+
+#[test]
+fn logs_applies_every_filter_pattern_form() {
+    let p = unique_name("logs");
+    seed_logs(
+        &p,
+        "f",
+        &[
+            r#"{"level":"ERROR","message":"db down","latency":900}"#,
+            r#"{"level":"INFO","message":"ok","latency":20}"#,
+            "ERROR Task timed out after 3.00 seconds",
+            "WARN pool low",
+            "ERROR Exiting now",
+            "INFO all good",
+        ],
+    );
+    let dir = emulated_project();
+    register(dir.path(), &p, &["f"]);
+    for (pattern, expected) in [
+        ("", 6),
+        ("ERROR", 3),
+        ("\"timed out\"", 1),
+        ("?WARN ?timed", 2),
+        ("ERROR -Exiting", 2),
+        (r#"{ $.level = "ERROR" }"#, 1),
+        ("{ $.latency > 100 }", 1),
+        (r#"{ $.level = "INFO" || $.latency > 100 }"#, 2),
+    ] {
+        let r = helm_emu(
+            dir.path(),
+            &[
+                "logs",
+                "--service",
+                "f",
+                "--filter",
+                pattern,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(r.code, 0, "{pattern}: {r:?}");
+        assert_eq!(r.json()["matched"], expected, "{pattern}: {}", r.stdout);
+    }
+    let text = helm_emu(dir.path(), &["logs", "--service", "f", "--filter", "WARN"]);
+    assert_eq!(text.stdout.lines().count(), 1);
+    assert!(text.stdout.contains("WARN pool low"));
+    assert!(
+        text.stderr.contains("1 events matched of 1 read"),
+        "the term went to the server: {}",
+        text.stderr
+    );
+    let bad = helm_emu(
+        dir.path(),
+        &["logs", "--service", "f", "--filter", "{ $.level = }"],
+    );
+    assert_eq!(bad.code, 64, "{bad:?}");
+    assert_eq!(
+        helm_emu(dir.path(), &["logs", "--service", "nope"]).code,
+        64
+    );
+}
+
+#[test]
+fn each_root_cause_category_is_named_from_its_signature() {
+    let p = unique_name("cause");
+    let normal = "INFO handled request in 42 ms";
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "timeout",
+            &["2025-11-03T20:00:00.000Z 1a2b Task timed out after 3.00 seconds"],
+        ),
+        (
+            "out_of_memory",
+            &["RequestId: 1a2b Error: Runtime exited with error: signal: killed Runtime.ExitError"],
+        ),
+        (
+            "throttling",
+            &["[ERROR] ThrottlingException: Rate exceeded"],
+        ),
+        (
+            "database_connection",
+            &[
+                "[ERROR] OperationalError: FATAL: remaining connection slots are reserved for superuser",
+            ],
+        ),
+        (
+            "dependency_unreachable",
+            &["[ERROR] Error: connect ECONNREFUSED 10.0.1.5:6379"],
+        ),
+        (
+            "permission_denied",
+            &[
+                "[ERROR] AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: dynamodb:PutItem",
+            ],
+        ),
+        (
+            "configuration",
+            &[
+                "[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'requests'",
+            ],
+        ),
+        (
+            "code_exception",
+            &["[ERROR] TypeError: Cannot read properties of undefined (reading 'id')"],
+        ),
+        (
+            "cold_start",
+            &[
+                "REPORT RequestId: 1a2b\tDuration: 12.0 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\tInit Duration: 812.3 ms",
+            ],
+        ),
+        ("unknown", &["[ERROR] the flux capacitor wobbled"]),
+    ];
+    let names: Vec<&str> = cases.iter().map(|(c, _)| *c).collect();
+    for (category, lines) in cases {
+        let mut messages: Vec<&str> = Vec::new();
+        for _ in 0..4 {
+            messages.extend(lines.iter());
+        }
+        messages.push(normal);
+        seed_logs(&p, category, &messages);
+    }
+    let dir = emulated_project();
+    register(dir.path(), &p, &names);
+    for category in names {
+        let r = helm_emu(
+            dir.path(),
+            &["investigate", "--service", category, "--format", "json"],
+        );
+        assert_eq!(r.code, 0, "{category}: {r:?}");
+        let report = r.json();
+        assert_eq!(
+            report["root_cause"]["category"], category,
+            "{category}: {:#}",
+            report["root_cause"]
+        );
+        assert_eq!(report["logs_found"], 5);
+        if category != "unknown" && category != "cold_start" {
+            assert_eq!(report["error_count"], 4, "{category}");
+            assert_eq!(
+                report["root_cause"]["evidence"].as_array().unwrap().len(),
+                4
+            );
+            assert!(report["root_cause"]["confidence"].as_f64().unwrap() > 0.9);
+        }
+    }
+}
+
+#[test]
+fn investigate_resolves_a_question_saves_its_report_and_refuses_ambiguity() {
+    let p = unique_name("ask");
+    seed_logs(
+        &p,
+        "api",
+        &[
+            "[ERROR] Error: connect ECONNREFUSED 10.0.1.5:6379",
+            "[ERROR] Error: connect ECONNREFUSED 10.0.1.5:6379",
+            "INFO ok",
+        ],
+    );
+    seed_logs(&p, "worker", &["INFO ok"]);
+    let dir = emulated_project();
+    register(dir.path(), &p, &["api", "worker"]);
+    let r = helm_emu(
+        dir.path(),
+        &[
+            "investigate",
+            "api function errors in the last 2 hours",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let report = r.json();
+    assert_eq!(report["resources"], json!(["api"]));
+    assert_eq!(report["root_cause"]["category"], "dependency_unreachable");
+    let start =
+        helm_core::clock::parse_rfc3339(report["window"]["start"].as_str().unwrap()).unwrap();
+    let end = helm_core::clock::parse_rfc3339(report["window"]["end"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (end - start).num_minutes(),
+        120,
+        "the time words set the window"
+    );
+    assert!(
+        report["recommendations"][0]
+            .as_str()
+            .unwrap()
+            .contains("security groups")
+    );
+    let path = dir.path().join(report["report_path"].as_str().unwrap());
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved, report);
+    let md = std::fs::read_to_string(path.with_extension("md")).unwrap();
+    assert!(md.contains("## Root cause: dependency_unreachable"), "{md}");
+    for key in [
+        "query",
+        "environment",
+        "window",
+        "resources",
+        "logs_found",
+        "error_count",
+        "patterns",
+        "timeline",
+        "root_cause",
+        "recommendations",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+
+    let amb = helm_emu(dir.path(), &["investigate", "lambda errors"]);
+    assert_eq!(amb.code, 64, "{amb:?}");
+    assert!(
+        amb.stderr.contains("api (lambda)") && amb.stderr.contains("worker (lambda)"),
+        "{}",
+        amb.stderr
+    );
+}
+
+#[test]
+fn investigate_an_issue_links_the_report_into_its_history() {
+    let p = unique_name("issue");
+    seed_logs(
+        &p,
+        "api",
+        &[
+            "[ERROR] Task timed out after 3.00 seconds",
+            "[ERROR] Task timed out after 3.00 seconds",
+        ],
+    );
+    let dir = emulated_project();
+    register(dir.path(), &p, &["api"]);
+    let detected = helm_core::clock::rfc3339(chrono::Utc::now() - chrono::Duration::minutes(5));
+    write(
+        dir.path(),
+        ".fractary/helm/issues/active/infra-007.json",
+        &json!({"id": "infra-007", "domain": "infrastructure", "severity": "HIGH", "title": "Lambda error rate exceeds SLO",
+                "description": "api errors", "slo_breach": true, "detected_at": detected, "environment": "test",
+                "affected_resources": ["api"], "metrics": {}, "work_item_id": null}).to_string(),
+    );
+    let r = helm_emu(
+        dir.path(),
+        &["investigate", "--issue", "infra-007", "--format", "json"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let report = r.json();
+    assert_eq!(report["issue_id"], "infra-007");
+    assert_eq!(report["root_cause"]["category"], "timeout");
+    let issue: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.path()
+                .join(".fractary/helm/issues/active/infra-007.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let last = issue["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event"], "investigated");
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains(report["report_path"].as_str().unwrap())
+    );
+    for bad in ["../../etc/passwd", "INFRA-7", "infra_007"] {
+        let r = helm_emu(dir.path(), &["investigate", "--issue", bad]);
+        assert_eq!(r.code, 64, "{bad}: {r:?}");
+    }
+    assert_eq!(
+        helm_emu(dir.path(), &["investigate", "--issue", "infra-999"]).code,
+        64
+    );
+}
+
+#[test]
+fn secrets_are_masked_in_logs_and_reports() {
+    let p = unique_name("secret");
+    seed_logs(
+        &p,
+        "api",
+        &[
+            "[ERROR] AccessDenied using AKIAIOSFODNN7EXAMPLE with password=hunter2 to postgres://app:s3cret@db/x",
+        ],
+    );
+    let dir = emulated_project();
+    register(dir.path(), &p, &["api"]);
+    let logs = helm_emu(dir.path(), &["logs", "--service", "api"]);
+    let inv = helm_emu(
+        dir.path(),
+        &["investigate", "--service", "api", "--format", "json"],
+    );
+    let saved = std::fs::read_to_string(
+        dir.path()
+            .join(inv.json()["report_path"].as_str().unwrap())
+            .with_extension("md"),
+    )
+    .unwrap();
+    for out in [&logs.stdout, &inv.stdout, &saved] {
+        for secret in ["AKIAIOSFODNN7EXAMPLE", "hunter2", "s3cret"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+    }
+    assert!(logs.stdout.contains("AKIA****************"));
+}
+
+#[test]
+fn patterns_mines_a_file_and_writes_assignments() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = "Received block blk_1 of size 67108864 from /10.250.19.102\nReceived block blk_2 of size 3 from /10.250.10.6\n{\"level\":\"error\",\"message\":\"payment 4411 failed\"}\nPacketResponder 1 for block blk_3 terminating\n";
+    let input = write(dir.path(), "in.log", lines);
+    let out = dir.path().join("a.csv");
+    let r = helm_run(
+        dir.path(),
+        &[
+            "patterns",
+            input.to_str().unwrap(),
+            "--assignments",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["lines"], 4);
+    assert_eq!(r.json()["templates"], 3);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "LineId,EventTemplate");
+    assert_eq!(rows[1], "1,Received block <*> of size <*> from /<*>");
+    assert_eq!(rows[1][2..], rows[2][2..]);
+    assert_eq!(rows[3], "3,payment <*> failed");
+    let stdin = run(helm(dir.path())
+        .args(["patterns", "-", "--top", "1"])
+        .stdin(std::fs::File::open(&input).unwrap()));
+    assert!(
+        stdin
+            .stdout
+            .starts_with("4 lines, 3 templates (top 1 shown"),
+        "{}",
+        stdin.stdout
+    );
+    assert_eq!(helm_run(dir.path(), &["patterns", "missing.log"]).code, 64);
+}
