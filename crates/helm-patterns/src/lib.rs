@@ -75,6 +75,9 @@ fn is_variable(token: &str) -> bool {
     token.contains(WILDCARD)
 }
 
+/// Masked lines remembered for the fast path (memory stays bounded however long the log).
+const SEEN_CAPACITY: usize = 50_000;
+
 /// How many different plain words a position must take before it counts as a variable.
 const VARIABLE_MIN_VALUES: usize = 4;
 
@@ -93,6 +96,9 @@ pub struct Miner {
     clusters: Vec<Cluster>,
     /// Where a cluster went when the merge pass folded it into another (itself otherwise).
     redirect: Vec<ClusterId>,
+    /// Masked lines seen before and the cluster they joined: most lines of a log repeat an
+    /// earlier line once masked, and skip the tree search. Bounded by `SEEN_CAPACITY`.
+    seen: HashMap<Box<str>, ClusterId>,
     // Scratch space reused for every line: the masked words and where each one ends.
     masked: String,
     bounds: Vec<(u32, u32)>,
@@ -123,14 +129,24 @@ impl Miner {
         level: Option<Level>,
     ) -> ClusterId {
         self.tokenize(message);
-        let id = match self.find() {
-            Some((id, exact)) => {
-                if !exact {
-                    self.generalise(id);
+        // A cluster only generalises, so a masked line that joined it once still fits it.
+        let id = match self.seen.get(self.masked.as_str()) {
+            Some(&id) => self.resolve(id),
+            None => {
+                let id = match self.find() {
+                    Some((id, exact)) => {
+                        if !exact {
+                            self.generalise(id);
+                        }
+                        id
+                    }
+                    None => self.create(message),
+                };
+                if self.seen.len() < SEEN_CAPACITY {
+                    self.seen.insert(self.masked.as_str().into(), id);
                 }
                 id
             }
-            None => self.create(message),
         };
         let c = &mut self.clusters[id as usize];
         c.count += 1;
@@ -258,7 +274,21 @@ impl Miner {
         self.masked.clear();
         self.bounds.clear();
         let mut after_number = false;
-        for word in message.split_ascii_whitespace() {
+        let bytes = message.as_bytes();
+        let mut i = 0;
+        loop {
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+            let word_start = i;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            // ASCII whitespace bounds: always char boundaries.
+            let word = &message[word_start..i];
             let start = self.masked.len();
             // A size unit after a number varies with the magnitude ("384 B", "2.1 KB").
             if after_number && mask::is_size_unit(word) {
@@ -268,6 +298,8 @@ impl Miner {
             }
             after_number = &self.masked[start..] == WILDCARD;
             self.bounds.push((start as u32, self.masked.len() as u32));
+            // A separator keeps "a b" and "ab" apart in the fast-path key.
+            self.masked.push('\u{1f}');
         }
     }
 

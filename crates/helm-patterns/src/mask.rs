@@ -7,37 +7,38 @@
 /// The placeholder for a variable part.
 pub const WILDCARD: &str = "<*>";
 
-/// Bytes that end a piece inside a word.
+/// Byte classes: 1 a delimiter (ends a piece inside a word), 3 a delimiter that may join
+/// two masked pieces into one, 4 a digit, 0 anything else.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let delims = b"=;()[]{}\"'\\<>#";
+    let mut i = 0;
+    while i < delims.len() {
+        t[delims[i] as usize] = 1;
+        i += 1;
+    }
+    let joins = b":/@,|.";
+    let mut i = 0;
+    while i < joins.len() {
+        t[joins[i] as usize] = 3;
+        i += 1;
+    }
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = 4;
+        d += 1;
+    }
+    t
+};
+
 #[inline]
 fn is_delim(b: u8) -> bool {
-    matches!(
-        b,
-        b':' | b'='
-            | b','
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'"'
-            | b'\''
-            | b'@'
-            | b'/'
-            | b'\\'
-            | b'|'
-            | b'<'
-            | b'>'
-            | b'#'
-            | b'.'
-    )
+    CLASS[b as usize] & 1 == 1
 }
 
-/// Delimiters that may sit between two masked pieces that collapse into one.
 #[inline]
 fn joins(b: u8) -> bool {
-    matches!(b, b':' | b'/' | b'@' | b',' | b'|' | b'.')
+    CLASS[b as usize] == 3
 }
 
 /// Day and month names are parts of timestamps ("Thu Aug 11", "Jun 14 15:16:01").
@@ -64,21 +65,28 @@ pub fn mask_word(word: &str, out: &mut String) {
         return;
     }
     let bytes = word.as_bytes();
-    let start_len = out.len();
+    // Fast path: a word without a digit is its own mask.
+    if !bytes.iter().any(|&b| CLASS[b as usize] == 4) {
+        out.push_str(word);
+        return;
+    }
     // Where the last wildcard written for this word ends, to collapse `<*>:<*>` into `<*>`.
     let mut last_mask_end: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if is_delim(b) {
-            out.push(b as char);
-            i += 1;
+        if is_delim(bytes[i]) {
+            let d = i;
+            while i < bytes.len() && is_delim(bytes[i]) {
+                i += 1;
+            }
+            // Delimiters are ASCII, so these are char boundaries.
+            out.push_str(&word[d..i]);
             continue;
         }
         let seg_start = i;
         let mut has_digit = false;
         while i < bytes.len() && !is_delim(bytes[i]) {
-            has_digit |= bytes[i].is_ascii_digit();
+            has_digit |= CLASS[bytes[i] as usize] == 4;
             i += 1;
         }
         if has_digit {
@@ -96,7 +104,6 @@ pub fn mask_word(word: &str, out: &mut String) {
             last_mask_end = None;
         }
     }
-    debug_assert!(out.len() >= start_len);
 }
 
 #[cfg(test)]

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: helm-cloud's template miner against drain3 (../shared/bench/drain3_baseline.py)
+# on HDFS content repeated to 200,000 lines, same machine, same run, single-threaded; and
+# the miner's peak memory at 200k and 2M lines (streaming `helm-cloud patterns`, no
+# assignments kept). Grouping accuracy: scripts/bench/ga_all.sh.
+#
+#   bash scripts/bench/patterns.sh [SHARED=../shared]
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+shared="${1:-$repo/../shared}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/helm-cloud/target}"
+venv="${HELM_CACHE:-$HOME/.cache/helm-cloud}/bench-venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import drain3' 2>/dev/null; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q drain3==0.9.11
+fi
+cargo build --quiet --release --manifest-path "$repo/Cargo.toml" -p helm-patterns --example mine
+cargo build --quiet --release --manifest-path "$repo/Cargo.toml" -p helm-cloud
+mine="$CARGO_TARGET_DIR/release/examples/mine"
+helm="$CARGO_TARGET_DIR/release/helm-cloud"
+
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+src="$shared/data/loghub-2k/HDFS/HDFS_2k.log_content.txt"
+for _ in $(seq 100); do cat "$src"; done >"$work/200k.txt"
+for _ in $(seq 10); do cat "$work/200k.txt"; done >"$work/2m.txt"
+
+# Mining loop alone, as drain3_baseline.py times it (the example reports the median of 5).
+ours_lps=$("$mine" "$work/200k.txt" --no-assign 2>&1 >/dev/null | sed -n 's/.*lines_per_s=\([0-9]*\).*/\1/p')
+drain=$("$venv/bin/python" "$shared/bench/drain3_baseline.py" "$work/200k.txt" --repeat 3)
+drain_lps=$(echo "$drain" | sed -n 's/.*lines_per_s=\([0-9]*\).*/\1/p')
+echo "helm-patterns: lines_per_s=$ours_lps (median of 5, mining loop, 200k HDFS lines)"
+echo "drain3:        $drain"
+python3 -c "print(f'ratio: {$ours_lps/$drain_lps:.1f}x drain3 lines per second')"
+
+# Peak memory, whole CLI, streaming: flat from 200k to 2M lines.
+for f in 200k 2m; do
+  /usr/bin/time -f "helm-cloud patterns $f lines: peak_rss_kb=%M wall_s=%e" "$helm" patterns "$work/$f.txt" --top 3 >/dev/null
+done
