@@ -78,6 +78,17 @@ issue="$("$helm" health --env test --format json | python3 -c 'import json,sys; 
 step investigate --issue "$issue" --env test
 "$helm" investigate --issue "$issue" --env test
 
+# Remediation: a dry run first (nothing changes), then the restart the policy allows in
+# test without a prompt (restart_lambda is in auto_remediate; prod would ask).
+step remediate --issue "$issue" --dry-run --env test
+"$helm" remediate --issue "$issue" --dry-run --env test
+
+step remediate --issue "$issue" --env test
+"$helm" remediate --issue "$issue" --env test
+
+step remediate "scale web to 4 tasks" --env test   "(needs confirmation: refused without a terminal or --yes)"
+"$helm" remediate "scale web to 4 tasks" --env test </dev/null || echo "(exit code $?: 4 = refused by policy)"
+
 echo
 echo "Demo project: $project"
 if [ -n "${HELM_DEMO_KEEP:-}" ]; then

@@ -162,4 +162,11 @@ impl AwsClients {
             .build();
         aws_sdk_cloudwatchlogs::Client::from_conf(conf)
     }
+
+    pub(crate) fn autoscaling(&self, region: &str) -> aws_sdk_applicationautoscaling::Client {
+        let conf = aws_sdk_applicationautoscaling::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
+        aws_sdk_applicationautoscaling::Client::from_conf(conf)
+    }
 }

@@ -8,6 +8,7 @@ mod cloudwatch;
 mod error;
 pub mod health;
 mod logs;
+mod responder;
 mod status;
 mod sts;
 
@@ -15,5 +16,6 @@ pub use clients::{AwsClients, ClientSettings};
 pub use cloudwatch::{AlarmInfo, MAX_QUERIES_PER_CALL, MetricQuery, MetricSeries};
 pub use error::{AwsError, AwsErrorKind};
 pub use logs::{LogEvent, LogSweep};
+pub use responder::{ActionRun, ActionTarget, Change, RESTART_MARKER};
 pub use status::{EcsService, LambdaState};
 pub use sts::CallerIdentity;

@@ -162,6 +162,47 @@ pub enum Command {
         timeframe: String,
     },
 
+    /// Plan, confirm, apply, verify and record a remediation, under the safety policy.
+    ///
+    /// Exit code: 0 applied and verified (or a dry run), 1 applied but not verified,
+    /// 4 refused by policy or not confirmed.
+    Remediate {
+        /// What to do, in words: "restart the api lambda", "scale web to 4 tasks".
+        description: Option<String>,
+        /// The action (see README: the catalogue).
+        #[arg(long, value_name = "A")]
+        action: Option<String>,
+        /// The resource (its registry id).
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        /// Remediate an issue: its resource, and the action that fits its check.
+        #[arg(long, value_name = "ID")]
+        issue: Option<String>,
+        /// scale_resources: the new desired count or reserved concurrency.
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
+        value: Option<i64>,
+        /// modify_autoscaling: the minimum task count.
+        #[arg(long, value_name = "N")]
+        min: Option<i64>,
+        /// modify_autoscaling: the maximum task count.
+        #[arg(long, value_name = "N")]
+        max: Option<i64>,
+        /// invalidate_cloudfront: paths, comma-separated (default /*).
+        #[arg(long, value_name = "PATHS")]
+        paths: Option<String>,
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// Confirm without a prompt (never overrides never_auto).
+        #[arg(long)]
+        yes: bool,
+        /// Show the plan and record it; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run even within the cooldown of the same action on the same resource.
+        #[arg(long)]
+        force: bool,
+    },
+
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

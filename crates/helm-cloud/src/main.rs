@@ -115,6 +115,36 @@ async fn dispatch(ctx: &Ctx, command: Command) -> CliResult {
             )
             .await
         }
+        Command::Remediate {
+            description,
+            action,
+            service,
+            issue,
+            value,
+            min,
+            max,
+            paths,
+            env,
+            yes,
+            dry_run,
+            force,
+        } => {
+            let req = commands::remediate::Request {
+                env: &env,
+                description: description.as_deref(),
+                action: action.as_deref(),
+                service: service.as_deref(),
+                issue: issue.as_deref(),
+                value,
+                min,
+                max,
+                paths: paths.as_deref(),
+                yes,
+                dry_run,
+                force,
+            };
+            commands::remediate::run(ctx, req).await
+        }
         Command::Performance {
             env,
             service,

@@ -33,6 +33,25 @@ impl FileLock {
         Ok(FileLock { file, path })
     }
 
+    /// Take the lock if it is free; None when another holder has it.
+    pub fn try_acquire(target: &Path) -> Result<Option<Self>> {
+        let path = lock_path(target);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("opening lock", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { file, path })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("locking", &path, e)),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

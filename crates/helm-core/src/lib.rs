@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod paths;
 pub mod registry;
 pub mod resource;
+pub mod responder;
 pub mod suggest;
 pub mod version;
 

@@ -188,3 +188,86 @@ pub const AWS_ENV_TO_CLEAR: &[&str] = &[
     "HELM_FORMAT",
     "HELM_NOW",
 ];
+
+/// Run `program args` inside a pseudo-terminal (stdin, stdout and stderr all a terminal),
+/// answer `answer` when the output contains `prompt`, and return the exit code and all
+/// output. Uses the system's python3 `pty` module.
+pub fn run_in_pty(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    env: &[(String, String)],
+    unset: &[&str],
+    prompt: &str,
+    answer: &str,
+) -> (i32, String) {
+    const DRIVER: &str = r#"
+import json, os, pty, select, sys, time
+spec = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.chdir(spec["cwd"])
+    env = dict(os.environ)
+    for k in spec["unset"]:
+        env.pop(k, None)
+    env.update(spec["env"])
+    os.execve(spec["program"], [spec["program"]] + spec["args"], env)
+out = b""
+sent = False
+deadline = time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+        if not sent and spec["prompt"].encode() in out:
+            os.write(fd, (spec["answer"] + "\n").encode())
+            sent = True
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": out.decode("utf-8", "replace")}))
+"#;
+    let spec = format!(
+        "{{\"program\": {:?}, \"args\": [{}], \"cwd\": {:?}, \"env\": {{{}}}, \"unset\": [{}], \"prompt\": {:?}, \"answer\": {:?}}}",
+        program.display().to_string(),
+        args.iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cwd.display().to_string(),
+        env.iter()
+            .map(|(k, v)| format!("{k:?}: {v:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        unset
+            .iter()
+            .map(|u| format!("{u:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        prompt,
+        answer
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(&spec)
+        .output()
+        .expect("python3 for the pty driver");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let code = text
+        .split("\"code\": ")
+        .nth(1)
+        .and_then(|s| s.split([',', '}']).next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(-1);
+    let output = text
+        .split("\"output\": ")
+        .nth(1)
+        .map(|s| s.trim_end().trim_end_matches('}').to_string())
+        .unwrap_or_default();
+    (code, output)
+}

@@ -201,21 +201,20 @@ pub async fn validate(ctx: &Ctx, aws: bool, env: &str) -> CliResult {
     } else {
         paths.monitoring_fallback()
     };
-    checks.push(check(
-        ctx,
-        &mon_path,
-        config::load_monitoring(paths, &mut warnings),
-        |m| {
-            format!(
-                "{} settings ({} from the file)",
-                m.values.len(),
-                m.values
-                    .values()
-                    .filter(|s| s.source != Source::Default)
-                    .count()
-            )
-        },
-    ));
+    let monitoring = config::load_monitoring(paths, &mut warnings);
+    if let Ok(m) = &monitoring {
+        warnings.extend(helm_core::responder::policy::listed_twice(m));
+    }
+    checks.push(check(ctx, &mon_path, monitoring, |m| {
+        format!(
+            "{} settings ({} from the file)",
+            m.values.len(),
+            m.values
+                .values()
+                .filter(|s| s.source != Source::Default)
+                .count()
+        )
+    }));
     let registry = Registry::load(&paths.registry());
     if let (Ok(r), Some(names)) = (&registry, &env_names) {
         for e in r.environments() {

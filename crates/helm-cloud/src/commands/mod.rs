@@ -8,4 +8,5 @@ pub mod logs;
 pub mod metrics;
 pub mod patterns;
 pub mod registry;
+pub mod remediate;
 pub mod targets;

@@ -10,3 +10,4 @@ mod health;
 mod init;
 mod investigate;
 mod registry;
+mod remediate;

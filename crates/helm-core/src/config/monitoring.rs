@@ -61,6 +61,8 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
             ("auto_remediate", ValueType::StrList),
             ("require_confirmation", ValueType::StrList),
             ("never_auto", ValueType::StrList),
+            ("cooldown", ValueType::Duration),
+            ("verify_timeout", ValueType::Duration),
         ],
     ),
     (

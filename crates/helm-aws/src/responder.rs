@@ -1,0 +1,455 @@
+//! What each remediation does to AWS: read the state it changes, apply it, verify it.
+//! The decision whether it may run is helm-core's (`responder::policy`); this module only
+//! acts. No secret leaves it: Lambda environment variables are reported by name only.
+
+use crate::{AwsClients, AwsError};
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The resource an action acts on, as the APIs name it.
+#[derive(Debug, Clone)]
+pub struct ActionTarget {
+    pub region: String,
+    /// Function, service, DB instance or distribution id.
+    pub name: String,
+    /// ECS cluster.
+    pub cluster: Option<String>,
+}
+
+/// What an action changes to.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// scale_resources / increase_capacity: the new desired count or reserved concurrency.
+    pub value: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub paths: Vec<String>,
+    /// restart_lambda: the marker value (a timestamp).
+    pub marker: Option<String>,
+}
+
+/// One action on one resource, as verification needs it.
+pub struct ActionRun<'a> {
+    pub action: &'a str,
+    pub kind: &'a str,
+    pub target: &'a ActionTarget,
+    pub change: &'a Change,
+}
+
+/// The marker variable restart_lambda sets.
+pub const RESTART_MARKER: &str = "HELM_RESTARTED_AT";
+
+impl AwsClients {
+    /// The state `action` would change, for the plan and the history's `before`/`after`.
+    pub async fn action_state(
+        &self,
+        action: &str,
+        kind: &str,
+        t: &ActionTarget,
+    ) -> Result<Value, AwsError> {
+        match (action, kind) {
+            ("restart_lambda", _) => {
+                let f = self
+                    .lambda(&t.region)
+                    .get_function_configuration()
+                    .function_name(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("lambda:GetFunctionConfiguration", Some(&t.name), e)
+                    })?;
+                let vars = f.environment().and_then(|e| e.variables());
+                let mut names: Vec<&String> = vars.map(|v| v.keys().collect()).unwrap_or_default();
+                names.sort();
+                Ok(json!({
+                    "state": f.state().map(|s| s.as_str()),
+                    "last_update_status": f.last_update_status().map(|s| s.as_str()),
+                    "revision_id": f.revision_id(),
+                    "memory_mb": f.memory_size(),
+                    "timeout_s": f.timeout(),
+                    "environment_variable_names": names,
+                    "restart_marker": vars.and_then(|v| v.get(RESTART_MARKER)),
+                }))
+            }
+            ("scale_resources" | "increase_capacity", "lambda") => {
+                let c = self
+                    .lambda(&t.region)
+                    .get_function_concurrency()
+                    .function_name(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("lambda:GetFunctionConcurrency", Some(&t.name), e)
+                    })?;
+                Ok(json!({"reserved_concurrency": c.reserved_concurrent_executions()}))
+            }
+            ("scale_resources" | "increase_capacity" | "restart_ecs_service", "ecs") => {
+                let cluster = t.cluster.as_deref().unwrap_or("default");
+                let out = self
+                    .ecs(&t.region)
+                    .describe_services()
+                    .cluster(cluster)
+                    .services(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(&t.name), e))?;
+                let Some(s) = out.services().first() else {
+                    return Err(AwsError {
+                        api: "ecs:DescribeServices",
+                        resource: Some(t.name.clone()),
+                        kind: crate::AwsErrorKind::NotFound,
+                        code: None,
+                        message: "service not found".into(),
+                    });
+                };
+                let primary = s
+                    .deployments()
+                    .iter()
+                    .find(|d| d.status() == Some("PRIMARY"));
+                Ok(json!({
+                    "desired_count": s.desired_count(),
+                    "running_count": s.running_count(),
+                    "primary_deployment": primary.and_then(|d| d.id()),
+                    "deployments": s.deployments().len(),
+                    "task_definition": s.task_definition(),
+                }))
+            }
+            ("modify_autoscaling", _) => {
+                let cluster = t.cluster.as_deref().unwrap_or("default");
+                let rid = format!("service/{cluster}/{}", t.name);
+                let out = self
+                    .autoscaling(&t.region)
+                    .describe_scalable_targets()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .resource_ids(&rid)
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk(
+                            "application-autoscaling:DescribeScalableTargets",
+                            Some(&rid),
+                            e,
+                        )
+                    })?;
+                Ok(match out.scalable_targets().first() {
+                    Some(s) => json!({"min": s.min_capacity(), "max": s.max_capacity()}),
+                    None => json!({"min": null, "max": null}),
+                })
+            }
+            ("invalidate_cloudfront", _) => {
+                let d = self
+                    .cloudfront()
+                    .get_distribution()
+                    .id(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("cloudfront:GetDistribution", Some(&t.name), e)
+                    })?;
+                let dist = d.distribution();
+                Ok(
+                    json!({"status": dist.map(|x| x.status()), "enabled": dist.and_then(|x| x.distribution_config()).map(|c| c.enabled())}),
+                )
+            }
+            ("reboot_rds", _) => {
+                let out = self
+                    .rds(&t.region)
+                    .describe_db_instances()
+                    .db_instance_identifier(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(&t.name), e))?;
+                Ok(
+                    json!({"status": out.db_instances().first().and_then(|d| d.db_instance_status())}),
+                )
+            }
+            _ => Ok(Value::Null),
+        }
+    }
+
+    /// Apply `action`. Returns what AWS answered that matters for verification (an
+    /// invalidation id…).
+    pub async fn apply_action(
+        &self,
+        action: &str,
+        kind: &str,
+        t: &ActionTarget,
+        change: &Change,
+    ) -> Result<Value, AwsError> {
+        match (action, kind) {
+            ("restart_lambda", _) => {
+                let lambda = self.lambda(&t.region);
+                let f = lambda
+                    .get_function_configuration()
+                    .function_name(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("lambda:GetFunctionConfiguration", Some(&t.name), e)
+                    })?;
+                // Keep every existing variable; the revision id refuses a concurrent change.
+                let mut vars = f
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .cloned()
+                    .unwrap_or_default();
+                vars.insert(
+                    RESTART_MARKER.to_string(),
+                    change.marker.clone().unwrap_or_default(),
+                );
+                let env = aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(vars))
+                    .build();
+                lambda
+                    .update_function_configuration()
+                    .function_name(&t.name)
+                    .environment(env)
+                    .set_revision_id(f.revision_id().map(str::to_string))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("lambda:UpdateFunctionConfiguration", Some(&t.name), e)
+                    })?;
+                Ok(Value::Null)
+            }
+            ("scale_resources" | "increase_capacity", "lambda") => {
+                let v = change.value.unwrap_or_default() as i32;
+                self.lambda(&t.region)
+                    .put_function_concurrency()
+                    .function_name(&t.name)
+                    .reserved_concurrent_executions(v)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("lambda:PutFunctionConcurrency", Some(&t.name), e)
+                    })?;
+                Ok(Value::Null)
+            }
+            ("scale_resources" | "increase_capacity", "ecs") => {
+                let cluster = t.cluster.as_deref().unwrap_or("default");
+                self.ecs(&t.region)
+                    .update_service()
+                    .cluster(cluster)
+                    .service(&t.name)
+                    .desired_count(change.value.unwrap_or_default() as i32)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
+                Ok(Value::Null)
+            }
+            ("restart_ecs_service", _) => {
+                let cluster = t.cluster.as_deref().unwrap_or("default");
+                self.ecs(&t.region)
+                    .update_service()
+                    .cluster(cluster)
+                    .service(&t.name)
+                    .force_new_deployment(true)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
+                Ok(Value::Null)
+            }
+            ("modify_autoscaling", _) => {
+                let cluster = t.cluster.as_deref().unwrap_or("default");
+                let rid = format!("service/{cluster}/{}", t.name);
+                self.autoscaling(&t.region)
+                    .register_scalable_target()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .resource_id(&rid)
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .set_min_capacity(change.min.map(|v| v as i32))
+                    .set_max_capacity(change.max.map(|v| v as i32))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk(
+                            "application-autoscaling:RegisterScalableTarget",
+                            Some(&rid),
+                            e,
+                        )
+                    })?;
+                Ok(Value::Null)
+            }
+            ("invalidate_cloudfront", _) => {
+                let paths = aws_sdk_cloudfront::types::Paths::builder()
+                    .quantity(change.paths.len() as i32)
+                    .set_items(Some(change.paths.clone()))
+                    .build()
+                    .map_err(|e| AwsError {
+                        api: "cloudfront:CreateInvalidation",
+                        resource: Some(t.name.clone()),
+                        kind: crate::AwsErrorKind::Service,
+                        code: None,
+                        message: e.to_string(),
+                    })?;
+                let batch = aws_sdk_cloudfront::types::InvalidationBatch::builder()
+                    .paths(paths)
+                    .caller_reference(change.marker.clone().unwrap_or_else(|| "helm-cloud".into()))
+                    .build()
+                    .map_err(|e| AwsError {
+                        api: "cloudfront:CreateInvalidation",
+                        resource: Some(t.name.clone()),
+                        kind: crate::AwsErrorKind::Service,
+                        code: None,
+                        message: e.to_string(),
+                    })?;
+                let out = self
+                    .cloudfront()
+                    .create_invalidation()
+                    .distribution_id(&t.name)
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("cloudfront:CreateInvalidation", Some(&t.name), e)
+                    })?;
+                Ok(json!({"invalidation_id": out.invalidation().map(|i| i.id())}))
+            }
+            ("reboot_rds", _) => {
+                self.rds(&t.region)
+                    .reboot_db_instance()
+                    .db_instance_identifier(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("rds:RebootDBInstance", Some(&t.name), e))?;
+                Ok(Value::Null)
+            }
+            _ => Err(AwsError {
+                api: "helm-cloud",
+                resource: Some(t.name.clone()),
+                kind: crate::AwsErrorKind::Service,
+                code: None,
+                message: format!("{action} cannot act on a {kind} resource"),
+            }),
+        }
+    }
+
+    /// Check that `action` took effect, waiting up to `wait` (polling every second).
+    /// Returns (ok, detail, state after).
+    pub async fn verify_action(
+        &self,
+        run: &ActionRun<'_>,
+        before: &Value,
+        applied: &Value,
+        wait: Duration,
+    ) -> (bool, String, Value) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let (ok, detail, after) = self.check_once(run, before, applied).await;
+            if ok || tokio::time::Instant::now() >= deadline {
+                return (ok, detail, after);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn check_once(
+        &self,
+        run: &ActionRun<'_>,
+        before: &Value,
+        applied: &Value,
+    ) -> (bool, String, Value) {
+        let (action, kind, t, change) = (run.action, run.kind, run.target, run.change);
+        if action == "invalidate_cloudfront" {
+            let Some(id) = applied["invalidation_id"].as_str() else {
+                return (false, "no invalidation id was returned".into(), Value::Null);
+            };
+            return match self
+                .cloudfront()
+                .get_invalidation()
+                .distribution_id(&t.name)
+                .id(id)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    let status = out
+                        .invalidation()
+                        .map(|i| i.status().to_string())
+                        .unwrap_or_default();
+                    // AWS says InProgress or Completed; compare without case (moto says COMPLETED).
+                    let ok = status.eq_ignore_ascii_case("InProgress")
+                        || status.eq_ignore_ascii_case("Completed");
+                    (
+                        ok,
+                        format!("invalidation {id} is {status}"),
+                        json!({"invalidation_id": id, "status": status, "paths": change.paths}),
+                    )
+                }
+                Err(e) => (
+                    false,
+                    AwsError::from_sdk("cloudfront:GetInvalidation", Some(id), e).to_string(),
+                    Value::Null,
+                ),
+            };
+        }
+        let after = match self.action_state(action, kind, t).await {
+            Ok(v) => v,
+            Err(e) => return (false, e.to_string(), Value::Null),
+        };
+        let (ok, detail) = match (action, kind) {
+            ("restart_lambda", _) => {
+                let marker = after["restart_marker"].as_str() == change.marker.as_deref();
+                let status = after["last_update_status"].as_str().unwrap_or("Successful");
+                let state = after["state"].as_str().unwrap_or("Active");
+                (
+                    marker && status == "Successful" && state == "Active",
+                    format!(
+                        "update {status}, state {state}, marker {}",
+                        if marker { "present" } else { "missing" }
+                    ),
+                )
+            }
+            ("scale_resources" | "increase_capacity", "lambda") => {
+                let now = after["reserved_concurrency"].as_i64();
+                (
+                    now == change.value,
+                    format!(
+                        "reserved concurrency {}",
+                        now.map_or("unset".into(), |v| v.to_string())
+                    ),
+                )
+            }
+            ("scale_resources" | "increase_capacity", _) => {
+                let now = after["desired_count"].as_i64();
+                (
+                    now == change.value,
+                    format!(
+                        "desired count {}",
+                        now.map_or("unknown".into(), |v| v.to_string())
+                    ),
+                )
+            }
+            ("restart_ecs_service", _) => {
+                let changed = after["primary_deployment"] != before["primary_deployment"]
+                    || after["deployments"].as_i64() > before["deployments"].as_i64();
+                (
+                    changed,
+                    if changed {
+                        format!("new primary deployment {}", after["primary_deployment"])
+                    } else {
+                        "no new deployment yet".into()
+                    },
+                )
+            }
+            ("modify_autoscaling", _) => {
+                let ok = after["min"].as_i64() == change.min && after["max"].as_i64() == change.max;
+                (
+                    ok,
+                    format!("scalable target min {} max {}", after["min"], after["max"]),
+                )
+            }
+            ("reboot_rds", _) => {
+                let s = after["status"].as_str().unwrap_or_default().to_string();
+                (
+                    s == "rebooting" || s == "available",
+                    format!("instance {s}"),
+                )
+            }
+            _ => (false, "unknown action".into()),
+        };
+        (ok, detail, after)
+    }
+}

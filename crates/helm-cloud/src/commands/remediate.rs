@@ -1,0 +1,568 @@
+//! `helm-cloud remediate`: plan, confirm, apply, verify and record one remediation, under
+//! the safety policy. Nothing reaches AWS before the policy, the cooldown and the lock say
+//! yes, and a `started` line is in the history before the first mutating call.
+
+use super::health::issue_store;
+use super::targets;
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use helm_aws::{ActionTarget, Change};
+use helm_core::clock::rfc3339;
+use helm_core::config::{Config, duration};
+use helm_core::fsutil::FileLock;
+use helm_core::registry::Resource;
+use helm_core::resource::{ResourceKind, Target};
+use helm_core::responder::catalogue::{self, Action};
+use helm_core::responder::history::{Decision, History, Record, TargetRef, Verification, actor};
+use helm_core::responder::policy::{self, Policy};
+use helm_core::responder::{action_for_check, describe};
+use serde_json::{Value, json};
+use std::io::{BufRead, IsTerminal, Write};
+
+pub const EXIT_REFUSED: u8 = 4;
+
+/// What the user asked for on the command line.
+pub struct Request<'a> {
+    pub env: &'a str,
+    pub description: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub issue: Option<&'a str>,
+    pub value: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub paths: Option<&'a str>,
+    pub yes: bool,
+    pub dry_run: bool,
+    pub force: bool,
+}
+
+fn supported_hint() -> String {
+    format!(
+        "actions: {}; e.g. \"restart the api lambda\", \"scale web to 4 tasks\", \"invalidate the cdn cache\", or --action A --service ID",
+        catalogue::runnable().join(", ")
+    )
+}
+
+/// The action and resource the request names.
+fn resolve(
+    ctx: &Ctx,
+    config: &Config,
+    view: &helm_core::registry::EnvironmentView,
+    req: &Request,
+) -> CliResult<(&'static Action, Resource, Option<i64>, Option<String>)> {
+    let by_name = |name: &str| {
+        catalogue::find(name).ok_or_else(|| {
+            CliError::usage(format!("unknown action {name:?}")).hint(supported_hint())
+        })
+    };
+    if let Some(id) = req.issue {
+        helm_core::issues::check_id(id)?;
+        let issue = issue_store(ctx, config).get(id)?.ok_or_else(|| {
+            CliError::usage(format!("no issue {id}")).hint("`helm-cloud issues` lists them")
+        })?;
+        let rid = issue
+            .affected_resources
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let resource = view.get(&rid).cloned().ok_or_else(|| {
+            CliError::usage(format!(
+                "issue {id} names {rid:?}, which is not in environment {}",
+                view.environment
+            ))
+        })?;
+        let check = issue
+            .fingerprint
+            .splitn(3, '/')
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        let action = match req.action {
+            Some(a) => by_name(a)?,
+            None => {
+                let kind = resource.kind.ok_or_else(|| {
+                    CliError::usage(format!("{rid} has a type helm-cloud cannot act on"))
+                })?;
+                let name = action_for_check(kind, &check).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "no action fits {} on {rid} (a {kind})",
+                        if check.is_empty() {
+                            "this issue".into()
+                        } else {
+                            format!("the check {check:?}")
+                        }
+                    ))
+                    .hint(supported_hint())
+                })?;
+                by_name(name)?
+            }
+        };
+        return Ok((action, resource, req.value, Some(issue.id)));
+    }
+    if let Some(id) = req.service {
+        let resource = view
+            .get(id)
+            .cloned()
+            .ok_or_else(|| targets::unknown_service(view, id))?;
+        let action = match (req.action, req.description) {
+            (Some(a), _) => by_name(a)?,
+            (None, Some(d)) => {
+                describe::parse(d, view)
+                    .map_err(|e| CliError::usage(e.to_string()).hint(supported_hint()))?
+                    .action
+            }
+            (None, None) => {
+                return Err(
+                    CliError::usage(format!("say what to do to {id}: --action A"))
+                        .hint(supported_hint()),
+                );
+            }
+        };
+        return Ok((action, resource, req.value, None));
+    }
+    if let Some(d) = req.description {
+        let parsed = describe::parse(d, view)
+            .map_err(|e| CliError::usage(e.to_string()).hint(supported_hint()))?;
+        let action = match req.action {
+            Some(a) => by_name(a)?,
+            None => parsed.action,
+        };
+        return Ok((action, parsed.resource, req.value.or(parsed.value), None));
+    }
+    if let Some(a) = req.action {
+        let action = by_name(a)?;
+        if action.never {
+            // Named alone it is still refused with its reason (and recorded) below.
+            let placeholder = view.resources.first().cloned();
+            if let Some(r) = placeholder {
+                return Ok((action, r, None, None));
+            }
+        }
+        return Err(
+            CliError::usage(format!("which resource should {} act on?", action.name))
+                .hint("pass --service ID"),
+        );
+    }
+    Err(CliError::usage("say what to remediate").hint(supported_hint()))
+}
+
+fn target_ref(r: &Resource) -> TargetRef {
+    TargetRef {
+        id: r.id.clone(),
+        kind: r.type_name.clone(),
+        arn: r.arn.clone(),
+    }
+}
+
+pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
+    let config = ctx.config()?;
+    let view = targets::environment(ctx, &config, req.env)?;
+    let env_confirm = config.environments.get(req.env)?.requires_confirmation;
+    let (action, resource, value, issue_id) = resolve(ctx, &config, &view, &req)?;
+    let history = History::new(&ctx.paths.plugin_dir(), req.env);
+    let now = ctx.clock.now();
+    let (level, reason) = policy::decide(&config.monitoring, action, env_confirm);
+    let record = |decision: Decision,
+                  reason: &str,
+                  before: Value,
+                  after: Value,
+                  verification: Option<Verification>| Record {
+        timestamp: rfc3339(ctx.clock.now()),
+        environment: req.env.to_string(),
+        action: action.name.to_string(),
+        target: Some(target_ref(&resource)),
+        policy: level.as_str().to_string(),
+        decision,
+        reason: reason.to_string(),
+        issue_id: issue_id.clone(),
+        before,
+        after,
+        verification,
+        actor: actor(),
+    };
+    let refuse = |why: String, hint: &str| -> CliResult {
+        history.append(&record(
+            Decision::Refused,
+            &why,
+            Value::Null,
+            Value::Null,
+            None,
+        ))?;
+        Err(CliError::new(EXIT_REFUSED, format!("refused: {why}")).hint(hint.to_string()))
+    };
+
+    // 1. Policy: never_auto is refused whatever the flags.
+    if level == Policy::Never {
+        return refuse(
+            reason,
+            "a person makes this change through faber-cloud or the console",
+        );
+    }
+    let kind = resource
+        .kind
+        .filter(|k| action.kinds.contains(k))
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "{} does not apply to {} (a {})",
+                action.name, resource.id, resource.type_name
+            ))
+            .hint(format!(
+                "{} applies to: {}",
+                action.name,
+                action
+                    .kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+
+    // 2. Parameters.
+    if action.name == "scale_resources" && value.is_none() {
+        return Err(CliError::usage(
+            "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency)",
+        ));
+    }
+    if value.is_some_and(|v| v < 0) {
+        return Err(CliError::usage("--value must be zero or more"));
+    }
+    if action.name == "modify_autoscaling" {
+        match (req.min, req.max) {
+            (Some(lo), Some(hi)) if 0 <= lo && lo <= hi => {}
+            (Some(_), Some(_)) => {
+                return Err(CliError::usage(
+                    "--min must be at most --max, both zero or more",
+                ));
+            }
+            _ => {
+                return Err(CliError::usage(
+                    "modify_autoscaling needs --min N and --max N",
+                ));
+            }
+        }
+    }
+
+    // 3. Cooldown: the same action on the same resource again too soon stops restart loops.
+    let cooldown = config
+        .monitoring
+        .duration("remediation.cooldown")
+        .unwrap_or(std::time::Duration::from_secs(600));
+    if !req.force && !req.dry_run {
+        let since = now - chrono::Duration::from_std(cooldown).unwrap_or_default();
+        if let Some(last) = history.last_run(action.name, &resource.id, since)? {
+            return refuse(
+                format!(
+                    "{} ran on {} at {} (cooldown {})",
+                    action.name,
+                    resource.id,
+                    rfc3339(last),
+                    duration::format(cooldown)
+                ),
+                "wait for the cooldown to pass, or pass --force if you are sure",
+            );
+        }
+    }
+
+    // 4. One remediation of a resource at a time.
+    let lock_path = history.path.with_file_name("locks").join(&resource.id);
+    let lock = FileLock::try_acquire(&lock_path)?;
+    let Some(_lock) = lock else {
+        return refuse(
+            format!("another remediation of {} is running", resource.id),
+            "try again when it has finished",
+        );
+    };
+
+    // 5. Plan: the current state and the exact change.
+    let region = config.region(&ctx.inputs, resource.region.as_deref()).value;
+    let (name, cluster) = match resource.parsed_arn.as_ref().map(|a| &a.target) {
+        Some(Target::Ecs { cluster, service }) => (
+            if resource.name != *service {
+                resource.name.clone()
+            } else {
+                service.clone()
+            },
+            Some(cluster.clone()),
+        ),
+        Some(Target::CloudFront { distribution_id }) => (distribution_id.clone(), None),
+        _ => (resource.name.clone(), None),
+    };
+    let target = ActionTarget {
+        region,
+        name,
+        cluster,
+    };
+    let clients = ctx.aws(&config, req.env).await?;
+    let kind_name = kind.as_str();
+    let before = clients
+        .action_state(action.name, kind_name, &target)
+        .await?;
+    let mut change = Change {
+        value,
+        min: req.min,
+        max: req.max,
+        paths: req
+            .paths
+            .unwrap_or("/*")
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        marker: Some(rfc3339(now)),
+    };
+    if action.name == "increase_capacity" {
+        change.value = Some(match kind {
+            ResourceKind::Ecs => {
+                let d = before["desired_count"].as_i64().unwrap_or(0);
+                ((d as f64 * 1.5).ceil() as i64).max(d + 1)
+            }
+            _ => {
+                let Some(c) = before["reserved_concurrency"].as_i64() else {
+                    return Err(CliError::usage(format!(
+                        "{} has no reserved concurrency to increase",
+                        resource.id
+                    ))
+                    .hint("set one with scale_resources --value N"));
+                };
+                ((c as f64 * 1.5).ceil() as i64).max(c + 1)
+            }
+        });
+    }
+    let plan = plan_json(action, kind, &resource, &before, &change);
+
+    // 6. A dry run shows the plan, records it, and changes nothing.
+    if req.dry_run {
+        history.append(&record(
+            Decision::DryRun,
+            "dry run",
+            before.clone(),
+            Value::Null,
+            None,
+        ))?;
+        let json = json!({"action": action.name, "target": target_ref(&resource), "policy": level.as_str(), "policy_reason": reason,
+                          "decision": "dry_run", "plan": plan, "history": ctx.show_path(&history.path)});
+        ctx.out.result(&json, || {
+            format!(
+                "{}\nDry run: nothing changed. Recorded in {}.",
+                render_plan(&plan),
+                ctx.show_path(&history.path)
+            )
+        });
+        return Ok(0);
+    }
+
+    // 7. Confirmation.
+    if level == Policy::Confirm && !req.yes {
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive {
+            return refuse(
+                format!(
+                    "{} needs confirmation ({reason}) and there is no terminal to ask",
+                    action.name
+                ),
+                &format!(
+                    "run it in a terminal to confirm, or pass --yes: helm-cloud remediate --action {} --service {} --env {} --yes",
+                    action.name, resource.id, req.env
+                ),
+            );
+        }
+        eprintln!("{}", render_plan(&plan));
+        eprint!(
+            "Policy: {reason}.\nType the resource id ({}) to apply, anything else to cancel: ",
+            resource.id
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| CliError::new(70, format!("reading the confirmation: {e}")))?;
+        if answer.trim() != resource.id {
+            history.append(&record(
+                Decision::Cancelled,
+                "not confirmed at the prompt",
+                before.clone(),
+                Value::Null,
+                None,
+            ))?;
+            return Err(CliError::new(
+                EXIT_REFUSED,
+                format!("cancelled: {} was not confirmed", action.name),
+            ));
+        }
+    }
+
+    // 8. Apply, with a trace before the first mutating call.
+    history.append(&record(
+        Decision::Started,
+        &reason,
+        before.clone(),
+        Value::Null,
+        None,
+    ))?;
+    let applied = match clients
+        .apply_action(action.name, kind_name, &target, &change)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            history.append(&record(
+                Decision::Failed,
+                &e.to_string(),
+                before.clone(),
+                Value::Null,
+                None,
+            ))?;
+            if let Some(id) = &issue_id {
+                issue_store(ctx, &config).add_history(
+                    id,
+                    "remediation_failed",
+                    &format!("{}: {e}", action.name),
+                    ctx.clock.now(),
+                )?;
+            }
+            return Err(e.into());
+        }
+    };
+
+    // 9. Verify (bounded) and record.
+    let wait = config
+        .monitoring
+        .duration("remediation.verify_timeout")
+        .unwrap_or(std::time::Duration::from_secs(30));
+    let run = helm_aws::ActionRun {
+        action: action.name,
+        kind: kind_name,
+        target: &target,
+        change: &change,
+    };
+    let (ok, detail, after) = clients.verify_action(&run, &before, &applied, wait).await;
+    let verification = Verification {
+        ok,
+        detail: detail.clone(),
+    };
+    history.append(&record(
+        Decision::Applied,
+        &reason,
+        before.clone(),
+        after.clone(),
+        Some(verification.clone()),
+    ))?;
+    if let Some(id) = &issue_id {
+        issue_store(ctx, &config).add_history(
+            id,
+            if ok {
+                "remediated"
+            } else {
+                "remediation_unverified"
+            },
+            &format!("{} on {}: {detail}", action.name, resource.id),
+            ctx.clock.now(),
+        )?;
+    }
+    let json = json!({"action": action.name, "target": target_ref(&resource), "policy": level.as_str(), "policy_reason": reason,
+                      "decision": "applied", "plan": plan, "after": after, "verification": verification, "issue_id": issue_id,
+                      "history": ctx.show_path(&history.path)});
+    ctx.out.result(&json, || {
+        format!(
+            "{}\nApplied. Verification: {} ({detail}).\nRecorded in {}.",
+            render_plan(&plan),
+            if ok { "ok" } else { "NOT VERIFIED" },
+            ctx.show_path(&history.path)
+        )
+    });
+    Ok(if ok { 0 } else { 1 })
+}
+
+fn plan_json(
+    action: &Action,
+    kind: ResourceKind,
+    r: &Resource,
+    before: &Value,
+    change: &Change,
+) -> Value {
+    let (what, call) = match (action.name, kind) {
+        ("restart_lambda", _) => (
+            format!(
+                "set {}={} on {}, keeping its {} other variables",
+                helm_aws::RESTART_MARKER,
+                change.marker.as_deref().unwrap_or(""),
+                r.name,
+                before["environment_variable_names"]
+                    .as_array()
+                    .map_or(0, |a| a.len())
+            ),
+            "lambda:UpdateFunctionConfiguration (guarded by RevisionId)",
+        ),
+        ("scale_resources" | "increase_capacity", ResourceKind::Lambda) => (
+            format!(
+                "reserved concurrency {} → {}",
+                before["reserved_concurrency"],
+                change.value.unwrap_or_default()
+            ),
+            "lambda:PutFunctionConcurrency",
+        ),
+        ("scale_resources" | "increase_capacity", _) => (
+            format!(
+                "desired count {} → {}",
+                before["desired_count"],
+                change.value.unwrap_or_default()
+            ),
+            "ecs:UpdateService desiredCount",
+        ),
+        ("restart_ecs_service", _) => (
+            format!(
+                "force a new deployment of {} (now {})",
+                r.name, before["primary_deployment"]
+            ),
+            "ecs:UpdateService forceNewDeployment",
+        ),
+        ("modify_autoscaling", _) => (
+            format!(
+                "scalable target min {} → {}, max {} → {}",
+                before["min"],
+                change.min.unwrap_or_default(),
+                before["max"],
+                change.max.unwrap_or_default()
+            ),
+            "application-autoscaling:RegisterScalableTarget",
+        ),
+        ("invalidate_cloudfront", _) => (
+            format!(
+                "invalidate {} on distribution {}",
+                change.paths.join(", "),
+                r.name
+            ),
+            "cloudfront:CreateInvalidation",
+        ),
+        ("reboot_rds", _) => (
+            format!("reboot {} (now {})", r.name, before["status"]),
+            "rds:RebootDBInstance",
+        ),
+        _ => (String::new(), ""),
+    };
+    json!({
+        "resource": r.id, "type": kind.as_str(), "current": before, "change": what, "api_call": call,
+        "impact": action.impact, "risk": action.risk, "reversible": action.reversible, "undo": action.undo,
+    })
+}
+
+fn render_plan(plan: &Value) -> String {
+    format!(
+        "Plan for {} ({}):\n  current:  {}\n  change:   {}\n  API call: {}\n  impact:   {}\n  risk:     {}; {}",
+        plan["resource"].as_str().unwrap_or_default(),
+        plan["type"].as_str().unwrap_or_default(),
+        plan["current"],
+        plan["change"].as_str().unwrap_or_default(),
+        plan["api_call"].as_str().unwrap_or_default(),
+        plan["impact"].as_str().unwrap_or_default(),
+        plan["risk"].as_str().unwrap_or_default(),
+        if plan["reversible"] == true {
+            format!("reversible: {}", plan["undo"].as_str().unwrap_or_default())
+        } else {
+            plan["undo"].as_str().unwrap_or_default().to_string()
+        }
+    )
+}
