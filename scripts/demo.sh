@@ -89,6 +89,28 @@ step remediate --issue "$issue" --env test
 step remediate "scale web to 4 tasks" --env test   "(needs confirmation: refused without a terminal or --yes)"
 "$helm" remediate "scale web to 4 tasks" --env test </dev/null || echo "(exit code $?: 4 = refused by policy)"
 
+# Central Helm: the issues health opened, the board, a work item, plain language, the old form.
+step issues --env test
+"$helm" issues --env test
+
+step dashboard --env test
+"$helm" dashboard --env test || true
+
+step dashboard --env test --format voice
+"$helm" dashboard --env test --format voice || true
+
+step status
+"$helm" status || true
+
+step escalate "$issue"
+"$helm" escalate "$issue"
+
+step ask "is the api-lambda healthy in test?" --explain
+"$helm" ask "is the api-lambda healthy in test?" --explain
+
+step ops-manage check-health --env=test --service=web "  (the retired form: a notice on stderr, then health)"
+"$helm" ops-manage check-health --env=test --service=web || true
+
 echo
 echo "Demo project: $project"
 if [ -n "${HELM_DEMO_KEEP:-}" ]; then

@@ -24,7 +24,7 @@ pub struct Cli {
 }
 
 /// Options every subcommand takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
     /// Project root (default: the enclosing git work tree's top, else the current directory).
     #[arg(long, global = true, env = env_vars::HELM_ROOT, value_name = "DIR")]
@@ -67,6 +67,8 @@ pub struct GlobalOpts {
 pub enum Format {
     Text,
     Json,
+    /// Sentences for text-to-speech (`dashboard`; other commands print text).
+    Voice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +205,79 @@ pub enum Command {
         force: bool,
     },
 
+    /// Active issues in priority order; `issues show ID`, `issues resolve ID`.
+    Issues {
+        #[command(subcommand)]
+        command: Option<IssuesCommand>,
+        /// Only CRITICAL issues (combine with the other severities).
+        #[arg(long)]
+        critical: bool,
+        #[arg(long)]
+        high: bool,
+        #[arg(long)]
+        medium: bool,
+        #[arg(long)]
+        low: bool,
+        /// Only this domain.
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+        /// Only this environment.
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
+        /// Only the N highest.
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+    },
+
+    /// Every domain's latest health, the top issues and what to do (exit code: overall health).
+    Dashboard {
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+        /// How many top issues to show.
+        #[arg(long, default_value_t = 5, value_name = "N")]
+        issues: usize,
+        /// Run the health checks first.
+        #[arg(long)]
+        refresh: bool,
+    },
+
+    /// One line per domain and environment (exit code: overall health).
+    Status {
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
+    },
+
+    /// Hand an issue to the team as a work item (GitHub issue, or Markdown).
+    Escalate {
+        /// The issue id (infra-001).
+        id: String,
+        #[arg(long, value_parser = ["critical", "high", "medium", "low"], value_name = "P")]
+        priority: Option<String>,
+    },
+
+    /// The retired faber-cloud entry point: check-health, query-logs, investigate, remediate, audit.
+    #[command(name = "ops-manage")]
+    OpsManage {
+        /// The operation.
+        operation: String,
+        /// Its arguments, as faber-cloud took them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+
+    /// Route a plain-language request to the command that serves it, say which, and run it.
+    Ask {
+        /// The request: "what's production status?".
+        text: String,
+        /// Only print the command it would run.
+        #[arg(long)]
+        explain: bool,
+    },
+
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -210,6 +285,18 @@ pub enum Command {
     /// Read and edit the deployment registry (.fractary/registry/deployments.json).
     #[command(subcommand)]
     Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssuesCommand {
+    /// One issue with its history.
+    Show { id: String },
+    /// Resolve an issue by hand.
+    Resolve {
+        id: String,
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,8 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 pub struct Ctx {
+    /// The global options as given (a routed command line inherits them).
+    pub global: GlobalOpts,
     pub paths: ProjectPaths,
     pub clock: Box<dyn Clock>,
     pub inputs: Inputs,
@@ -68,6 +70,7 @@ impl Ctx {
             verbose: g.verbose,
         };
         Ok(Ctx {
+            global: g.clone(),
             paths,
             clock,
             inputs,

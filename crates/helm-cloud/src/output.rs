@@ -18,9 +18,15 @@ impl Printer {
         let mut out = std::io::stdout().lock();
         let body = match self.format {
             Format::Json => serde_json::to_string_pretty(json).expect("JSON values serialise"),
-            Format::Text => text(),
+            Format::Text | Format::Voice => text(),
         };
         // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(out, "{}", body.trim_end_matches('\n'));
+    }
+
+    /// Text as it is, on stdout (whatever the format).
+    pub fn text(&self, body: &str) {
+        let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", body.trim_end_matches('\n'));
     }
 

@@ -33,7 +33,7 @@ const AWS_CREDENTIALS_EXAMPLE: &str = r#"{
 }
 "#;
 
-const DOMAIN_MONITORS: &str = r#"{
+pub const DOMAIN_MONITORS: &str = r#"{
   "version": "1.0.0",
   "monitors": [
     {

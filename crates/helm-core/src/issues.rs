@@ -468,6 +468,24 @@ impl IssueStore {
         Ok(())
     }
 
+    /// Change an active issue under the registry's lock; returns it as written.
+    pub fn update_active(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Issue),
+    ) -> Result<Option<Issue>> {
+        check_id(id)?;
+        let _lock = self.lock()?;
+        let path = self.active_dir.join(format!("{id}.json"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let mut issue = read_issue(&path)?;
+        change(&mut issue);
+        self.write(&issue)?;
+        Ok(Some(issue))
+    }
+
     /// Append a history entry to an issue (active or resolved).
     pub fn add_history(
         &self,

@@ -6,6 +6,7 @@
 //! rebuilds in seconds. The AWS adapter (`helm-aws`) and the binary (`helm-cloud`) sit on
 //! top of it.
 
+pub mod central;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod paths;
 pub mod registry;
 pub mod resource;
 pub mod responder;
+pub mod router;
 pub mod suggest;
 pub mod version;
 

@@ -130,9 +130,16 @@ pub async fn check(
     Ok((report, results))
 }
 
-pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -> CliResult {
-    let config = ctx.config()?;
-    let (mut report, results) = check(ctx, &config, env, service, timeframe).await?;
+/// Check, open or resolve issues, and save the report (what `health` and
+/// `dashboard --refresh` do). Returns the report, the results and the resolved issue ids.
+pub async fn check_and_record(
+    ctx: &Ctx,
+    config: &Config,
+    env: &str,
+    service: Option<&str>,
+    timeframe: &str,
+) -> CliResult<(HealthReport, Vec<ResourceResult>, Vec<String>)> {
+    let (mut report, results) = check(ctx, config, env, service, timeframe).await?;
     let requires_confirmation = config.environments.get(env)?.requires_confirmation;
 
     // Issues: one per failed check; a resource judged again resolves what passes now.
@@ -145,7 +152,7 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -
         .filter(|r| r.status != HealthStatus::Unknown)
         .map(|r| r.id.clone())
         .collect();
-    let store = issue_store(ctx, &config);
+    let store = issue_store(ctx, config);
     let outcome = store.sync(env, "health", &detections, &judged, ctx.clock.now())?;
     for (d, (_, id, opened)) in detections.iter().zip(&outcome.issues) {
         let finding = results
@@ -177,9 +184,21 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -
         &path,
         (serde_json::to_string_pretty(&json).expect("JSON") + "\n").as_bytes(),
     )?;
+    Ok((report, results, outcome.resolved))
+}
 
+/// `dashboard --refresh`: a full health check of `env`, its report saved.
+pub async fn run_and_save(ctx: &Ctx, config: &Config, env: &str) -> CliResult<HealthReport> {
+    Ok(check_and_record(ctx, config, env, None, "1h").await?.0)
+}
+
+pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -> CliResult {
+    let config = ctx.config()?;
+    let (report, results, resolved) =
+        check_and_record(ctx, &config, env, service, timeframe).await?;
+    let json = report.to_json();
     ctx.out
-        .result(&json, || render(&report, &results, &outcome.resolved));
+        .result(&json, || render(&report, &results, &resolved));
     Ok(report.overall_health.exit_code())
 }
 

@@ -4,10 +4,12 @@
 mod support;
 
 mod aws;
+mod central;
 mod cli;
 mod config;
 mod health;
 mod init;
 mod investigate;
+mod lifecycle;
 mod registry;
 mod remediate;

@@ -71,6 +71,8 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
             ("channels", ValueType::StrList),
             ("on_call_schedule", ValueType::Str),
             ("auto_escalate_on", ValueType::StrList),
+            ("github_repo", ValueType::Str),
+            ("github_api_url", ValueType::Str),
         ],
     ),
     (

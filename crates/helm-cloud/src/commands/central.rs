@@ -1,0 +1,760 @@
+//! Central Helm: `issues`, `dashboard`, `status`, `escalate`.
+
+use super::health::{self, issue_store};
+use crate::cli::Format;
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use helm_core::central::{self, DomainMonitors, Ranked, short_age, spoken_duration};
+use helm_core::clock::{self, rfc3339};
+use helm_core::config::Config;
+use helm_core::fsutil;
+use helm_core::issues::{Issue, IssueStatus, Severity};
+use helm_core::monitor::HealthStatus;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn glyph(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "🔴",
+        Severity::High => "🟠",
+        Severity::Medium => "🟡",
+        Severity::Low => "🔵",
+    }
+}
+
+fn action_command(i: &Issue) -> String {
+    match i.status {
+        IssueStatus::Escalated => format!(
+            "escalated as {}",
+            i.work_item_id.as_deref().unwrap_or("a work item")
+        ),
+        _ => format!(
+            "helm-cloud investigate --issue {} --env {}",
+            i.id, i.environment
+        ),
+    }
+}
+
+fn issue_json(r: &Ranked) -> Value {
+    let mut v = serde_json::to_value(&r.issue).expect("issues serialise");
+    v["priority_score"] = json!((r.score * 100.0).round() / 100.0);
+    v["age_hours"] = json!((r.age_hours * 100.0).round() / 100.0);
+    v
+}
+
+/// Filters of `issues`.
+pub struct IssueFilter<'a> {
+    pub severities: Vec<Severity>,
+    pub domain: Option<&'a str>,
+    pub env: Option<&'a str>,
+    pub top: Option<usize>,
+}
+
+fn ranked(ctx: &Ctx, config: &Config, f: &IssueFilter) -> CliResult<Vec<Ranked>> {
+    let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
+    let issues: Vec<Issue> = issue_store(ctx, config)
+        .active()?
+        .into_iter()
+        .filter(|i| f.severities.is_empty() || f.severities.contains(&i.severity))
+        .filter(|i| f.domain.is_none_or(|d| i.domain == d))
+        .filter(|i| f.env.is_none_or(|e| i.environment == e))
+        .collect();
+    let mut r = central::rank(issues, &monitors, ctx.clock.now());
+    if let Some(n) = f.top {
+        r.truncate(n);
+    }
+    Ok(r)
+}
+
+pub fn list(ctx: &Ctx, f: IssueFilter) -> CliResult {
+    let config = ctx.config()?;
+    if let Some(e) = f.env {
+        ctx.check_env(&config, e)?;
+    }
+    let r = ranked(ctx, &config, &f)?;
+    let json = json!({"issues": r.iter().map(issue_json).collect::<Vec<_>>()});
+    ctx.out.result(&json, || {
+        if r.is_empty() {
+            return "No active issues.".into();
+        }
+        let mut s = format!("{} active issue{}, by priority\n\n", r.len(), if r.len() == 1 { "" } else { "s" });
+        for x in &r {
+            let i = &x.issue;
+            s.push_str(&format!(
+                "{} [{}/{}] {}\n   {} · score {:.1} · SLO breach: {} · age {} · detected {}\n   → {}\n\n",
+                glyph(i.severity),
+                i.domain,
+                i.environment,
+                i.title,
+                i.id,
+                x.score,
+                if i.slo_breach { "yes" } else { "no" },
+                short_age(x.age_hours),
+                i.detected_at,
+                action_command(i)
+            ));
+        }
+        s
+    });
+    Ok(0)
+}
+
+pub fn show(ctx: &Ctx, id: &str) -> CliResult {
+    helm_core::issues::check_id(id)?;
+    let config = ctx.config()?;
+    let issue = issue_store(ctx, &config).get(id)?.ok_or_else(|| {
+        CliError::usage(format!("no issue {id}")).hint("`helm-cloud issues` lists the active ones")
+    })?;
+    let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
+    let r = central::rank(vec![issue], &monitors, ctx.clock.now()).remove(0);
+    let json = issue_json(&r);
+    ctx.out.result(&json, || {
+        let i = &r.issue;
+        let mut s = format!(
+            "{} {} [{}/{}] {}\n{}\n\nstatus {:?} · severity {} · score {:.1} · SLO breach {} · occurrences {}\ndetected {} · last seen {} · resources {}\n",
+            glyph(i.severity),
+            i.id,
+            i.domain,
+            i.environment,
+            i.title,
+            i.description,
+            i.status,
+            i.severity.as_str(),
+            r.score,
+            i.slo_breach,
+            i.occurrences,
+            i.detected_at,
+            i.last_seen_at.as_deref().unwrap_or("-"),
+            i.affected_resources.join(", ")
+        );
+        if let Some(w) = &i.work_item_id {
+            s.push_str(&format!("work item {w}\n"));
+        }
+        s.push_str("\nHistory:\n");
+        for h in &i.history {
+            s.push_str(&format!("  {} {}{}\n", h.at, h.event, h.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()));
+        }
+        s
+    });
+    Ok(0)
+}
+
+pub fn resolve(ctx: &Ctx, id: &str, note: Option<&str>) -> CliResult {
+    helm_core::issues::check_id(id)?;
+    let config = ctx.config()?;
+    let done = issue_store(ctx, &config)
+        .resolve(id, note, ctx.clock.now())?
+        .ok_or_else(|| CliError::usage(format!("no active issue {id}")))?;
+    let json = serde_json::to_value(&done).expect("issues serialise");
+    ctx.out
+        .result(&json, || format!("resolved {}: {}", done.id, done.title));
+    Ok(0)
+}
+
+/// The latest health report of `env`, and its path.
+fn latest_report(ctx: &Ctx, env: &str) -> Option<(PathBuf, Value)> {
+    let dir = ctx.paths.health_reports(env);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with("-health-check.json"))
+        .collect();
+    names.sort();
+    let p = names.pop()?;
+    let v = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+    Some((p, v))
+}
+
+/// One domain in one environment, as the dashboard shows it.
+struct DomainRow {
+    domain: String,
+    environment: String,
+    /// HEALTHY… or None for planned, inactive, or no report.
+    health: Option<HealthStatus>,
+    state: String,
+    age_hours: Option<f64>,
+    stale: bool,
+    counts: Value,
+}
+
+/// Run an external domain's health command and read its report (our JSON format).
+fn external_report(command: &str, env: &str) -> Result<Value, String> {
+    let full = format!("{command} --env {env}");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&full)
+        .output()
+        .map_err(|e| format!("{full}: {e}"))?;
+    serde_json::from_slice::<Value>(&out.stdout)
+        .map_err(|e| format!("{full} did not print a JSON health report ({e})"))
+}
+
+async fn rows(
+    ctx: &Ctx,
+    config: &Config,
+    monitors: &DomainMonitors,
+    env_filter: Option<&str>,
+    domain_filter: Option<&str>,
+    refresh: bool,
+) -> CliResult<Vec<DomainRow>> {
+    let own_domain = config
+        .monitoring
+        .str("helm-cloud.domain")
+        .unwrap_or("infrastructure")
+        .to_string();
+    let interval = config
+        .monitoring
+        .duration("monitoring.health_check_interval")
+        .unwrap_or(std::time::Duration::from_secs(300));
+    let now = ctx.clock.now();
+    let envs: Vec<String> = match env_filter {
+        Some(e) => vec![e.to_string()],
+        None => config
+            .environments
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for m in monitors
+        .monitors
+        .iter()
+        .filter(|m| domain_filter.is_none_or(|d| m.domain == d))
+    {
+        for env in envs
+            .iter()
+            .filter(|e| m.environments.is_empty() || m.environments.contains(e))
+        {
+            let base = DomainRow {
+                domain: m.domain.clone(),
+                environment: env.clone(),
+                health: None,
+                state: m.status.clone(),
+                age_hours: None,
+                stale: false,
+                counts: Value::Null,
+            };
+            if m.status != "active" {
+                out.push(base);
+                continue;
+            }
+            let report = if m.domain == own_domain {
+                if refresh {
+                    health::run_and_save(ctx, config, env).await?;
+                }
+                latest_report(ctx, env).map(|(_, v)| v)
+            } else {
+                match monitors.health_command(&m.domain) {
+                    Some(cmd) => match external_report(&cmd, env) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            ctx.out.warn(&e);
+                            None
+                        }
+                    },
+                    None => None,
+                }
+            };
+            let Some(report) = report else {
+                out.push(DomainRow {
+                    state: "no report".into(),
+                    ..base
+                });
+                continue;
+            };
+            let at = report["timestamp"].as_str().and_then(clock::parse_rfc3339);
+            let age = at.map(|t| ((now - t).num_seconds().max(0) as f64) / 3600.0);
+            let stale = age.is_some_and(|a| a * 3600.0 > 2.0 * interval.as_secs_f64());
+            out.push(DomainRow {
+                health: report["overall_health"]
+                    .as_str()
+                    .and_then(HealthStatus::parse),
+                state: if stale {
+                    "stale".into()
+                } else {
+                    "current".into()
+                },
+                age_hours: age,
+                stale,
+                counts: report["resources"].clone(),
+                ..base
+            });
+        }
+    }
+    for p in monitors
+        .planned_domains
+        .iter()
+        .filter(|p| domain_filter.is_none_or(|d| p.domain == d))
+    {
+        out.push(DomainRow {
+            domain: p.domain.clone(),
+            environment: "-".into(),
+            health: None,
+            state: p.status.clone(),
+            age_hours: None,
+            stale: false,
+            counts: Value::Null,
+        });
+    }
+    Ok(out)
+}
+
+fn overall(rows: &[DomainRow]) -> HealthStatus {
+    let active: Vec<&DomainRow> = rows
+        .iter()
+        .filter(|r| r.state == "current" || r.state == "stale" || r.state == "no report")
+        .collect();
+    let mut worst = helm_core::monitor::overall(active.iter().filter_map(|r| r.health));
+    // A domain with no report at all is unknown.
+    if active.iter().any(|r| r.health.is_none()) {
+        worst = worst.max(HealthStatus::Unknown);
+    }
+    worst
+}
+
+pub struct DashboardArgs<'a> {
+    pub env: Option<&'a str>,
+    pub domain: Option<&'a str>,
+    pub issues: usize,
+    pub refresh: bool,
+}
+
+pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
+    let config = ctx.config()?;
+    if let Some(e) = a.env {
+        ctx.check_env(&config, e)?;
+    }
+    let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
+    let rows = rows(ctx, &config, &monitors, a.env, a.domain, a.refresh).await?;
+    let overall = overall(&rows);
+    let top = ranked(
+        ctx,
+        &config,
+        &IssueFilter {
+            severities: vec![],
+            domain: a.domain,
+            env: a.env,
+            top: Some(a.issues),
+        },
+    )?;
+    let mut actions: Vec<String> = top
+        .iter()
+        .take(3)
+        .map(|r| format!("{}: {}", r.issue.id, action_command(&r.issue)))
+        .collect();
+    for r in rows.iter().filter(|r| r.stale || r.state == "no report") {
+        actions.push(format!(
+            "Refresh {}/{}: helm-cloud dashboard --refresh --env {}",
+            r.domain, r.environment, r.environment
+        ));
+    }
+    let now = ctx.clock.now();
+    // Issues resolved in the last day, so a fix shows on the board.
+    let resolved: Vec<Issue> = issue_store(ctx, &config)
+        .resolved()?
+        .into_iter()
+        .filter(|i| {
+            a.env.is_none_or(|e| i.environment == e) && a.domain.is_none_or(|d| i.domain == d)
+        })
+        .filter(|i| {
+            i.resolved_at
+                .as_deref()
+                .and_then(clock::parse_rfc3339)
+                .is_some_and(|t| now - t <= chrono::Duration::hours(24))
+        })
+        .collect();
+    let json = json!({
+        "dashboard": {
+            "recently_resolved": resolved.iter().map(|i| json!({"id": i.id, "title": i.title, "environment": i.environment, "resolved_at": i.resolved_at})).collect::<Vec<_>>(),
+            "timestamp": rfc3339(now),
+            "overall_health": overall,
+            "domains": rows.iter().map(|r| json!({
+                "domain": r.domain, "environment": r.environment, "status": r.state,
+                "health": r.health, "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0),
+                "stale": r.stale, "resources": r.counts,
+            })).collect::<Vec<_>>(),
+            "top_issues": top.iter().map(issue_json).collect::<Vec<_>>(),
+            "recommended_actions": actions,
+        }
+    });
+    match ctx.out.format {
+        Format::Json => ctx.out.result(&json, String::new),
+        Format::Voice => ctx
+            .out
+            .text(&voice(overall, &rows, &top, &actions, &resolved)),
+        Format::Text => ctx
+            .out
+            .text(&boxed(overall, &rows, &top, &actions, &resolved, now)),
+    }
+    Ok(overall.exit_code())
+}
+
+fn boxed(
+    overall: HealthStatus,
+    rows: &[DomainRow],
+    top: &[Ranked],
+    actions: &[String],
+    resolved: &[Issue],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let width: usize = 72;
+    let line = |s: &str| {
+        // The severity glyphs take two columns; what does not fit is cut with an ellipsis.
+        let cols = |c: char| {
+            if matches!(c, '🔴' | '🟠' | '🟡' | '🔵') {
+                2
+            } else {
+                1
+            }
+        };
+        let mut used = 0;
+        let mut fitted = String::new();
+        let total: usize = s.chars().map(cols).sum();
+        for c in s.chars() {
+            if total > width && used + cols(c) > width - 1 {
+                fitted.push('…');
+                used += 1;
+                break;
+            }
+            used += cols(c);
+            fitted.push(c);
+        }
+        format!("║ {}{} ║\n", fitted, " ".repeat(width.saturating_sub(used)))
+    };
+    let rule = |l: char, r: char| format!("{l}{}{r}\n", "═".repeat(width + 2));
+    let mut s = rule('╔', '╗');
+    s.push_str(&line(&format!(
+        "HELM DASHBOARD · {} · overall {}",
+        rfc3339(now),
+        overall.as_str()
+    )));
+    s.push_str(&rule('╠', '╣'));
+    s.push_str(&line("DOMAINS"));
+    for r in rows {
+        let health = r
+            .health
+            .map(|h| h.as_str().to_string())
+            .unwrap_or_else(|| r.state.to_uppercase());
+        let age = r
+            .age_hours
+            .map(|a| format!("report {} old", short_age(a)))
+            .unwrap_or_default();
+        let stale = if r.stale { " (STALE)" } else { "" };
+        s.push_str(&line(&format!(
+            "  {:<15} {:<8} {:<10} {age}{stale}",
+            r.domain, r.environment, health
+        )));
+    }
+    s.push_str(&rule('╠', '╣'));
+    s.push_str(&line(&format!("TOP ISSUES ({})", top.len())));
+    if top.is_empty() {
+        s.push_str(&line("  none"));
+    }
+    for r in top {
+        let t: String = r.issue.title.chars().take(40).collect();
+        s.push_str(&line(&format!(
+            "  {} {} [{}/{}] {} · {:.1}",
+            glyph(r.issue.severity),
+            r.issue.id,
+            r.issue.domain,
+            r.issue.environment,
+            t,
+            r.score
+        )));
+    }
+    if !resolved.is_empty() {
+        s.push_str(&rule('╠', '╣'));
+        s.push_str(&line(&format!(
+            "RESOLVED IN THE LAST 24H ({})",
+            resolved.len()
+        )));
+        for i in resolved {
+            let t: String = i.title.chars().take(44).collect();
+            s.push_str(&line(&format!("  ✓ {} [{}] {}", i.id, i.environment, t)));
+        }
+    }
+    s.push_str(&rule('╠', '╣'));
+    s.push_str(&line("RECOMMENDED ACTIONS"));
+    if actions.is_empty() {
+        s.push_str(&line("  nothing to do"));
+    }
+    for a in actions {
+        let t: String = a.chars().take(width - 2).collect();
+        s.push_str(&line(&format!("  {t}")));
+    }
+    s.push_str(&rule('╚', '╝'));
+    s
+}
+
+fn spoken_health(h: HealthStatus) -> &'static str {
+    match h {
+        HealthStatus::Healthy => "healthy",
+        HealthStatus::Degraded => "degraded",
+        HealthStatus::Unhealthy => "unhealthy",
+        HealthStatus::Unknown => "unknown",
+    }
+}
+
+/// Sentences for text-to-speech: no symbols, no tables, numbers and durations in words
+/// a speech engine reads well.
+fn voice(
+    overall: HealthStatus,
+    rows: &[DomainRow],
+    top: &[Ranked],
+    actions: &[String],
+    resolved: &[Issue],
+) -> String {
+    let mut s = format!("Overall health is {}.", spoken_health(overall));
+    for r in rows {
+        let sentence = match (r.health, r.age_hours) {
+            (Some(h), Some(a)) => format!(
+                " The {} domain in {} is {}, as of {} ago{}.",
+                r.domain,
+                r.environment,
+                spoken_health(h),
+                spoken_duration(a),
+                if r.stale {
+                    ", and that report is stale"
+                } else {
+                    ""
+                }
+            ),
+            _ if r.state == "planned" => format!(" The {} domain is planned.", r.domain),
+            _ if r.state == "no report" => format!(
+                " The {} domain in {} has no health report yet.",
+                r.domain, r.environment
+            ),
+            _ => format!(" The {} domain is {}.", r.domain, r.state),
+        };
+        s.push_str(&sentence);
+    }
+    match top.len() {
+        0 => s.push_str(" There are no open issues."),
+        n => {
+            s.push_str(&format!(
+                " There {} {} open issue{}.",
+                if n == 1 { "is" } else { "are" },
+                n,
+                if n == 1 { "" } else { "s" }
+            ));
+            for (i, r) in top.iter().enumerate() {
+                s.push_str(&format!(
+                    " Number {}: {} severity, {} in {}, detected {} ago.",
+                    i + 1,
+                    r.issue.severity.as_str().to_lowercase(),
+                    r.issue.title,
+                    r.issue.environment,
+                    spoken_duration(r.age_hours)
+                ));
+            }
+        }
+    }
+    if !resolved.is_empty() {
+        s.push_str(&format!(
+            " {} issue{} resolved in the last day.",
+            resolved.len(),
+            if resolved.len() == 1 {
+                " was"
+            } else {
+                "s were"
+            }
+        ));
+    }
+    if !actions.is_empty() {
+        s.push_str(&format!(
+            " {} recommended action{}.",
+            actions.len(),
+            if actions.len() == 1 { "" } else { "s" }
+        ));
+    }
+    s.chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || matches!(c, '.' | ',' | '-' | '\''))
+        .collect()
+}
+
+pub async fn status(ctx: &Ctx, env: Option<&str>, domain: Option<&str>) -> CliResult {
+    let config = ctx.config()?;
+    if let Some(e) = env {
+        ctx.check_env(&config, e)?;
+    }
+    let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
+    let rows = rows(ctx, &config, &monitors, env, domain, false).await?;
+    let overall = overall(&rows);
+    let json = json!({"overall_health": overall, "domains": rows.iter().map(|r| json!({
+        "domain": r.domain, "environment": r.environment, "health": r.health, "status": r.state,
+        "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0)})).collect::<Vec<_>>()});
+    ctx.out.result(&json, || {
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{:<15} {:<8} {:<10}{}",
+                    r.domain,
+                    r.environment,
+                    r.health
+                        .map(|h| h.as_str().to_string())
+                        .unwrap_or_else(|| r.state.to_uppercase()),
+                    r.age_hours
+                        .map(|a| format!(
+                            " ({} old{})",
+                            short_age(a),
+                            if r.stale { ", stale" } else { "" }
+                        ))
+                        .unwrap_or_default()
+                )
+                .trim_end()
+                .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(overall.exit_code())
+}
+
+pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
+    helm_core::issues::check_id(id)?;
+    let config = ctx.config()?;
+    let store = issue_store(ctx, &config);
+    let issue = store
+        .get(id)?
+        .ok_or_else(|| CliError::usage(format!("no issue {id}")))?;
+    if issue.status == IssueStatus::Escalated && issue.work_item_id.is_some() {
+        let json = json!({"issue_id": issue.id, "work_item_id": issue.work_item_id, "work_item_url": issue.extra.get("work_item_url"), "created": false});
+        ctx.out.result(&json, || {
+            format!(
+                "{} is already escalated as {} (no second work item)",
+                issue.id,
+                issue.work_item_id.as_deref().unwrap_or("-")
+            )
+        });
+        return Ok(0);
+    }
+    let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
+    let ranked = central::rank(vec![issue.clone()], &monitors, ctx.clock.now()).remove(0);
+    let investigation = issue
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.event == "investigated")
+        .and_then(|h| h.detail.clone());
+    let recs = vec![
+        format!(
+            "helm-cloud investigate --issue {} --env {}",
+            issue.id, issue.environment
+        ),
+        format!(
+            "helm-cloud remediate --issue {} --env {} --dry-run",
+            issue.id, issue.environment
+        ),
+    ];
+    let (title, body) = central::work_item(&ranked, investigation.as_deref(), &recs);
+    let priority = priority.unwrap_or(match issue.severity {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+    });
+    let repo = config
+        .monitoring
+        .str("escalation.github_repo")
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let (work_item_id, url) = match (repo, token) {
+        (Some(repo), Some(token)) => {
+            let api = config
+                .monitoring
+                .str("escalation.github_api_url")
+                .unwrap_or("https://api.github.com")
+                .trim_end_matches('/')
+                .to_string();
+            let mut labels = vec![
+                format!("domain:{}", issue.domain),
+                format!("severity:{}", issue.severity.as_str().to_lowercase()),
+                format!("priority:{priority}"),
+            ];
+            if issue.slo_breach {
+                labels.push("slo-breach".into());
+            }
+            let endpoint = format!("{api}/repos/{repo}/issues");
+            let payload = json!({"title": title, "body": body, "labels": labels});
+            let resp = ureq::post(&endpoint)
+                .header("Accept", "application/vnd.github+json")
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("X-GitHub-Api-Version", "2022-11-28")
+                .header("User-Agent", "helm-cloud")
+                .header("Content-Type", "application/json")
+                .send(payload.to_string());
+            let mut resp = resp.map_err(|e| {
+                CliError::new(
+                    crate::error::EXIT_UNAVAILABLE,
+                    format!("creating the GitHub issue in {repo} failed: {e}"),
+                )
+                .hint("check [escalation] github_repo, github_api_url and GITHUB_TOKEN")
+            })?;
+            let text = resp.body_mut().read_to_string().map_err(|e| {
+                CliError::new(
+                    crate::error::EXIT_UNAVAILABLE,
+                    format!("reading GitHub's answer: {e}"),
+                )
+            })?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                CliError::new(
+                    crate::error::EXIT_UNAVAILABLE,
+                    format!("GitHub's answer was not JSON: {e}"),
+                )
+            })?;
+            (
+                format!("{repo}#{}", v["number"]),
+                v["html_url"].as_str().map(str::to_string),
+            )
+        }
+        _ => {
+            let dir = ctx.paths.fractary().join("helm/work-items");
+            let path = dir.join(format!("{}.md", issue.id));
+            fsutil::write_atomic(&path, format!("# {title}\n\n{body}").as_bytes())?;
+            ctx.out.warn("wrote the work item as Markdown; to create GitHub issues set [escalation] github_repo = \"owner/name\" in monitoring.toml and export GITHUB_TOKEN");
+            (
+                format!("file:{}", ctx.show_path(&path)),
+                Some(ctx.show_path(&path)),
+            )
+        }
+    };
+    mark_escalated(ctx, &config, &issue.id, &work_item_id, url.as_deref())?;
+    let json = json!({"issue_id": issue.id, "work_item_id": work_item_id, "work_item_url": url, "priority": priority, "created": true});
+    ctx.out.result(&json, || {
+        format!(
+            "escalated {} as {}{}",
+            issue.id,
+            work_item_id,
+            url.as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        )
+    });
+    Ok(0)
+}
+
+fn mark_escalated(
+    ctx: &Ctx,
+    config: &Config,
+    id: &str,
+    work_item: &str,
+    url: Option<&str>,
+) -> CliResult<()> {
+    let now = rfc3339(ctx.clock.now());
+    issue_store(ctx, config).update_active(id, |issue| {
+        issue.status = IssueStatus::Escalated;
+        issue.work_item_id = Some(work_item.to_string());
+        issue.escalated_at = Some(now.clone());
+        if let Some(u) = url {
+            issue.extra.insert("work_item_url".into(), json!(u));
+        }
+        issue.history.push(helm_core::issues::HistoryEntry {
+            at: now.clone(),
+            event: "escalated".into(),
+            detail: Some(work_item.to_string()),
+        });
+    })?;
+    Ok(())
+}

@@ -1,0 +1,558 @@
+//! Central Helm: issues by priority with a fixed clock, dashboard formats (snapshots),
+//! status, escalation (GitHub contract and Markdown), ops-manage, ask, malformed ids.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+const NOW: &str = "2025-11-03T20:00:00Z";
+
+fn issue(
+    root: &Path,
+    id: &str,
+    severity: &str,
+    breach: bool,
+    detected: &str,
+    env: &str,
+    domain: &str,
+) {
+    write(
+        root,
+        &format!(".fractary/helm/issues/active/{id}.json"),
+        &json!({"id": id, "domain": domain, "severity": severity, "title": format!("{severity} problem {id}"),
+                "description": "d", "slo_breach": breach, "detected_at": detected, "environment": env,
+                "affected_resources": ["api"], "metrics": {}, "work_item_id": null, "status": "active",
+                "fingerprint": format!("{env}/api/{id}"), "source": "health", "history": []})
+        .to_string(),
+    );
+}
+
+fn monitors(root: &Path, app_command: Option<&str>) {
+    let mut app = json!({"domain": "application", "plugin": "fractary-helm-app", "environments": ["test"], "priority_weight": 0.5, "status": "active", "commands": {}});
+    if let Some(c) = app_command {
+        app["commands"]["health"] = json!(c);
+    }
+    write(
+        root,
+        ".fractary/helm/domain-monitors.json",
+        &json!({"version": "1.0.0", "monitors": [
+            {"domain": "infrastructure", "plugin": "fractary-helm-cloud", "environments": ["test"], "priority_weight": 1.0, "status": "active", "commands": {}},
+            app],
+          "planned_domains": [{"domain": "content", "plugin": "fractary-helm-content", "status": "planned"}]})
+        .to_string(),
+    );
+}
+
+fn seeded() -> tempfile::TempDir {
+    let dir = project();
+    monitors(dir.path(), None);
+    issue(
+        dir.path(),
+        "infra-001",
+        "MEDIUM",
+        false,
+        "2025-11-03T10:00:00Z",
+        "test",
+        "infrastructure",
+    ); // 5 + 0 + 10 = 15
+    issue(
+        dir.path(),
+        "infra-002",
+        "CRITICAL",
+        true,
+        "2025-11-03T19:00:00Z",
+        "prod",
+        "infrastructure",
+    ); // 10 + 2 + 1 = 13
+    issue(
+        dir.path(),
+        "app-001",
+        "CRITICAL",
+        true,
+        "2025-11-03T19:00:00Z",
+        "test",
+        "application",
+    ); // 5 + 2 + 1 = 8
+    issue(
+        dir.path(),
+        "infra-003",
+        "LOW",
+        false,
+        "2025-11-03T20:00:00Z",
+        "test",
+        "infrastructure",
+    ); // 2
+    dir
+}
+
+fn ids(r: &Run) -> Vec<String> {
+    r.json()["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn issues_come_in_priority_order_with_every_filter() {
+    let dir = seeded();
+    let all = helm_run(dir.path(), &["issues", "--format", "json", "--now", NOW]);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert_eq!(
+        ids(&all),
+        ["infra-001", "infra-002", "app-001", "infra-003"]
+    );
+    let first = &all.json()["issues"][0];
+    assert_eq!(first["priority_score"], 15.0);
+    assert_eq!(first["age_hours"], 10.0);
+    assert_eq!(first["severity"], "MEDIUM");
+    let f = |args: &[&str]| {
+        let mut a = vec!["issues", "--format", "json", "--now", NOW];
+        a.extend_from_slice(args);
+        ids(&helm_run(dir.path(), &a))
+    };
+    assert_eq!(f(&["--critical"]), ["infra-002", "app-001"]);
+    assert_eq!(
+        f(&["--critical", "--low"]),
+        ["infra-002", "app-001", "infra-003"]
+    );
+    assert_eq!(f(&["--high"]), Vec::<String>::new());
+    assert_eq!(f(&["--medium"]), ["infra-001"]);
+    assert_eq!(f(&["--domain", "application"]), ["app-001"]);
+    assert_eq!(f(&["--env", "prod"]), ["infra-002"]);
+    assert_eq!(f(&["--top", "2"]), ["infra-001", "infra-002"]);
+    let text = helm_run(dir.path(), &["issues", "--now", NOW]);
+    assert!(
+        text.stdout
+            .contains("🟡 [infrastructure/test] MEDIUM problem infra-001"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(
+            "infra-001 · score 15.0 · SLO breach: no · age 10h · detected 2025-11-03T10:00:00Z"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("→ helm-cloud investigate --issue infra-001 --env test")
+    );
+}
+
+#[test]
+fn show_resolve_and_malformed_ids() {
+    let dir = seeded();
+    let show = helm_run(dir.path(), &["issues", "show", "infra-002", "--now", NOW]);
+    assert!(
+        show.stdout.contains("infra-002 [infrastructure/prod]"),
+        "{}",
+        show.stdout
+    );
+    let r = helm_run(
+        dir.path(),
+        &[
+            "issues",
+            "resolve",
+            "infra-002",
+            "--note",
+            "fixed the pool",
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let resolved: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.path()
+                .join(".fractary/helm/issues/resolved/infra-002.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["history"][0]["detail"], "fixed the pool");
+    assert!(
+        !ids(&helm_run(dir.path(), &["issues", "--format", "json"]))
+            .contains(&"infra-002".to_string())
+    );
+    for bad in [
+        "../../etc/passwd",
+        "INFRA-1",
+        "infra_1",
+        "infra-",
+        "x/../infra-001",
+    ] {
+        for args in [
+            vec!["issues", "show", bad],
+            vec!["issues", "resolve", bad],
+            vec!["escalate", bad],
+            vec!["investigate", "--issue", bad],
+            vec!["remediate", "--issue", bad],
+        ] {
+            let r = helm_run(dir.path(), &args);
+            assert_eq!(r.code, 64, "{args:?}: {r:?}");
+        }
+    }
+    assert_eq!(
+        helm_run(dir.path(), &["issues", "show", "infra-999"]).code,
+        64
+    );
+}
+
+/// A health report saved `minutes_ago` before NOW.
+fn saved_report(root: &Path, env: &str, overall: &str, minutes_ago: i64) {
+    let at = helm_core::clock::parse_rfc3339(NOW).unwrap() - chrono::Duration::minutes(minutes_ago);
+    write(
+        root,
+        &format!(".fractary/plugins/helm-cloud/monitoring/{env}/{}-health-check.json", helm_core::clock::file_stamp(at)),
+        &json!({"overall_health": overall, "environment": env, "timestamp": helm_core::clock::rfc3339(at),
+                "resources": {"total": 3, "healthy": 2, "degraded": 1, "unhealthy": 0, "unknown": 0}, "results": [], "issues": [], "recommendations": []})
+        .to_string(),
+    );
+}
+
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/snapshots")
+        .join(name);
+    if std::env::var_os("HELM_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}; run with HELM_UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "snapshot {name} differs");
+}
+
+#[test]
+fn dashboard_in_three_formats_with_a_stale_report_and_an_external_domain() {
+    let dir = seeded();
+    // The infrastructure report is 20 minutes old: stale (> 2 × 5m).
+    saved_report(dir.path(), "test", "DEGRADED", 20);
+    // The application domain answers through its own command.
+    let script = write(
+        dir.path(),
+        "app-health.sh",
+        r#"echo '{"overall_health": "HEALTHY", "environment": "test", "timestamp": "2025-11-03T19:58:00Z", "resources": {"total": 4, "healthy": 4, "degraded": 0, "unhealthy": 0, "unknown": 0}}'"#,
+    );
+    monitors(dir.path(), Some(&format!("sh {}", script.display())));
+    let run = |format: &str| {
+        helm_run(
+            dir.path(),
+            &[
+                "dashboard",
+                "--env",
+                "test",
+                "--format",
+                format,
+                "--now",
+                NOW,
+                "--issues",
+                "3",
+            ],
+        )
+    };
+
+    let text = run("text");
+    assert_eq!(text.code, 1, "overall DEGRADED exits 1: {text:?}");
+    snapshot("dashboard.txt", &text.stdout);
+    let voice = run("voice");
+    snapshot("dashboard-voice.txt", &voice.stdout);
+    assert!(
+        !voice.stdout.contains(['|', '║', '🔴', '#', '*']),
+        "voice has no symbols"
+    );
+    let json = run("json");
+    snapshot("dashboard.json", &json.stdout);
+    let d = &json.json()["dashboard"];
+    assert_eq!(d["overall_health"], "DEGRADED");
+    let domains = d["domains"].as_array().unwrap();
+    let infra = domains
+        .iter()
+        .find(|x| x["domain"] == "infrastructure")
+        .unwrap();
+    assert_eq!(
+        (infra["stale"].clone(), infra["health"].clone()),
+        (json!(true), json!("DEGRADED"))
+    );
+    let app = domains
+        .iter()
+        .find(|x| x["domain"] == "application")
+        .unwrap();
+    assert_eq!(app["health"], "HEALTHY");
+    assert_eq!(
+        domains.iter().find(|x| x["domain"] == "content").unwrap()["status"],
+        "planned"
+    );
+    assert_eq!(d["top_issues"].as_array().unwrap().len(), 3);
+
+    let status = helm_run(dir.path(), &["status", "--env", "test", "--now", NOW]);
+    assert_eq!(status.code, 1);
+    assert_eq!(
+        status.stdout.lines().count(),
+        3,
+        "one line per domain and environment: {}",
+        status.stdout
+    );
+}
+
+/// A server that checks requests as GitHub's REST API documents "Create an issue".
+fn github_contract_server() -> (String, std::sync::mpsc::Receiver<(bool, String)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut headers = std::collections::HashMap::new();
+            loop {
+                let mut l = String::new();
+                reader.read_line(&mut l).unwrap();
+                if l.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = l.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let ok = request_line.starts_with("POST /repos/acme/ops/issues ")
+                && headers.get("authorization").map(String::as_str) == Some("Bearer test-token")
+                && headers.get("accept").map(String::as_str) == Some("application/vnd.github+json")
+                && headers.get("x-github-api-version").map(String::as_str) == Some("2022-11-28")
+                && headers.contains_key("user-agent")
+                && doc["title"].is_string()
+                && doc["body"].is_string()
+                && doc["labels"].is_array();
+            let (status, answer) = if ok {
+                (
+                    "201 Created",
+                    json!({"number": 42, "html_url": "https://github.example/acme/ops/issues/42"})
+                        .to_string(),
+                )
+            } else {
+                (
+                    "422 Unprocessable Entity",
+                    json!({"message": "Validation Failed"}).to_string(),
+                )
+            };
+            write!(stream, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len()).unwrap();
+            tx.send((ok, doc.to_string())).unwrap();
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn escalate_creates_one_github_issue_by_the_documented_contract() {
+    let dir = seeded();
+    let (url, rx) = github_contract_server();
+    write(
+        dir.path(),
+        MONITORING,
+        &format!("[escalation]\ngithub_repo = \"acme/ops\"\ngithub_api_url = \"{url}\"\n"),
+    );
+    let esc = |id: &str| {
+        run(helm(dir.path())
+            .args(["escalate", id, "--format", "json", "--now", NOW])
+            .env("GITHUB_TOKEN", "test-token"))
+    };
+    let r = esc("infra-002");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["work_item_id"], "acme/ops#42");
+    let (ok, body) = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert!(ok, "the request broke GitHub's contract: {body}");
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        sent["labels"],
+        json!([
+            "domain:infrastructure",
+            "severity:critical",
+            "priority:critical",
+            "slo-breach"
+        ])
+    );
+    assert!(sent["body"].as_str().unwrap().contains("infra-002"));
+    let issue: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.path()
+                .join(".fractary/helm/issues/active/infra-002.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(issue["status"], "escalated");
+    assert_eq!(issue["work_item_id"], "acme/ops#42");
+    assert_eq!(
+        issue["work_item_url"],
+        "https://github.example/acme/ops/issues/42"
+    );
+    assert_eq!(issue["escalated_at"], NOW);
+    // Escalating again creates nothing.
+    let again = esc("infra-002");
+    assert_eq!(again.json()["created"], false);
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(500))
+            .is_err(),
+        "a second work item was requested"
+    );
+}
+
+#[test]
+fn escalate_without_github_writes_markdown_once() {
+    let dir = seeded();
+    let r = helm_run(dir.path(), &["escalate", "infra-001", "--now", NOW]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("github_repo"),
+        "says how to configure GitHub: {}",
+        r.stderr
+    );
+    let md =
+        std::fs::read_to_string(dir.path().join(".fractary/helm/work-items/infra-001.md")).unwrap();
+    for field in [
+        "infra-001",
+        "| Domain | infrastructure |",
+        "| Severity | MEDIUM |",
+        "| Priority score | 15.0 |",
+        "| SLO breach | no |",
+        "| Affected resources | api |",
+        "Recommended actions",
+    ] {
+        assert!(md.contains(field), "{field} missing:\n{md}");
+    }
+    let again = helm_run(dir.path(), &["escalate", "infra-001", "--format", "json"]);
+    assert_eq!(again.json()["created"], false);
+}
+
+#[test]
+fn ops_manage_maps_every_operation_with_a_notice() {
+    let dir = project();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["ops-manage", "check-health", "--env=nope"],
+            "use: helm-cloud health --env=nope",
+        ),
+        (
+            &["ops-manage", "query-logs", "--service=api", "--env=nope"],
+            "use: helm-cloud logs --service=api --env=nope",
+        ),
+        (
+            &["ops-manage", "investigate", "--env=nope"],
+            "use: helm-cloud investigate --env=nope",
+        ),
+        (
+            &["ops-manage", "remediate", "--env=nope", "--dry-run"],
+            "use: helm-cloud remediate --env=nope --dry-run",
+        ),
+        (
+            &["ops-manage", "audit", "--focus=cost"],
+            "use: helm-cloud audit --type=cost",
+        ),
+    ];
+    for (args, notice) in cases {
+        let r = helm_run(dir.path(), args);
+        assert!(
+            r.stderr
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .contains("deprecated"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(notice), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+    // The new command ran: its own usage check refused the unknown environment.
+    assert!(
+        helm_run(dir.path(), &["ops-manage", "check-health", "--env=nope"])
+            .stderr
+            .contains("unknown environment `nope`")
+    );
+    let bad = helm_run(dir.path(), &["ops-manage", "frobnicate"]);
+    assert_eq!(bad.code, 64);
+    assert!(
+        bad.stderr
+            .contains("check-health, query-logs, investigate, remediate, audit"),
+        "{}",
+        bad.stderr
+    );
+    // The direct commands print no notice.
+    assert!(
+        !helm_run(dir.path(), &["issues"])
+            .stderr
+            .contains("deprecated")
+    );
+}
+
+#[test]
+fn ask_explains_routes_and_refuses_what_it_cannot_route() {
+    let dir = seeded();
+    let f = write(dir.path(), "d.json", &deployment("d", "prod", &["api"]));
+    assert_eq!(
+        helm_run(
+            dir.path(),
+            &["registry", "add", "--file", f.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    for (text, expected) in [
+        (
+            "what's production status?",
+            json!(["health", "--env", "prod"]),
+        ),
+        (
+            "show me the logs for api in prod",
+            json!(["logs", "--service", "api", "--env", "prod"]),
+        ),
+        (
+            "restart the api lambda in prod",
+            json!([
+                "remediate",
+                "restart the api lambda in prod",
+                "--env",
+                "prod"
+            ]),
+        ),
+        (
+            "list critical issues",
+            json!(["issues", "--critical", "--env", "test"]),
+        ),
+    ] {
+        let r = helm_run(dir.path(), &["ask", text, "--explain", "--format", "json"]);
+        assert_eq!(r.code, 0, "{text}: {r:?}");
+        assert_eq!(r.json()["command"], expected, "{text}");
+    }
+    let ran = helm_run(dir.path(), &["ask", "list critical issues", "--now", NOW]);
+    assert!(
+        ran.stderr
+            .contains("→ helm-cloud issues --critical --env test"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.code, 0);
+    // A routed remediation keeps remediate's policy: prod asks, and there is no terminal here.
+    let mutation = helm_run(dir.path(), &["ask", "restart the api lambda in prod"]);
+    assert_ne!(mutation.code, 0);
+    let nope = helm_run(dir.path(), &["ask", "make me a sandwich"]);
+    assert_eq!(nope.code, 64);
+    assert!(nope.stderr.contains("cannot route"), "{}", nope.stderr);
+}
