@@ -169,6 +169,33 @@ fn lambda_status(s: &crate::LambdaState) -> StatusObs {
     }
 }
 
+/// Statuses from a list call that only says which names exist: each target is `state` when
+/// its key is in the list, Missing when not, and unreadable when the call failed.
+fn by_presence(
+    idx: &[usize],
+    listed: Result<std::collections::HashSet<String>, AwsError>,
+    key: impl Fn(usize) -> String,
+    state: &str,
+) -> Vec<(usize, StatusObs)> {
+    match listed {
+        Ok(set) => idx
+            .iter()
+            .map(|&i| {
+                let obs = if set.contains(&key(i)) {
+                    StatusObs::State {
+                        state: state.into(),
+                        detail: None,
+                    }
+                } else {
+                    StatusObs::Missing
+                };
+                (i, obs)
+            })
+            .collect(),
+        Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+    }
+}
+
 fn unreadable(e: &AwsError) -> StatusObs {
     StatusObs::Unreadable {
         reason: e.to_string(),
@@ -258,25 +285,12 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                     .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
-            ResourceKind::S3 => match clients.s3_buckets(&targets[idx[0]].region).await {
-                Ok(set) => idx
-                    .iter()
-                    .map(|&i| {
-                        (
-                            i,
-                            if set.contains(&targets[i].resource.name) {
-                                StatusObs::State {
-                                    state: "available".into(),
-                                    detail: None,
-                                }
-                            } else {
-                                StatusObs::Missing
-                            },
-                        )
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
+            ResourceKind::S3 => by_presence(
+                &idx,
+                clients.s3_buckets(&targets[idx[0]].region).await,
+                |i| targets[i].resource.name.clone(),
+                "available",
+            ),
             ResourceKind::CloudFront => match clients.cloudfront_distributions().await {
                 Ok(map) => idx
                     .iter()
@@ -300,64 +314,24 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                     .collect(),
                 Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
             },
-            ResourceKind::ApiGateway => match clients.apigateway_apis(&region).await {
-                Ok(set) => idx
-                    .iter()
-                    .map(|&i| {
-                        let (api_id, _) = api_and_stage(&targets[i], environment);
-                        (
-                            i,
-                            if set.contains(&api_id) {
-                                StatusObs::State {
-                                    state: "available".into(),
-                                    detail: None,
-                                }
-                            } else {
-                                StatusObs::Missing
-                            },
-                        )
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
-            ResourceKind::DynamoDb => match clients.dynamodb_tables(&region).await {
-                Ok(set) => idx
-                    .iter()
-                    .map(|&i| {
-                        (
-                            i,
-                            if set.contains(&targets[i].resource.name) {
-                                StatusObs::State {
-                                    state: "ACTIVE".into(),
-                                    detail: None,
-                                }
-                            } else {
-                                StatusObs::Missing
-                            },
-                        )
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
-            ResourceKind::Sqs => match clients.sqs_queues(&region).await {
-                Ok(set) => idx
-                    .iter()
-                    .map(|&i| {
-                        (
-                            i,
-                            if set.contains(&targets[i].resource.name) {
-                                StatusObs::State {
-                                    state: "available".into(),
-                                    detail: None,
-                                }
-                            } else {
-                                StatusObs::Missing
-                            },
-                        )
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
+            ResourceKind::ApiGateway => by_presence(
+                &idx,
+                clients.apigateway_apis(&region).await,
+                |i| api_and_stage(&targets[i], environment).0,
+                "available",
+            ),
+            ResourceKind::DynamoDb => by_presence(
+                &idx,
+                clients.dynamodb_tables(&region).await,
+                |i| targets[i].resource.name.clone(),
+                "ACTIVE",
+            ),
+            ResourceKind::Sqs => by_presence(
+                &idx,
+                clients.sqs_queues(&region).await,
+                |i| targets[i].resource.name.clone(),
+                "available",
+            ),
         };
         answers
     });

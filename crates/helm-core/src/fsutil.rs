@@ -17,8 +17,8 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Block until the lock beside `target` is ours.
-    pub fn acquire(target: &Path) -> Result<Self> {
+    /// Open (creating) the lock file beside `target`.
+    fn open(target: &Path) -> Result<(File, PathBuf)> {
         let path = lock_path(target);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
@@ -29,22 +29,19 @@ impl FileLock {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io("opening lock", &path, e))?;
+        Ok((file, path))
+    }
+
+    /// Block until the lock beside `target` is ours.
+    pub fn acquire(target: &Path) -> Result<Self> {
+        let (file, path) = Self::open(target)?;
         file.lock().map_err(|e| Error::io("locking", &path, e))?;
         Ok(FileLock { file, path })
     }
 
     /// Take the lock if it is free; None when another holder has it.
     pub fn try_acquire(target: &Path) -> Result<Option<Self>> {
-        let path = lock_path(target);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("opening lock", &path, e))?;
+        let (file, path) = Self::open(target)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(FileLock { file, path })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),

@@ -6,25 +6,6 @@ use helm_testsupport::{Emulator, unique_name};
 use serde_json::{Value, json};
 use std::path::Path;
 
-/// A project whose AWS calls go to the emulator, in us-east-1 unless a resource says otherwise.
-fn emulated_project() -> tempfile::TempDir {
-    let dir = project();
-    write(
-        dir.path(),
-        ".fractary/shared/aws-credentials.json",
-        r#"{"version": "1.0.0", "aws": {"account_id": "123456789012", "region": "us-east-1"}}"#,
-    );
-    dir
-}
-
-fn helm_emu(root: &Path, args: &[&str]) -> Run {
-    let mut cmd = helm(root);
-    for (k, v) in Emulator::shared().env() {
-        cmd.env(k, v);
-    }
-    run(cmd.args(args))
-}
-
 fn add_deployment(root: &Path, id: &str, env: &str, resources: Value) {
     let doc = json!({"id": id, "environment": env, "deployed_at": "2026-01-01T00:00:00Z", "resources": resources});
     let f = write(root, &format!("{id}.json"), &doc.to_string());

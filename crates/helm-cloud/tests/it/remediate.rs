@@ -9,24 +9,6 @@ use helm_testsupport::{AWS_ENV_TO_CLEAR, Emulator, run_in_pty, unique_name};
 use serde_json::{Value, json};
 use std::path::Path;
 
-fn emulated_project() -> tempfile::TempDir {
-    let dir = project();
-    write(
-        dir.path(),
-        ".fractary/shared/aws-credentials.json",
-        r#"{"version": "1.0.0", "aws": {"account_id": "123456789012", "region": "us-east-1"}}"#,
-    );
-    dir
-}
-
-fn helm_emu(root: &Path, args: &[&str]) -> Run {
-    let mut cmd = helm(root);
-    for (k, v) in Emulator::shared().env() {
-        cmd.env(k, v);
-    }
-    run(cmd.args(args))
-}
-
 /// The stack of one test: two functions, an ECS service, a DB, a distribution; registered in
 /// `test` and `prod`.
 struct Stack {

@@ -76,3 +76,23 @@ pub fn deployment(id: &str, env: &str, functions: &[&str]) -> String {
         resources.join(", ")
     )
 }
+
+/// A project whose AWS calls go to the emulator, in us-east-1 unless a resource says otherwise.
+pub fn emulated_project() -> tempfile::TempDir {
+    let dir = project();
+    write(
+        dir.path(),
+        ".fractary/shared/aws-credentials.json",
+        r#"{"version": "1.0.0", "aws": {"account_id": "123456789012", "region": "us-east-1"}}"#,
+    );
+    dir
+}
+
+/// Run `helm-cloud ARGS` in `root` against the emulator.
+pub fn helm_emu(root: &Path, args: &[&str]) -> Run {
+    let mut cmd = helm(root);
+    for (k, v) in helm_testsupport::Emulator::shared().env() {
+        cmd.env(k, v);
+    }
+    run(cmd.args(args))
+}
