@@ -7,7 +7,7 @@ usage: seed_fixtures.py ENDPOINT < spec.json
 spec: {
   "region": "us-east-1",
   "lambdas":    [{"name": "f", "memory": 256, "env": {"K": "V"}}],
-  "ecs":        [{"cluster": "c", "service": "s", "desired": 2}],
+  "ecs":        [{"cluster": "c", "service": "s", "desired": 2, "log_group": "/ecs/s"}],
   "rds":        [{"id": "db", "stopped": false}],
   "buckets":    [{"name": "b"}],
   "tables":     [{"name": "t"}],
@@ -61,7 +61,11 @@ def main():
         ecs = boto3.client("ecs", **kw)
         for s in spec["ecs"]:
             ecs.create_cluster(clusterName=s["cluster"])
-            ecs.register_task_definition(family=s["service"], containerDefinitions=[{"name": "app", "image": "nginx", "memory": 128}])
+            container = {"name": "app", "image": "nginx", "memory": 128}
+            if s.get("log_group"):
+                container["logConfiguration"] = {"logDriver": "awslogs", "options": {
+                    "awslogs-group": s["log_group"], "awslogs-region": region, "awslogs-stream-prefix": "app"}}
+            ecs.register_task_definition(family=s["service"], containerDefinitions=[container])
             out["ecs"][s["service"]] = ecs.create_service(
                 cluster=s["cluster"], serviceName=s["service"], taskDefinition=s["service"], desiredCount=s.get("desired", 2),
             )["service"]["serviceArn"]

@@ -367,3 +367,48 @@ fn patterns_mines_a_file_and_writes_assignments() {
     );
     assert_eq!(helm_run(dir.path(), &["patterns", "missing.log"]).code, 64);
 }
+
+#[test]
+fn an_ecs_service_is_read_from_its_task_definitions_log_group() {
+    let p = unique_name("ecslogs");
+    let group = format!("/ecs/{p}-web");
+    let created: Value = serde_json::from_str(&Emulator::shared().seed(
+        &json!({
+            "ecs": [{"cluster": format!("{p}-c"), "service": format!("{p}-web"), "desired": 2, "log_group": group}],
+            "log_events": [{"group": group, "messages": ["ERROR ThrottlingException: Rate exceeded", "ERROR ThrottlingException: Rate exceeded", "INFO ok"]}],
+        })
+        .to_string(),
+    ))
+    .unwrap();
+    let dir = emulated_project();
+    let doc = json!({"id": p, "environment": "test", "resources": [{"id": "web", "type": "ecs", "arn": created["ecs"][format!("{p}-web")]}]});
+    let f = write(dir.path(), "d.json", &doc.to_string());
+    assert_eq!(
+        helm_run(
+            dir.path(),
+            &["registry", "add", "--file", f.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    let logs = helm_emu(
+        dir.path(),
+        &[
+            "logs",
+            "--service",
+            "web",
+            "--filter",
+            "Rate",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(logs.code, 0, "{logs:?}");
+    assert_eq!(logs.json()["log_groups"], json!([group]));
+    assert_eq!(logs.json()["matched"], 2);
+    let inv = helm_emu(
+        dir.path(),
+        &["investigate", "--service", "web", "--format", "json"],
+    );
+    assert_eq!(inv.json()["root_cause"]["category"], "throttling");
+}
