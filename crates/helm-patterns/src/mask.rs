@@ -41,6 +41,25 @@ fn joins(b: u8) -> bool {
     CLASS[b as usize] == 3
 }
 
+/// Whether any byte is an ASCII digit, eight bytes at a time.
+#[inline]
+fn has_digit(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        // A byte is a digit when it is >= b'0' and < b'9' + 1: subtracting b'0' leaves
+        // 0..=9, which is below 10 (the classic "has less than" trick per byte, ASCII only).
+        let x = v ^ (ONES * 0x30); // digits become 0x00..=0x09 (and only they, for ASCII)
+        let lt10 = x.wrapping_sub(ONES * 10) & !x & HIGHS;
+        if lt10 != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b.is_ascii_digit())
+}
+
 /// Day and month names are parts of timestamps ("Thu Aug 11", "Jun 14 15:16:01").
 fn is_calendar_word(w: &str) -> bool {
     const NAMES: [&str; 19] = [
@@ -66,7 +85,7 @@ pub fn mask_word(word: &str, out: &mut String) {
     }
     let bytes = word.as_bytes();
     // Fast path: a word without a digit is its own mask.
-    if !bytes.iter().any(|&b| CLASS[b as usize] == 4) {
+    if !has_digit(bytes) {
         out.push_str(word);
         return;
     }
@@ -114,6 +133,32 @@ mod tests {
         let mut s = String::new();
         mask_word(w, &mut s);
         s
+    }
+
+    #[test]
+    fn has_digit_agrees_with_a_byte_scan() {
+        for w in [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefg1",
+            "1bcdefghij",
+            "abcdefghijklmnop9",
+            "::::////",
+            "\u{e9}t\u{e9}-2021",
+            "ABCDEFGH:;<=>?@",
+            "/////////0",
+        ] {
+            assert_eq!(
+                has_digit(w.as_bytes()),
+                w.bytes().any(|b| b.is_ascii_digit()),
+                "{w:?}"
+            );
+        }
+        for b in 0..=255u8 {
+            let word = [b; 9];
+            assert_eq!(has_digit(&word), b.is_ascii_digit(), "byte {b}");
+        }
     }
 
     #[test]
