@@ -145,6 +145,21 @@ def main():
             logEvents=[{"timestamp": int(t.timestamp() * 1000), "message": m} for t, m in events],
         )
 
+    # Cost Explorer: 20 days of costs by service, with yesterday's Lambda bill jumping (the
+    # error spike's retries). The launcher answers GetCostAndUsage from these.
+    import urllib.request
+    today = now.date()
+    costs = []
+    for i in range(1, 21):
+        d = today - dt.timedelta(days=i)
+        lam = 95.0 if i == 1 else 38.0 + rng.random() * 4
+        costs += [{"date": d.isoformat(), "service": "AWS Lambda", "amount": round(lam, 2)},
+                  {"date": d.isoformat(), "service": "Amazon Relational Database Service", "amount": 24.0},
+                  {"date": d.isoformat(), "service": "Amazon Elastic Container Service", "amount": 14.5}]
+    req = urllib.request.Request(endpoint + "/helm-emulator/ce/daily-costs", method="POST",
+                                 data=json.dumps({"costs": costs}).encode())
+    urllib.request.urlopen(req).read()
+
     def arn_kind(kind, arn, rid, **extra):
         return {"id": rid, "type": kind, "arn": arn, **extra}
 

@@ -166,6 +166,10 @@ def main():
                 logs.create_log_stream(logGroupName=e["group"], logStreamName=e.get("stream", "s"))
             except logs.exceptions.ResourceAlreadyExistsException:
                 pass
+            if e.get("retention_days"):
+                logs.put_retention_policy(logGroupName=e["group"], retentionInDays=e["retention_days"])
+            if not e.get("messages"):
+                continue
             t0 = now - dt.timedelta(minutes=e.get("minutes_ago", 5))
             events = [{"timestamp": int((t0 + dt.timedelta(milliseconds=i)).timestamp() * 1000), "message": msg}
                       for i, msg in enumerate(e["messages"])]

@@ -169,4 +169,12 @@ impl AwsClients {
             .build();
         aws_sdk_applicationautoscaling::Client::from_conf(conf)
     }
+
+    /// Cost Explorer's API lives in us-east-1.
+    pub(crate) fn cost_explorer(&self) -> aws_sdk_costexplorer::Client {
+        let conf = aws_sdk_costexplorer::config::Builder::from(&self.sdk)
+            .region(Region::new("us-east-1"))
+            .build();
+        aws_sdk_costexplorer::Client::from_conf(conf)
+    }
 }

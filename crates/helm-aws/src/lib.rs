@@ -5,6 +5,7 @@
 
 mod clients;
 mod cloudwatch;
+mod cost;
 mod error;
 pub mod health;
 mod logs;
@@ -14,6 +15,7 @@ mod sts;
 
 pub use clients::{AwsClients, ClientSettings};
 pub use cloudwatch::{AlarmInfo, MAX_QUERIES_PER_CALL, MetricQuery, MetricSeries};
+pub use cost::{CostPeriod, LogGroupInfo};
 pub use error::{AwsError, AwsErrorKind};
 pub use logs::{LogEvent, LogSweep};
 pub use responder::{ActionRun, ActionTarget, Change, RESTART_MARKER};

@@ -205,6 +205,17 @@ pub enum Command {
         force: bool,
     },
 
+    /// Audit cost (Cost Explorer, budgets, spikes, waste); exit 0 pass, 1 warning, 2 error, 3 critical.
+    Audit {
+        /// cost (security, compliance and all are planned).
+        #[arg(long = "type", value_parser = ["cost", "security", "compliance", "all"], value_name = "TYPE")]
+        kind: String,
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        #[arg(long, default_value = "30d", value_name = "DURATION")]
+        timeframe: String,
+    },
+
     /// Active issues in priority order; `issues show ID`, `issues resolve ID`.
     Issues {
         #[command(subcommand)]

@@ -211,6 +211,11 @@ async fn ask(ctx: &Ctx, text: &str, explain: bool) -> CliResult {
 async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
     match command {
         Command::Init => commands::init::run(ctx),
+        Command::Audit {
+            kind,
+            env,
+            timeframe,
+        } => commands::audit::run(ctx, &kind, &env, &timeframe).await,
         Command::Issues {
             command: Some(IssuesCommand::Show { id }),
             ..

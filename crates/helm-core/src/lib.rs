@@ -6,6 +6,7 @@
 //! rebuilds in seconds. The AWS adapter (`helm-aws`) and the binary (`helm-cloud`) sit on
 //! top of it.
 
+pub mod auditor;
 pub mod central;
 pub mod clock;
 pub mod config;

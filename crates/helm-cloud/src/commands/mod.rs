@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the exit code of a run that completed.
 
+pub mod audit;
 pub mod central;
 pub mod config;
 pub mod health;

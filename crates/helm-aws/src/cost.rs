@@ -1,0 +1,151 @@
+//! Cost Explorer (GetCostAndUsage, charged per request) and the reads the waste checks
+//! need (log group retention and size, DB instance classes, ECS task counts).
+
+use crate::{AwsClients, AwsError};
+use aws_sdk_costexplorer::types::{
+    DateInterval, Granularity, GroupDefinition, GroupDefinitionType,
+};
+
+/// Costs of one period: (service, amount in USD).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPeriod {
+    /// `YYYY-MM-DD`, inclusive.
+    pub start: String,
+    pub by_service: Vec<(String, f64)>,
+}
+
+/// A log group's retention and size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogGroupInfo {
+    pub name: String,
+    pub retention_days: Option<i32>,
+    pub stored_bytes: i64,
+}
+
+impl AwsClients {
+    /// GetCostAndUsage over `[start, end)` (dates), unblended cost grouped by service, all
+    /// pages. Returns the periods and the number of requests made (each is charged).
+    pub async fn cost_and_usage(
+        &self,
+        start: &str,
+        end: &str,
+        daily: bool,
+    ) -> Result<(Vec<CostPeriod>, u32), AwsError> {
+        let client = self.cost_explorer();
+        let mut token: Option<String> = None;
+        let mut out = Vec::new();
+        let mut requests = 0;
+        let period = DateInterval::builder()
+            .start(start)
+            .end(end)
+            .build()
+            .map_err(|e| AwsError {
+                api: "ce:GetCostAndUsage",
+                resource: None,
+                kind: crate::AwsErrorKind::Service,
+                code: None,
+                message: e.to_string(),
+            })?;
+        loop {
+            requests += 1;
+            let page = client
+                .get_cost_and_usage()
+                .time_period(period.clone())
+                .granularity(if daily {
+                    Granularity::Daily
+                } else {
+                    Granularity::Monthly
+                })
+                .metrics("UnblendedCost")
+                .group_by(
+                    GroupDefinition::builder()
+                        .r#type(GroupDefinitionType::Dimension)
+                        .key("SERVICE")
+                        .build(),
+                )
+                .set_next_page_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ce:GetCostAndUsage", None, e))?;
+            for r in page.results_by_time() {
+                let start = r
+                    .time_period()
+                    .map(|p| p.start().to_string())
+                    .unwrap_or_default();
+                let by_service = r
+                    .groups()
+                    .iter()
+                    .map(|g| {
+                        let service = g.keys().first().cloned().unwrap_or_default();
+                        let amount = g
+                            .metrics()
+                            .and_then(|m| m.get("UnblendedCost"))
+                            .and_then(|v| v.amount())
+                            .and_then(|a| a.parse::<f64>().ok())
+                            .unwrap_or(0.0);
+                        (service, amount)
+                    })
+                    .collect();
+                out.push(CostPeriod { start, by_service });
+            }
+            token = page.next_page_token().map(str::to_string);
+            if token.is_none() {
+                return Ok((out, requests));
+            }
+        }
+    }
+
+    /// Retention and size of the log groups whose names start with `prefix`.
+    pub async fn log_groups(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Vec<LogGroupInfo>, AwsError> {
+        let client = self.logs(region);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .describe_log_groups()
+                .log_group_name_prefix(prefix)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("logs:DescribeLogGroups", Some(prefix), e))?;
+            for g in page.log_groups() {
+                out.push(LogGroupInfo {
+                    name: g.log_group_name().unwrap_or_default().to_string(),
+                    retention_days: g.retention_in_days(),
+                    stored_bytes: g.stored_bytes().unwrap_or(0),
+                });
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every DB instance of `region`: identifier → instance class.
+    pub async fn rds_instance_classes(
+        &self,
+        region: &str,
+    ) -> Result<std::collections::HashMap<String, String>, AwsError> {
+        let out = self
+            .rds(region)
+            .describe_db_instances()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
+        Ok(out
+            .db_instances()
+            .iter()
+            .map(|d| {
+                (
+                    d.db_instance_identifier().unwrap_or_default().to_string(),
+                    d.db_instance_class().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    }
+}
