@@ -89,9 +89,16 @@ step remediate --issue "$issue" --env test
 step remediate "scale web to 4 tasks" --env test   "(needs confirmation: refused without a terminal or --yes)"
 "$helm" remediate "scale web to 4 tasks" --env test </dev/null || echo "(exit code $?: 4 = refused by policy)"
 
-# Cost audit: Cost Explorer (cached for the day) and waste among the demo's resources.
+# Audits: cost (Cost Explorer, cached for the day, and waste), then security (the demo's
+# security group is open to the world on SSH: critical).
 step audit --type cost --env test
 "$helm" audit --type cost --env test || echo "(exit code $?: 2 = error: a spike and the daily budget)"
+
+step audit --type security --env test
+"$helm" audit --type security --env test || echo "(exit code $?: 3 = critical)"
+
+step audit --type compliance --env test
+"$helm" audit --type compliance --env test | head -12 || true
 
 # Central Helm: the issues health opened, the board, a work item, plain language, the old form.
 step issues --env test

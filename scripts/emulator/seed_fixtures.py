@@ -56,6 +56,8 @@ def main():
                 Code={"ZipFile": buf.getvalue()}, MemorySize=f.get("memory", 128),
                 Environment={"Variables": f.get("env", {})},
             )["FunctionArn"]
+            if f.get("url_auth"):
+                lam.create_function_url_config(FunctionName=f["name"], AuthType=f["url_auth"])
 
     if spec.get("ecs"):
         ecs = boto3.client("ecs", **kw)
@@ -76,6 +78,7 @@ def main():
             out["rds"][d["id"]] = rds.create_db_instance(
                 DBInstanceIdentifier=d["id"], Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
                 MasterUsername="u", MasterUserPassword="password-for-tests",
+                PubliclyAccessible=d.get("public", False), StorageEncrypted=d.get("encrypted", True),
             )["DBInstance"]["DBInstanceArn"]
             if d.get("stopped"):
                 rds.stop_db_instance(DBInstanceIdentifier=d["id"])
@@ -87,6 +90,17 @@ def main():
                 s3.create_bucket(Bucket=b["name"])
             else:
                 s3.create_bucket(Bucket=b["name"], CreateBucketConfiguration={"LocationConstraint": region})
+            if b.get("public_policy"):
+                s3.put_bucket_policy(Bucket=b["name"], Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b['name']}/*"}]}))
+            if b.get("public_acl"):
+                s3.put_bucket_acl(Bucket=b["name"], ACL="public-read")
+            if b.get("public_access_block"):
+                s3.put_public_access_block(Bucket=b["name"], PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+            if b.get("encryption"):
+                s3.put_bucket_encryption(Bucket=b["name"], ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
 
     if spec.get("tables"):
         ddb = boto3.client("dynamodb", **kw)
@@ -123,6 +137,60 @@ def main():
             if a.get("stage"):
                 apigw.create_stage(restApiId=api["id"], stageName=a["stage"], deploymentId=dep["id"])
             out["apis"][a["name"]] = api["id"]
+
+    if spec.get("security_groups"):
+        ec2 = boto3.client("ec2", **kw)
+        vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+        out["security_groups"] = {}
+        for g in spec["security_groups"]:
+            gid = ec2.create_security_group(GroupName=g["name"], Description=g["name"], VpcId=vpc)["GroupId"]
+            perms = [{"IpProtocol": r.get("protocol", "tcp"), "FromPort": r["port"], "ToPort": r.get("to_port", r["port"]),
+                      "IpRanges": [{"CidrIp": r.get("cidr", "0.0.0.0/0")}]} for r in g.get("ingress", [])]
+            if perms:
+                ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=perms)
+            out["security_groups"][g["name"]] = gid
+
+    if spec.get("policies"):
+        iam = boto3.client("iam", **kw)
+        out["policies"] = {}
+        for p in spec["policies"]:
+            arn = iam.create_policy(PolicyName=p["name"], PolicyDocument=json.dumps(p["document"]))["Policy"]["Arn"]
+            if p.get("attached"):
+                role = f"{p['name']}-role"
+                iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")
+                iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+            out["policies"][p["name"]] = arn
+
+    if spec.get("compliant_account"):
+        # Everything the CIS controls ask for that the emulator can set.
+        iam = boto3.client("iam", **kw)
+        iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True, RequireNumbers=True)
+        ec2 = boto3.client("ec2", **kw)
+        ec2.enable_ebs_encryption_by_default()
+        s3 = boto3.client("s3", **kw)
+        bucket = f"trail-{region}-{int(now.timestamp())}"
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        ct = boto3.client("cloudtrail", **kw)
+        ct.create_trail(Name="org-trail", S3BucketName=bucket, IsMultiRegionTrail=True)
+        ct.start_logging(Name="org-trail")
+        account = boto3.client("sts", **kw).get_caller_identity()["Account"]
+        # S3 Control's endpoint rules put the account id in the host name; the emulator
+        # has no such host, so the request goes to the endpoint as it is.
+        s3c = boto3.client("s3control", **kw)
+        s3c.meta.events.register("before-send.s3-control.*", lambda request, **_: setattr(request, "url", request.url.replace(f"//{account}.", "//", 1)))
+        s3c.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+        for v in ec2.describe_vpcs()["Vpcs"]:
+            ec2.create_flow_logs(ResourceIds=[v["VpcId"]], ResourceType="VPC", TrafficType="ALL",
+                                 LogDestinationType="cloud-watch-logs", LogGroupName="vpc-flow", DeliverLogsPermissionArn="arn:aws:iam::123456789012:role/flow")
+        cfg = boto3.client("config", **kw)
+        cfg.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": "arn:aws:iam::123456789012:role/config",
+                                                              "recordingGroup": {"allSupported": True}})
+        cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": bucket})
+        cfg.start_configuration_recorder(ConfigurationRecorderName="default")
 
     if spec.get("metrics"):
         cw = boto3.client("cloudwatch", **kw)

@@ -177,4 +177,69 @@ impl AwsClients {
             .build();
         aws_sdk_costexplorer::Client::from_conf(conf)
     }
+
+    pub(crate) fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
+    }
+
+    pub(crate) fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
+        let conf = aws_sdk_securityhub::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
+        aws_sdk_securityhub::Client::from_conf(conf)
+    }
+
+    pub(crate) fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
+        aws_sdk_cloudtrail::Client::from_conf(conf)
+    }
+
+    pub(crate) fn config(&self, region: &str) -> aws_sdk_config::Client {
+        let conf = aws_sdk_config::config::Builder::from(&self.sdk)
+            .region(self.region(Some(region)))
+            .build();
+        aws_sdk_config::Client::from_conf(conf)
+    }
+
+    /// IAM is global: its API lives in us-east-1.
+    pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
+        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
+            .region(Region::new("us-east-1"))
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    /// S3 Control. Its endpoint rules put the account id in the host name; with an
+    /// overridden endpoint (an emulator, a VPC endpoint) there is no such host, so the
+    /// endpoint is used as it is.
+    pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let mut conf =
+            aws_sdk_s3control::config::Builder::from(&self.sdk).region(self.region(Some(region)));
+        if let Some(url) = &self.settings.endpoint_url {
+            conf = conf.endpoint_resolver(FixedEndpoint(url.clone()));
+        }
+        aws_sdk_s3control::Client::from_conf(conf.build())
+    }
+}
+
+/// An endpoint used as given, without the service's host-name rules.
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_smithy_types::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
 }

@@ -3,6 +3,7 @@
 //! [`AwsError`] names the API call and the resource of every failure. SDK types never
 //! leave this crate; callers get helm-core's types or plain data.
 
+pub mod audit;
 mod clients;
 mod cloudwatch;
 mod cost;

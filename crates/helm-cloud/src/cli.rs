@@ -205,9 +205,9 @@ pub enum Command {
         force: bool,
     },
 
-    /// Audit cost (Cost Explorer, budgets, spikes, waste); exit 0 pass, 1 warning, 2 error, 3 critical.
+    /// Audit cost, security or compliance (or all); exit 0 pass, 1 warning, 2 error, 3 critical.
     Audit {
-        /// cost (security, compliance and all are planned).
+        /// cost, security, compliance or all.
         #[arg(long = "type", value_parser = ["cost", "security", "compliance", "all"], value_name = "TYPE")]
         kind: String,
         #[arg(long, default_value = "test", value_name = "E")]

@@ -39,6 +39,13 @@ impl Emulator {
         EMULATOR.get_or_init(Emulator::start)
     }
 
+    /// An emulator of the caller's own, for tests that change account-wide settings (the
+    /// password policy, account public access block…) and must not disturb the others.
+    /// Stopped when dropped.
+    pub fn dedicated() -> Emulator {
+        Emulator::start()
+    }
+
     fn start() -> Emulator {
         let root = repo_root();
         let python = match std::env::var("HELM_EMULATOR_PYTHON") {
@@ -172,6 +179,13 @@ pub fn unique_name(prefix: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self._child.kill();
+        let _ = self._child.wait();
+    }
 }
 
 /// Environment variables a test must remove so the developer's own AWS setup never leaks in.

@@ -1,6 +1,6 @@
-//! `helm-cloud audit --type cost`: Cost Explorer (cached per day, requests counted) and
-//! waste among the registry's resources, as findings with severities, savings estimates
-//! and an exit code a CI job can gate on. Security and compliance come next.
+//! `helm-cloud audit --type cost|security|compliance|all`: findings with a check id, a
+//! severity, the resource, why it matters and how to fix it, the plugin's audit_data
+//! report, and an exit code a CI job can gate on.
 
 use super::{health::issue_store, logs::log_groups, targets};
 use crate::context::Ctx;
@@ -83,20 +83,126 @@ fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
+/// What one kind of audit found.
+struct Part {
+    findings: Vec<Finding>,
+    metrics: Value,
+}
+
 pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult {
-    if kind != "cost" {
-        return Err(CliError::usage(format!(
-            "audit --type {kind} is not available in this version; --type cost is"
-        ))
-        .hint("security and compliance audits are planned (README status table)"));
-    }
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let span =
         duration::parse(timeframe).map_err(|e| CliError::usage(format!("--timeframe: {e}")))?;
     let now = ctx.clock.now();
-    let today = now.date_naive();
     let clients = ctx.aws(&config, env).await?;
+    let kinds: Vec<&str> = if kind == "all" {
+        vec!["cost", "security", "compliance"]
+    } else {
+        vec![kind]
+    };
+    let mut findings = Vec::new();
+    let mut metrics = serde_json::Map::new();
+    for k in &kinds {
+        let part = match *k {
+            "cost" => cost_audit(ctx, &config, env, span, &clients, &view).await?,
+            "security" => security_audit(ctx, &config, &clients, &view).await?,
+            _ => compliance_audit(ctx, &config, &clients, &view).await?,
+        };
+        findings.extend(part.findings);
+        metrics.insert(k.to_string(), part.metrics);
+    }
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(
+            b.monthly_savings_usd
+                .unwrap_or(0.0)
+                .total_cmp(&a.monthly_savings_usd.unwrap_or(0.0)),
+        )
+    });
+    let metrics = if kinds.len() == 1 {
+        metrics.remove(kinds[0]).unwrap_or(Value::Null)
+    } else {
+        Value::Object(metrics)
+    };
+    let recommendations: Vec<String> = findings
+        .iter()
+        .take(10)
+        .map(|f| format!("{} ({}): {}", f.title, f.resource, f.recommendation))
+        .collect();
+    let stamp = rfc3339(now);
+    let mut data = auditor::audit_data(
+        kind,
+        env,
+        &stamp,
+        timeframe,
+        &findings,
+        metrics,
+        &recommendations,
+    );
+
+    // Budget overruns and critical findings open (or update) issues; they resolve when gone.
+    let requires_confirmation = config.environments.get(env)?.requires_confirmation;
+    let detections: Vec<Detection> = findings
+        .iter()
+        .filter(|f| {
+            f.severity == Severity::Critical
+                || matches!(f.check.as_str(), "cost.daily_budget" | "cost.forecast")
+        })
+        .map(|f| Detection {
+            environment: env.into(),
+            resource: f.resource.clone(),
+            check: f.check.clone(),
+            severity: match f.severity {
+                Severity::Critical => issues::Severity::Critical,
+                // A budget overrun in an environment that asks before every change is urgent.
+                Severity::High if requires_confirmation => issues::Severity::Critical,
+                Severity::High => issues::Severity::High,
+                _ => issues::Severity::Medium,
+            },
+            title: f.title.clone(),
+            description: f.detail.clone(),
+            slo_breach: false,
+            metrics: json!({"check": f.check}),
+        })
+        .collect();
+    let mut judged: Vec<String> = vec!["account".to_string()];
+    judged.extend(findings.iter().map(|f| f.resource.clone()));
+    let outcome = issue_store(ctx, &config).sync(env, "audit", &detections, &judged, now)?;
+    data["issues"] = json!(
+        outcome
+            .issues
+            .iter()
+            .map(|(fp, id, opened)| json!({"fingerprint": fp, "issue_id": id, "opened": opened}))
+            .collect::<Vec<_>>()
+    );
+
+    let dir = ctx.paths.plugin_dir().join("audits").join(env);
+    let base = dir.join(format!("{}-{kind}", file_stamp(now)));
+    let json_path = base.with_extension("json");
+    data["report_path"] = json!(ctx.show_path(&json_path));
+    fsutil::write_atomic(
+        &json_path,
+        (serde_json::to_string_pretty(&data).expect("JSON") + "\n").as_bytes(),
+    )?;
+    fsutil::write_atomic(
+        &base.with_extension("md"),
+        auditor::markdown(&data).as_bytes(),
+    )?;
+    let code = data["summary"]["exit_code"].as_u64().unwrap_or(0) as u8;
+    ctx.out.result(&data, || render(&data, &findings));
+    Ok(code)
+}
+
+async fn cost_audit(
+    ctx: &Ctx,
+    config: &helm_core::config::Config,
+    env: &str,
+    span: std::time::Duration,
+    clients: &AwsClients,
+    view: &helm_core::registry::EnvironmentView,
+) -> CliResult<Part> {
+    let now = ctx.clock.now();
+    let today = now.date_naive();
     let m = &config.monitoring;
     let budget = cost::Budget {
         spike_percent: m.number("cost.alert_on_spike_percent").unwrap_or(20.0),
@@ -123,7 +229,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     let daily_start = today - Duration::days(days);
     let daily_periods = cache
         .get(
-            &clients,
+            clients,
             &scope,
             &daily_start.to_string(),
             &today.to_string(),
@@ -144,7 +250,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     let mtd_periods = if month_start < today {
         cache
             .get(
-                &clients,
+                clients,
                 &scope,
                 &month_start.to_string(),
                 &today.to_string(),
@@ -168,7 +274,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     let (mut findings, figures) = cost::budget_findings(&daily, mtd, today, budget);
 
     // Waste among the registry's resources, over 14 days of CloudWatch.
-    let (tgts, _) = targets::targets(ctx, &config, &view, None)?;
+    let (tgts, _) = targets::targets(ctx, config, view, None)?;
     let waste_days = 14;
     let (start, end) = (now - Duration::days(waste_days), now);
     if !tgts.is_empty() {
@@ -181,7 +287,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
             metrics: true,
             alarms: false,
         };
-        let observations = health::observe(&clients, &tgts, &opts).await;
+        let observations = health::observe(clients, &tgts, &opts).await;
         let max_retention = m.number("cloudwatch.log_retention_days").unwrap_or(30.0) as i64;
         let mut classes: std::collections::HashMap<String, String> =
             std::collections::HashMap::new();
@@ -221,7 +327,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
             if matches!(t.kind, ResourceKind::Lambda | ResourceKind::Ecs)
                 || t.resource.log_group.is_some()
             {
-                for g in log_groups(&clients, &t.resource, &t.region)
+                for g in log_groups(clients, &t.resource, &t.region)
                     .await
                     .unwrap_or_default()
                 {
@@ -269,72 +375,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
         "cost_explorer_cached_answers": cache.hits,
         "savings_are_estimates": "us-east-1 on-demand list prices of November 2026 (see helm-core auditor::cost::prices)",
     });
-    let recommendations: Vec<String> = findings
-        .iter()
-        .take(10)
-        .map(|f| format!("{} ({}): {}", f.title, f.resource, f.recommendation))
-        .collect();
-    let stamp = rfc3339(now);
-    let mut data = auditor::audit_data(
-        "cost",
-        env,
-        &stamp,
-        timeframe,
-        &findings,
-        metrics,
-        &recommendations,
-    );
-
-    // Budget overruns and critical findings open (or update) issues; they resolve when gone.
-    let requires_confirmation = config.environments.get(env)?.requires_confirmation;
-    let detections: Vec<Detection> = findings
-        .iter()
-        .filter(|f| {
-            f.severity == Severity::Critical
-                || matches!(f.check.as_str(), "cost.daily_budget" | "cost.forecast")
-        })
-        .map(|f| Detection {
-            environment: env.into(),
-            resource: f.resource.clone(),
-            check: f.check.clone(),
-            severity: match f.severity {
-                Severity::Critical => issues::Severity::Critical,
-                // A budget overrun in an environment that asks before every change is urgent.
-                Severity::High if requires_confirmation => issues::Severity::Critical,
-                Severity::High => issues::Severity::High,
-                _ => issues::Severity::Medium,
-            },
-            title: f.title.clone(),
-            description: f.detail.clone(),
-            slo_breach: false,
-            metrics: json!({"check": f.check}),
-        })
-        .collect();
-    let outcome =
-        issue_store(ctx, &config).sync(env, "audit", &detections, &["account".to_string()], now)?;
-    data["issues"] = json!(
-        outcome
-            .issues
-            .iter()
-            .map(|(fp, id, opened)| json!({"fingerprint": fp, "issue_id": id, "opened": opened}))
-            .collect::<Vec<_>>()
-    );
-
-    let dir = ctx.paths.plugin_dir().join("audits").join(env);
-    let base = dir.join(format!("{}-cost", file_stamp(now)));
-    let json_path = base.with_extension("json");
-    data["report_path"] = json!(ctx.show_path(&json_path));
-    fsutil::write_atomic(
-        &json_path,
-        (serde_json::to_string_pretty(&data).expect("JSON") + "\n").as_bytes(),
-    )?;
-    fsutil::write_atomic(
-        &base.with_extension("md"),
-        auditor::markdown(&data).as_bytes(),
-    )?;
-    let code = data["summary"]["exit_code"].as_u64().unwrap_or(0) as u8;
-    ctx.out.result(&data, || render(&data, &findings));
-    Ok(code)
+    Ok(Part { findings, metrics })
 }
 
 fn round2(v: f64) -> f64 {
@@ -343,22 +384,75 @@ fn round2(v: f64) -> f64 {
 }
 
 fn render(data: &Value, findings: &[Finding]) -> String {
-    let m = &data["metrics"];
+    let kind = data["audit"]["type"].as_str().unwrap_or_default();
+    let metrics = &data["metrics"];
+    // One metrics object per type (nested under its name for --type all).
+    let part = |k: &str| {
+        if kind == "all" {
+            metrics[k].clone()
+        } else if kind == k {
+            metrics.clone()
+        } else {
+            Value::Null
+        }
+    };
     let mut s = format!(
-        "Cost audit of {}: {}\n\nlast complete day {} ${} (7-day mean ${}) · month to date ${} (pace ${}, forecast ${}, budget ${})\n",
+        "{} audit of {}: {}\n",
+        kind,
         data["audit"]["environment"].as_str().unwrap_or_default(),
         data["summary"]["overall_status"]
             .as_str()
             .unwrap_or_default()
-            .to_uppercase(),
-        m["last_complete_day"].as_str().unwrap_or_default(),
-        m["last_day_usd"],
-        m["previous_7_day_mean_usd"],
-        m["month_to_date_usd"],
-        m["budget_pace_usd"],
-        m["forecast_month_end_usd"],
-        m["monthly_budget_usd"]
+            .to_uppercase()
     );
+    let cost = part("cost");
+    if cost.is_object() {
+        s.push_str(&format!(
+            "\ncost: last complete day {} ${} (7-day mean ${}) · month to date ${} (pace ${}, forecast ${}, budget ${}) · estimated savings ${}/month · Cost Explorer requests {} ({} from today's cache)\n",
+            cost["last_complete_day"].as_str().unwrap_or_default(),
+            cost["last_day_usd"],
+            cost["previous_7_day_mean_usd"],
+            cost["month_to_date_usd"],
+            cost["budget_pace_usd"],
+            cost["forecast_month_end_usd"],
+            cost["monthly_budget_usd"],
+            cost["estimated_monthly_savings_usd"],
+            cost["cost_explorer_requests"],
+            cost["cost_explorer_cached_answers"]
+        ));
+    }
+    let sec = part("security");
+    if sec.is_object() {
+        s.push_str(&format!(
+            "\nsecurity score: {}/100\n",
+            sec["security_score"]
+        ));
+        for n in sec["not_evaluated"].as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "  not evaluated: {}\n",
+                n.as_str().unwrap_or_default()
+            ));
+        }
+    }
+    let comp = part("compliance");
+    if comp.is_object() {
+        s.push_str(&format!(
+            "\ncompliance: {}% ({} of {} evaluated controls passed; {} not evaluated)\n",
+            comp["compliance_percentage"],
+            comp["controls_passed"],
+            comp["controls_evaluated"],
+            comp["controls_not_evaluated"]
+        ));
+        for c in comp["controls"].as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "  CIS {:<6} {:<13} {} ({})\n",
+                c["cis"].as_str().unwrap_or_default(),
+                c["status"].as_str().unwrap_or_default(),
+                c["title"].as_str().unwrap_or_default(),
+                c["detail"].as_str().unwrap_or_default()
+            ));
+        }
+    }
     for f in findings {
         s.push_str(&format!(
             "\n{:<8} {} ({}): {}\n         fix: {}{}\n",
@@ -376,11 +470,306 @@ fn render(data: &Value, findings: &[Finding]) -> String {
         s.push_str("\nNo finding.\n");
     }
     s.push_str(&format!(
-        "\nEstimated savings: ${}/month. Cost Explorer requests: {} ({} answered from today's cache).\nReport: {} (and .md)\n",
-        m["estimated_monthly_savings_usd"],
-        m["cost_explorer_requests"],
-        m["cost_explorer_cached_answers"],
+        "\nReport: {} (and .md)\n",
         data["report_path"].as_str().unwrap_or_default()
     ));
     s
+}
+
+/// The regions of the environment's resources (the default region when there are none).
+fn regions(
+    ctx: &Ctx,
+    config: &helm_core::config::Config,
+    view: &helm_core::registry::EnvironmentView,
+) -> Vec<String> {
+    let mut r: Vec<String> = view
+        .resources
+        .iter()
+        .filter(|x| x.kind != Some(ResourceKind::CloudFront))
+        .map(|x| config.region(&ctx.inputs, x.region.as_deref()).value)
+        .collect();
+    if r.is_empty() {
+        r.push(config.region(&ctx.inputs, None).value);
+    }
+    r.sort();
+    r.dedup();
+    r
+}
+
+async fn security_audit(
+    ctx: &Ctx,
+    config: &helm_core::config::Config,
+    clients: &AwsClients,
+    view: &helm_core::registry::EnvironmentView,
+) -> CliResult<Part> {
+    use helm_core::auditor::security as sec;
+    let mut findings = Vec::new();
+    let mut not_evaluated: Vec<String> = Vec::new();
+    let mut checked = serde_json::Map::new();
+    let regions = regions(ctx, config, view);
+    // Security groups in the resources' regions.
+    let mut open = Vec::new();
+    for r in &regions {
+        match clients.open_ingress(r).await {
+            Ok(rules) => open.extend(rules),
+            Err(e) => not_evaluated.push(format!("security groups in {r}: {e}")),
+        }
+    }
+    findings.extend(sec::security_group_findings(&open));
+    checked.insert("world_open_ingress_rules".into(), json!(open.len()));
+    // The registry's buckets, databases and functions.
+    let mut rds_by_region: std::collections::HashMap<String, Vec<(String, bool, bool)>> =
+        std::collections::HashMap::new();
+    for res in &view.resources {
+        let region = config.region(&ctx.inputs, res.region.as_deref()).value;
+        match res.kind {
+            Some(ResourceKind::S3) => match clients.bucket_facts(&region, &res.id, &res.name).await
+            {
+                Ok(b) => findings.extend(sec::bucket_findings(&b)),
+                Err(e) => not_evaluated.push(format!("{}: {e}", res.id)),
+            },
+            Some(ResourceKind::Rds) => {
+                if !rds_by_region.contains_key(&region) {
+                    let got = clients.rds_security(&region).await;
+                    if let Err(e) = &got {
+                        not_evaluated.push(format!("{}: {e}", res.id));
+                    }
+                    rds_by_region.insert(region.clone(), got.unwrap_or_default());
+                }
+                if let Some((_, public, encrypted)) = rds_by_region[&region]
+                    .iter()
+                    .find(|(id, _, _)| *id == res.name)
+                {
+                    findings.extend(sec::rds_findings(&sec::RdsFacts {
+                        id: res.id.clone(),
+                        public: *public,
+                        encrypted: *encrypted,
+                    }));
+                }
+            }
+            Some(ResourceKind::Lambda) => {
+                match clients.lambda_security(&region, &res.id, &res.name).await {
+                    Ok(l) => findings.extend(sec::lambda_findings(&l)),
+                    Err(e) => not_evaluated.push(format!("{}: {e}", res.id)),
+                }
+            }
+            _ => {}
+        }
+    }
+    // The account's customer-managed policies.
+    match clients.customer_policies().await {
+        Ok(policies) => {
+            checked.insert("customer_managed_policies".into(), json!(policies.len()));
+            for p in &policies {
+                findings.extend(sec::policy_findings(p));
+            }
+        }
+        Err(e) => not_evaluated.push(format!("IAM policies: {e}")),
+    }
+    // Security Hub, where it is enabled.
+    let mut hub = 0;
+    for r in &regions {
+        match clients.security_hub_findings(r).await {
+            Ok(all) => {
+                let mapped = sec::hub_findings(&all);
+                hub += mapped.len();
+                findings.extend(mapped);
+            }
+            Err(e) => not_evaluated.push(format!("Security Hub in {r}: {e}")),
+        }
+    }
+    checked.insert("security_hub_findings".into(), json!(hub));
+    let score = sec::score(&findings);
+    Ok(Part {
+        metrics: json!({"security_score": score, "checked": checked, "not_evaluated": not_evaluated}),
+        findings,
+    })
+}
+
+async fn compliance_audit(
+    ctx: &Ctx,
+    config: &helm_core::config::Config,
+    clients: &AwsClients,
+    view: &helm_core::registry::EnvironmentView,
+) -> CliResult<Part> {
+    use helm_core::auditor::compliance::{self as comp, Evidence};
+    let regions = regions(ctx, config, view);
+    let region = regions[0].clone();
+    let err = |e: helm_aws::AwsError| -> Evidence { Err(e.to_string()) };
+    let mut ev: Vec<(&str, Evidence)> = Vec::new();
+    ev.push((
+        "iam_password_policy",
+        match clients.password_min_length().await {
+            Ok(Some(n)) => Ok((n >= 14, format!("minimum length {n}"))),
+            Ok(None) => Ok((false, "no password policy".into())),
+            Err(e) => err(e),
+        },
+    ));
+    match clients.root_account().await {
+        Ok((mfa, keys)) => {
+            ev.push((
+                "root_mfa",
+                Ok((
+                    mfa,
+                    if mfa {
+                        "root MFA enabled".into()
+                    } else {
+                        "root MFA not enabled".into()
+                    },
+                )),
+            ));
+            ev.push((
+                "root_access_keys",
+                Ok((
+                    !keys,
+                    if keys {
+                        "the root user has access keys".into()
+                    } else {
+                        "no root access keys".into()
+                    },
+                )),
+            ));
+        }
+        Err(e) => {
+            ev.push(("root_mfa", Err(e.to_string())));
+            ev.push(("root_access_keys", Err(e.to_string())));
+        }
+    }
+    ev.push((
+        "cloudtrail_multi_region",
+        match clients.logging_multi_region_trails(&region).await {
+            Ok(t) if !t.is_empty() => Ok((true, format!("logging: {}", t.join(", ")))),
+            Ok(_) => Ok((false, "no multi-region trail is logging".into())),
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "s3_account_public_access_block",
+        match clients.caller_identity().await {
+            Ok(id) => match clients
+                .account_public_access_block(&region, &id.account)
+                .await
+            {
+                Ok(Some(true)) => Ok((true, "all four settings on".into())),
+                Ok(Some(false)) => Ok((false, "some settings off".into())),
+                Ok(None) => Ok((false, "not configured".into())),
+                Err(e) => err(e),
+            },
+            Err(e) => err(e),
+        },
+    ));
+    let mut admin_open = Vec::new();
+    let mut sg_error = None;
+    for r in &regions {
+        match clients.open_ingress(r).await {
+            Ok(rules) => admin_open.extend(
+                rules
+                    .into_iter()
+                    .filter(|x| {
+                        helm_core::auditor::security::security_group_findings(std::slice::from_ref(
+                            x,
+                        ))
+                        .iter()
+                        .any(|f| f.check == "sg.open_admin_port")
+                    })
+                    .map(|x| x.group_id),
+            ),
+            Err(e) => sg_error = Some(e.to_string()),
+        }
+    }
+    ev.push((
+        "sg_admin_ports",
+        match sg_error {
+            Some(e) => Err(e),
+            None if admin_open.is_empty() => Ok((true, "no world-open 22 or 3389".into())),
+            None => Ok((
+                false,
+                format!("open to the world on 22/3389: {}", admin_open.join(", ")),
+            )),
+        },
+    ));
+    ev.push((
+        "ebs_default_encryption",
+        match clients.ebs_default_encryption(&region).await {
+            Ok(on) => Ok((on, format!("{region}: {}", if on { "on" } else { "off" }))),
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "vpc_flow_logs",
+        match clients.vpcs_without_flow_logs(&region).await {
+            Ok((n, missing)) if missing.is_empty() => {
+                Ok((true, format!("{n} VPCs, all with flow logs")))
+            }
+            Ok((n, missing)) => Ok((
+                false,
+                format!(
+                    "{} of {n} VPCs without flow logs: {}",
+                    missing.len(),
+                    missing.join(", ")
+                ),
+            )),
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "rds_storage_encryption",
+        match clients.rds_security(&region).await {
+            Ok(dbs) => {
+                let plain: Vec<String> = dbs
+                    .iter()
+                    .filter(|(_, _, enc)| !enc)
+                    .map(|(id, _, _)| id.clone())
+                    .collect();
+                Ok((
+                    plain.is_empty(),
+                    if plain.is_empty() {
+                        format!("{} instances encrypted", dbs.len())
+                    } else {
+                        format!("unencrypted: {}", plain.join(", "))
+                    },
+                ))
+            }
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "config_recording",
+        match clients.config_recording(&region).await {
+            Ok(on) => Ok((
+                on,
+                if on {
+                    "recording".into()
+                } else {
+                    "no recorder is recording".into()
+                },
+            )),
+            Err(e) => err(e),
+        },
+    ));
+    let controls = comp::evaluate(&ev);
+    let mut findings = comp::findings(&controls);
+    let rules = clients.config_rule_compliance(&region).await;
+    let rules_json = match &rules {
+        Ok(r) => {
+            findings.extend(comp::rule_findings(r));
+            json!(r)
+        }
+        Err(e) => json!({"not_evaluated": e.to_string()}),
+    };
+    let evaluated = controls
+        .iter()
+        .filter(|c| c.status != comp::Status::NotEvaluated)
+        .count();
+    Ok(Part {
+        metrics: json!({
+            "compliance_percentage": comp::percentage(&controls),
+            "controls_evaluated": evaluated,
+            "controls_passed": controls.iter().filter(|c| c.status == comp::Status::Pass).count(),
+            "controls_not_evaluated": controls.len() - evaluated,
+            "controls": controls,
+            "config_rules": rules_json,
+        }),
+        findings,
+    })
 }

@@ -277,14 +277,3 @@ fn each_waste_rule_finds_its_resource() {
             > 13.0
     );
 }
-
-#[test]
-fn security_and_compliance_are_refused_until_they_exist() {
-    let dir = project();
-    for t in ["security", "compliance", "all"] {
-        let r = helm_run(dir.path(), &["audit", "--type", t]);
-        assert_eq!(r.code, 64, "{t}: {r:?}");
-        assert!(r.stderr.contains("--type cost"), "{}", r.stderr);
-    }
-    assert_eq!(helm_run(dir.path(), &["audit", "--type", "bogus"]).code, 64);
-}

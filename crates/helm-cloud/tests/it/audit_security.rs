@@ -1,0 +1,253 @@
+//! `audit --type security|compliance|all` against the emulator: every built-in security
+//! check with one resource that fails it and one that passes; each compliance control both
+//! ways where the emulator supports the API (in an emulator of its own, since they are
+//! account-wide); the score, the percentage, JSON shape and exit codes.
+
+use crate::support::*;
+use helm_testsupport::{Emulator, unique_name};
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn all_findings(report: &Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for sev in ["critical", "high", "medium", "low"] {
+        for f in report["findings"]["by_severity"][sev].as_array().unwrap() {
+            out.push((
+                f["check"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+                sev.to_string(),
+            ));
+        }
+    }
+    out
+}
+
+fn has(found: &[(String, String, String)], check: &str, resource_prefix: &str, sev: &str) -> bool {
+    found
+        .iter()
+        .any(|(c, r, s)| c == check && r.starts_with(resource_prefix) && s == sev)
+}
+
+fn register(root: &Path, p: &str, resources: Value) {
+    let f = write(
+        root,
+        "d.json",
+        &json!({"id": p, "environment": "test", "resources": resources}).to_string(),
+    );
+    assert_eq!(
+        helm_run(root, &["registry", "add", "--file", f.to_str().unwrap()]).code,
+        0
+    );
+}
+
+#[test]
+fn every_security_check_fails_one_resource_and_passes_another() {
+    let emu = Emulator::shared();
+    let p = unique_name("sec");
+    let created: Value = serde_json::from_str(&emu.seed(
+        &json!({
+            "buckets": [
+                {"name": format!("{p}-open"), "public_policy": true},
+                {"name": format!("{p}-acl"), "public_acl": true, "public_access_block": false, "encryption": true},
+                {"name": format!("{p}-safe"), "public_access_block": true, "encryption": true},
+            ],
+            "rds": [{"id": format!("{p}-pub"), "public": true, "encrypted": false}, {"id": format!("{p}-priv"), "public": false, "encrypted": true}],
+            "lambdas": [
+                {"name": format!("{p}-url"), "url_auth": "NONE", "runtime": "python3.7"},
+                {"name": format!("{p}-iam"), "url_auth": "AWS_IAM", "runtime": "python3.12"},
+            ],
+            "security_groups": [
+                {"name": format!("{p}-ssh"), "ingress": [{"port": 22}]},
+                {"name": format!("{p}-pg"), "ingress": [{"port": 5432}]},
+                {"name": format!("{p}-alt"), "ingress": [{"port": 8080}]},
+                {"name": format!("{p}-web"), "ingress": [{"port": 443}, {"port": 80}]},
+                {"name": format!("{p}-inside"), "ingress": [{"port": 22, "cidr": "10.0.0.0/8"}]},
+            ],
+            "policies": [
+                {"name": format!("{p}-admin"), "attached": true, "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}},
+                {"name": format!("{p}-loose"), "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}},
+                {"name": format!("{p}-iamstar"), "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}},
+                {"name": format!("{p}-scoped"), "attached": true, "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"}]}},
+            ],
+        })
+        .to_string(),
+    ))
+    .unwrap();
+    let dir = emulated_project();
+    let l =
+        |n: &str| json!({"id": n, "type": "lambda", "arn": created["lambda"][format!("{p}-{n}")]});
+    register(
+        dir.path(),
+        &p,
+        json!([
+            {"id": "open", "type": "s3", "arn": format!("arn:aws:s3:::{p}-open")},
+            {"id": "acl", "type": "s3", "arn": format!("arn:aws:s3:::{p}-acl")},
+            {"id": "safe", "type": "s3", "arn": format!("arn:aws:s3:::{p}-safe")},
+            {"id": "pub", "type": "rds", "arn": created["rds"][format!("{p}-pub")]},
+            {"id": "priv", "type": "rds", "arn": created["rds"][format!("{p}-priv")]},
+            l("url"), l("iam"),
+        ]),
+    );
+    let r = helm_emu(
+        dir.path(),
+        &["audit", "--type", "security", "--format", "json"],
+    );
+    assert_eq!(r.code, 3, "critical findings exit 3: {r:?}");
+    let report = r.json();
+    let found = all_findings(&report);
+    let sg = &created["security_groups"];
+    let g = |n: &str| sg[format!("{p}-{n}")].as_str().unwrap().to_string();
+    assert!(
+        has(&found, "sg.open_admin_port", &g("ssh"), "critical"),
+        "{found:?}"
+    );
+    assert!(has(&found, "sg.open_database_port", &g("pg"), "high"));
+    assert!(has(&found, "sg.open_port", &g("alt"), "medium"));
+    assert!(
+        !found
+            .iter()
+            .any(|(_, r, _)| r.starts_with(&g("web")) || r.starts_with(&g("inside"))),
+        "80/443 and private sources pass"
+    );
+    assert!(has(&found, "s3.public_bucket", "open", "critical"));
+    assert!(has(&found, "s3.public_bucket", "acl", "critical"));
+    assert!(has(&found, "s3.public_access_block", "open", "medium"));
+    assert!(has(&found, "s3.default_encryption", "open", "low"));
+    assert!(
+        !found.iter().any(|(_, r, _)| r.starts_with("safe ")),
+        "{found:?}"
+    );
+    assert!(has(
+        &found,
+        "iam.admin_wildcard",
+        &format!("{p}-admin"),
+        "critical"
+    ));
+    assert!(
+        has(&found, "iam.admin_wildcard", &format!("{p}-loose"), "high"),
+        "not attached: high"
+    );
+    assert!(has(
+        &found,
+        "iam.service_wildcard",
+        &format!("{p}-iamstar"),
+        "high"
+    ));
+    assert!(!found.iter().any(|(_, r, _)| r == &format!("{p}-scoped")));
+    assert!(has(&found, "rds.public", "pub", "high"));
+    assert!(has(&found, "rds.unencrypted", "pub", "medium"));
+    assert!(!found.iter().any(|(_, r, _)| r == "priv"));
+    assert!(has(&found, "lambda.public_url", "url", "high"));
+    assert!(has(&found, "lambda.deprecated_runtime", "url", "medium"));
+    assert!(!found.iter().any(|(_, r, _)| r == "iam"));
+    let score = report["metrics"]["security_score"].as_i64().unwrap();
+    assert!((0..=100).contains(&score));
+    assert_eq!(report["summary"]["overall_status"], "critical");
+    assert!(
+        dir.path()
+            .join(report["report_path"].as_str().unwrap())
+            .exists()
+    );
+    // Critical findings opened issues.
+    assert!(report["issues"].as_array().unwrap().iter().any(|i| {
+        i["fingerprint"]
+            .as_str()
+            .unwrap()
+            .contains("sg.open_admin_port")
+    }));
+}
+
+#[test]
+fn compliance_controls_both_ways_and_all_combined() {
+    let emu = Emulator::dedicated();
+    let dir = emulated_project();
+    let run = |args: &[&str]| {
+        let mut cmd = helm(dir.path());
+        for (k, v) in emu.env() {
+            cmd.env(k, v);
+        }
+        run(cmd.args(args))
+    };
+    let controls = |r: &Run| -> Vec<(String, String)> {
+        r.json()["metrics"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().to_string(),
+                    c["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // A fresh account: no password policy, no trail, no account block, no encryption by
+    // default, no flow logs, no recorder.
+    let before = run(&["audit", "--type", "compliance", "--format", "json"]);
+    let c = controls(&before);
+    let status = |c: &[(String, String)], id: &str| {
+        c.iter()
+            .find(|(x, _)| x == id)
+            .map(|(_, s)| s.clone())
+            .unwrap()
+    };
+    for id in [
+        "iam_password_policy",
+        "cloudtrail_multi_region",
+        "s3_account_public_access_block",
+        "ebs_default_encryption",
+        "vpc_flow_logs",
+        "config_recording",
+    ] {
+        assert_eq!(status(&c, id), "fail", "{id} before: {c:?}");
+    }
+    assert_eq!(status(&c, "root_access_keys"), "pass");
+    assert_eq!(status(&c, "sg_admin_ports"), "pass");
+    assert_eq!(
+        status(&c, "rds_storage_encryption"),
+        "pass",
+        "no instance is unencrypted"
+    );
+    assert!(
+        before.json()["metrics"]["config_rules"]["not_evaluated"].is_string(),
+        "the emulator cannot answer Config rules"
+    );
+    let pct = before.json()["metrics"]["compliance_percentage"]
+        .as_f64()
+        .unwrap();
+    let evaluated = before.json()["metrics"]["controls_evaluated"]
+        .as_f64()
+        .unwrap();
+    let passed = before.json()["metrics"]["controls_passed"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(pct, (passed / evaluated * 1000.0).round() / 10.0);
+
+    // Make the account compliant, and open SSH to the world, then audit again.
+    emu.seed(&json!({"compliant_account": true, "security_groups": [{"name": "bastion", "ingress": [{"port": 22}]}], "rds": [{"id": "plain-db", "encrypted": false}]}).to_string());
+    let after = run(&["audit", "--type", "compliance", "--format", "json"]);
+    let c = controls(&after);
+    for id in [
+        "iam_password_policy",
+        "cloudtrail_multi_region",
+        "s3_account_public_access_block",
+        "ebs_default_encryption",
+        "vpc_flow_logs",
+        "config_recording",
+    ] {
+        assert_eq!(status(&c, id), "pass", "{id} after: {c:?}");
+    }
+    assert_eq!(status(&c, "sg_admin_ports"), "fail");
+    assert_eq!(status(&c, "rds_storage_encryption"), "fail");
+    assert_eq!(after.code, 3, "a world-open SSH port is critical");
+
+    // --type all combines the three.
+    let all = run(&["audit", "--type", "all", "--format", "json"]);
+    let m = &all.json()["metrics"];
+    assert!(
+        m["cost"].is_object() && m["security"].is_object() && m["compliance"].is_object(),
+        "{m:#}"
+    );
+    assert_eq!(all.json()["audit"]["type"], "all");
+    assert_eq!(all.code, 3);
+}
