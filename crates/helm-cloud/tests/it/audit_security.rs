@@ -223,6 +223,32 @@ fn compliance_controls_both_ways_and_all_combined() {
         .unwrap();
     assert_eq!(pct, (passed / evaluated * 1000.0).round() / 10.0);
 
+    // Security Hub: active findings count, archived and suppressed ones do not.
+    emu.seed(
+        &json!({"hub_findings": [
+            {"id": "hub-active-high", "severity": "HIGH", "title": "S3 bucket without logging"},
+            {"id": "hub-archived", "severity": "CRITICAL", "title": "old", "record_state": "ARCHIVED"},
+            {"id": "hub-suppressed", "severity": "CRITICAL", "title": "accepted risk", "workflow": "SUPPRESSED"},
+            {"id": "hub-info", "severity": "INFORMATIONAL", "title": "fyi"},
+        ]})
+        .to_string(),
+    );
+    let sec = run(&["audit", "--type", "security", "--format", "json"]);
+    let hub: Vec<(String, String, String)> = all_findings(&sec.json())
+        .into_iter()
+        .filter(|(c, _, _)| c.starts_with("securityhub."))
+        .collect();
+    assert_eq!(
+        hub,
+        vec![(
+            "securityhub.hub-active-high".to_string(),
+            "arn:aws:s3:::x".to_string(),
+            "high".to_string()
+        )],
+        "{:#}",
+        sec.json()
+    );
+
     // Make the account compliant, and open SSH to the world, then audit again.
     emu.seed(&json!({"compliant_account": true, "security_groups": [{"name": "bastion", "ingress": [{"port": 22}]}], "rds": [{"id": "plain-db", "encrypted": false}]}).to_string());
     let after = run(&["audit", "--type", "compliance", "--format", "json"]);
