@@ -242,27 +242,6 @@ impl AwsClients {
         }
     }
 
-    /// Public and encrypted flags of every DB instance of `region`.
-    pub async fn rds_security(&self, region: &str) -> Result<Vec<(String, bool, bool)>, AwsError> {
-        let out = self
-            .rds(region)
-            .describe_db_instances()
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
-        Ok(out
-            .db_instances()
-            .iter()
-            .map(|d| {
-                (
-                    d.db_instance_identifier().unwrap_or_default().to_string(),
-                    d.publicly_accessible().unwrap_or(false),
-                    d.storage_encrypted().unwrap_or(false),
-                )
-            })
-            .collect())
-    }
-
     /// A function's URL auth type and runtime.
     pub async fn lambda_security(
         &self,

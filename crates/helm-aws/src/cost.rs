@@ -125,27 +125,4 @@ impl AwsClients {
             }
         }
     }
-
-    /// Every DB instance of `region`: identifier → instance class.
-    pub async fn rds_instance_classes(
-        &self,
-        region: &str,
-    ) -> Result<std::collections::HashMap<String, String>, AwsError> {
-        let out = self
-            .rds(region)
-            .describe_db_instances()
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
-        Ok(out
-            .db_instances()
-            .iter()
-            .map(|d| {
-                (
-                    d.db_instance_identifier().unwrap_or_default().to_string(),
-                    d.db_instance_class().unwrap_or_default().to_string(),
-                )
-            })
-            .collect())
-    }
 }

@@ -268,15 +268,16 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                 }
                 v
             }
-            ResourceKind::Rds => match clients.rds_instances(&region).await {
-                Ok(map) => idx
+            ResourceKind::Rds => match clients.db_instances(&region).await {
+                Ok(dbs) => idx
                     .iter()
                     .map(|&i| {
+                        let found = dbs.iter().find(|d| d.id == targets[i].resource.name);
                         (
                             i,
-                            map.get(&targets[i].resource.name)
-                                .map(|s| StatusObs::State {
-                                    state: s.clone(),
+                            found
+                                .map(|d| StatusObs::State {
+                                    state: d.status.clone(),
                                     detail: None,
                                 })
                                 .unwrap_or(StatusObs::Missing),

@@ -20,5 +20,5 @@ pub use cost::{CostPeriod, LogGroupInfo};
 pub use error::{AwsError, AwsErrorKind};
 pub use logs::{LogEvent, LogSweep};
 pub use responder::{ActionRun, ActionTarget, Change, RESTART_MARKER};
-pub use status::{EcsService, LambdaState};
+pub use status::{DbInstance, EcsService, LambdaState};
 pub use sts::CallerIdentity;

@@ -14,6 +14,16 @@ pub struct LambdaState {
     pub reason: Option<String>,
 }
 
+/// A DB instance as DescribeDBInstances reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbInstance {
+    pub id: String,
+    pub status: String,
+    pub class: String,
+    pub public: bool,
+    pub encrypted: bool,
+}
+
 /// An ECS service as DescribeServices reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcsService {
@@ -120,10 +130,11 @@ impl AwsClients {
         Ok(out)
     }
 
-    /// Every DB instance of `region`: identifier → status (DescribeDBInstances, all pages).
-    pub async fn rds_instances(&self, region: &str) -> Result<HashMap<String, String>, AwsError> {
+    /// Every DB instance of `region` (DescribeDBInstances, all pages): what health and the
+    /// audits read of them.
+    pub async fn db_instances(&self, region: &str) -> Result<Vec<DbInstance>, AwsError> {
         let client = self.rds(region);
-        let mut out = HashMap::new();
+        let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
             let page = client
@@ -134,10 +145,13 @@ impl AwsClients {
                 .await
                 .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
             for db in page.db_instances() {
-                out.insert(
-                    db.db_instance_identifier().unwrap_or_default().to_string(),
-                    db.db_instance_status().unwrap_or_default().to_string(),
-                );
+                out.push(DbInstance {
+                    id: db.db_instance_identifier().unwrap_or_default().to_string(),
+                    status: db.db_instance_status().unwrap_or_default().to_string(),
+                    class: db.db_instance_class().unwrap_or_default().to_string(),
+                    public: db.publicly_accessible().unwrap_or(false),
+                    encrypted: db.storage_encrypted().unwrap_or(false),
+                });
             }
             marker = page.marker().map(str::to_string);
             if marker.is_none() {

@@ -289,8 +289,7 @@ async fn cost_audit(
         };
         let observations = health::observe(clients, &tgts, &opts).await;
         let max_retention = m.number("cloudwatch.log_retention_days").unwrap_or(30.0) as i64;
-        let mut classes: std::collections::HashMap<String, String> =
-            std::collections::HashMap::new();
+        let mut dbs: Option<Vec<helm_aws::DbInstance>> = None;
         for (t, o) in tgts.iter().zip(&observations) {
             let v = |k: &str| o.metrics.get(k).and_then(|x| x.window);
             let id = &t.resource.id;
@@ -299,13 +298,15 @@ async fn cost_audit(
                     cost::idle_lambda(id, v("invocations").unwrap_or(0.0), waste_days)
                 }
                 ResourceKind::Rds => {
-                    if classes.is_empty() {
-                        classes = clients
-                            .rds_instance_classes(&t.region)
-                            .await
-                            .unwrap_or_default();
+                    if dbs.is_none() {
+                        dbs = Some(clients.db_instances(&t.region).await.unwrap_or_default());
                     }
-                    let class = classes.get(&t.resource.name).cloned().unwrap_or_default();
+                    let class = dbs
+                        .iter()
+                        .flatten()
+                        .find(|d| d.id == t.resource.name)
+                        .map(|d| d.class.clone())
+                        .unwrap_or_default();
                     cost::idle_rds(
                         id,
                         &class,
@@ -518,7 +519,7 @@ async fn security_audit(
     findings.extend(sec::security_group_findings(&open));
     checked.insert("world_open_ingress_rules".into(), json!(open.len()));
     // The registry's buckets, databases and functions.
-    let mut rds_by_region: std::collections::HashMap<String, Vec<(String, bool, bool)>> =
+    let mut rds_by_region: std::collections::HashMap<String, Vec<helm_aws::DbInstance>> =
         std::collections::HashMap::new();
     for res in &view.resources {
         let region = config.region(&ctx.inputs, res.region.as_deref()).value;
@@ -530,15 +531,15 @@ async fn security_audit(
             },
             Some(ResourceKind::Rds) => {
                 if !rds_by_region.contains_key(&region) {
-                    let got = clients.rds_security(&region).await;
+                    let got = clients.db_instances(&region).await;
                     if let Err(e) = &got {
                         not_evaluated.push(format!("{}: {e}", res.id));
                     }
                     rds_by_region.insert(region.clone(), got.unwrap_or_default());
                 }
-                if let Some((_, public, encrypted)) = rds_by_region[&region]
-                    .iter()
-                    .find(|(id, _, _)| *id == res.name)
+                if let Some(helm_aws::DbInstance {
+                    public, encrypted, ..
+                }) = rds_by_region[&region].iter().find(|d| d.id == res.name)
                 {
                     findings.extend(sec::rds_findings(&sec::RdsFacts {
                         id: res.id.clone(),
@@ -714,12 +715,12 @@ async fn compliance_audit(
     ));
     ev.push((
         "rds_storage_encryption",
-        match clients.rds_security(&region).await {
+        match clients.db_instances(&region).await {
             Ok(dbs) => {
                 let plain: Vec<String> = dbs
                     .iter()
-                    .filter(|(_, _, enc)| !enc)
-                    .map(|(id, _, _)| id.clone())
+                    .filter(|d| !d.encrypted)
+                    .map(|d| d.id.clone())
                     .collect();
                 Ok((
                     plain.is_empty(),
