@@ -39,12 +39,13 @@ impl AwsClients {
             .start(start)
             .end(end)
             .build()
-            .map_err(|e| AwsError {
-                api: "ce:GetCostAndUsage",
-                resource: None,
-                kind: crate::AwsErrorKind::Service,
-                code: None,
-                message: e.to_string(),
+            .map_err(|e| {
+                AwsError::local(
+                    "ce:GetCostAndUsage",
+                    None,
+                    crate::AwsErrorKind::Service,
+                    e.to_string(),
+                )
             })?;
         loop {
             requests += 1;

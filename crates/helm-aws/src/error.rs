@@ -47,6 +47,23 @@ impl fmt::Display for AwsError {
 }
 
 impl AwsError {
+    /// An error helm-cloud found itself, with no AWS error code: a request it could not
+    /// build, a result AWS did not return, an action that does not fit the resource.
+    pub fn local(
+        api: &'static str,
+        resource: Option<&str>,
+        kind: AwsErrorKind,
+        message: impl Into<String>,
+    ) -> AwsError {
+        AwsError {
+            api,
+            resource: resource.map(str::to_owned),
+            kind,
+            code: None,
+            message: message.into(),
+        }
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> &'static str {
         match self.kind {

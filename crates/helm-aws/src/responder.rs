@@ -95,13 +95,12 @@ impl AwsClients {
                     .await
                     .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(&t.name), e))?;
                 let Some(s) = out.services().first() else {
-                    return Err(AwsError {
-                        api: "ecs:DescribeServices",
-                        resource: Some(t.name.clone()),
-                        kind: crate::AwsErrorKind::NotFound,
-                        code: None,
-                        message: "service not found".into(),
-                    });
+                    return Err(AwsError::local(
+                        "ecs:DescribeServices",
+                        Some(&t.name),
+                        crate::AwsErrorKind::NotFound,
+                        "service not found",
+                    ));
                 };
                 let primary = s
                     .deployments()
@@ -277,23 +276,25 @@ impl AwsClients {
                     .quantity(change.paths.len() as i32)
                     .set_items(Some(change.paths.clone()))
                     .build()
-                    .map_err(|e| AwsError {
-                        api: "cloudfront:CreateInvalidation",
-                        resource: Some(t.name.clone()),
-                        kind: crate::AwsErrorKind::Service,
-                        code: None,
-                        message: e.to_string(),
+                    .map_err(|e| {
+                        AwsError::local(
+                            "cloudfront:CreateInvalidation",
+                            Some(&t.name),
+                            crate::AwsErrorKind::Service,
+                            e.to_string(),
+                        )
                     })?;
                 let batch = aws_sdk_cloudfront::types::InvalidationBatch::builder()
                     .paths(paths)
                     .caller_reference(change.marker.clone().unwrap_or_else(|| "helm-cloud".into()))
                     .build()
-                    .map_err(|e| AwsError {
-                        api: "cloudfront:CreateInvalidation",
-                        resource: Some(t.name.clone()),
-                        kind: crate::AwsErrorKind::Service,
-                        code: None,
-                        message: e.to_string(),
+                    .map_err(|e| {
+                        AwsError::local(
+                            "cloudfront:CreateInvalidation",
+                            Some(&t.name),
+                            crate::AwsErrorKind::Service,
+                            e.to_string(),
+                        )
                     })?;
                 let out = self
                     .cloudfront()
@@ -316,13 +317,12 @@ impl AwsClients {
                     .map_err(|e| AwsError::from_sdk("rds:RebootDBInstance", Some(&t.name), e))?;
                 Ok(Value::Null)
             }
-            _ => Err(AwsError {
-                api: "helm-cloud",
-                resource: Some(t.name.clone()),
-                kind: crate::AwsErrorKind::Service,
-                code: None,
-                message: format!("{action} cannot act on a {kind} resource"),
-            }),
+            _ => Err(AwsError::local(
+                "helm-cloud",
+                Some(&t.name),
+                crate::AwsErrorKind::Service,
+                format!("{action} cannot act on a {kind} resource"),
+            )),
         }
     }
 
