@@ -35,6 +35,20 @@ pub struct HealthOptions {
 }
 
 impl HealthOptions {
+    /// CloudWatch metrics only (no status, no alarms) over `start..end`, with the
+    /// series period [`series_period_for`] gives that window.
+    pub fn metrics_only(environment: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        HealthOptions {
+            environment: environment.to_owned(),
+            start,
+            end,
+            series_period_secs: series_period_for((end - start).num_seconds()),
+            status: false,
+            metrics: true,
+            alarms: false,
+        }
+    }
+
     /// The period that covers the whole window in one datapoint (a multiple of 60).
     pub fn window_period_secs(&self) -> i32 {
         let secs = (self.end - self.start).num_seconds().max(60);

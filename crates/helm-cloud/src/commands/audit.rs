@@ -279,13 +279,8 @@ async fn cost_audit(
     let (start, end) = (now - Duration::days(waste_days), now);
     if !tgts.is_empty() {
         let opts = HealthOptions {
-            environment: env.into(),
-            start,
-            end,
-            series_period_secs: health::series_period_for((end - start).num_seconds()),
             status: true,
-            metrics: true,
-            alarms: false,
+            ..HealthOptions::metrics_only(env, start, end)
         };
         let observations = health::observe(clients, &tgts, &opts).await;
         let max_retention = m.number("cloudwatch.log_retention_days").unwrap_or(30.0) as i64;

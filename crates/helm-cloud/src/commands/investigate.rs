@@ -224,15 +224,7 @@ pub async fn run(
         .collect();
     let mut spikes = Vec::new();
     if !targets.is_empty() {
-        let opts = HealthOptions {
-            environment: env.into(),
-            start,
-            end,
-            series_period_secs: health::series_period_for((end - start).num_seconds()),
-            status: false,
-            metrics: true,
-            alarms: false,
-        };
+        let opts = HealthOptions::metrics_only(env, start, end);
         let observations = health::observe(&clients, &targets, &opts).await;
         for (t, o) in targets.iter().zip(&observations) {
             for key in [

@@ -66,15 +66,7 @@ pub async fn metrics(
         };
     let mut dims = spec::dimensions(&t.resource, env);
     dims.extend(extra);
-    let window = HealthOptions {
-        environment: env.into(),
-        start,
-        end,
-        series_period_secs: health::series_period_for((end - start).num_seconds()),
-        status: false,
-        metrics: true,
-        alarms: false,
-    };
+    let window = HealthOptions::metrics_only(env, start, end);
     let stats = [
         "Average",
         "Minimum",
@@ -303,13 +295,8 @@ pub async fn performance(
     let (targets, _) = targets::targets(ctx, &config, &view, service)?;
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
     let opts = HealthOptions {
-        environment: env.into(),
-        start,
-        end,
         series_period_secs: 300,
-        status: false,
-        metrics: true,
-        alarms: false,
+        ..HealthOptions::metrics_only(env, start, end)
     };
     let clients = ctx.aws(&config, env).await?;
     let observations = health::observe(&clients, &targets, &opts).await;
