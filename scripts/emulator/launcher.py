@@ -10,7 +10,8 @@ Extra endpoints (not AWS, only for seeding tests and demos):
   POST /helm-emulator/ce/daily-costs   {"costs": [{"date": "2026-11-01", "service": "AWS Lambda",
                                           "amount": 1.25}], "account": "123456789012"}
   POST /helm-emulator/faults           {"region": "eu-west-3", "code": "AccessDeniedException",
-                                        "message": "...", "status": 403}  or {"match": "name", ...};
+                                        "message": "...", "status": 403}  or {"match": "name", ...}
+                                        or {"operation": "GetMetricData", ...} (with or without region);
                                         an empty list ({"faults": []}) clears them
   GET  /helm-emulator/ping             "ok" once the server answers
 """
@@ -273,6 +274,50 @@ def _json(start_response, status, doc, content_type="application/json"):
 
 
 # --------------------------------------------------------------------------------------
+# Patch 4: Lambda GetAccountSettings (`GET /2016-08-19/account-settings/`).
+# AWS answers the account's concurrency limit and what is still unreserved; moto does not
+# implement the call (404). We answer it from the quota moto itself enforces
+# (MOTO_LAMBDA_CONCURRENCY_QUOTA, 1000 like a new AWS account) less the functions' reserved
+# concurrency, so a remediation can be checked against the account's limit.
+# --------------------------------------------------------------------------------------
+def _lambda_account_settings(environ, start_response):
+    from moto.awslambda.models import lambda_backends
+
+    quota = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000"))
+    backend = lambda_backends[_account_of(environ)][_region_of(environ) or "us-east-1"]
+    reserved = sum(int(f.reserved_concurrency or 0) for f in backend.list_functions())
+    return _json(start_response, "200 OK", {
+        "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000,
+                         "CodeSizeZipped": 52428800, "ConcurrentExecutions": quota,
+                         "UnreservedConcurrentExecutions": quota - reserved},
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(backend.list_functions())},
+    })
+
+
+# --------------------------------------------------------------------------------------
+# Patch 5: RDS reboot events.
+# AWS records "DB instance restarted" (RDS-EVENT-0006, category availability) when a
+# RebootDBInstance completes, and DescribeEvents returns it; moto's reboot changes nothing
+# and records no event, so a reboot would leave no evidence at all. We record the event.
+# --------------------------------------------------------------------------------------
+from moto.rds import models as rds_models  # noqa: E402
+
+rds_models.Event.EVENT_MAP.setdefault(
+    "DB_INSTANCE_RESTART", {"Categories": ["availability"], "Message": "DB instance restarted"}
+)
+_original_reboot = rds_models.RDSBackend.reboot_db_instance
+
+
+def _reboot_with_event(self, db_instance_identifier):
+    database = _original_reboot(self, db_instance_identifier)
+    database.add_event("DB_INSTANCE_RESTART")
+    return database
+
+
+rds_models.RDSBackend.reboot_db_instance = _reboot_with_event
+
+
+# --------------------------------------------------------------------------------------
 # Fault injection (not a moto patch: AWS fails in ways moto never does). A fault matches a
 # request by the region of its signature and/or a string in its path or body, and answers
 # with the AWS error shape of the request's protocol. For GetMetricData a `match` fault
@@ -299,7 +344,7 @@ def _region_of(environ):
     return m.group(1) if m else None
 
 
-def _fault_for(environ, body, whole_request=True):
+def _fault_for(environ, body, whole_request=True, operation=None):
     with _faults_lock:
         faults = list(_faults)
     region = _region_of(environ)
@@ -307,9 +352,12 @@ def _fault_for(environ, body, whole_request=True):
     for f in faults:
         if f.get("region") and f["region"] != region:
             continue
+        # `operation` fails the whole request of that operation (GetMetricData included).
+        if f.get("operation") and f["operation"] != operation:
+            continue
         if f.get("match") and (f["match"] not in text or not whole_request):
             continue
-        if not f.get("region") and not f.get("match"):
+        if not f.get("region") and not f.get("match") and not f.get("operation"):
             continue
         return f
     return None
@@ -344,7 +392,7 @@ def _fault_response(environ, start_response, fault):
 def _forbid_matching_queries(request, answer):
     """GetMetricData: results of queries that mention a `match` fault become Forbidden."""
     with _faults_lock:
-        matches = [f["match"] for f in _faults if f.get("match") and not f.get("region")]
+        matches = [f["match"] for f in _faults if f.get("match") and not f.get("region") and not f.get("operation")]
     if not matches:
         return answer
     forbidden = {
@@ -403,10 +451,14 @@ class HelmEmulator:
             environ["wsgi.input"] = io.BytesIO(body)
             # A GetMetricData batch is answered per query (see _forbid_matching_queries).
             is_metric_data = bool(m) and m.group(2) == "GetMetricData"
-            fault = _fault_for(environ, body, whole_request=not is_metric_data)
+            op = m.group(2) if m else (target.split(".")[-1] if target else _query_action(environ))
+            fault = _fault_for(environ, body, whole_request=not is_metric_data, operation=op)
             if fault:
                 self.log(environ, m.group(2) if m else (target.split(".")[-1] if target else _query_action(environ) or path))
                 return _fault_response(environ, start_response, fault)
+        if path.rstrip("/") == "/2016-08-19/account-settings" and environ["REQUEST_METHOD"] == "GET":
+            self.log(environ, "GetAccountSettings")
+            return _lambda_account_settings(environ, start_response)
         if m and m.group(1) in _SERVICE_BY_TARGET_PREFIX:
             self.log(environ, m.group(2))
             return _cbor_bridge(self.app, environ, start_response, m.group(1), m.group(2))
@@ -461,6 +513,8 @@ def main(argv=None):
     # (AWS would start desiredCount). 2 lets a test seed a service short of tasks
     # (desiredCount 3) beside healthy ones (desiredCount 2).
     os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
+    # A new AWS account's Lambda concurrency (moto enforces the 100 left unreserved).
+    os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, HelmEmulator(app, args.request_log), threaded=True)
 

@@ -60,12 +60,13 @@ class LauncherTest(unittest.TestCase):
         cls.proc.wait(10)
         os.unlink(cls.log)
 
-    def cbor(self, operation, body):
+    def cbor(self, operation, body, region="us-east-1"):
         req = urllib.request.Request(
             f"{self.endpoint}/service/GraniteServiceVersion20100801/operation/{operation}",
             data=cbor2.dumps(body, datetime_as_timestamp=True, timezone=dt.timezone.utc),
             method="POST",
-            headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor", "Authorization": AUTH},
+            headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor",
+                     "Authorization": AUTH.replace("/us-east-1/", f"/{region}/")},
         )
         try:
             with urllib.request.urlopen(req) as r:
@@ -200,6 +201,57 @@ class LauncherTest(unittest.TestCase):
             self.assertEqual(by_id["s"]["Values"], [])
         finally:
             self.post("/helm-emulator/faults", {"faults": []})
+
+    def test_an_operation_fault_fails_that_operation_whole_and_nothing_else(self):
+        self.post("/helm-emulator/faults", {"region": "ap-east-1", "operation": "GetMetricData",
+                                            "code": "ServiceUnavailable", "status": 503})
+        try:
+            now = dt.datetime.now(dt.timezone.utc)
+            status, _, body = self.cbor("GetMetricData", {
+                "MetricDataQueries": [self.query("any-fn", "Average")],
+                "StartTime": now - dt.timedelta(hours=1), "EndTime": now,
+            }, region="ap-east-1")
+            self.assertEqual(status, 503)
+            self.assertEqual(body["__type"], "ServiceUnavailable")
+            status, _, _ = self.cbor("DescribeAlarms", {}, region="ap-east-1")
+            self.assertEqual(status, 200)
+            status, _, _ = self.cbor("GetMetricData", {
+                "MetricDataQueries": [self.query("any-fn", "Average")],
+                "StartTime": now - dt.timedelta(hours=1), "EndTime": now,
+            })
+            self.assertEqual(status, 200, "other regions unaffected")
+        finally:
+            self.post("/helm-emulator/faults", {"faults": []})
+
+    def _client(self, service):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def test_lambda_account_settings_answer_the_quota_less_what_is_reserved(self):
+        iam, lam = self._client("iam"), self._client("lambda")
+        role = iam.create_role(RoleName="acct-settings", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        before = lam.get_account_settings()["AccountLimit"]
+        self.assertEqual(before["ConcurrentExecutions"], 1000)
+        lam.create_function(FunctionName="acct-settings-fn", Runtime="python3.12", Role=role,
+                            Handler="x.y", Code={"ZipFile": b"x"})
+        lam.put_function_concurrency(FunctionName="acct-settings-fn", ReservedConcurrentExecutions=300)
+        after = lam.get_account_settings()["AccountLimit"]
+        self.assertEqual(after["UnreservedConcurrentExecutions"], before["UnreservedConcurrentExecutions"] - 300)
+        # moto itself enforces the 100 that stay unreserved.
+        with self.assertRaises(lam.exceptions.InvalidParameterValueException):
+            lam.put_function_concurrency(FunctionName="acct-settings-fn", ReservedConcurrentExecutions=950)
+
+    def test_a_reboot_leaves_a_restart_event(self):
+        rds = self._client("rds")
+        rds.create_db_instance(DBInstanceIdentifier="reboot-ev", DBInstanceClass="db.t3.micro", Engine="postgres",
+                               MasterUsername="u", MasterUserPassword="password123", AllocatedStorage=20)
+        def restarts():
+            events = rds.describe_events(SourceType="db-instance", SourceIdentifier="reboot-ev")["Events"]
+            return [e for e in events if e["Message"] == "DB instance restarted"]
+        self.assertEqual(restarts(), [])
+        rds.reboot_db_instance(DBInstanceIdentifier="reboot-ev")
+        self.assertEqual(len(restarts()), 1)
+        self.assertEqual(restarts()[0]["EventCategories"], ["availability"])
 
     def test_request_log_names_service_and_operation(self):
         self.cbor("ListMetrics", {})

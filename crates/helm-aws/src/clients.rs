@@ -22,6 +22,22 @@ pub struct ClientSettings {
     pub attempt_timeout: Duration,
     /// Bound on a whole call, retries included.
     pub operation_timeout: Duration,
+    /// Keys given in code (tests, embedders), used instead of `credentials`. Never read from
+    /// a file; never printed (Debug shows ****).
+    pub static_keys: Option<StaticKeys>,
+}
+
+/// An access key pair held in memory.
+#[derive(Clone)]
+pub struct StaticKeys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for StaticKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticKeys(****)")
+    }
 }
 
 impl ClientSettings {
@@ -34,6 +50,7 @@ impl ClientSettings {
             connect_timeout: Duration::from_secs(3),
             attempt_timeout: Duration::from_secs(20),
             operation_timeout: Duration::from_secs(60),
+            static_keys: None,
         }
     }
 }
@@ -64,6 +81,15 @@ impl AwsClients {
                 aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
             ),
             Credentials::DefaultChain => {}
+        }
+        if let Some(k) = &settings.static_keys {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                k.access_key_id.clone(),
+                k.secret_access_key.clone(),
+                None,
+                None,
+                "helm-cloud-static",
+            ));
         }
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);

@@ -133,7 +133,44 @@ impl AwsError {
             resource,
             kind,
             code,
-            message: one_line(&message),
+            // AWS quotes what it was sent (Lambda's environment-size error quotes every
+            // variable): the message is redacted before it can reach stderr, a history line
+            // or an issue.
+            message: one_line(&helm_core::investigator::redact::redact(&message)),
+        }
+    }
+
+    /// One line in the operator's words, for `not_evaluated` lists and UNKNOWN reasons:
+    /// `ec2:DescribeSecurityGroups: endpoint unreachable` (the caller adds the region).
+    pub fn brief(&self) -> String {
+        match &self.resource {
+            Some(r) => format!("{} on {r}: {}", self.api, self.cause()),
+            None => format!("{}: {}", self.api, self.cause()),
+        }
+    }
+
+    /// What went wrong, without the API: `endpoint unreachable`, `access denied`…
+    pub fn cause(&self) -> String {
+        match self.kind {
+            AwsErrorKind::Unreachable if self.message == "timed out" => "timed out".to_string(),
+            AwsErrorKind::Unreachable => "endpoint unreachable".to_string(),
+            AwsErrorKind::Credentials => "no valid credentials".to_string(),
+            AwsErrorKind::AccessDenied => "access denied".to_string(),
+            AwsErrorKind::Throttled => "throttled after retries".to_string(),
+            AwsErrorKind::NotFound => "not found".to_string(),
+            AwsErrorKind::Service => {
+                let msg: String = self.message.chars().take(120).collect();
+                match &self.code {
+                    Some(c) => format!("{c}: {msg}"),
+                    None if self.message.contains("status code: 5")
+                        || self.message.contains("500")
+                        || self.message.contains("503") =>
+                    {
+                        "the service answered with a server error".to_string()
+                    }
+                    None => msg,
+                }
+            }
         }
     }
 }

@@ -84,19 +84,23 @@ pub async fn observe(
     let alarms = if opts.alarms {
         alarms(clients, targets, &opts.environment).await
     } else {
-        vec![Vec::new(); targets.len()]
+        vec![(Vec::new(), None); targets.len()]
     };
     statuses
         .into_iter()
         .zip(metrics)
         .zip(metric_errors)
         .zip(alarms)
-        .map(|(((status, metrics), metrics_error), alarms)| Observation {
-            status,
-            metrics,
-            metrics_error,
-            alarms,
-        })
+        .map(
+            |(((status, metrics), metrics_error), (alarms, alarms_error))| Observation {
+                status,
+                metrics,
+                metrics_error,
+                alarms,
+                alarms_error,
+                alarms_read: opts.alarms,
+            },
+        )
         .collect()
 }
 
@@ -212,7 +216,7 @@ fn by_presence(
 
 fn unreadable(e: &AwsError) -> StatusObs {
     StatusObs::Unreadable {
-        reason: e.to_string(),
+        reason: e.brief(),
         unreachable: e.kind == crate::AwsErrorKind::Unreachable,
     }
 }
@@ -417,7 +421,7 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
         .iter()
         .map(|(region, (queries, _))| clients.metric_data(region, queries, opts.start, opts.end));
     let answers = join_all(futures).await;
-    for ((_, (_, owners)), answer) in by_region.iter().zip(answers) {
+    for ((region, (_, owners)), answer) in by_region.iter().zip(answers) {
         match answer {
             Ok(series) => {
                 for ((i, key, is_window), s) in owners.iter().zip(series) {
@@ -441,7 +445,7 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
             }
             Err(e) => {
                 for (i, _, _) in owners {
-                    errors[*i] = Some(e.to_string());
+                    errors[*i] = Some(format!("{} in {region}: {}", e.api, e.cause()));
                 }
             }
         }
@@ -465,7 +469,12 @@ fn combine(stat: Option<spec::Stat>, s: &MetricSeries) -> Option<f64> {
     })
 }
 
-async fn alarms(clients: &AwsClients, targets: &[Target], environment: &str) -> Vec<Vec<AlarmObs>> {
+/// Per target: its alarms, and why they could not be read when the region's sweep failed.
+async fn alarms(
+    clients: &AwsClients,
+    targets: &[Target],
+    environment: &str,
+) -> Vec<(Vec<AlarmObs>, Option<String>)> {
     let mut regions: Vec<String> = targets
         .iter()
         .map(|t| spec::metrics_region(t.kind, &t.region))
@@ -479,12 +488,20 @@ async fn alarms(clients: &AwsClients, targets: &[Target], environment: &str) -> 
         .iter()
         .map(|t| {
             let region = spec::metrics_region(t.kind, &t.region);
-            let Some(Ok(all)) = by_region.get(region.as_str()) else {
-                return Vec::new();
+            let all = match by_region.get(region.as_str()) {
+                Some(Ok(all)) => all,
+                Some(Err(e)) => {
+                    return (
+                        Vec::new(),
+                        Some(format!("{} in {region}: {}", e.api, e.cause())),
+                    );
+                }
+                None => return (Vec::new(), Some(format!("no alarm sweep of {region}"))),
             };
             let identity = spec::dimensions(&t.resource, environment);
             let namespaces: Vec<&str> = spec::metrics(t.kind).iter().map(|s| s.namespace).collect();
-            all.iter()
+            let found = all
+                .iter()
                 .filter(|a| {
                     a.namespace
                         .as_deref()
@@ -498,7 +515,8 @@ async fn alarms(clients: &AwsClients, targets: &[Target], environment: &str) -> 
                     state: a.state.clone(),
                     reason: a.reason.clone(),
                 })
-                .collect()
+                .collect();
+            (found, None)
         })
         .collect()
 }

@@ -17,16 +17,22 @@ pub struct ActionTarget {
     pub cluster: Option<String>,
 }
 
-/// What an action changes to.
+/// What an action changes to. The numbers are range-checked by helm-core
+/// (`responder::limits`) before a `Change` is built, and typed as the APIs take them.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     /// scale_resources / increase_capacity: the new desired count or reserved concurrency.
-    pub value: Option<i64>,
-    pub min: Option<i64>,
-    pub max: Option<i64>,
+    pub value: Option<i32>,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
     pub paths: Vec<String>,
     /// restart_lambda: the marker value (a timestamp).
     pub marker: Option<String>,
+    /// restart_lambda: the revision id the plan showed; AWS refuses the update if the
+    /// function changed since.
+    pub revision_id: Option<String>,
+    /// When the change was requested (reboot_rds is verified by a reboot event after it).
+    pub requested_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One action on one resource, as verification needs it.
@@ -35,6 +41,17 @@ pub struct ActionRun<'a> {
     pub kind: &'a str,
     pub target: &'a ActionTarget,
     pub change: &'a Change,
+}
+
+fn required(v: Option<i32>, api: &'static str, name: &str) -> Result<i32, AwsError> {
+    v.ok_or_else(|| {
+        AwsError::local(
+            api,
+            Some(name),
+            crate::AwsErrorKind::Service,
+            "no value was given for the change",
+        )
+    })
 }
 
 /// The marker variable restart_lambda sets.
@@ -168,6 +185,57 @@ impl AwsClients {
         }
     }
 
+    /// The account's unreserved Lambda concurrency (lambda:GetAccountSettings).
+    pub async fn lambda_unreserved_concurrency(&self, region: &str) -> Result<i64, AwsError> {
+        let out = self
+            .lambda(region)
+            .get_account_settings()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("lambda:GetAccountSettings", None, e))?;
+        out.account_limit()
+            .and_then(|l| l.unreserved_concurrent_executions())
+            .map(i64::from)
+            .ok_or_else(|| {
+                AwsError::local(
+                    "lambda:GetAccountSettings",
+                    None,
+                    crate::AwsErrorKind::Service,
+                    "the answer had no UnreservedConcurrentExecutions",
+                )
+            })
+    }
+
+    /// The message of a restart event of DB instance `id` at or after `since` (rds:DescribeEvents).
+    async fn restart_event(
+        &self,
+        region: &str,
+        id: &str,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<String>, AwsError> {
+        let out = self
+            .rds(region)
+            .describe_events()
+            .source_type(aws_sdk_rds::types::SourceType::DbInstance)
+            .source_identifier(id)
+            .duration(60)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("rds:DescribeEvents", Some(id), e))?;
+        // A small margin for the clocks of this machine and AWS.
+        let since = since.map(|t| t.timestamp() - 5).unwrap_or(i64::MIN);
+        Ok(out
+            .events()
+            .iter()
+            .filter(|e| e.date().is_some_and(|d| d.secs() >= since))
+            .filter_map(|e| e.message())
+            .find(|m| {
+                let m = m.to_ascii_lowercase();
+                m.contains("restarted") || m.contains("reboot")
+            })
+            .map(str::to_string))
+    }
+
     /// Apply `action`. Returns what AWS answered that matters for verification (an
     /// invalidation id…).
     pub async fn apply_action(
@@ -201,11 +269,17 @@ impl AwsClients {
                 let env = aws_sdk_lambda::types::Environment::builder()
                     .set_variables(Some(vars))
                     .build();
+                // The plan's revision id, not the one just read: a change made while the
+                // plan waited for confirmation makes AWS refuse this update.
+                let revision = change
+                    .revision_id
+                    .clone()
+                    .or_else(|| f.revision_id().map(str::to_string));
                 lambda
                     .update_function_configuration()
                     .function_name(&t.name)
                     .environment(env)
-                    .set_revision_id(f.revision_id().map(str::to_string))
+                    .set_revision_id(revision)
                     .send()
                     .await
                     .map_err(|e| {
@@ -214,7 +288,7 @@ impl AwsClients {
                 Ok(Value::Null)
             }
             ("scale_resources" | "increase_capacity", "lambda") => {
-                let v = change.value.unwrap_or_default() as i32;
+                let v = required(change.value, "lambda:PutFunctionConcurrency", &t.name)?;
                 self.lambda(&t.region)
                     .put_function_concurrency()
                     .function_name(&t.name)
@@ -232,7 +306,7 @@ impl AwsClients {
                     .update_service()
                     .cluster(cluster)
                     .service(&t.name)
-                    .desired_count(change.value.unwrap_or_default() as i32)
+                    .desired_count(required(change.value, "ecs:UpdateService", &t.name)?)
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
@@ -258,8 +332,8 @@ impl AwsClients {
                     .service_namespace(ServiceNamespace::Ecs)
                     .resource_id(&rid)
                     .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                    .set_min_capacity(change.min.map(|v| v as i32))
-                    .set_max_capacity(change.max.map(|v| v as i32))
+                    .set_min_capacity(change.min)
+                    .set_max_capacity(change.max)
                     .send()
                     .await
                     .map_err(|e| {
@@ -391,13 +465,17 @@ impl AwsClients {
         };
         let (ok, detail) = match (action, kind) {
             ("restart_lambda", _) => {
-                let marker = after["restart_marker"].as_str() == change.marker.as_deref();
-                let status = after["last_update_status"].as_str().unwrap_or("Successful");
-                let state = after["state"].as_str().unwrap_or("Active");
+                let marker = change.marker.is_some()
+                    && after["restart_marker"].as_str() == change.marker.as_deref();
+                // A state AWS did not report is not evidence: only what was read counts.
+                let status = after["last_update_status"].as_str();
+                let state = after["state"].as_str();
                 (
-                    marker && status == "Successful" && state == "Active",
+                    marker && status == Some("Successful") && state == Some("Active"),
                     format!(
-                        "update {status}, state {state}, marker {}",
+                        "update {}, state {}, marker {}",
+                        status.unwrap_or("not reported"),
+                        state.unwrap_or("not reported"),
                         if marker { "present" } else { "missing" }
                     ),
                 )
@@ -405,7 +483,7 @@ impl AwsClients {
             ("scale_resources" | "increase_capacity", "lambda") => {
                 let now = after["reserved_concurrency"].as_i64();
                 (
-                    now == change.value,
+                    now.is_some() && now == change.value.map(i64::from),
                     format!(
                         "reserved concurrency {}",
                         now.map_or("unset".into(), |v| v.to_string())
@@ -415,7 +493,7 @@ impl AwsClients {
             ("scale_resources" | "increase_capacity", _) => {
                 let now = after["desired_count"].as_i64();
                 (
-                    now == change.value,
+                    now.is_some() && now == change.value.map(i64::from),
                     format!(
                         "desired count {}",
                         now.map_or("unknown".into(), |v| v.to_string())
@@ -435,18 +513,39 @@ impl AwsClients {
                 )
             }
             ("modify_autoscaling", _) => {
-                let ok = after["min"].as_i64() == change.min && after["max"].as_i64() == change.max;
+                let ok = after["min"].as_i64().is_some()
+                    && after["min"].as_i64() == change.min.map(i64::from)
+                    && after["max"].as_i64() == change.max.map(i64::from);
                 (
                     ok,
                     format!("scalable target min {} max {}", after["min"], after["max"]),
                 )
             }
             ("reboot_rds", _) => {
-                let s = after["status"].as_str().unwrap_or_default().to_string();
-                (
-                    s == "rebooting" || s == "available",
-                    format!("instance {s}"),
-                )
+                // `available` alone proves nothing (the instance was available before): the
+                // evidence is a `rebooting` status, or the instance's restart event, after the
+                // request.
+                let s = after["status"]
+                    .as_str()
+                    .unwrap_or("not reported")
+                    .to_string();
+                if s == "rebooting" {
+                    (true, "instance rebooting".into())
+                } else {
+                    match self
+                        .restart_event(&t.region, &t.name, change.requested_at)
+                        .await
+                    {
+                        Ok(Some(msg)) => (true, format!("instance {s}; event: {msg}")),
+                        Ok(None) => (
+                            false,
+                            format!(
+                                "instance {s}; no reboot seen yet (no rebooting status, no restart event)"
+                            ),
+                        ),
+                        Err(e) => (false, format!("instance {s}; {}", e.brief())),
+                    }
+                }
             }
             _ => (false, "unknown action".into()),
         };

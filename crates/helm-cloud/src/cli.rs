@@ -76,6 +76,13 @@ pub enum Command {
     /// Write the .fractary/ skeleton and the commented monitoring.toml (never overwrites a file).
     Init,
 
+    /// Allow (or forbid) the health commands of this project's domain-monitors.json to run.
+    ///
+    /// Like direnv's `allow`: the SHA-256 of the file's content is recorded in your config
+    /// directory; a changed file is untrusted again. CI can set HELM_TRUST_DOMAIN_COMMANDS=1.
+    #[command(subcommand)]
+    Domains(DomainsCommand),
+
     /// Check every resource of an environment: status, CloudWatch metrics and alarms against
     /// the SLOs of monitoring.toml; save a report; open, update and resolve issues.
     ///
@@ -151,8 +158,9 @@ pub enum Command {
     Investigate {
         /// A question or resource names: "api function errors in the last 2 hours".
         query: Option<String>,
-        #[arg(long, default_value = "test", value_name = "E")]
-        env: String,
+        /// Environment (default test; with --issue, the issue's own).
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
         /// Investigate an issue: its resources, from 30 minutes before it was detected.
         #[arg(long, value_name = "ID")]
         issue: Option<String>,
@@ -192,8 +200,9 @@ pub enum Command {
         /// invalidate_cloudfront: paths, comma-separated (default /*).
         #[arg(long, value_name = "PATHS")]
         paths: Option<String>,
-        #[arg(long, default_value = "test", value_name = "E")]
-        env: String,
+        /// Environment (default test; with --issue, the issue's own).
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
         /// Confirm without a prompt (never overrides never_auto).
         #[arg(long)]
         yes: bool,
@@ -348,4 +357,12 @@ pub enum RegistryCommand {
         /// The deployment id.
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainsCommand {
+    /// Trust the commands of the current domain-monitors.json content.
+    Trust,
+    /// Stop trusting them.
+    Untrust,
 }

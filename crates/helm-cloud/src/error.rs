@@ -1,13 +1,18 @@
 //! Errors stop here: every failure becomes one or two lines on stderr and an exit code
-//! (INTERFACE.md).
+//! (INTERFACE.md); with `--format json`, also one `{"error": …}` document on stdout.
 
 use helm_aws::{AwsError, AwsErrorKind};
 use helm_core::ErrorKind;
+use serde_json::{Value, json};
 
+pub const EXIT_REFUSED: u8 = 4;
 pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_DATAERR: u8 = 65;
+pub const EXIT_NOINPUT: u8 = 66;
 pub const EXIT_UNAVAILABLE: u8 = 69;
 pub const EXIT_SOFTWARE: u8 = 70;
+pub const EXIT_TEMPFAIL: u8 = 75;
+pub const EXIT_NOPERM: u8 = 77;
 
 /// A failure as the user sees it: what failed, on what, and what to do.
 #[derive(Debug)]
@@ -34,6 +39,29 @@ impl CliError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The cause in one word, for the JSON error document.
+    pub fn kind(&self) -> &'static str {
+        kind_of(self.code)
+    }
+
+    /// `{"error": {"code", "kind", "message", "hint"}}`.
+    pub fn to_json(&self) -> Value {
+        json!({"error": {"code": self.code, "kind": self.kind(), "message": self.message, "hint": self.hint}})
+    }
+}
+
+pub fn kind_of(code: u8) -> &'static str {
+    match code {
+        EXIT_REFUSED => "refused",
+        EXIT_USAGE => "usage",
+        EXIT_DATAERR => "invalid_file",
+        EXIT_NOINPUT => "not_found",
+        EXIT_UNAVAILABLE => "unavailable",
+        EXIT_TEMPFAIL => "busy",
+        EXIT_NOPERM => "permission_denied",
+        _ => "internal",
+    }
 }
 
 impl From<helm_core::Error> for CliError {
@@ -51,18 +79,21 @@ impl From<helm_core::Error> for CliError {
     }
 }
 
+/// The exit code of an AWS failure that stops a whole command.
+pub fn aws_exit_code(kind: AwsErrorKind) -> u8 {
+    match kind {
+        AwsErrorKind::AccessDenied | AwsErrorKind::Credentials => EXIT_NOPERM,
+        AwsErrorKind::NotFound => EXIT_NOINPUT,
+        AwsErrorKind::Unreachable | AwsErrorKind::Throttled | AwsErrorKind::Service => {
+            EXIT_UNAVAILABLE
+        }
+    }
+}
+
 impl From<AwsError> for CliError {
     fn from(e: AwsError) -> Self {
-        // Every AWS failure that stops a whole command means AWS could not be used.
-        let code = match e.kind {
-            AwsErrorKind::Unreachable
-            | AwsErrorKind::Credentials
-            | AwsErrorKind::AccessDenied
-            | AwsErrorKind::Throttled => EXIT_UNAVAILABLE,
-            AwsErrorKind::NotFound | AwsErrorKind::Service => EXIT_UNAVAILABLE,
-        };
         CliError {
-            code,
+            code: aws_exit_code(e.kind),
             hint: Some(e.hint().to_string()),
             message: e.to_string(),
         }
@@ -70,3 +101,24 @@ impl From<AwsError> for CliError {
 }
 
 pub type CliResult<T = u8> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws(kind: AwsErrorKind) -> CliError {
+        AwsError::local("lambda:GetFunction", Some("api"), kind, "x").into()
+    }
+
+    #[test]
+    fn aws_failures_map_to_the_documented_exit_codes() {
+        assert_eq!(aws(AwsErrorKind::AccessDenied).code, 77);
+        assert_eq!(aws(AwsErrorKind::Credentials).code, 77);
+        assert_eq!(aws(AwsErrorKind::NotFound).code, 66);
+        assert_eq!(aws(AwsErrorKind::Unreachable).code, 69);
+        assert_eq!(aws(AwsErrorKind::Throttled).code, 69);
+        let j = aws(AwsErrorKind::AccessDenied).to_json();
+        assert_eq!(j["error"]["kind"], "permission_denied");
+        assert_eq!(j["error"]["code"], 77);
+    }
+}

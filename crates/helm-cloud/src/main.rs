@@ -8,8 +8,8 @@ mod error;
 mod output;
 mod table;
 
-use clap::Parser;
 use clap::error::ErrorKind as ClapKind;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Command, ConfigCommand, IssuesCommand, RegistryCommand};
 use context::Ctx;
 use error::{CliError, CliResult, EXIT_SOFTWARE, EXIT_USAGE};
@@ -28,7 +28,8 @@ fn main() -> ExitCode {
         eprintln!("  this is a bug; please report it with the command you ran");
     }));
 
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {
@@ -36,30 +37,89 @@ fn main() -> ExitCode {
                     let _ = e.print();
                     ExitCode::SUCCESS
                 }
-                ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    let _ = e.print();
-                    ExitCode::from(EXIT_USAGE)
-                }
                 _ => {
-                    let _ = e.print();
+                    let err = clap_error(&e, &args);
+                    report(&err, json_requested(&args));
                     ExitCode::from(EXIT_USAGE)
                 }
             };
         }
     };
+    let json = cli.global.format == cli::Format::Json;
 
     let result = std::panic::catch_unwind(|| run(cli))
         .unwrap_or(Err(CliError::new(EXIT_SOFTWARE, "internal error")));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("helm-cloud: error: {}", e.message);
-            if let Some(h) = &e.hint {
-                eprintln!("  hint: {h}");
-            }
+            report(&e, json);
             ExitCode::from(e.code)
         }
     }
+}
+
+/// One or two lines on stderr; with `--format json` also the error document on stdout, so
+/// a caller that parses stdout always gets exactly one document.
+fn report(e: &CliError, json: bool) {
+    if json && !output::result_printed() {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&e.to_json()).expect("JSON")
+        );
+    }
+    eprintln!("helm-cloud: error: {}", e.message);
+    if let Some(h) = &e.hint {
+        eprintln!("  hint: {h}");
+    }
+}
+
+/// `--format json` / `--format=json` / HELM_FORMAT=json, read from the raw arguments when
+/// clap could not parse them.
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let flag = args.iter().enumerate().rev().find_map(|(i, a)| {
+        if a == "--format" {
+            args.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--format=").map(str::to_string)
+        }
+    });
+    flag.or_else(|| std::env::var(context::env_vars::HELM_FORMAT).ok())
+        .is_some_and(|f| f == "json")
+}
+
+/// A clap error as one line and a hint: what was wrong, and the command's `--help`.
+fn clap_error(e: &clap::Error, args: &[std::ffi::OsString]) -> CliError {
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    // The subcommand path the user typed, for the help hint.
+    let mut path = vec!["helm-cloud".to_string()];
+    let mut cmd = Cli::command();
+    for a in args.iter().skip(1) {
+        let a = a.to_string_lossy();
+        if a.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(a.as_ref()).cloned() {
+            Some(sub) => {
+                path.push(a.into_owned());
+                cmd = sub;
+            }
+            None => break,
+        }
+    }
+    CliError::usage(first).hint(format!("see '{} --help'", path.join(" ")))
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -143,16 +203,18 @@ async fn ops_manage(ctx: &Ctx, op: &str, args: &[String]) -> CliResult {
             None => a.clone(),
         });
     }
+    // The old audit ran every check family when no focus was given.
+    if *new == "audit"
+        && !argv
+            .iter()
+            .any(|a| a == "--type" || a.starts_with("--type="))
+    {
+        argv.extend(["--type".to_string(), "all".to_string()]);
+    }
     eprintln!(
         "helm-cloud: ops-manage is deprecated (faber-cloud ops-manage retired); use: helm-cloud {}",
         helm_core::router::display(&argv)
     );
-    if *new == "audit" {
-        return Err(
-            CliError::usage("audit is not available in this version of helm-cloud")
-                .hint("see the README's status table"),
-        );
-    }
     run_routed(ctx, &argv).await
 }
 
@@ -198,12 +260,6 @@ async fn ask(ctx: &Ctx, text: &str, explain: bool) -> CliResult {
         return Ok(0);
     }
     eprintln!("{shown}");
-    if argv[0] == "audit" {
-        return Err(
-            CliError::usage("audit is not available in this version of helm-cloud")
-                .hint("see the README's status table"),
-        );
-    }
     // A routed remediation goes through remediate's own policy: never --yes from here.
     run_routed(ctx, &argv).await
 }
@@ -211,6 +267,8 @@ async fn ask(ctx: &Ctx, text: &str, explain: bool) -> CliResult {
 async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
     match command {
         Command::Init => commands::init::run(ctx),
+        Command::Domains(cli::DomainsCommand::Trust) => commands::central::trust(ctx, true),
+        Command::Domains(cli::DomainsCommand::Untrust) => commands::central::trust(ctx, false),
         Command::Audit {
             kind,
             env,
@@ -312,7 +370,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         } => {
             commands::investigate::run(
                 ctx,
-                &env,
+                env.as_deref(),
                 query.as_deref(),
                 issue.as_deref(),
                 service.as_deref(),
@@ -335,7 +393,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             force,
         } => {
             let req = commands::remediate::Request {
-                env: &env,
+                env: env.as_deref(),
                 description: description.as_deref(),
                 action: action.as_deref(),
                 service: service.as_deref(),

@@ -20,14 +20,12 @@ impl Printer {
             Format::Json => serde_json::to_string_pretty(json).expect("JSON values serialise"),
             Format::Text | Format::Voice => text(),
         };
-        // A closed pipe (`| head`) is not an error worth a panic.
-        let _ = writeln!(out, "{}", body.trim_end_matches('\n'));
+        emit(&mut out, &body);
     }
 
     /// Text as it is, on stdout (whatever the format).
     pub fn text(&self, body: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", body.trim_end_matches('\n'));
+        emit(&mut std::io::stdout().lock(), body);
     }
 
     /// A warning on stderr (hidden by -q).
@@ -50,4 +48,24 @@ impl Printer {
             eprintln!("debug: {msg}");
         }
     }
+}
+
+/// Write one result. A closed pipe (`helm-cloud logs … | head -1`) ends the command quietly
+/// with 0, as ripgrep does: the reader has what it wanted. Any other write error is ignored
+/// here (stdout is gone; there is nowhere to report it).
+fn emit(out: &mut impl Write, body: &str) {
+    PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    let r = writeln!(out, "{}", body.trim_end_matches('\n')).and_then(|_| out.flush());
+    if let Err(e) = r
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+static PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a result reached stdout (an error after it adds no second JSON document).
+pub fn result_printed() -> bool {
+    PRINTED.load(std::sync::atomic::Ordering::Relaxed)
 }

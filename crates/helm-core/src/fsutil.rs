@@ -69,6 +69,32 @@ pub fn lock_path(target: &Path) -> PathBuf {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A new file `dir/<stamp><suffix>` that no other writer holds: when a report of the same
+/// second exists, `<stamp>.01<suffix>`, `.02`…, which sort after it, so "the newest report"
+/// stays the last name in order. The file is created empty (reserved) and the caller
+/// replaces it with [`write_atomic`].
+pub fn reserve_unique(dir: &Path, stamp: &str, suffix: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    for n in 0..1000u32 {
+        let name = if n == 0 {
+            format!("{stamp}{suffix}")
+        } else {
+            format!("{stamp}.{n:02}{suffix}")
+        };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == IoKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("creating", &path, e)),
+        }
+    }
+    Err(Error::io(
+        "creating",
+        dir,
+        std::io::Error::other("1000 files of the same second already exist"),
+    ))
+}
+
 /// Replace `path` with `bytes` atomically (temporary file, fsync, rename, fsync folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path

@@ -167,6 +167,67 @@ impl Detection {
     }
 }
 
+/// What a run evaluated and could judge: the evidence an issue needs to resolve. A check
+/// that was not read (no traffic, a failed metrics read, an UNKNOWN resource, a control that
+/// could not be evaluated) is absent, so its issue stays open.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluated {
+    /// (resource, check or family): None resource is every resource; a check ending in `.`
+    /// or `:` covers the family (`sg.`, `alarm:`).
+    entries: Vec<(Option<String>, String)>,
+}
+
+impl Evaluated {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `check` (or a family) was evaluated on `resource`.
+    pub fn add(&mut self, resource: &str, check: &str) {
+        self.entries
+            .push((Some(resource.to_string()), check.to_string()));
+    }
+
+    /// `check` (or a family) was evaluated on every resource it applies to.
+    pub fn add_everywhere(&mut self, check: &str) {
+        self.entries.push((None, check.to_string()));
+    }
+
+    pub fn covers(&self, resource: &str, check: &str) -> bool {
+        self.entries.iter().any(|(r, c)| {
+            r.as_deref().is_none_or(|r| r == resource)
+                && (c == check
+                    || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The resource and check of a fingerprint `<env>/<resource>/<check>`.
+pub fn fingerprint_parts(fp: &str) -> Option<(&str, &str)> {
+    let mut it = fp.splitn(3, '/');
+    let _env = it.next()?;
+    Some((it.next()?, it.next()?))
+}
+
+/// Whether an issue of source `issue_source` belongs to a sync of `source`. Each audit type
+/// is its own source (`audit:cost`…); issues written as plain `audit` before that are
+/// placed by their check.
+fn same_source(issue_source: &str, source: &str, check: &str) -> bool {
+    if issue_source == source {
+        return true;
+    }
+    let family = match check.split('.').next().unwrap_or_default() {
+        "cost" | "waste" => "audit:cost",
+        "cis" | "config" => "audit:compliance",
+        _ => "audit:security",
+    };
+    issue_source == "audit" && source == family
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOutcome {
@@ -212,6 +273,12 @@ impl IssueStore {
         FileLock::acquire(&self.root().join("issues"))
     }
 
+    /// The lock under which an issue's escalation is decided and recorded (waits for it).
+    pub fn escalation_lock(&self, id: &str) -> Result<FileLock> {
+        check_id(id)?;
+        FileLock::acquire(&self.root().join(format!("escalate-{id}")))
+    }
+
     fn sequence_path(&self) -> PathBuf {
         self.root().join("sequence.json")
     }
@@ -234,9 +301,25 @@ impl IssueStore {
         Ok(out)
     }
 
-    /// Active (and escalated) issues.
+    /// Active (and escalated) issues. An issue found in both folders is one whose move to
+    /// `resolved/` was interrupted (a crash between the write and the removal): the resolved
+    /// copy wins and the stale active file is removed, so the move completes on this read.
     pub fn active(&self) -> Result<Vec<Issue>> {
-        Self::read_dir(&self.active_dir)
+        let mut out = Vec::new();
+        for issue in Self::read_dir(&self.active_dir)? {
+            let done = self.resolved_dir.join(format!("{}.json", issue.id));
+            if done.exists() && read_issue(&done).is_ok_and(|r| r.status == IssueStatus::Resolved) {
+                let stale = self.active_dir.join(format!("{}.json", issue.id));
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("removing", stale, e)),
+                }
+                continue;
+            }
+            out.push(issue);
+        }
+        Ok(out)
     }
 
     /// Resolved issues still kept.
@@ -247,7 +330,8 @@ impl IssueStore {
     /// One issue by id, active or resolved.
     pub fn get(&self, id: &str) -> Result<Option<Issue>> {
         check_id(id)?;
-        for dir in [&self.active_dir, &self.resolved_dir] {
+        // The resolved copy first: it is the later state of an interrupted move.
+        for dir in [&self.resolved_dir, &self.active_dir] {
             let p = dir.join(format!("{id}.json"));
             if p.exists() {
                 return read_issue(&p).map(Some);
@@ -317,7 +401,7 @@ impl IssueStore {
         environment: &str,
         source: &str,
         detections: &[Detection],
-        judged: &[String],
+        evaluated: &Evaluated,
         now: DateTime<Utc>,
     ) -> Result<SyncOutcome> {
         let _lock = self.lock()?;
@@ -396,10 +480,12 @@ impl IssueStore {
         let detected: Vec<String> = detections.iter().map(Detection::fingerprint).collect();
         for issue in active.iter_mut() {
             let still = detected.contains(&issue.fingerprint);
-            let judged_now = issue.affected_resources.iter().any(|r| judged.contains(r));
+            // Resolved only on evidence: this very check ran on this resource now and passed.
+            let passed_now = fingerprint_parts(&issue.fingerprint).is_some_and(|(r, c)| {
+                evaluated.covers(r, c) && same_source(&issue.source, source, c)
+            });
             if issue.environment == environment
-                && issue.source == source
-                && judged_now
+                && passed_now
                 && !still
                 && issue.status != IssueStatus::Resolved
             {
@@ -586,11 +672,120 @@ mod tests {
         }
     }
 
+    fn ev(pairs: &[(&str, &str)]) -> Evaluated {
+        let mut e = Evaluated::new();
+        for (r, c) in pairs {
+            e.add(r, c);
+        }
+        e
+    }
+
+    #[test]
+    fn an_issue_resolves_only_when_its_own_check_was_evaluated_and_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::High)],
+            &ev(&[("api", "error_rate")]),
+            t("2025-11-03T20:00:00Z"),
+        )
+        .unwrap();
+        // The resource was judged (its status read) but its error rate was not (no traffic).
+        let out = s
+            .sync(
+                "test",
+                "health",
+                &[],
+                &ev(&[("api", "status"), ("other", "error_rate")]),
+                t("2025-11-03T20:05:00Z"),
+            )
+            .unwrap();
+        assert!(out.resolved.is_empty(), "no evidence, no resolution");
+        let out = s
+            .sync(
+                "test",
+                "health",
+                &[],
+                &ev(&[("api", "error_rate")]),
+                t("2025-11-03T20:10:00Z"),
+            )
+            .unwrap();
+        assert_eq!(out.resolved, ["infra-001"]);
+    }
+
+    #[test]
+    fn each_audit_type_resolves_only_its_own_issues() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync(
+            "test",
+            "audit:security",
+            &[det("sg-1", "sg.open_admin_port", Severity::Critical)],
+            &Evaluated::new(),
+            t("2025-11-03T20:00:00Z"),
+        )
+        .unwrap();
+        let mut cost = Evaluated::new();
+        cost.add_everywhere("cost.");
+        cost.add_everywhere("sg.");
+        let out = s
+            .sync("test", "audit:cost", &[], &cost, t("2025-11-03T20:05:00Z"))
+            .unwrap();
+        assert!(
+            out.resolved.is_empty(),
+            "a cost audit never resolves a security issue"
+        );
+        let mut sec = Evaluated::new();
+        sec.add_everywhere("sg.");
+        let out = s
+            .sync(
+                "test",
+                "audit:security",
+                &[],
+                &sec,
+                t("2025-11-03T20:10:00Z"),
+            )
+            .unwrap();
+        assert_eq!(out.resolved, ["infra-001"], "the SG was closed again");
+        assert!(same_source("audit", "audit:security", "sg.open_admin_port"));
+        assert!(!same_source("audit", "audit:cost", "sg.open_admin_port"));
+        assert!(same_source("audit", "audit:compliance", "cis.root_mfa"));
+    }
+
+    #[test]
+    fn an_interrupted_move_to_resolved_heals_on_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        s.sync(
+            "test",
+            "health",
+            &[det("api", "error_rate", Severity::High)],
+            &Evaluated::new(),
+            t("2025-11-03T20:00:00Z"),
+        )
+        .unwrap();
+        let active = s.active_dir.join("infra-001.json");
+        let kept = std::fs::read_to_string(&active).unwrap();
+        s.resolve("infra-001", None, t("2025-11-03T20:05:00Z"))
+            .unwrap()
+            .unwrap();
+        // The crash: resolved/ written, active/ not yet removed.
+        std::fs::write(&active, kept).unwrap();
+        assert!(s.active().unwrap().is_empty());
+        assert!(!active.exists(), "the stale active copy is removed");
+        assert_eq!(
+            s.get("infra-001").unwrap().unwrap().status,
+            IssueStatus::Resolved
+        );
+    }
+
     #[test]
     fn open_update_resolve_across_three_runs() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        let judged = vec!["api".to_string()];
+        let judged = ev(&[("api", "error_rate")]);
         let first = s
             .sync(
                 "test",
@@ -650,12 +845,18 @@ mod tests {
             "test",
             "health",
             &[det("api", "error_rate", Severity::High)],
-            &["api".into()],
+            &ev(&[("api", "error_rate")]),
             t("2025-11-03T20:00:00Z"),
         )
         .unwrap();
         let out = s
-            .sync("test", "health", &[], &[], t("2025-11-03T20:05:00Z"))
+            .sync(
+                "test",
+                "health",
+                &[],
+                &Evaluated::new(),
+                t("2025-11-03T20:05:00Z"),
+            )
             .unwrap();
         assert!(
             out.resolved.is_empty(),
@@ -666,7 +867,7 @@ mod tests {
                 "prod",
                 "health",
                 &[],
-                &["api".into()],
+                &ev(&[("api", "error_rate")]),
                 t("2025-11-03T20:05:00Z"),
             )
             .unwrap();
@@ -681,7 +882,7 @@ mod tests {
             "test",
             "health",
             &[det("api", "error_rate", Severity::High)],
-            &["api".into()],
+            &ev(&[("api", "error_rate")]),
             t("2025-01-01T00:00:00Z"),
         )
         .unwrap();
@@ -689,18 +890,30 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(s.get("infra-001").unwrap().is_some());
-        s.sync("test", "health", &[], &[], t("2025-03-01T00:00:00Z"))
-            .unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[],
+            &Evaluated::new(),
+            t("2025-03-01T00:00:00Z"),
+        )
+        .unwrap();
         assert!(s.get("infra-001").unwrap().is_some(), "58 days: kept");
-        s.sync("test", "health", &[], &[], t("2025-04-05T00:00:00Z"))
-            .unwrap();
+        s.sync(
+            "test",
+            "health",
+            &[],
+            &Evaluated::new(),
+            t("2025-04-05T00:00:00Z"),
+        )
+        .unwrap();
         assert!(s.get("infra-001").unwrap().is_none(), "93 days: purged");
         let next = s
             .sync(
                 "test",
                 "health",
                 &[det("db", "status", Severity::High)],
-                &[],
+                &Evaluated::new(),
                 t("2025-04-05T00:00:00Z"),
             )
             .unwrap();
@@ -715,7 +928,7 @@ mod tests {
             "test",
             "health",
             &[det("api", "error_rate", Severity::Critical)],
-            &[],
+            &Evaluated::new(),
             t("2025-11-03T20:00:00Z"),
         )
         .unwrap();
@@ -738,7 +951,7 @@ mod tests {
             "test",
             "health",
             &[det("api", "error_rate", Severity::High)],
-            &["api".into()],
+            &ev(&[("api", "error_rate")]),
             t("2025-11-03T20:00:00Z"),
         )
         .unwrap();
@@ -750,7 +963,7 @@ mod tests {
             "test",
             "health",
             &[det("api", "error_rate", Severity::High)],
-            &["api".into()],
+            &ev(&[("api", "error_rate")]),
             t("2025-11-03T20:05:00Z"),
         )
         .unwrap();

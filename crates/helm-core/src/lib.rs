@@ -22,6 +22,7 @@ pub mod resource;
 pub mod responder;
 pub mod router;
 pub mod suggest;
+pub mod trust;
 pub mod version;
 
 pub use error::{Error, ErrorKind, Result};

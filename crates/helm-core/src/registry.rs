@@ -360,6 +360,27 @@ pub struct EnvironmentView {
 }
 
 impl EnvironmentView {
+    /// One resource id must name one resource: an id that two deployments give to two
+    /// different ARNs would make every command act on whichever came last. A 65 naming both.
+    pub fn check_ids(&self, registry: &Path) -> Result<()> {
+        let mut seen: HashMap<&str, &Resource> = HashMap::new();
+        for r in &self.resources {
+            if let Some(first) = seen.insert(r.id.as_str(), r) {
+                return Err(Error::invalid(
+                    registry,
+                    None,
+                    Some(format!("resources[].id {:?}", r.id)),
+                    format!(
+                        "environment {} has two resources called {:?}: {} in deployment {} and {} in deployment {}",
+                        self.environment, r.id, first.arn, first.deployment_id, r.arn, r.deployment_id
+                    ),
+                )
+                .with_hint("give one of them another id (ids are unique within an environment)"));
+            }
+        }
+        Ok(())
+    }
+
     /// The resource with this id (exact), if any.
     pub fn get(&self, id: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.id == id)

@@ -151,6 +151,7 @@ pub fn route(
         issue: issue.clone(),
         intent,
     };
+    let explicit_env = environment.is_some();
     let env = environment.unwrap_or_else(|| "test".into());
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut argv = match intent {
@@ -213,7 +214,10 @@ pub fn route(
         },
         _ => return Err(understood),
     };
-    if argv[0] != "escalate" {
+    // An issue carries its environment: the routed command takes it from there, and only
+    // an environment the text names explicitly is passed (and checked against the issue's).
+    let issue_routed = argv.iter().any(|a| a == "--issue");
+    if argv[0] != "escalate" && (!issue_routed || explicit_env) {
         argv.extend(s(&["--env", &env]));
     }
     Ok(argv)
@@ -288,10 +292,7 @@ mod tests {
                 "why is web slow in prod",
                 "investigate \"why is web slow in prod\" --env prod",
             ),
-            (
-                "root cause of infra-003",
-                "investigate --issue infra-003 --env test",
-            ),
+            ("root cause of infra-003", "investigate --issue infra-003"),
             (
                 "diagnose staging",
                 "investigate \"diagnose staging\" --env staging",
@@ -318,7 +319,11 @@ mod tests {
                 "clear the cache of the cdn",
                 "remediate \"clear the cache of the cdn\" --env test",
             ),
-            ("fix infra-002", "remediate --issue infra-002 --env test"),
+            ("fix infra-002", "remediate --issue infra-002"),
+            (
+                "fix infra-002 in prod",
+                "remediate --issue infra-002 --env prod",
+            ),
             (
                 "how much did we spend this month",
                 "audit --type cost --env test",

@@ -98,6 +98,12 @@ impl Emulator {
         );
     }
 
+    /// The Python that runs the emulator (it has boto3, for tests that act on AWS beside
+    /// the command under test).
+    pub fn python(&self) -> &str {
+        &self.python
+    }
+
     /// A plain HTTP request to the emulator (seeding endpoints, moto-api). Returns status and body.
     pub fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
@@ -215,8 +221,24 @@ pub fn run_in_pty(
     prompt: &str,
     answer: &str,
 ) -> (i32, String) {
+    run_in_pty_with_hook(program, args, cwd, env, unset, prompt, answer, &[])
+}
+
+/// As [`run_in_pty`], and when the prompt appears, run `hook` (a command line; empty: none)
+/// to completion before answering: the world changing while a person reads the prompt.
+#[allow(clippy::too_many_arguments)]
+pub fn run_in_pty_with_hook(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    env: &[(String, String)],
+    unset: &[&str],
+    prompt: &str,
+    answer: &str,
+    hook: &[&str],
+) -> (i32, String) {
     const DRIVER: &str = r#"
-import json, os, pty, select, sys, time
+import json, os, pty, select, subprocess, sys, time
 spec = json.loads(sys.argv[1])
 pid, fd = pty.fork()
 if pid == 0:
@@ -240,13 +262,15 @@ while time.time() < deadline:
             break
         out += data
         if not sent and spec["prompt"].encode() in out:
+            if spec["hook"]:
+                subprocess.run(spec["hook"], check=True, stdout=subprocess.DEVNULL)
             os.write(fd, (spec["answer"] + "\n").encode())
             sent = True
 _, status = os.waitpid(pid, 0)
 print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": out.decode("utf-8", "replace")}))
 "#;
     let spec = format!(
-        "{{\"program\": {:?}, \"args\": [{}], \"cwd\": {:?}, \"env\": {{{}}}, \"unset\": [{}], \"prompt\": {:?}, \"answer\": {:?}}}",
+        "{{\"program\": {:?}, \"args\": [{}], \"cwd\": {:?}, \"env\": {{{}}}, \"unset\": [{}], \"prompt\": {:?}, \"answer\": {:?}, \"hook\": [{}]}}",
         program.display().to_string(),
         args.iter()
             .map(|a| format!("{a:?}"))
@@ -263,7 +287,11 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": out.decod
             .collect::<Vec<_>>()
             .join(", "),
         prompt,
-        answer
+        answer,
+        hook.iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let out = Command::new("python3")
         .arg("-c")

@@ -1,18 +1,17 @@
-use helm_aws::{AwsClients, AwsErrorKind, ClientSettings};
+use helm_aws::{AwsClients, AwsErrorKind, ClientSettings, StaticKeys};
 use helm_core::config::Credentials;
 use helm_testsupport::Emulator;
-use std::sync::Once;
 use std::time::Duration;
 
-/// Test keys for the emulator (it accepts any), set once before any client reads them, so
-/// the developer's own credentials never take part.
+/// Test keys for the emulator (it accepts any), given in code: the process environment is
+/// never changed in a multi-threaded test binary, and the developer's own credentials never
+/// take part.
 fn settings(endpoint: &str) -> ClientSettings {
-    static KEYS: Once = Once::new();
-    KEYS.call_once(|| unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let mut s = ClientSettings::new(Credentials::DefaultChain, "us-east-1");
+    s.static_keys = Some(StaticKeys {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
     });
-    let mut s = ClientSettings::new(Credentials::EnvironmentKeys, "us-east-1");
     s.endpoint_url = Some(endpoint.to_string());
     s.max_attempts = 1;
     s.operation_timeout = Duration::from_secs(20);

@@ -4,15 +4,15 @@
 
 use super::{health::issue_store, logs::log_groups, targets};
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, aws_exit_code};
 use chrono::{Datelike, Duration, NaiveDate};
 use helm_aws::health::{self, HealthOptions};
-use helm_aws::{AwsClients, CostPeriod};
+use helm_aws::{AwsClients, AwsErrorKind, CostPeriod};
 use helm_core::auditor::{self, Finding, Severity, cost};
 use helm_core::clock::{file_stamp, rfc3339};
 use helm_core::config::duration;
 use helm_core::fsutil;
-use helm_core::issues::{self, Detection};
+use helm_core::issues::{self, Detection, Evaluated};
 use helm_core::monitor::StatusObs;
 use helm_core::resource::ResourceKind;
 use serde_json::{Value, json};
@@ -45,13 +45,13 @@ impl CeCache {
         start: &str,
         end: &str,
         daily: bool,
-    ) -> CliResult<Vec<CostPeriod>> {
+    ) -> CliResult<Result<Vec<CostPeriod>, helm_aws::AwsError>> {
         let path = self.key(start, end, daily, scope);
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(Value::Array(rows)) = serde_json::from_str::<Value>(&text)
         {
             self.hits += 1;
-            return Ok(rows
+            return Ok(Ok(rows
                 .iter()
                 .map(|r| CostPeriod {
                     start: r["start"].as_str().unwrap_or_default().to_string(),
@@ -69,13 +69,16 @@ impl CeCache {
                         })
                         .unwrap_or_default(),
                 })
-                .collect());
+                .collect()));
         }
-        let (periods, n) = clients.cost_and_usage(start, end, daily).await?;
+        let (periods, n) = match clients.cost_and_usage(start, end, daily).await {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
         self.requests += n;
         let doc: Vec<Value> = periods.iter().map(|p| json!({"start": p.start, "by_service": p.by_service.iter().map(|(s, v)| json!([s, v])).collect::<Vec<_>>()})).collect();
         fsutil::write_atomic(&path, serde_json::to_string(&doc).expect("JSON").as_bytes())?;
-        Ok(periods)
+        Ok(Ok(periods))
     }
 }
 
@@ -83,10 +86,38 @@ fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-/// What one kind of audit found.
+/// What one kind of audit found, and what it could and could not evaluate.
 struct Part {
     findings: Vec<Finding>,
     metrics: Value,
+    /// The checks that ran and were judged: the evidence an issue needs to resolve.
+    evaluated: Evaluated,
+    /// One line each, in the operator's words.
+    not_evaluated: Vec<String>,
+    /// The kinds of the AWS failures behind `not_evaluated`.
+    failures: Vec<AwsErrorKind>,
+}
+
+impl Part {
+    fn new() -> Part {
+        Part {
+            findings: Vec::new(),
+            metrics: Value::Null,
+            evaluated: Evaluated::new(),
+            not_evaluated: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// `what` could not be evaluated because of `e` (in `region`, when it is regional).
+    fn missed(&mut self, what: &str, region: Option<&str>, e: &helm_aws::AwsError) {
+        let place = region.map(|r| format!(" in {r}")).unwrap_or_default();
+        let line = format!("{what}{place}: {}", e.cause());
+        if !self.not_evaluated.contains(&line) {
+            self.not_evaluated.push(line);
+        }
+        self.failures.push(e.kind);
+    }
 }
 
 pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult {
@@ -103,6 +134,9 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     };
     let mut findings = Vec::new();
     let mut metrics = serde_json::Map::new();
+    let mut parts: Vec<(&str, Evaluated)> = Vec::new();
+    let mut not_evaluated: Vec<String> = Vec::new();
+    let mut failures: Vec<AwsErrorKind> = Vec::new();
     for k in &kinds {
         let part = match *k {
             "cost" => cost_audit(ctx, &config, env, span, &clients, &view).await?,
@@ -111,6 +145,39 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
         };
         findings.extend(part.findings);
         metrics.insert(k.to_string(), part.metrics);
+        not_evaluated.extend(part.not_evaluated.iter().map(|n| format!("{k}: {n}")));
+        failures.extend(part.failures);
+        parts.push((k, part.evaluated));
+    }
+    let coverage = auditor::Coverage::of(parts.iter().any(|(_, e)| !e.is_empty()), &not_evaluated);
+    // Nothing evaluated because AWS could not be used at all: the exit code says why
+    // (69 unreachable, 77 permission denied), with the first reason.
+    if coverage == auditor::Coverage::None && !failures.is_empty() {
+        let code = failures
+            .iter()
+            .map(|k| aws_exit_code(*k))
+            .max()
+            .unwrap_or(crate::error::EXIT_UNAVAILABLE);
+        let shown = failures.iter().all(|k| aws_exit_code(*k) == code);
+        if shown {
+            return Err(CliError::new(
+                code,
+                format!(
+                    "audit --type {kind} evaluated nothing: {}{}",
+                    not_evaluated.first().cloned().unwrap_or_default(),
+                    if not_evaluated.len() > 1 {
+                        format!(" (and {} more)", not_evaluated.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+            )
+            .hint(if code == crate::error::EXIT_NOPERM {
+                "grant the IAM permissions the README's audit section lists to the profile in use"
+            } else {
+                "check the network, --endpoint-url / AWS_ENDPOINT_URL and --region"
+            }));
+        }
     }
     findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then(
@@ -138,6 +205,8 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
         &findings,
         metrics,
         &recommendations,
+        coverage,
+        &not_evaluated,
     );
 
     // Budget overruns and critical findings open (or update) issues; they resolve when gone.
@@ -165,29 +234,50 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
             metrics: json!({"check": f.check}),
         })
         .collect();
-    let mut judged: Vec<String> = vec!["account".to_string()];
-    judged.extend(findings.iter().map(|f| f.resource.clone()));
-    let outcome = issue_store(ctx, &config).sync(env, "audit", &detections, &judged, now)?;
-    data["issues"] = json!(
-        outcome
-            .issues
+    // Each audit type is its own source: a cost audit never touches a security issue, and
+    // an issue resolves only when its check was evaluated in this run and passed.
+    let mut issue_refs = Vec::new();
+    for (k, evaluated) in &parts {
+        let family = |c: &str| match c.split('.').next().unwrap_or_default() {
+            "cost" | "waste" => "cost",
+            "cis" | "config" => "compliance",
+            _ => "security",
+        };
+        let mine: Vec<Detection> = detections
             .iter()
-            .map(|(fp, id, opened)| json!({"fingerprint": fp, "issue_id": id, "opened": opened}))
-            .collect::<Vec<_>>()
-    );
+            .filter(|d| family(&d.check) == *k)
+            .cloned()
+            .collect();
+        let outcome =
+            issue_store(ctx, &config).sync(env, &format!("audit:{k}"), &mine, evaluated, now)?;
+        issue_refs.extend(
+            outcome.issues.iter().map(
+                |(fp, id, opened)| json!({"fingerprint": fp, "issue_id": id, "opened": opened}),
+            ),
+        );
+        issue_refs.extend(
+            outcome
+                .resolved
+                .iter()
+                .map(|id| json!({"issue_id": id, "resolved": true})),
+        );
+    }
+    data["issues"] = json!(issue_refs);
 
     let dir = ctx.paths.plugin_dir().join("audits").join(env);
-    let base = dir.join(format!("{}-{kind}", file_stamp(now)));
-    let json_path = base.with_extension("json");
+    let json_path = fsutil::reserve_unique(&dir, &file_stamp(now), &format!("-{kind}.json"))?;
+    let md_path = json_path.with_file_name(
+        json_path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(".json", ".md"))
+            .unwrap_or_default(),
+    );
     data["report_path"] = json!(ctx.show_path(&json_path));
     fsutil::write_atomic(
         &json_path,
         (serde_json::to_string_pretty(&data).expect("JSON") + "\n").as_bytes(),
     )?;
-    fsutil::write_atomic(
-        &base.with_extension("md"),
-        auditor::markdown(&data).as_bytes(),
-    )?;
+    fsutil::write_atomic(&md_path, auditor::markdown(&data).as_bytes())?;
     let code = data["summary"]["exit_code"].as_u64().unwrap_or(0) as u8;
     ctx.out.result(&data, || render(&data, &findings));
     Ok(code)
@@ -225,9 +315,11 @@ async fn cost_audit(
         requests: 0,
         hits: 0,
     };
+    let mut part = Part::new();
     let days = ((span.as_secs() / 86_400) as i64).max(14);
     let daily_start = today - Duration::days(days);
-    let daily_periods = cache
+    let mut ce_ok = true;
+    let daily_periods = match cache
         .get(
             clients,
             &scope,
@@ -235,7 +327,15 @@ async fn cost_audit(
             &today.to_string(),
             true,
         )
-        .await?;
+        .await?
+    {
+        Ok(p) => p,
+        Err(e) => {
+            part.missed("Cost Explorer daily costs", None, &e);
+            ce_ok = false;
+            Vec::new()
+        }
+    };
     let mut daily = cost::Daily::new();
     for p in &daily_periods {
         if let Some(d) = day(&p.start) {
@@ -247,8 +347,8 @@ async fn cost_audit(
     }
     let last = today - Duration::days(1);
     let month_start = last.with_day(1).expect("day 1");
-    let mtd_periods = if month_start < today {
-        cache
+    let mtd_periods = if month_start < today && ce_ok {
+        match cache
             .get(
                 clients,
                 &scope,
@@ -257,6 +357,14 @@ async fn cost_audit(
                 false,
             )
             .await?
+        {
+            Ok(p) => p,
+            Err(e) => {
+                part.missed("Cost Explorer month to date", None, &e);
+                ce_ok = false;
+                Vec::new()
+            }
+        }
     } else {
         Vec::new()
     };
@@ -272,6 +380,12 @@ async fn cost_audit(
     mtd_by_service.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mtd: f64 = mtd_by_service.iter().map(|(_, v)| v).sum();
     let (mut findings, figures) = cost::budget_findings(&daily, mtd, today, budget);
+    if ce_ok {
+        part.evaluated.add_everywhere("cost.");
+    } else {
+        // No figures, no budget verdict: a zero would read as "under budget".
+        findings.clear();
+    }
 
     // Waste among the registry's resources, over 14 days of CloudWatch.
     let (tgts, _) = targets::targets(ctx, config, view, None)?;
@@ -288,13 +402,33 @@ async fn cost_audit(
         for (t, o) in tgts.iter().zip(&observations) {
             let v = |k: &str| o.metrics.get(k).and_then(|x| x.window);
             let id = &t.resource.id;
+            let metrics_ok = o.metrics_error.is_none();
+            if let Some(e) = &o.metrics_error {
+                let line = format!("CloudWatch metrics of {id}: {e}");
+                if !part.not_evaluated.contains(&line) {
+                    part.not_evaluated.push(line);
+                }
+            }
             let finding = match t.kind {
-                ResourceKind::Lambda if o.metrics_error.is_none() => {
+                ResourceKind::Lambda if metrics_ok => {
+                    part.evaluated.add(id, "waste.lambda_idle");
                     cost::idle_lambda(id, v("invocations").unwrap_or(0.0), waste_days)
                 }
-                ResourceKind::Rds => {
+                ResourceKind::Rds if metrics_ok => {
                     if dbs.is_none() {
-                        dbs = Some(clients.db_instances(&t.region).await.unwrap_or_default());
+                        dbs = Some(match clients.db_instances(&t.region).await {
+                            Ok(d) => d,
+                            Err(e) => {
+                                part.missed("rds:DescribeDBInstances", Some(&t.region), &e);
+                                Vec::new()
+                            }
+                        });
+                    }
+                    if dbs
+                        .as_ref()
+                        .is_some_and(|d| d.iter().any(|d| d.id == t.resource.name))
+                    {
+                        part.evaluated.add(id, "waste.rds_idle");
                     }
                     let class = dbs
                         .iter()
@@ -310,12 +444,18 @@ async fn cost_audit(
                         waste_days,
                     )
                 }
-                ResourceKind::Ecs => {
+                ResourceKind::Ecs if metrics_ok => {
                     let running = match &o.status {
-                        StatusObs::Ecs { running, .. } => *running,
-                        _ => 0,
+                        StatusObs::Ecs { running, .. } => Some(*running),
+                        _ => None,
                     };
-                    cost::oversized_ecs(id, v("cpu_avg_percent"), running, waste_days)
+                    match running {
+                        Some(running) => {
+                            part.evaluated.add(id, "waste.ecs_oversized");
+                            cost::oversized_ecs(id, v("cpu_avg_percent"), running, waste_days)
+                        }
+                        None => None,
+                    }
                 }
                 _ => None,
             };
@@ -323,17 +463,27 @@ async fn cost_audit(
             if matches!(t.kind, ResourceKind::Lambda | ResourceKind::Ecs)
                 || t.resource.log_group.is_some()
             {
-                for g in log_groups(clients, &t.resource, &t.region)
-                    .await
-                    .unwrap_or_default()
-                {
-                    for info in clients
-                        .log_groups(&t.region, &g)
-                        .await
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|i| i.name == g)
-                    {
+                let groups = match log_groups(clients, &t.resource, &t.region).await {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let line = format!("log groups of {id}: {}", e.message);
+                        if !part.not_evaluated.contains(&line) {
+                            part.not_evaluated.push(line);
+                        }
+                        Vec::new()
+                    }
+                };
+                let mut read_all = true;
+                for g in groups {
+                    let infos = match clients.log_groups(&t.region, &g).await {
+                        Ok(i) => i,
+                        Err(e) => {
+                            part.missed("logs:DescribeLogGroups", Some(&t.region), &e);
+                            read_all = false;
+                            Vec::new()
+                        }
+                    };
+                    for info in infos.into_iter().filter(|i| i.name == g) {
                         findings.extend(cost::log_retention(
                             id,
                             &info.name,
@@ -342,6 +492,9 @@ async fn cost_audit(
                             max_retention,
                         ));
                     }
+                }
+                if read_all {
+                    part.evaluated.add(id, "waste.log_retention");
                 }
             }
         }
@@ -371,7 +524,9 @@ async fn cost_audit(
         "cost_explorer_cached_answers": cache.hits,
         "savings_are_estimates": "us-east-1 on-demand list prices of November 2026 (see helm-core auditor::cost::prices)",
     });
-    Ok(Part { findings, metrics })
+    part.findings = findings;
+    part.metrics = metrics;
+    Ok(part)
 }
 
 fn round2(v: f64) -> f64 {
@@ -393,14 +548,35 @@ fn render(data: &Value, findings: &[Finding]) -> String {
         }
     };
     let mut s = format!(
-        "{} audit of {}: {}\n",
+        "{} audit of {}: {}{}\n",
         kind,
         data["audit"]["environment"].as_str().unwrap_or_default(),
         data["summary"]["overall_status"]
             .as_str()
             .unwrap_or_default()
-            .to_uppercase()
+            .to_uppercase(),
+        if data["summary"]["evaluation"] == "complete" {
+            String::new()
+        } else {
+            format!(
+                " (evaluation {}: {} not evaluated)",
+                data["summary"]["evaluation"].as_str().unwrap_or_default(),
+                data["summary"]["not_evaluated"]
+                    .as_array()
+                    .map_or(0, |a| a.len())
+            )
+        }
     );
+    for n in data["summary"]["not_evaluated"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        s.push_str(&format!(
+            "  not evaluated: {}\n",
+            n.as_str().unwrap_or_default()
+        ));
+    }
     let cost = part("cost");
     if cost.is_object() {
         s.push_str(&format!(
@@ -419,16 +595,13 @@ fn render(data: &Value, findings: &[Finding]) -> String {
     }
     let sec = part("security");
     if sec.is_object() {
-        s.push_str(&format!(
-            "\nsecurity score: {}/100\n",
-            sec["security_score"]
-        ));
-        for n in sec["not_evaluated"].as_array().into_iter().flatten() {
-            s.push_str(&format!(
-                "  not evaluated: {}\n",
-                n.as_str().unwrap_or_default()
-            ));
-        }
+        s.push_str(&match sec["security_score"].as_u64() {
+            Some(v) if sec["score_partial"] == true => {
+                format!("\nsecurity score: {v}/100 (partial: over what could be read)\n")
+            }
+            Some(v) => format!("\nsecurity score: {v}/100\n"),
+            None => "\nsecurity score: none (nothing could be read)\n".to_string(),
+        });
     }
     let comp = part("compliance");
     if comp.is_object() {
@@ -499,17 +672,25 @@ async fn security_audit(
     view: &helm_core::registry::EnvironmentView,
 ) -> CliResult<Part> {
     use helm_core::auditor::security as sec;
+    let mut part = Part::new();
     let mut findings = Vec::new();
-    let mut not_evaluated: Vec<String> = Vec::new();
     let mut checked = serde_json::Map::new();
     let regions = regions(ctx, config, view);
-    // Security groups in the resources' regions.
+    // Security groups in the resources' regions (a group's issue resolves only when every
+    // region was read: the issue does not say which region the group is in).
     let mut open = Vec::new();
+    let mut all_regions = true;
     for r in &regions {
         match clients.open_ingress(r).await {
             Ok(rules) => open.extend(rules),
-            Err(e) => not_evaluated.push(format!("security groups in {r}: {e}")),
+            Err(e) => {
+                part.missed("ec2:DescribeSecurityGroups", Some(r), &e);
+                all_regions = false;
+            }
         }
+    }
+    if all_regions {
+        part.evaluated.add_everywhere("sg.");
     }
     findings.extend(sec::security_group_findings(&open));
     checked.insert("world_open_ingress_rules".into(), json!(open.len()));
@@ -521,14 +702,17 @@ async fn security_audit(
         match res.kind {
             Some(ResourceKind::S3) => match clients.bucket_facts(&region, &res.id, &res.name).await
             {
-                Ok(b) => findings.extend(sec::bucket_findings(&b)),
-                Err(e) => not_evaluated.push(format!("{}: {e}", res.id)),
+                Ok(b) => {
+                    part.evaluated.add(&res.id, "s3.");
+                    findings.extend(sec::bucket_findings(&b))
+                }
+                Err(e) => part.missed(&format!("bucket {}", res.id), None, &e),
             },
             Some(ResourceKind::Rds) => {
                 if !rds_by_region.contains_key(&region) {
                     let got = clients.db_instances(&region).await;
                     if let Err(e) = &got {
-                        not_evaluated.push(format!("{}: {e}", res.id));
+                        part.missed("rds:DescribeDBInstances", Some(&region), e);
                     }
                     rds_by_region.insert(region.clone(), got.unwrap_or_default());
                 }
@@ -536,6 +720,7 @@ async fn security_audit(
                     public, encrypted, ..
                 }) = rds_by_region[&region].iter().find(|d| d.id == res.name)
                 {
+                    part.evaluated.add(&res.id, "rds.");
                     findings.extend(sec::rds_findings(&sec::RdsFacts {
                         id: res.id.clone(),
                         public: *public,
@@ -545,8 +730,11 @@ async fn security_audit(
             }
             Some(ResourceKind::Lambda) => {
                 match clients.lambda_security(&region, &res.id, &res.name).await {
-                    Ok(l) => findings.extend(sec::lambda_findings(&l)),
-                    Err(e) => not_evaluated.push(format!("{}: {e}", res.id)),
+                    Ok(l) => {
+                        part.evaluated.add(&res.id, "lambda.");
+                        findings.extend(sec::lambda_findings(&l))
+                    }
+                    Err(e) => part.missed(&format!("function {}", res.id), None, &e),
                 }
             }
             _ => {}
@@ -555,15 +743,17 @@ async fn security_audit(
     // The account's customer-managed policies.
     match clients.customer_policies().await {
         Ok(policies) => {
+            part.evaluated.add_everywhere("iam.");
             checked.insert("customer_managed_policies".into(), json!(policies.len()));
             for p in &policies {
                 findings.extend(sec::policy_findings(p));
             }
         }
-        Err(e) => not_evaluated.push(format!("IAM policies: {e}")),
+        Err(e) => part.missed("iam:ListPolicies", None, &e),
     }
     // Security Hub, where it is enabled.
     let mut hub = 0;
+    let mut hub_all = true;
     for r in &regions {
         match clients.security_hub_findings(r).await {
             Ok(all) => {
@@ -571,15 +761,28 @@ async fn security_audit(
                 hub += mapped.len();
                 findings.extend(mapped);
             }
-            Err(e) => not_evaluated.push(format!("Security Hub in {r}: {e}")),
+            // Security Hub not enabled in the account is a fact about the account, not a
+            // read that failed: its findings are none, and the report says so.
+            Err(e) if e.code.as_deref() == Some("InvalidAccessException") => {
+                checked.insert(format!("security_hub_{r}"), json!("not enabled"));
+            }
+            Err(e) => {
+                part.missed("securityhub:GetFindings", Some(r), &e);
+                hub_all = false;
+            }
         }
     }
+    if hub_all {
+        part.evaluated.add_everywhere("securityhub.");
+    }
     checked.insert("security_hub_findings".into(), json!(hub));
-    let score = sec::score(&findings);
-    Ok(Part {
-        metrics: json!({"security_score": score, "checked": checked, "not_evaluated": not_evaluated}),
-        findings,
-    })
+    // A score over what was read is not the account's score: marked partial, or absent
+    // when nothing was read.
+    let score = (!part.evaluated.is_empty()).then(|| sec::score(&findings));
+    part.metrics = json!({"security_score": score, "score_partial": !part.not_evaluated.is_empty(),
+                          "checked": checked, "not_evaluated": part.not_evaluated});
+    part.findings = findings;
+    Ok(part)
 }
 
 async fn compliance_audit(
@@ -591,7 +794,11 @@ async fn compliance_audit(
     use helm_core::auditor::compliance::{self as comp, Evidence};
     let regions = regions(ctx, config, view);
     let region = regions[0].clone();
-    let err = |e: helm_aws::AwsError| -> Evidence { Err(e.to_string()) };
+    let failures: std::cell::RefCell<Vec<AwsErrorKind>> = Default::default();
+    let err = |e: helm_aws::AwsError| -> Evidence {
+        failures.borrow_mut().push(e.kind);
+        Err(format!("{} in {region}: {}", e.api, e.cause()))
+    };
     let mut ev: Vec<(&str, Evidence)> = Vec::new();
     ev.push((
         "iam_password_policy",
@@ -627,8 +834,8 @@ async fn compliance_audit(
             ));
         }
         Err(e) => {
-            ev.push(("root_mfa", Err(e.to_string())));
-            ev.push(("root_access_keys", Err(e.to_string())));
+            ev.push(("root_mfa", err(e.clone())));
+            ev.push(("root_access_keys", err(e)));
         }
     }
     ev.push((
@@ -670,13 +877,13 @@ async fn compliance_audit(
                     })
                     .map(|x| x.group_id),
             ),
-            Err(e) => sg_error = Some(e.to_string()),
+            Err(e) => sg_error = Some(e),
         }
     }
     ev.push((
         "sg_admin_ports",
         match sg_error {
-            Some(e) => Err(e),
+            Some(e) => err(e),
             None if admin_open.is_empty() => Ok((true, "no world-open 22 or 3389".into())),
             None => Ok((
                 false,
@@ -744,28 +951,41 @@ async fn compliance_audit(
         },
     ));
     let controls = comp::evaluate(&ev);
+    let mut part = Part::new();
+    part.failures = failures.into_inner();
+    for c in &controls {
+        if c.status == comp::Status::NotEvaluated {
+            part.not_evaluated
+                .push(format!("CIS {} {}: {}", c.cis, c.id, c.detail));
+        } else {
+            part.evaluated.add_everywhere(&format!("cis.{}", c.id));
+        }
+    }
     let mut findings = comp::findings(&controls);
     let rules = clients.config_rule_compliance(&region).await;
     let rules_json = match &rules {
         Ok(r) => {
+            part.evaluated.add_everywhere("config.");
             findings.extend(comp::rule_findings(r));
             json!(r)
         }
-        Err(e) => json!({"not_evaluated": e.to_string()}),
+        Err(e) => {
+            part.missed("config:DescribeComplianceByConfigRule", Some(&region), e);
+            json!({"not_evaluated": format!("{} in {region}: {}", e.api, e.cause())})
+        }
     };
     let evaluated = controls
         .iter()
         .filter(|c| c.status != comp::Status::NotEvaluated)
         .count();
-    Ok(Part {
-        metrics: json!({
+    part.findings = findings;
+    part.metrics = json!({
             "compliance_percentage": comp::percentage(&controls),
             "controls_evaluated": evaluated,
             "controls_passed": controls.iter().filter(|c| c.status == comp::Status::Pass).count(),
             "controls_not_evaluated": controls.len() - evaluated,
             "controls": controls,
             "config_rules": rules_json,
-        }),
-        findings,
-    })
+    });
+    Ok(part)
 }

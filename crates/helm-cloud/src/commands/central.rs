@@ -175,18 +175,114 @@ struct DomainRow {
     age_hours: Option<f64>,
     stale: bool,
     counts: Value,
+    /// Why the domain could not be checked (an untrusted or timed-out command).
+    reason: Option<String>,
 }
 
-/// Run an external domain's health command and read its report (our JSON format).
-fn external_report(command: &str, env: &str) -> Result<Value, String> {
-    let full = format!("{command} --env {env}");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&full)
-        .output()
-        .map_err(|e| format!("{full}: {e}"))?;
-    serde_json::from_slice::<Value>(&out.stdout)
-        .map_err(|e| format!("{full} did not print a JSON health report ({e})"))
+/// Run an external domain's health command and read its report (our JSON format). The
+/// command runs only when the user trusted this exact content of domain-monitors.json
+/// (`helm-cloud domains trust`, or HELM_TRUST_DOMAIN_COMMANDS=1), without a shell (its words
+/// split as a POSIX shell would, no expansion), and is stopped after the timeout.
+fn external_report(ctx: &Ctx, config: &Config, command: &str, env: &str) -> Result<Value, String> {
+    let path = ctx.paths.domain_monitors();
+    let shown = ctx.show_path(&path);
+    let content = std::fs::read(&path).unwrap_or_default();
+    let trusted = std::env::var(helm_core::trust::TRUST_ALL_ENV).is_ok_and(|v| v == "1")
+        || helm_core::trust::TrustStore::in_user_config()
+            .is_some_and(|t| t.is_trusted(&path, &content).unwrap_or(false));
+    if !trusted {
+        return Err(format!(
+            "not run: the commands of {shown} are not trusted; read them, then run `helm-cloud domains trust`"
+        ));
+    }
+    let mut argv = shlex::split(command)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| format!("{command:?} cannot be split into arguments"))?;
+    argv.extend(["--env".to_string(), env.to_string()]);
+    let timeout = config
+        .monitoring
+        .duration("monitoring.domain_command_timeout")
+        .unwrap_or(std::time::Duration::from_secs(30));
+    let mut child = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
+    // Read stdout beside the wait, so a large report cannot fill the pipe and stall both.
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} timed out after {} and was stopped",
+                    argv[0],
+                    helm_core::config::duration::format(timeout)
+                ));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => return Err(format!("{}: {e}", argv[0])),
+        }
+    }
+    let out = reader.join().unwrap_or_default();
+    serde_json::from_slice::<Value>(&out)
+        .map_err(|e| format!("{} did not print a JSON health report ({e})", argv[0]))
+}
+
+/// `helm-cloud domains trust`: allow the commands of this domain-monitors.json content.
+pub fn trust(ctx: &Ctx, allow: bool) -> CliResult {
+    let path = ctx.paths.domain_monitors();
+    let shown = ctx.show_path(&path);
+    let store = helm_core::trust::TrustStore::in_user_config()
+        .ok_or_else(|| CliError::usage("no user config directory (set HOME or XDG_CONFIG_HOME)"))?;
+    if !allow {
+        let was = store.untrust(&path)?;
+        let json = json!({"file": shown, "trusted": false, "was_trusted": was});
+        ctx.out.result(&json, || {
+            format!(
+                "{shown}: commands no longer trusted{}",
+                if was { "" } else { " (they were not)" }
+            )
+        });
+        return Ok(0);
+    }
+    let content = std::fs::read(&path).map_err(|e| {
+        CliError::usage(format!("{shown}: {e}")).hint("there is nothing to trust without the file")
+    })?;
+    let monitors = DomainMonitors::load(&path)?;
+    let commands: Vec<String> = monitors
+        .monitors
+        .iter()
+        .filter_map(|m| {
+            monitors
+                .health_command(&m.domain)
+                .map(|c| format!("{}: {c}", m.domain))
+        })
+        .collect();
+    let digest = store.trust(&path, &content)?;
+    let json = json!({"file": shown, "trusted": true, "sha256": digest, "commands": commands, "store": store.path.display().to_string()});
+    ctx.out.result(&json, || {
+        let mut s = format!("trusted {shown} (sha256 {digest}); it runs:\n");
+        for c in &commands {
+            s.push_str(&format!("  {c}\n"));
+        }
+        if commands.is_empty() {
+            s.push_str("  (no command)\n");
+        }
+        s.push_str("A change to the file makes it untrusted again.");
+        s
+    });
+    Ok(0)
 }
 
 async fn rows(
@@ -234,6 +330,7 @@ async fn rows(
                 age_hours: None,
                 stale: false,
                 counts: Value::Null,
+                reason: None,
             };
             if m.status != "active" {
                 out.push(base);
@@ -246,11 +343,16 @@ async fn rows(
                 latest_report(ctx, env).map(|(_, v)| v)
             } else {
                 match monitors.health_command(&m.domain) {
-                    Some(cmd) => match external_report(&cmd, env) {
+                    Some(cmd) => match external_report(ctx, config, &cmd, env) {
                         Ok(v) => Some(v),
                         Err(e) => {
-                            ctx.out.warn(&e);
-                            None
+                            ctx.out.warn(&format!("domain {}: {e}", m.domain));
+                            out.push(DomainRow {
+                                state: "unknown".into(),
+                                reason: Some(e),
+                                ..base
+                            });
+                            continue;
                         }
                     },
                     None => None,
@@ -295,16 +397,44 @@ async fn rows(
             age_hours: None,
             stale: false,
             counts: Value::Null,
+            reason: None,
         });
     }
     Ok(out)
 }
 
+/// Why nothing was checked, when the filters left no domain to show.
+fn not_checked(rows: &[DomainRow], domain: Option<&str>, env: Option<&str>) -> Option<String> {
+    if rows.iter().any(|r| r.health.is_some()) {
+        return None;
+    }
+    if rows.is_empty() {
+        return Some(match domain {
+            Some(d) => format!(
+                "no domain {d:?}{} in domain-monitors.json: nothing was checked",
+                env.map(|e| format!(" monitors environment {e}"))
+                    .unwrap_or_default()
+            ),
+            None => "no domain is monitored: nothing was checked".to_string(),
+        });
+    }
+    Some("no domain has a health report: nothing was checked yet".to_string())
+}
+
 fn overall(rows: &[DomainRow]) -> HealthStatus {
     let active: Vec<&DomainRow> = rows
         .iter()
-        .filter(|r| r.state == "current" || r.state == "stale" || r.state == "no report")
+        .filter(|r| {
+            matches!(
+                r.state.as_str(),
+                "current" | "stale" | "no report" | "unknown"
+            )
+        })
         .collect();
+    // Nothing to judge is not healthy.
+    if active.is_empty() {
+        return HealthStatus::Unknown;
+    }
     let mut worst = helm_core::monitor::overall(active.iter().filter_map(|r| r.health));
     // A domain with no report at all is unknown.
     if active.iter().any(|r| r.health.is_none()) {
@@ -364,28 +494,43 @@ pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
                 .is_some_and(|t| now - t <= chrono::Duration::hours(24))
         })
         .collect();
-    let json = json!({
+    let unchecked = not_checked(&rows, a.domain, a.env);
+    let mut json = json!({
         "dashboard": {
             "recently_resolved": resolved.iter().map(|i| json!({"id": i.id, "title": i.title, "environment": i.environment, "resolved_at": i.resolved_at})).collect::<Vec<_>>(),
             "timestamp": rfc3339(now),
             "overall_health": overall,
-            "domains": rows.iter().map(|r| json!({
-                "domain": r.domain, "environment": r.environment, "status": r.state,
-                "health": r.health, "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0),
-                "stale": r.stale, "resources": r.counts,
-            })).collect::<Vec<_>>(),
+            "domains": rows.iter().map(|r| {
+                let mut d = json!({
+                    "domain": r.domain, "environment": r.environment, "status": r.state,
+                    "health": r.health, "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0),
+                    "stale": r.stale, "resources": r.counts,
+                });
+                if let Some(why) = &r.reason {
+                    d["reason"] = json!(why);
+                }
+                d
+            }).collect::<Vec<_>>(),
             "top_issues": top.iter().map(issue_json).collect::<Vec<_>>(),
             "recommended_actions": actions,
         }
     });
+    if let Some(n) = &unchecked {
+        json["dashboard"]["not_checked"] = json!(n);
+    }
+    let note = unchecked
+        .map(|n| format!("\nNot checked: {n}"))
+        .unwrap_or_default();
     match ctx.out.format {
         Format::Json => ctx.out.result(&json, String::new),
-        Format::Voice => ctx
-            .out
-            .text(&voice(overall, &rows, &top, &actions, &resolved)),
-        Format::Text => ctx
-            .out
-            .text(&boxed(overall, &rows, &top, &actions, &resolved, now)),
+        Format::Voice => ctx.out.text(&format!(
+            "{}{note}",
+            voice(overall, &rows, &top, &actions, &resolved)
+        )),
+        Format::Text => ctx.out.text(&format!(
+            "{}{note}",
+            boxed(overall, &rows, &top, &actions, &resolved, now)
+        )),
     }
     Ok(overall.exit_code())
 }
@@ -581,45 +726,123 @@ pub async fn status(ctx: &Ctx, env: Option<&str>, domain: Option<&str>) -> CliRe
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
     let rows = rows(ctx, &config, &monitors, env, domain, false).await?;
     let overall = overall(&rows);
-    let json = json!({"overall_health": overall, "domains": rows.iter().map(|r| json!({
+    let unchecked = not_checked(&rows, domain, env);
+    let mut json = json!({"overall_health": overall, "domains": rows.iter().map(|r| json!({
         "domain": r.domain, "environment": r.environment, "health": r.health, "status": r.state,
-        "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0)})).collect::<Vec<_>>()});
+        "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0), "reason": r.reason})).collect::<Vec<_>>()});
+    if let Some(n) = &unchecked {
+        json["not_checked"] = json!(n);
+    }
     ctx.out.result(&json, || {
-        rows.iter()
-            .map(|r| {
-                format!(
-                    "{:<15} {:<8} {:<10}{}",
-                    r.domain,
-                    r.environment,
-                    r.health
-                        .map(|h| h.as_str().to_string())
-                        .unwrap_or_else(|| r.state.to_uppercase()),
-                    r.age_hours
-                        .map(|a| format!(
-                            " ({} old{})",
-                            short_age(a),
-                            if r.stale { ", stale" } else { "" }
-                        ))
-                        .unwrap_or_default()
-                )
-                .trim_end()
-                .to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let mut lines: Vec<String> = unchecked.iter().map(|n| format!("UNKNOWN: {n}")).collect();
+        lines.extend(rows.iter().map(|r| {
+            format!(
+                "{:<15} {:<8} {:<10}{}",
+                r.domain,
+                r.environment,
+                r.health
+                    .map(|h| h.as_str().to_string())
+                    .unwrap_or_else(|| r.state.to_uppercase()),
+                r.age_hours
+                    .map(|a| format!(
+                        " ({} old{})",
+                        short_age(a),
+                        if r.stale { ", stale" } else { "" }
+                    ))
+                    .unwrap_or_default()
+            )
+            .trim_end()
+            .to_string()
+        }));
+        lines.join("\n")
     });
     Ok(overall.exit_code())
+}
+
+/// The marker every work item's body carries, so a retry finds the item it already made.
+fn work_item_marker(issue: &Issue) -> String {
+    format!(
+        "<!-- helm-cloud issue {} {} -->",
+        issue.environment, issue.id
+    )
+}
+
+/// GitHub's API base: GITHUB_API_URL from the process environment (GitHub Actions sets it;
+/// GitHub Enterprise users export it), else the public API. Never a URL from a project
+/// file: the token goes only where the user's own environment says.
+fn github_api(ctx: &Ctx, config: &Config) -> String {
+    let from_file = config
+        .monitoring
+        .str("escalation.github_api_url")
+        .filter(|u| u.trim_end_matches('/') != "https://api.github.com");
+    if let Some(u) = from_file {
+        ctx.out.warn(&format!(
+            "[escalation] github_api_url = {u:?} is ignored: a token is sent only to api.github.com or to GITHUB_API_URL from the environment"
+        ));
+    }
+    std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "https://api.github.com".to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn github_error(repo: &str, what: &str, e: impl std::fmt::Display) -> CliError {
+    CliError::new(
+        crate::error::EXIT_UNAVAILABLE,
+        format!("{what} in {repo} failed: {e}"),
+    )
+    .hint("check [escalation] github_repo, GITHUB_TOKEN and (GitHub Enterprise) GITHUB_API_URL")
+}
+
+/// A work item already carrying `marker` among the repository's 100 newest issues: the
+/// trace of an escalation whose answer was lost, or that crashed before recording it.
+fn find_work_item(
+    api: &str,
+    repo: &str,
+    token: &str,
+    marker: &str,
+) -> CliResult<Option<(String, Option<String>)>> {
+    let url =
+        format!("{api}/repos/{repo}/issues?state=all&per_page=100&sort=created&direction=desc");
+    let mut resp = ureq::get(&url)
+        .header("Accept", "application/vnd.github+json")
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("X-GitHub-Api-Version", "2022-11-28")
+        .header("User-Agent", "helm-cloud")
+        .call()
+        .map_err(|e| github_error(repo, "listing issues", e))?;
+    let text = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| github_error(repo, "reading the issue list", e))?;
+    let list: Value =
+        serde_json::from_str(&text).map_err(|e| github_error(repo, "reading the issue list", e))?;
+    Ok(list.as_array().into_iter().flatten().find_map(|i| {
+        i["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(marker))
+            .then(|| {
+                (
+                    format!("{repo}#{}", i["number"]),
+                    i["html_url"].as_str().map(str::to_string),
+                )
+            })
+    }))
 }
 
 pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
     helm_core::issues::check_id(id)?;
     let config = ctx.config()?;
     let store = issue_store(ctx, &config);
+    // Decided under the issue's escalation lock: two runs at once make one work item.
+    let _lock = store.escalation_lock(id)?;
     let issue = store
         .get(id)?
         .ok_or_else(|| CliError::usage(format!("no issue {id}")))?;
-    if issue.status == IssueStatus::Escalated && issue.work_item_id.is_some() {
-        let json = json!({"issue_id": issue.id, "work_item_id": issue.work_item_id, "work_item_url": issue.extra.get("work_item_url"), "created": false});
+    if issue.work_item_id.is_some() {
+        let json = json!({"issue_id": issue.id, "environment": issue.environment, "work_item_id": issue.work_item_id, "work_item_url": issue.extra.get("work_item_url"), "created": false});
         ctx.out.result(&json, || {
             format!(
                 "{} is already escalated as {} (no second work item)",
@@ -648,6 +871,8 @@ pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
         ),
     ];
     let (title, body) = central::work_item(&ranked, investigation.as_deref(), &recs);
+    let marker = work_item_marker(&issue);
+    let body = format!("{body}\n\n{marker}\n");
     let priority = priority.unwrap_or(match issue.severity {
         Severity::Critical => "critical",
         Severity::High => "high",
@@ -660,54 +885,43 @@ pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
         .filter(|r| !r.is_empty())
         .map(str::to_string);
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let mut created = true;
     let (work_item_id, url) = match (repo, token) {
         (Some(repo), Some(token)) => {
-            let api = config
-                .monitoring
-                .str("escalation.github_api_url")
-                .unwrap_or("https://api.github.com")
-                .trim_end_matches('/')
-                .to_string();
-            let mut labels = vec![
-                format!("domain:{}", issue.domain),
-                format!("severity:{}", issue.severity.as_str().to_lowercase()),
-                format!("priority:{priority}"),
-            ];
-            if issue.slo_breach {
-                labels.push("slo-breach".into());
+            let api = github_api(ctx, &config);
+            if let Some(found) = find_work_item(&api, &repo, &token, &marker)? {
+                created = false;
+                found
+            } else {
+                let mut labels = vec![
+                    format!("domain:{}", issue.domain),
+                    format!("severity:{}", issue.severity.as_str().to_lowercase()),
+                    format!("priority:{priority}"),
+                ];
+                if issue.slo_breach {
+                    labels.push("slo-breach".into());
+                }
+                let endpoint = format!("{api}/repos/{repo}/issues");
+                let payload = json!({"title": title, "body": body, "labels": labels});
+                let mut resp = ureq::post(&endpoint)
+                    .header("Accept", "application/vnd.github+json")
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .header("X-GitHub-Api-Version", "2022-11-28")
+                    .header("User-Agent", "helm-cloud")
+                    .header("Content-Type", "application/json")
+                    .send(payload.to_string())
+                    .map_err(|e| github_error(&repo, "creating the GitHub issue", e))?;
+                let text = resp
+                    .body_mut()
+                    .read_to_string()
+                    .map_err(|e| github_error(&repo, "reading GitHub's answer", e))?;
+                let v: Value = serde_json::from_str(&text)
+                    .map_err(|e| github_error(&repo, "reading GitHub's answer", e))?;
+                (
+                    format!("{repo}#{}", v["number"]),
+                    v["html_url"].as_str().map(str::to_string),
+                )
             }
-            let endpoint = format!("{api}/repos/{repo}/issues");
-            let payload = json!({"title": title, "body": body, "labels": labels});
-            let resp = ureq::post(&endpoint)
-                .header("Accept", "application/vnd.github+json")
-                .header("Authorization", &format!("Bearer {token}"))
-                .header("X-GitHub-Api-Version", "2022-11-28")
-                .header("User-Agent", "helm-cloud")
-                .header("Content-Type", "application/json")
-                .send(payload.to_string());
-            let mut resp = resp.map_err(|e| {
-                CliError::new(
-                    crate::error::EXIT_UNAVAILABLE,
-                    format!("creating the GitHub issue in {repo} failed: {e}"),
-                )
-                .hint("check [escalation] github_repo, github_api_url and GITHUB_TOKEN")
-            })?;
-            let text = resp.body_mut().read_to_string().map_err(|e| {
-                CliError::new(
-                    crate::error::EXIT_UNAVAILABLE,
-                    format!("reading GitHub's answer: {e}"),
-                )
-            })?;
-            let v: Value = serde_json::from_str(&text).map_err(|e| {
-                CliError::new(
-                    crate::error::EXIT_UNAVAILABLE,
-                    format!("GitHub's answer was not JSON: {e}"),
-                )
-            })?;
-            (
-                format!("{repo}#{}", v["number"]),
-                v["html_url"].as_str().map(str::to_string),
-            )
         }
         _ => {
             let dir = ctx.paths.fractary().join("helm/work-items");
@@ -721,10 +935,15 @@ pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
         }
     };
     mark_escalated(ctx, &config, &issue.id, &work_item_id, url.as_deref())?;
-    let json = json!({"issue_id": issue.id, "work_item_id": work_item_id, "work_item_url": url, "priority": priority, "created": true});
+    let json = json!({"issue_id": issue.id, "environment": issue.environment, "work_item_id": work_item_id, "work_item_url": url, "priority": priority, "created": created});
     ctx.out.result(&json, || {
         format!(
-            "escalated {} as {}{}",
+            "{} {} as {}{}",
+            if created {
+                "escalated"
+            } else {
+                "found the work item of"
+            },
             issue.id,
             work_item_id,
             url.as_deref()

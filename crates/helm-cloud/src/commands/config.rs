@@ -175,6 +175,14 @@ pub async fn validate(ctx: &Ctx, aws: bool, env: &str) -> CliResult {
         .as_ref()
         .ok()
         .map(|e| e.names().into_iter().map(str::to_string).collect());
+    if let Ok(e) = &environments {
+        for name in e.unstated_confirmation() {
+            warnings.push(format!(
+                "environment {name:?} does not say requires_confirmation: it is treated as true (every change asks); set it in {}",
+                paths.display(&paths.environments())
+            ));
+        }
+    }
     let mut checks = vec![check(ctx, &paths.environments(), environments, |e| {
         format!("{} environments: {}", e.list.len(), e.names().join(", "))
     })];

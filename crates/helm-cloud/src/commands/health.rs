@@ -112,8 +112,24 @@ pub async fn check(
         )
         .hint("check the network, --endpoint-url / AWS_ENDPOINT_URL and --region"));
     }
+    // Nothing checked is never HEALTHY: an empty environment, one whose resources are all
+    // of unsupported types, says what was not checked and is UNKNOWN.
+    let mut overall = monitor::overall(results.iter().map(|r| r.status));
+    let mut not_checked = Vec::new();
+    if results.is_empty() {
+        overall = HealthStatus::Unknown;
+        not_checked.push(if skipped.is_empty() {
+            format!("environment {env} has no resources in the registry: nothing was checked")
+        } else {
+            format!(
+                "environment {env} has no resource of a supported type: nothing was checked ({} skipped)",
+                skipped.len()
+            )
+        });
+    }
     let report = HealthReport {
-        overall_health: monitor::overall(results.iter().map(|r| r.status)),
+        overall_health: overall,
+        not_checked,
         environment: env.to_string(),
         timestamp: rfc3339(end),
         window: Window {
@@ -147,13 +163,15 @@ pub async fn check_and_record(
         .iter()
         .flat_map(|r| report::detections(env, r, requires_confirmation))
         .collect();
-    let judged: Vec<String> = results
-        .iter()
-        .filter(|r| r.status != HealthStatus::Unknown)
-        .map(|r| r.id.clone())
-        .collect();
+    // Evidence for resolution: each check that was read and judged on each resource.
+    let mut evaluated = helm_core::issues::Evaluated::new();
+    for r in &results {
+        for c in &r.evaluated {
+            evaluated.add(&r.id, c);
+        }
+    }
     let store = issue_store(ctx, config);
-    let outcome = store.sync(env, "health", &detections, &judged, ctx.clock.now())?;
+    let outcome = store.sync(env, "health", &detections, &evaluated, ctx.clock.now())?;
     for (d, (_, id, opened)) in detections.iter().zip(&outcome.issues) {
         let finding = results
             .iter()
@@ -177,7 +195,8 @@ pub async fn check_and_record(
     }
 
     let dir = ctx.paths.health_reports(env);
-    let path = dir.join(format!("{}-health-check.json", file_stamp(ctx.clock.now())));
+    // Two runs in the same second both keep their report.
+    let path = fsutil::reserve_unique(&dir, &file_stamp(ctx.clock.now()), "-health-check.json")?;
     report.report_path = ctx.show_path(&path);
     let json = report.to_json();
     fsutil::write_atomic(
@@ -344,6 +363,9 @@ fn render(report: &HealthReport, results: &[ResourceResult], resolved: &[String]
         for r in &report.recommendations {
             s.push_str(&format!("  - {r}\n"));
         }
+    }
+    for n in &report.not_checked {
+        s.push_str(&format!("\nNot checked: {n}\n"));
     }
     s.push_str(&format!("\nReport: {}\n", report.report_path));
     s

@@ -137,7 +137,7 @@ fn scope(
 
 pub async fn run(
     ctx: &Ctx,
-    env: &str,
+    env: Option<&str>,
     q: Option<&str>,
     issue: Option<&str>,
     service: Option<&str>,
@@ -145,6 +145,9 @@ pub async fn run(
 ) -> CliResult {
     let q = q.unwrap_or("");
     let config = ctx.config()?;
+    // An issue is investigated in its own environment.
+    let (env, _) = targets::env_for_issue(ctx, &config, env, issue)?;
+    let env = env.as_str();
     let view = targets::environment(ctx, &config, env)?;
     let (resources, start, end, issue_id) =
         scope(ctx, &config, &view, q, issue, service, timeframe)?;
@@ -284,15 +287,24 @@ pub async fn run(
         .or_else(|| service.map(str::to_string))
         .unwrap_or_else(|| slug(q));
     let dir = ctx.paths.plugin_dir().join("investigations").join(env);
-    let base = dir.join(format!("{}-{}", file_stamp(ctx.clock.now()), slug(&name)));
-    let json_path = base.with_extension("json");
+    let json_path = fsutil::reserve_unique(
+        &dir,
+        &file_stamp(ctx.clock.now()),
+        &format!("-{}.json", slug(&name)),
+    )?;
+    let md_path = json_path.with_file_name(
+        json_path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(".json", ".md"))
+            .unwrap_or_default(),
+    );
     report.report_path = ctx.show_path(&json_path);
     let json = serde_json::to_value(&report).expect("reports serialise");
     fsutil::write_atomic(
         &json_path,
         (serde_json::to_string_pretty(&json).expect("JSON") + "\n").as_bytes(),
     )?;
-    fsutil::write_atomic(&base.with_extension("md"), report.markdown().as_bytes())?;
+    fsutil::write_atomic(&md_path, report.markdown().as_bytes())?;
     if let Some(id) = &issue_id {
         issue_store(ctx, &config).add_history(
             id,

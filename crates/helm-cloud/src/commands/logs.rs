@@ -80,7 +80,8 @@ pub async fn run(
                     let time = chrono::DateTime::from_timestamp_millis(e.timestamp_ms).map(rfc3339).unwrap_or_default();
                     let message = redact(&e.message).into_owned();
                     if text_mode {
-                        println!("{time} {message}");
+                        // Through the printer: a closed pipe ends the command quietly.
+                        ctx.out.text(&format!("{time} {message}"));
                     } else {
                         collected.push(json!({"time": time, "log_group": g, "stream": e.stream, "message": message}));
                     }

@@ -303,14 +303,32 @@ pub async fn performance(
     let mut all_sentences = Vec::new();
     let mut recommendations = Vec::new();
     let mut resources = Vec::new();
+    // What had data to judge: "steady" is a finding only about series that exist.
+    let mut evaluated = 0usize;
     for (t, o) in targets.iter().zip(&observations) {
         if let Some(e) = &o.metrics_error {
-            all_sentences.push(format!("{}: metrics unreadable ({e})", t.resource.id));
-            resources.push(json!({"id": t.resource.id, "type": t.kind, "error": e}));
+            all_sentences.push(format!(
+                "{}: not evaluated: metrics unreadable ({e})",
+                t.resource.id
+            ));
+            resources
+                .push(json!({"id": t.resource.id, "type": t.kind, "error": e, "evaluated": false}));
             continue;
         }
+        let series_list = slo_series(t.kind, &o.metrics);
+        if series_list.iter().all(|(_, _, s)| s.is_empty()) {
+            all_sentences.push(format!(
+                "{}: not evaluated: no data in the window",
+                t.resource.id
+            ));
+            resources.push(
+                json!({"id": t.resource.id, "type": t.kind, "metrics": [], "evaluated": false}),
+            );
+            continue;
+        }
+        evaluated += 1;
         let mut metrics_json = Vec::new();
-        for (label, unit, series) in slo_series(t.kind, &o.metrics) {
+        for (label, unit, series) in series_list {
             let (sentences, j) = describe(&t.resource.id, label, unit, &series);
             if sentences.iter().any(|s| s.contains(" rose "))
                 && (label.contains("error")
@@ -322,11 +340,12 @@ pub async fn performance(
             all_sentences.extend(sentences);
             metrics_json.push(j);
         }
-        resources.push(json!({"id": t.resource.id, "type": t.kind, "metrics": metrics_json}));
+        resources.push(json!({"id": t.resource.id, "type": t.kind, "metrics": metrics_json, "evaluated": true}));
     }
     recommendations.dedup();
     let json = json!({
         "environment": env,
+        "evaluated": evaluated > 0,
         "window": {"start": rfc3339(start), "end": rfc3339(end)},
         "period_seconds": opts.series_period_secs,
         "resources": resources,
@@ -339,7 +358,9 @@ pub async fn performance(
             rfc3339(start),
             rfc3339(end)
         );
-        if all_sentences.is_empty() {
+        if evaluated == 0 {
+            s.push_str("Not evaluated: no data (no SLO metric had a datapoint in the window).\n");
+        } else if all_sentences.is_empty() {
             s.push_str("No trend or anomaly: every SLO metric was steady.\n");
         }
         for line in &all_sentences {
@@ -353,7 +374,8 @@ pub async fn performance(
         }
         s
     });
-    Ok(0)
+    // Nothing had data: not "steady", not evaluated (UNKNOWN, as health says it).
+    Ok(if evaluated == 0 { 3 } else { 0 })
 }
 
 fn recommend(t: &Target, env: &str, label: &str) -> String {

@@ -5,25 +5,25 @@
 use super::health::issue_store;
 use super::targets;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, EXIT_REFUSED, EXIT_USAGE, aws_exit_code};
 use helm_aws::{ActionTarget, Change};
 use helm_core::clock::rfc3339;
-use helm_core::config::{Config, duration};
+use helm_core::config::duration;
 use helm_core::fsutil::FileLock;
 use helm_core::registry::Resource;
 use helm_core::resource::{ResourceKind, Target};
 use helm_core::responder::catalogue::{self, Action};
 use helm_core::responder::history::{Decision, History, Record, TargetRef, Verification, actor};
+use helm_core::responder::limits::{self, OutOfRange};
 use helm_core::responder::policy::{self, Policy};
 use helm_core::responder::{action_for_check, describe};
 use serde_json::{Value, json};
 use std::io::{BufRead, IsTerminal, Write};
 
-pub const EXIT_REFUSED: u8 = 4;
-
 /// What the user asked for on the command line.
 pub struct Request<'a> {
-    pub env: &'a str,
+    /// `--env` as given (None: the issue's environment, or `test`).
+    pub env: Option<&'a str>,
     pub description: Option<&'a str>,
     pub action: Option<&'a str>,
     pub service: Option<&'a str>,
@@ -46,21 +46,17 @@ fn supported_hint() -> String {
 
 /// The action and resource the request names.
 fn resolve(
-    ctx: &Ctx,
-    config: &Config,
     view: &helm_core::registry::EnvironmentView,
     req: &Request,
+    issue: Option<&helm_core::issues::Issue>,
 ) -> CliResult<(&'static Action, Resource, Option<i64>, Option<String>)> {
     let by_name = |name: &str| {
         catalogue::find(name).ok_or_else(|| {
             CliError::usage(format!("unknown action {name:?}")).hint(supported_hint())
         })
     };
-    if let Some(id) = req.issue {
-        helm_core::issues::check_id(id)?;
-        let issue = issue_store(ctx, config).get(id)?.ok_or_else(|| {
-            CliError::usage(format!("no issue {id}")).hint("`helm-cloud issues` lists them")
-        })?;
+    if let Some(issue) = issue {
+        let id = &issue.id;
         let rid = issue
             .affected_resources
             .first()
@@ -98,7 +94,7 @@ fn resolve(
                 by_name(name)?
             }
         };
-        return Ok((action, resource, req.value, Some(issue.id)));
+        return Ok((action, resource, req.value, Some(issue.id.clone())));
     }
     if let Some(id) = req.service {
         let resource = view
@@ -155,12 +151,41 @@ fn target_ref(r: &Resource) -> TargetRef {
     }
 }
 
+/// The part of an action's state that must not change between the plan and the apply
+/// (counts that move on their own, like running tasks, are left out).
+fn guarded(action: &str, state: &Value) -> Value {
+    let keys: &[&str] = match action {
+        "restart_lambda" => &[
+            "revision_id",
+            "environment_variable_names",
+            "restart_marker",
+            "memory_mb",
+            "timeout_s",
+        ],
+        "scale_resources" | "increase_capacity" => {
+            &["reserved_concurrency", "desired_count", "task_definition"]
+        }
+        "restart_ecs_service" => &["desired_count", "primary_deployment", "task_definition"],
+        "modify_autoscaling" => &["min", "max"],
+        "invalidate_cloudfront" => &["enabled"],
+        "reboot_rds" => &["status"],
+        _ => &[],
+    };
+    Value::Object(
+        keys.iter()
+            .filter_map(|k| state.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect(),
+    )
+}
+
 pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
     let config = ctx.config()?;
-    let view = targets::environment(ctx, &config, req.env)?;
-    let env_confirm = config.environments.get(req.env)?.requires_confirmation;
-    let (action, resource, value, issue_id) = resolve(ctx, &config, &view, &req)?;
-    let history = History::new(&ctx.paths.plugin_dir(), req.env);
+    let (env, issue) = targets::env_for_issue(ctx, &config, req.env, req.issue)?;
+    let env = env.as_str();
+    let view = targets::environment(ctx, &config, env)?;
+    let env_confirm = config.environments.get(env)?.requires_confirmation;
+    let (action, resource, value, issue_id) = resolve(&view, &req, issue.as_ref())?;
+    let history = History::new(&ctx.paths.plugin_dir(), env);
     let now = ctx.clock.now();
     let (level, reason) = policy::decide(&config.monitoring, action, env_confirm);
     let record = |decision: Decision,
@@ -169,7 +194,7 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
                   after: Value,
                   verification: Option<Verification>| Record {
         timestamp: rfc3339(ctx.clock.now()),
-        environment: req.env.to_string(),
+        environment: env.to_string(),
         action: action.name.to_string(),
         target: Some(target_ref(&resource)),
         policy: level.as_str().to_string(),
@@ -181,7 +206,7 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
         verification,
         actor: actor(),
     };
-    let refuse = |why: String, hint: &str| -> CliResult {
+    let refuse_with = |code: u8, why: String, hint: &str| -> CliResult {
         history.append(&record(
             Decision::Refused,
             &why,
@@ -189,7 +214,16 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
             Value::Null,
             None,
         ))?;
-        Err(CliError::new(EXIT_REFUSED, format!("refused: {why}")).hint(hint.to_string()))
+        Err(CliError::new(code, format!("refused: {why}")).hint(hint.to_string()))
+    };
+    let refuse = |why: String, hint: &str| refuse_with(EXIT_REFUSED, why, hint);
+    // A number outside the API's range is bad usage: refused before AWS hears of it.
+    let out_of_range = |e: OutOfRange| {
+        refuse_with(
+            EXIT_USAGE,
+            format!("{}: {e}", action.name),
+            "nothing was changed; pass a value within the range",
+        )
     };
 
     // 1. Policy: never_auto is refused whatever the flags.
@@ -219,32 +253,78 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
             ))
         })?;
 
-    // 2. Parameters.
-    if action.name == "scale_resources" && value.is_none() {
-        return Err(CliError::usage(
-            "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency)",
-        ));
-    }
-    if value.is_some_and(|v| v < 0) {
-        return Err(CliError::usage("--value must be zero or more"));
-    }
-    if action.name == "modify_autoscaling" {
-        match (req.min, req.max) {
-            (Some(lo), Some(hi)) if 0 <= lo && lo <= hi => {}
-            (Some(_), Some(_)) => {
-                return Err(CliError::usage(
-                    "--min must be at most --max, both zero or more",
-                ));
-            }
-            _ => {
-                return Err(CliError::usage(
-                    "modify_autoscaling needs --min N and --max N",
-                ));
-            }
+    // 2. Parameters, range-checked against the API before any call.
+    let takes = |p: &str| action.params.iter().any(|x| x.name == p);
+    for (given, name) in [
+        (value.is_some(), "value"),
+        (req.min.is_some(), "min"),
+        (req.max.is_some(), "max"),
+    ] {
+        if given && !takes(name) {
+            return Err(CliError::usage(format!(
+                "{} takes no --{name}",
+                action.name
+            )));
         }
     }
+    let mut change = Change {
+        paths: req
+            .paths
+            .unwrap_or("/*")
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        marker: Some(rfc3339(now)),
+        ..Change::default()
+    };
+    if action.name == "scale_resources" {
+        let Some(v) = value else {
+            return Err(CliError::usage(
+                "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency)",
+            ));
+        };
+        change.value =
+            Some(limits::scale_value(kind, "--value", v).or_else(|e| out_of_range(e).map(|_| 0))?);
+    }
+    if action.name == "modify_autoscaling" {
+        let (Some(lo), Some(hi)) = (req.min, req.max) else {
+            return Err(CliError::usage(
+                "modify_autoscaling needs --min N and --max N",
+            ));
+        };
+        let (lo, hi) =
+            limits::autoscaling_bounds(lo, hi).or_else(|e| out_of_range(e).map(|_| (0, 0)))?;
+        change.min = Some(lo);
+        change.max = Some(hi);
+    }
 
-    // 3. Cooldown: the same action on the same resource again too soon stops restart loops.
+    // 3. Confirmation fails closed: with no terminal to ask and no --yes, a change that
+    // needs a person is refused here, on the config and registry alone, before any AWS call.
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if level == Policy::Confirm && !req.yes && !req.dry_run && !interactive {
+        return refuse(
+            format!(
+                "{} needs confirmation ({reason}) and there is no terminal to ask",
+                action.name
+            ),
+            &format!(
+                "run it in a terminal to confirm, or pass --yes: helm-cloud remediate --action {} --service {} --env {env} --yes",
+                action.name, resource.id
+            ),
+        );
+    }
+
+    // 4. One remediation of a resource at a time; the cooldown is read under the lock, so
+    // two runs cannot both pass it.
+    let lock_path = history.path.with_file_name("locks").join(&resource.id);
+    let lock = FileLock::try_acquire(&lock_path)?;
+    let Some(_lock) = lock else {
+        return refuse(
+            format!("another remediation of {} is running", resource.id),
+            "try again when it has finished",
+        );
+    };
     let cooldown = config
         .monitoring
         .duration("remediation.cooldown")
@@ -265,16 +345,6 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
         }
     }
 
-    // 4. One remediation of a resource at a time.
-    let lock_path = history.path.with_file_name("locks").join(&resource.id);
-    let lock = FileLock::try_acquire(&lock_path)?;
-    let Some(_lock) = lock else {
-        return refuse(
-            format!("another remediation of {} is running", resource.id),
-            "try again when it has finished",
-        );
-    };
-
     // 5. Plan: the current state and the exact change.
     let region = config.region(&ctx.inputs, resource.region.as_deref()).value;
     let (name, cluster) = match resource.parsed_arn.as_ref().map(|a| &a.target) {
@@ -294,30 +364,15 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
         name,
         cluster,
     };
-    let clients = ctx.aws(&config, req.env).await?;
+    let clients = ctx.aws(&config, env).await?;
     let kind_name = kind.as_str();
     let before = clients
         .action_state(action.name, kind_name, &target)
         .await?;
-    let mut change = Change {
-        value,
-        min: req.min,
-        max: req.max,
-        paths: req
-            .paths
-            .unwrap_or("/*")
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        marker: Some(rfc3339(now)),
-    };
+    change.revision_id = before["revision_id"].as_str().map(str::to_string);
     if action.name == "increase_capacity" {
-        change.value = Some(match kind {
-            ResourceKind::Ecs => {
-                let d = before["desired_count"].as_i64().unwrap_or(0);
-                ((d as f64 * 1.5).ceil() as i64).max(d + 1)
-            }
+        let current = match kind {
+            ResourceKind::Ecs => before["desired_count"].as_i64().unwrap_or(0),
             _ => {
                 let Some(c) = before["reserved_concurrency"].as_i64() else {
                     return Err(CliError::usage(format!(
@@ -326,10 +381,46 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
                     ))
                     .hint("set one with scale_resources --value N"));
                 };
-                ((c as f64 * 1.5).ceil() as i64).max(c + 1)
+                c
             }
-        });
+        };
+        let up = limits::increased(current);
+        change.value = Some(
+            limits::scale_value(kind, &format!("×1.5 of {current}"), up)
+                .or_else(|e| out_of_range(e).map(|_| 0))?,
+        );
     }
+    // Lambda: the account's own limit, which only AWS knows (a read, before any change).
+    if kind == ResourceKind::Lambda
+        && let Some(v) = change.value
+    {
+        let unreserved = match clients.lambda_unreserved_concurrency(&target.region).await {
+            Ok(u) => u,
+            Err(e) => {
+                return refuse_with(
+                    aws_exit_code(e.kind),
+                    format!(
+                        "{}: the account's concurrency limit could not be read ({})",
+                        action.name,
+                        e.brief()
+                    ),
+                    e.hint(),
+                );
+            }
+        };
+        let held = before["reserved_concurrency"].as_i64().unwrap_or(0);
+        let max = limits::lambda_account_bound(unreserved, held);
+        if i64::from(v) > max {
+            return out_of_range(OutOfRange {
+                what: "reserved concurrency".into(),
+                value: i64::from(v),
+                min: 0,
+                max,
+                source: "the account's unreserved concurrency, less the 100 Lambda keeps",
+            });
+        }
+    }
+    change.requested_at = Some(now);
     let plan = plan_json(action, kind, &resource, &before, &change);
 
     // 6. A dry run shows the plan, records it, and changes nothing.
@@ -341,7 +432,7 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
             Value::Null,
             None,
         ))?;
-        let json = json!({"action": action.name, "target": target_ref(&resource), "policy": level.as_str(), "policy_reason": reason,
+        let json = json!({"action": action.name, "target": target_ref(&resource), "environment": env, "policy": level.as_str(), "policy_reason": reason,
                           "decision": "dry_run", "plan": plan, "history": ctx.show_path(&history.path)});
         ctx.out.result(&json, || {
             format!(
@@ -353,21 +444,8 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
         return Ok(0);
     }
 
-    // 7. Confirmation.
+    // 7. Confirmation at the terminal.
     if level == Policy::Confirm && !req.yes {
-        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if !interactive {
-            return refuse(
-                format!(
-                    "{} needs confirmation ({reason}) and there is no terminal to ask",
-                    action.name
-                ),
-                &format!(
-                    "run it in a terminal to confirm, or pass --yes: helm-cloud remediate --action {} --service {} --env {} --yes",
-                    action.name, resource.id, req.env
-                ),
-            );
-        }
         eprintln!("{}", render_plan(&plan));
         eprint!(
             "Policy: {reason}.\nType the resource id ({}) to apply, anything else to cancel: ",
@@ -391,6 +469,22 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
                 EXIT_REFUSED,
                 format!("cancelled: {} was not confirmed", action.name),
             ));
+        }
+        // The person confirmed the plan they saw: if the resource changed while they read
+        // it, that plan is not what would run.
+        let current = clients
+            .action_state(action.name, kind_name, &target)
+            .await?;
+        if guarded(action.name, &current) != guarded(action.name, &before) {
+            return refuse(
+                format!(
+                    "{} changed since the plan (was {}, now {})",
+                    resource.id,
+                    guarded(action.name, &before),
+                    guarded(action.name, &current)
+                ),
+                "run the command again to see a new plan",
+            );
         }
     }
 
@@ -462,7 +556,7 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
             ctx.clock.now(),
         )?;
     }
-    let json = json!({"action": action.name, "target": target_ref(&resource), "policy": level.as_str(), "policy_reason": reason,
+    let json = json!({"action": action.name, "target": target_ref(&resource), "environment": env, "policy": level.as_str(), "policy_reason": reason,
                       "decision": "applied", "plan": plan, "after": after, "verification": verification, "issue_id": issue_id,
                       "history": ctx.show_path(&history.path)});
     ctx.out.result(&json, || {

@@ -12,7 +12,9 @@ use helm_core::registry::{EnvironmentView, Registry};
 /// The environment view of the registry, after checking the environment name.
 pub fn environment(ctx: &Ctx, config: &Config, env: &str) -> CliResult<EnvironmentView> {
     ctx.check_env(config, env)?;
-    Ok(Registry::load(&ctx.paths.registry())?.environment_view(env))
+    let view = Registry::load(&ctx.paths.registry())?.environment_view(env);
+    view.check_ids(&ctx.paths.registry())?;
+    Ok(view)
 }
 
 /// The resources to check: all of the environment, or `--service ID` alone.
@@ -80,4 +82,36 @@ pub fn window(ctx: &Ctx, flag: &str, timeframe: &str) -> CliResult<(DateTime<Utc
         - chrono::Duration::from_std(d)
             .map_err(|_| CliError::usage(format!("{flag} {timeframe} is too long")))?;
     Ok((start, end))
+}
+
+/// The environment a command acts in: an issue's own environment when it names one (an
+/// explicit `--env` that differs is refused, naming both), else `--env`, else `test`.
+pub fn env_for_issue(
+    ctx: &Ctx,
+    config: &Config,
+    env: Option<&str>,
+    issue: Option<&str>,
+) -> CliResult<(String, Option<helm_core::issues::Issue>)> {
+    let Some(id) = issue else {
+        return Ok((env.unwrap_or("test").to_string(), None));
+    };
+    helm_core::issues::check_id(id)?;
+    let found = super::health::issue_store(ctx, config)
+        .get(id)?
+        .ok_or_else(|| {
+            CliError::usage(format!("no issue {id}")).hint("`helm-cloud issues` lists them")
+        })?;
+    if let Some(e) = env
+        && e != found.environment
+    {
+        return Err(CliError::usage(format!(
+            "issue {id} is in environment {}, not {e} (--env {e})",
+            found.environment
+        ))
+        .hint(format!(
+            "drop --env, or pass --env {}: an issue is acted on in its own environment",
+            found.environment
+        )));
+    }
+    Ok((found.environment.clone(), Some(found)))
 }

@@ -167,10 +167,29 @@ fn budget_findings_from_seeded_costs_with_one_request_set_per_day() {
     );
     assert_eq!(quiet.code, 0, "no cost, no finding: pass");
     assert_eq!(quiet.json()["summary"]["overall_status"], "pass");
-    assert!(
-        dir.path().join(".fractary/helm/issues/resolved").exists(),
-        "the overruns resolved when gone"
-    );
+    // The overruns resolved when gone: both issues, on the evidence of this cost audit.
+    let resolved: Vec<String> = quiet.json()["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["resolved"] == true)
+        .map(|i| i["issue_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(resolved.len(), 2, "{:#}", quiet.json()["issues"]);
+    for id in &resolved {
+        let text = std::fs::read_to_string(
+            dir.path()
+                .join(format!(".fractary/helm/issues/resolved/{id}.json")),
+        )
+        .unwrap();
+        let issue: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(issue["status"], "resolved");
+        assert!(
+            !dir.path()
+                .join(format!(".fractary/helm/issues/active/{id}.json"))
+                .exists()
+        );
+    }
 }
 
 #[test]

@@ -243,6 +243,7 @@ fn dashboard_in_three_formats_with_a_stale_report_and_an_external_domain() {
         r#"echo '{"overall_health": "HEALTHY", "environment": "test", "timestamp": "2025-11-03T19:58:00Z", "resources": {"total": 4, "healthy": 4, "degraded": 0, "unhealthy": 0, "unknown": 0}}'"#,
     );
     monitors(dir.path(), Some(&format!("sh {}", script.display())));
+    assert_eq!(helm_run(dir.path(), &["domains", "trust"]).code, 0);
     let run = |format: &str| {
         helm_run(
             dir.path(),
@@ -303,82 +304,154 @@ fn dashboard_in_three_formats_with_a_stale_report_and_an_external_domain() {
     );
 }
 
-/// A server that checks requests as GitHub's REST API documents "Create an issue".
-fn github_contract_server() -> (String, std::sync::mpsc::Receiver<(bool, String)>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let mut headers = std::collections::HashMap::new();
-            loop {
-                let mut l = String::new();
-                reader.read_line(&mut l).unwrap();
-                if l.trim().is_empty() {
-                    break;
+/// One request the GitHub contract server saw.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    /// Every header GitHub's REST API documents for these calls was right.
+    contract_ok: bool,
+    body: Value,
+}
+
+/// A local server that checks requests as GitHub's REST API documents "Create an issue"
+/// (`POST /repos/{owner}/{repo}/issues`) and "List repository issues" (`GET` on the same
+/// path), and keeps the issues it created so a later list shows them.
+struct GitHub {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    issues: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl GitHub {
+    fn start() -> GitHub {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Seen>::new()));
+        let issues = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+        let (seen2, issues2) = (seen.clone(), issues.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
                 }
-                if let Some((k, v)) = l.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                let mut headers = std::collections::HashMap::new();
+                loop {
+                    let mut l = String::new();
+                    reader.read_line(&mut l).unwrap();
+                    if l.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                    }
                 }
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                reader.read_exact(&mut body).unwrap();
+                let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let mut parts = request_line.split_whitespace();
+                let method = parts.next().unwrap_or_default().to_string();
+                let path = parts.next().unwrap_or_default().to_string();
+                let headers_ok = headers.get("authorization").map(String::as_str)
+                    == Some("Bearer test-token")
+                    && headers.get("accept").map(String::as_str)
+                        == Some("application/vnd.github+json")
+                    && headers.get("x-github-api-version").map(String::as_str)
+                        == Some("2022-11-28")
+                    && headers.contains_key("user-agent");
+                let is_list = method == "GET" && path.starts_with("/repos/acme/ops/issues?");
+                let is_create = method == "POST" && path == "/repos/acme/ops/issues";
+                let contract_ok = headers_ok
+                    && (is_list
+                        || (is_create
+                            && doc["title"].is_string()
+                            && doc["body"].is_string()
+                            && doc["labels"].is_array()));
+                let (status, answer) = if !contract_ok {
+                    (
+                        "422 Unprocessable Entity",
+                        json!({"message": "Validation Failed"}),
+                    )
+                } else if is_list {
+                    let mut list = issues2.lock().unwrap().clone();
+                    list.reverse(); // newest first, as asked
+                    ("200 OK", Value::Array(list))
+                } else {
+                    let mut all = issues2.lock().unwrap();
+                    let number = 42 + all.len();
+                    let created = json!({"number": number, "body": doc["body"], "title": doc["title"],
+                        "html_url": format!("https://github.example/acme/ops/issues/{number}")});
+                    all.push(created.clone());
+                    ("201 Created", created)
+                };
+                seen2.lock().unwrap().push(Seen {
+                    method,
+                    path,
+                    contract_ok,
+                    body: doc,
+                });
+                let answer = answer.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
             }
-            let len: usize = headers
-                .get("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let ok = request_line.starts_with("POST /repos/acme/ops/issues ")
-                && headers.get("authorization").map(String::as_str) == Some("Bearer test-token")
-                && headers.get("accept").map(String::as_str) == Some("application/vnd.github+json")
-                && headers.get("x-github-api-version").map(String::as_str) == Some("2022-11-28")
-                && headers.contains_key("user-agent")
-                && doc["title"].is_string()
-                && doc["body"].is_string()
-                && doc["labels"].is_array();
-            let (status, answer) = if ok {
-                (
-                    "201 Created",
-                    json!({"number": 42, "html_url": "https://github.example/acme/ops/issues/42"})
-                        .to_string(),
-                )
-            } else {
-                (
-                    "422 Unprocessable Entity",
-                    json!({"message": "Validation Failed"}).to_string(),
-                )
-            };
-            write!(stream, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len()).unwrap();
-            tx.send((ok, doc.to_string())).unwrap();
-        }
-    });
-    (url, rx)
+        });
+        GitHub { url, seen, issues }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn creates(&self) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.method == "POST")
+            .collect()
+    }
+}
+
+fn escalate_with(dir: &Path, api: &str, id: &str) -> Run {
+    run(helm(dir)
+        .args(["escalate", id, "--format", "json", "--now", NOW])
+        .env("GITHUB_TOKEN", "test-token")
+        .env("GITHUB_API_URL", api))
 }
 
 #[test]
 fn escalate_creates_one_github_issue_by_the_documented_contract() {
     let dir = seeded();
-    let (url, rx) = github_contract_server();
+    let gh = GitHub::start();
     write(
         dir.path(),
         MONITORING,
-        &format!("[escalation]\ngithub_repo = \"acme/ops\"\ngithub_api_url = \"{url}\"\n"),
+        "[escalation]\ngithub_repo = \"acme/ops\"\n",
     );
-    let esc = |id: &str| {
-        run(helm(dir.path())
-            .args(["escalate", id, "--format", "json", "--now", NOW])
-            .env("GITHUB_TOKEN", "test-token"))
-    };
-    let r = esc("infra-002");
+    let r = escalate_with(dir.path(), &gh.url, "infra-002");
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["work_item_id"], "acme/ops#42");
-    let (ok, body) = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
-    assert!(ok, "the request broke GitHub's contract: {body}");
-    let sent: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(r.json()["environment"], "prod");
+    let seen = gh.seen();
+    assert!(
+        seen.iter().all(|s| s.contract_ok),
+        "a request broke GitHub's contract: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().map(|s| s.method.as_str()).collect::<Vec<_>>(),
+        ["GET", "POST"],
+        "look for an earlier work item, then create one"
+    );
+    assert!(seen[0].path.contains("state=all"), "{}", seen[0].path);
+    let sent = &gh.creates()[0].body;
     assert_eq!(
         sent["labels"],
         json!([
@@ -388,7 +461,12 @@ fn escalate_creates_one_github_issue_by_the_documented_contract() {
             "slo-breach"
         ])
     );
-    assert!(sent["body"].as_str().unwrap().contains("infra-002"));
+    let body = sent["body"].as_str().unwrap();
+    assert!(body.contains("infra-002"));
+    assert!(
+        body.contains("<!-- helm-cloud issue prod infra-002 -->"),
+        "{body}"
+    );
     let issue: Value = serde_json::from_str(
         &std::fs::read_to_string(
             dir.path()
@@ -405,13 +483,100 @@ fn escalate_creates_one_github_issue_by_the_documented_contract() {
     );
     assert_eq!(issue["escalated_at"], NOW);
     // Escalating again creates nothing.
-    let again = esc("infra-002");
+    let again = escalate_with(dir.path(), &gh.url, "infra-002");
     assert_eq!(again.json()["created"], false);
-    assert!(
-        rx.recv_timeout(std::time::Duration::from_millis(500))
-            .is_err(),
-        "a second work item was requested"
+    assert_eq!(gh.creates().len(), 1, "a second work item was requested");
+}
+
+#[test]
+fn the_token_goes_only_to_the_api_the_environment_names_never_to_a_project_file_url() {
+    let dir = seeded();
+    let official = GitHub::start();
+    let rogue = GitHub::start();
+    write(
+        dir.path(),
+        MONITORING,
+        &format!(
+            "[escalation]\ngithub_repo = \"acme/ops\"\ngithub_api_url = \"{}\"\n",
+            rogue.url
+        ),
     );
+    let r = escalate_with(dir.path(), &official.url, "infra-002");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        rogue.seen().is_empty(),
+        "the project file steered the token: {:?}",
+        rogue.seen()
+    );
+    assert_eq!(official.creates().len(), 1);
+    assert!(
+        r.stderr.contains("github_api_url") && r.stderr.contains("ignored"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("test-token") && !r.stdout.contains("test-token"));
+}
+
+#[test]
+fn escalate_finds_the_work_item_an_interrupted_run_created_instead_of_a_second() {
+    let dir = seeded();
+    let gh = GitHub::start();
+    write(
+        dir.path(),
+        MONITORING,
+        "[escalation]\ngithub_repo = \"acme/ops\"\n",
+    );
+    // A run created the GitHub issue, then died before recording it.
+    gh.issues
+        .lock()
+        .unwrap()
+        .push(json!({"number": 7, "title": "t",
+        "body": "…\n\n<!-- helm-cloud issue prod infra-002 -->\n",
+        "html_url": "https://github.example/acme/ops/issues/7"}));
+    let r = escalate_with(dir.path(), &gh.url, "infra-002");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["created"], false);
+    assert_eq!(r.json()["work_item_id"], "acme/ops#7");
+    assert!(gh.creates().is_empty(), "a duplicate work item was created");
+    let issue: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.path()
+                .join(".fractary/helm/issues/active/infra-002.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(issue["work_item_id"], "acme/ops#7");
+}
+
+#[test]
+fn two_concurrent_escalations_of_one_issue_create_one_work_item() {
+    let dir = seeded();
+    let gh = GitHub::start();
+    write(
+        dir.path(),
+        MONITORING,
+        "[escalation]\ngithub_repo = \"acme/ops\"\n",
+    );
+    let spawn = || {
+        helm(dir.path())
+            .args(["escalate", "infra-002", "--format", "json", "--now", NOW])
+            .env("GITHUB_TOKEN", "test-token")
+            .env("GITHUB_API_URL", &gh.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!((a.status.code(), b.status.code()), (Some(0), Some(0)));
+    assert_eq!(gh.creates().len(), 1, "{:?}", gh.seen());
+    let created: Vec<bool> = [a, b]
+        .iter()
+        .map(|o| serde_json::from_slice::<Value>(&o.stdout).unwrap()["created"] == true)
+        .collect();
+    assert_eq!(created.iter().filter(|c| **c).count(), 1);
 }
 
 #[test]
@@ -462,8 +627,8 @@ fn ops_manage_maps_every_operation_with_a_notice() {
             "use: helm-cloud remediate --env=nope --dry-run",
         ),
         (
-            &["ops-manage", "audit", "--focus=cost"],
-            "use: helm-cloud audit --type=cost",
+            &["ops-manage", "audit", "--focus=cost", "--env=nope"],
+            "use: helm-cloud audit --type=cost --env=nope",
         ),
     ];
     for (args, notice) in cases {
@@ -550,8 +715,14 @@ fn ask_explains_routes_and_refuses_what_it_cannot_route() {
     );
     assert_eq!(ran.code, 0);
     // A routed remediation keeps remediate's policy: prod asks, and there is no terminal here.
+    // It is refused on the policy alone, before any AWS call (this project has no endpoint).
     let mutation = helm_run(dir.path(), &["ask", "restart the api lambda in prod"]);
-    assert_ne!(mutation.code, 0);
+    assert_eq!(mutation.code, 4, "{mutation:?}");
+    assert!(
+        mutation.stderr.contains("needs confirmation"),
+        "{}",
+        mutation.stderr
+    );
     let nope = helm_run(dir.path(), &["ask", "make me a sandwich"]);
     assert_eq!(nope.code, 64);
     assert!(nope.stderr.contains("cannot route"), "{}", nope.stderr);

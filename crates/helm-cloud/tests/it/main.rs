@@ -15,3 +15,4 @@ mod investigate;
 mod lifecycle;
 mod registry;
 mod remediate;
+mod safety;

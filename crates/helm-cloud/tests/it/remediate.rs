@@ -5,7 +5,7 @@
 use crate::support::*;
 use helm_aws::{ActionTarget, AwsClients, ClientSettings};
 use helm_core::config::Credentials;
-use helm_testsupport::{AWS_ENV_TO_CLEAR, Emulator, run_in_pty, unique_name};
+use helm_testsupport::{AWS_ENV_TO_CLEAR, Emulator, run_in_pty, run_in_pty_with_hook, unique_name};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -76,11 +76,12 @@ impl Stack {
             .build()
             .unwrap();
         rt.block_on(async {
-            unsafe {
-                std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-                std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-            }
-            let mut s = ClientSettings::new(Credentials::EnvironmentKeys, "us-east-1");
+            // Keys in code: a multi-threaded test binary never changes its environment.
+            let mut s = ClientSettings::new(Credentials::DefaultChain, "us-east-1");
+            s.static_keys = Some(helm_aws::StaticKeys {
+                access_key_id: "testing".into(),
+                secret_access_key: "testing".into(),
+            });
             s.endpoint_url = Some(emu.endpoint.clone());
             s.max_attempts = 1;
             let clients = AwsClients::new(s).await;
@@ -647,7 +648,7 @@ fn a_failed_apply_is_recorded_after_its_started_line() {
             "--yes",
         ],
     );
-    assert_ne!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 77, "AccessDenied is permission denied: {r:?}");
     assert!(
         r.stderr.contains("lambda:PutFunctionConcurrency failed"),
         "{}",
@@ -659,4 +660,453 @@ fn a_failed_apply_is_recorded_after_its_started_line() {
         .map(|x| x["decision"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(decisions, ["started", "failed"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Safety: every refusal, resolution and verification is what it says.
+// ---------------------------------------------------------------------------------------
+
+/// helm-cloud pointed at a port where nothing listens: any AWS call would exit 69, so an
+/// exit of 64 or 4 proves the refusal came before any call.
+fn helm_offline(root: &Path, args: &[&str]) -> Run {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    run(helm(root)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("HELM_AWS_MAX_ATTEMPTS", "1"))
+}
+
+#[test]
+fn a_value_that_would_wrap_to_zero_tasks_is_refused_before_any_aws_call() {
+    let s = stack();
+    for args in [
+        &[
+            "--action",
+            "scale_resources",
+            "--service",
+            "web",
+            "--value",
+            "4294967296",
+        ][..],
+        &[
+            "--action",
+            "scale_resources",
+            "--service",
+            "web",
+            "--value",
+            "5001",
+        ][..],
+        &[
+            "--action",
+            "scale_resources",
+            "--service",
+            "api",
+            "--value",
+            "4294967296",
+        ][..],
+        &[
+            "--action",
+            "modify_autoscaling",
+            "--service",
+            "web",
+            "--min",
+            "1",
+            "--max",
+            "4294967297",
+        ][..],
+        &[
+            "--action",
+            "modify_autoscaling",
+            "--service",
+            "web",
+            "--min",
+            "5",
+            "--max",
+            "4",
+        ][..],
+    ] {
+        let mut argv = vec!["remediate"];
+        argv.extend_from_slice(args);
+        argv.push("--yes");
+        let r = helm_offline(s.root(), &argv);
+        assert_eq!(r.code, 64, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("out of range"), "{args:?}: {}", r.stderr);
+        let last = s.history("test").last().cloned().unwrap();
+        assert_eq!(last["decision"], "refused", "{args:?}");
+        assert!(last["reason"].as_str().unwrap().contains("out of range"));
+    }
+    // Nothing reached AWS: the service still wants its 2 tasks.
+    let state = s.state(
+        "scale_resources",
+        "ecs",
+        &format!("{}-web", s.p),
+        Some(&format!("{}-c", s.p)),
+    );
+    assert_eq!(state["desired_count"], 2);
+    assert!(
+        !s.history("test").iter().any(|r| r["decision"] == "started"),
+        "no change was started"
+    );
+}
+
+#[test]
+fn lambda_concurrency_is_checked_against_the_account_limit_and_increase_against_the_quota() {
+    let s = stack();
+    // A new account: 1000, of which Lambda keeps 100 unreserved.
+    let r = helm_emu(
+        s.root(),
+        &[
+            "remediate",
+            "--action",
+            "scale_resources",
+            "--service",
+            "worker",
+            "--value",
+            "950",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 64, "{r:?}");
+    assert!(r.stderr.contains("950 is out of range"), "{}", r.stderr);
+    let state = s.state(
+        "scale_resources",
+        "lambda",
+        &format!("{}-worker", s.p),
+        None,
+    );
+    assert_eq!(state["reserved_concurrency"], Value::Null, "unchanged");
+    assert_eq!(s.history("test").last().unwrap()["decision"], "refused");
+    // Within the limit it applies.
+    ok(&helm_emu(
+        s.root(),
+        &[
+            "remediate",
+            "--action",
+            "scale_resources",
+            "--service",
+            "worker",
+            "--value",
+            "5",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    ));
+
+    // increase_capacity ×1.5 of 4,000 tasks would pass ECS's 5,000.
+    let p = unique_name("big");
+    let created: Value = serde_json::from_str(&Emulator::shared().seed(
+        &json!({"ecs": [{"cluster": format!("{p}-c"), "service": format!("{p}-svc"), "desired": 4000}]}).to_string(),
+    ))
+    .unwrap();
+    let doc = json!({"id": p, "environment": "test", "resources": [{"id": "big", "type": "ecs", "arn": created["ecs"][format!("{p}-svc")]}]});
+    let f = write(s.root(), "big.json", &doc.to_string());
+    assert_eq!(
+        helm_run(
+            s.root(),
+            &["registry", "add", "--file", f.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    let r = helm_emu(
+        s.root(),
+        &[
+            "remediate",
+            "--action",
+            "increase_capacity",
+            "--service",
+            "big",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 64, "{r:?}");
+    assert!(
+        r.stderr.contains("6000 is out of range: 0 to 5000"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// An issue of the prod twin of a resource, written as health writes them.
+fn prod_issue(root: &Path, id: &str) {
+    write(
+        root,
+        &format!(".fractary/helm/issues/active/{id}.json"),
+        &json!({"id": id, "domain": "infrastructure", "severity": "CRITICAL", "title": "Lambda error rate exceeds SLO",
+                "description": "error rate 5% > SLO 0.1%", "slo_breach": true, "detected_at": "2026-01-01T00:00:00Z",
+                "environment": "prod", "affected_resources": ["api"], "metrics": {}, "work_item_id": null,
+                "status": "active", "fingerprint": "prod/api/error_rate", "source": "health", "history": []})
+        .to_string(),
+    );
+}
+
+#[test]
+fn an_issue_is_acted_on_in_its_own_environment_and_a_different_env_is_refused() {
+    let s = stack();
+    prod_issue(s.root(), "infra-001");
+    // No --env: the issue's own (prod), never the `test` default.
+    let r = helm_emu(
+        s.root(),
+        &[
+            "remediate",
+            "--issue",
+            "infra-001",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["environment"], "prod");
+    assert_eq!(s.history("prod").last().unwrap()["decision"], "dry_run");
+    assert!(
+        s.history("test").is_empty(),
+        "nothing was planned on the test twin"
+    );
+    // An explicit --env that differs is refused, naming both.
+    for args in [
+        &[
+            "remediate",
+            "--issue",
+            "infra-001",
+            "--env",
+            "test",
+            "--yes",
+        ][..],
+        &["investigate", "--issue", "infra-001", "--env", "test"][..],
+    ] {
+        let r = helm_offline(s.root(), args);
+        assert_eq!(r.code, 64, "{args:?}: {r:?}");
+        assert!(
+            r.stderr
+                .contains("infra-001 is in environment prod, not test"),
+            "{}",
+            r.stderr
+        );
+    }
+    // Without a terminal the prod issue's remediation is refused, and the issue says nothing
+    // was remediated.
+    let r = helm_offline(s.root(), &["remediate", "--issue", "infra-001"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let issue: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.root().join(".fractary/helm/issues/active/infra-001.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!issue.to_string().contains("remediated"));
+    // `ask` routes the issue without the test default.
+    let r = helm_run(
+        s.root(),
+        &["ask", "fix infra-001", "--explain", "--format", "json"],
+    );
+    assert_eq!(
+        r.json()["command"],
+        json!(["remediate", "--issue", "infra-001"])
+    );
+}
+
+#[test]
+fn confirmation_fails_closed_before_any_aws_call() {
+    let s = stack();
+    // An environment that does not say whether it needs confirmation needs it.
+    write(
+        s.root(),
+        ENVIRONMENTS,
+        r#"{"version": "1.0.0", "environments": {"test": {"name": "test"}, "prod": {"requires_confirmation": true}}}"#,
+    );
+    let r = helm_offline(
+        s.root(),
+        &[
+            "remediate",
+            "--action",
+            "restart_lambda",
+            "--service",
+            "api",
+        ],
+    );
+    assert_eq!(r.code, 4, "refused on the config alone: {r:?}");
+    assert!(r.stderr.contains("no terminal to ask"), "{}", r.stderr);
+    assert_eq!(s.history("test").last().unwrap()["decision"], "refused");
+    let v = helm_run(s.root(), &["config", "validate"]);
+    assert!(
+        v.stdout
+            .contains("environment \"test\" does not say requires_confirmation"),
+        "{v:?}"
+    );
+    // --yes is the person's confirmation.
+    ok(&helm_emu(
+        s.root(),
+        &[
+            "remediate",
+            "--action",
+            "restart_lambda",
+            "--service",
+            "api",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    ));
+}
+
+#[test]
+fn a_change_made_while_the_prompt_waited_is_refused_as_changed_since_the_plan() {
+    let s = stack();
+    let emu = Emulator::shared();
+    let bin = Path::new(env!("CARGO_BIN_EXE_helm-cloud"));
+    let mut env: Vec<(String, String)> = emu
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.push(("HELM_ROOT".into(), s.root().display().to_string()));
+    env.push((
+        "XDG_CONFIG_HOME".into(),
+        s.root().join(".cfg").display().to_string(),
+    ));
+    let name = format!("{}-api", s.p);
+    let change = format!(
+        "import boto3; boto3.client('lambda', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').update_function_configuration(FunctionName='{name}', MemorySize=512)",
+        emu.endpoint
+    );
+    let hook = [emu.python(), "-c", change.as_str()];
+    let (code, output) = run_in_pty_with_hook(
+        bin,
+        &[
+            "remediate",
+            "--action",
+            "restart_lambda",
+            "--service",
+            "api",
+            "--env",
+            "prod",
+        ],
+        s.root(),
+        &env,
+        AWS_ENV_TO_CLEAR,
+        "to apply",
+        "api",
+        &hook,
+    );
+    assert_eq!(code, 4, "{output}");
+    assert!(output.contains("changed since the plan"), "{output}");
+    let state = s.state("restart_lambda", "lambda", &name, None);
+    assert_eq!(state["restart_marker"], Value::Null, "nothing was applied");
+    let decisions: Vec<String> = s
+        .history("prod")
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(decisions, ["refused"]);
+}
+
+#[test]
+fn two_remediations_of_one_resource_at_once_apply_once() {
+    let s = stack();
+    let spawn = || {
+        let mut c = helm(s.root());
+        for (k, v) in Emulator::shared().env() {
+            c.env(k, v);
+        }
+        c.args([
+            "remediate",
+            "--action",
+            "restart_lambda",
+            "--service",
+            "worker",
+            "--yes",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let codes = [
+        a.wait_with_output().unwrap().status.code(),
+        b.wait_with_output().unwrap().status.code(),
+    ];
+    let mut sorted = codes;
+    sorted.sort();
+    // One applies; the other finds it running (lock) or just done (cooldown, read under the lock).
+    assert_eq!(sorted, [Some(0), Some(4)], "{codes:?}");
+    let started = s
+        .history("test")
+        .iter()
+        .filter(|r| r["decision"] == "started")
+        .count();
+    assert_eq!(started, 1);
+}
+
+#[test]
+fn aws_error_text_that_quotes_secrets_is_redacted_everywhere() {
+    // Its own emulator: the fault below matches every Lambda configuration update.
+    let emu = Emulator::dedicated();
+    let p = unique_name("leak");
+    let created: Value = serde_json::from_str(&emu.seed(
+        &json!({"lambdas": [{"name": format!("{p}-api"), "env": {"DB_PASSWORD": "hunter2-secret", "STAGE": "test"}}]}).to_string(),
+    ))
+    .unwrap();
+    let dir = emulated_project();
+    let doc = json!({"id": p, "environment": "test", "resources": [{"id": "api", "type": "lambda", "arn": created["lambda"][format!("{p}-api")]}]});
+    let f = write(dir.path(), "d.json", &doc.to_string());
+    assert_eq!(
+        helm_run(
+            dir.path(),
+            &["registry", "add", "--file", f.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    write(
+        dir.path(),
+        ".fractary/helm/issues/active/infra-001.json",
+        &json!({"id": "infra-001", "domain": "infrastructure", "severity": "HIGH", "title": "t", "description": "d",
+                "detected_at": "2026-01-01T00:00:00Z", "environment": "test", "affected_resources": ["api"],
+                "status": "active", "fingerprint": "test/api/error_rate", "source": "health", "history": []})
+        .to_string(),
+    );
+    // Lambda's answer when the variables pass 4 KB quotes every one of them.
+    let message = r#"Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {"DB_PASSWORD":"hunter2-secret","STAGE":"test","HELM_RESTARTED_AT":"x"}"#;
+    let fault = json!({"match": "HELM_RESTARTED_AT", "code": "InvalidParameterValueException", "status": 400, "message": message});
+    assert_eq!(
+        emu.request("POST", "/helm-emulator/faults", &fault.to_string())
+            .unwrap()
+            .0,
+        200
+    );
+    let mut cmd = helm(dir.path());
+    for (k, v) in emu.env() {
+        cmd.env(k, v);
+    }
+    let r = run(cmd.args(["remediate", "--issue", "infra-001", "--yes"]));
+    assert_eq!(r.code, 69, "{r:?}");
+    assert!(r.stderr.contains("exceeded the 4KB limit"), "{}", r.stderr);
+    let history = std::fs::read_to_string(
+        dir.path()
+            .join(".fractary/plugins/helm-cloud/remediations/test/history.jsonl"),
+    )
+    .unwrap();
+    let issue = std::fs::read_to_string(
+        dir.path()
+            .join(".fractary/helm/issues/active/infra-001.json"),
+    )
+    .unwrap();
+    for (what, text) in [
+        ("stderr", &r.stderr),
+        ("history", &history),
+        ("issue", &issue),
+    ] {
+        assert!(
+            !text.contains("hunter2-secret"),
+            "a secret reached the {what}: {text}"
+        );
+    }
+    assert!(history.contains("\"failed\""));
+    assert!(issue.contains("remediation_failed"));
 }

@@ -26,6 +26,11 @@ pub fn helm(root: &Path) -> Command {
     // No ~/.aws of the developer's either.
     c.env("AWS_CONFIG_FILE", root.join(".no-aws-config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", root.join(".no-aws-creds"));
+    // The user's config directory (domain trust) is the test's own, never the developer's.
+    c.env("XDG_CONFIG_HOME", root.join(".user-config"))
+        .env_remove("HELM_TRUST_DOMAIN_COMMANDS")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_API_URL");
     c.env("HELM_ROOT", root)
         .current_dir(root)
         .stdin(Stdio::null());

@@ -31,6 +31,27 @@ pub struct Finding {
     pub monthly_savings_usd: Option<f64>,
 }
 
+/// How much of what an audit set out to check it could evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Coverage {
+    Complete,
+    /// Some checks could not be evaluated: the run is never a pass.
+    Partial,
+    /// Nothing could be evaluated.
+    None,
+}
+
+impl Coverage {
+    pub fn of(evaluated_any: bool, not_evaluated: &[String]) -> Coverage {
+        match (evaluated_any, not_evaluated.is_empty()) {
+            (_, true) if evaluated_any => Coverage::Complete,
+            (true, false) => Coverage::Partial,
+            _ => Coverage::None,
+        }
+    }
+}
+
 /// pass | warning | error | critical, and the exit code of `audit` (0 to 3).
 pub fn overall(findings: &[Finding]) -> (&'static str, u8) {
     match findings.iter().map(|f| f.severity).max() {
@@ -41,7 +62,21 @@ pub fn overall(findings: &[Finding]) -> (&'static str, u8) {
     }
 }
 
+/// The status with what was not evaluated taken into account: a partial run is at least a
+/// warning, a run that evaluated nothing is an error; neither is ever a pass.
+pub fn overall_with(findings: &[Finding], coverage: Coverage) -> (&'static str, u8) {
+    let (status, code) = overall(findings);
+    match coverage {
+        Coverage::Complete => (status, code),
+        Coverage::Partial if code == 0 => ("warning", 1),
+        Coverage::Partial => (status, code),
+        Coverage::None if code < 2 => ("error", 2),
+        Coverage::None => (status, code),
+    }
+}
+
 /// The plugin's `audit_data` structure.
+#[allow(clippy::too_many_arguments)] // the document's parts, as the plugin names them
 pub fn audit_data(
     kind: &str,
     environment: &str,
@@ -50,8 +85,10 @@ pub fn audit_data(
     findings: &[Finding],
     metrics: Value,
     recommendations: &[String],
+    coverage: Coverage,
+    not_evaluated: &[String],
 ) -> Value {
-    let (status, code) = overall(findings);
+    let (status, code) = overall_with(findings, coverage);
     let by = |s: Severity| {
         findings
             .iter()
@@ -70,6 +107,8 @@ pub fn audit_data(
                 "total": findings.len(),
             },
             "exit_code": code,
+            "evaluation": coverage,
+            "not_evaluated": not_evaluated,
         },
         "findings": {
             "by_severity": {
@@ -90,18 +129,26 @@ pub fn markdown(data: &Value) -> String {
     let a = &data["audit"];
     let s = &data["summary"];
     let mut md = format!(
-        "# {} audit: {}\n\n- Environment: {}\n- Time: {}\n- Timeframe: {}\n\n## Executive summary\n\nOverall **{}**: {} critical, {} high, {} medium, {} low findings.\n",
+        "# {} audit: {}\n\n- Environment: {}\n- Time: {}\n- Timeframe: {}\n\n## Executive summary\n\nOverall **{}** (evaluation {}): {} critical, {} high, {} medium, {} low findings.\n",
         a["type"].as_str().unwrap_or_default(),
         a["environment"].as_str().unwrap_or_default(),
         a["environment"].as_str().unwrap_or_default(),
         a["timestamp"].as_str().unwrap_or_default(),
         a["timeframe"].as_str().unwrap_or_default(),
         s["overall_status"].as_str().unwrap_or_default(),
+        s["evaluation"].as_str().unwrap_or("complete"),
         s["status_counts"]["critical"],
         s["status_counts"]["high"],
         s["status_counts"]["medium"],
         s["status_counts"]["low"],
     );
+    let missing = s["not_evaluated"].as_array().cloned().unwrap_or_default();
+    if !missing.is_empty() {
+        md.push_str("\n## Not evaluated\n\n");
+        for n in missing {
+            md.push_str(&format!("- {}\n", n.as_str().unwrap_or_default()));
+        }
+    }
     md.push_str("\n## Findings\n");
     for sev in ["critical", "high", "medium", "low"] {
         let list = data["findings"]["by_severity"][sev]
@@ -180,9 +227,39 @@ mod tests {
             &[f(Severity::High)],
             json!({}),
             &[],
+            Coverage::Complete,
+            &[],
         );
         assert_eq!(d["summary"]["exit_code"], 2);
         assert_eq!(d["findings"]["by_severity"]["high"][0]["check"], "c");
         assert!(markdown(&d).contains("### HIGH"));
+    }
+
+    #[test]
+    fn an_audit_that_evaluated_nothing_or_part_is_never_a_pass() {
+        assert_eq!(Coverage::of(false, &[]), Coverage::None);
+        assert_eq!(Coverage::of(false, &["x".into()]), Coverage::None);
+        assert_eq!(Coverage::of(true, &["x".into()]), Coverage::Partial);
+        assert_eq!(Coverage::of(true, &[]), Coverage::Complete);
+        assert_eq!(overall_with(&[], Coverage::Partial), ("warning", 1));
+        assert_eq!(overall_with(&[], Coverage::None), ("error", 2));
+        assert_eq!(
+            overall_with(&[f(Severity::Critical)], Coverage::Partial),
+            ("critical", 3)
+        );
+        let d = audit_data(
+            "security",
+            "test",
+            "t",
+            "30d",
+            &[],
+            json!({}),
+            &[],
+            Coverage::Partial,
+            &["ec2:DescribeSecurityGroups in us-east-1: endpoint unreachable".into()],
+        );
+        assert_eq!(d["summary"]["overall_status"], "warning");
+        assert_eq!(d["summary"]["evaluation"], "partial");
+        assert!(markdown(&d).contains("## Not evaluated"));
     }
 }

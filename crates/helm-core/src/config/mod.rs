@@ -56,8 +56,27 @@ pub struct Environment {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    /// What the file says; None when it says nothing.
+    #[serde(default, rename = "requires_confirmation")]
+    pub requires_confirmation_given: Option<bool>,
+    /// What the policy uses: an environment that does not say fails closed and asks.
+    #[serde(skip_deserializing, default = "fail_closed")]
     pub requires_confirmation: bool,
+}
+
+fn fail_closed() -> bool {
+    true
+}
+
+impl Environments {
+    /// Environments whose `requires_confirmation` is missing (they ask before every change).
+    pub fn unstated_confirmation(&self) -> Vec<&str> {
+        self.list
+            .iter()
+            .filter(|(_, e)| e.requires_confirmation_given.is_none())
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +103,7 @@ impl Environments {
             Environment {
                 name: Some("test".into()),
                 description: Some("Test/development environment".into()),
+                requires_confirmation_given: Some(false),
                 requires_confirmation: false,
             },
         );
@@ -92,6 +112,7 @@ impl Environments {
             Environment {
                 name: Some("prod".into()),
                 description: Some("Production environment".into()),
+                requires_confirmation_given: Some(true),
                 requires_confirmation: true,
             },
         );
@@ -204,8 +225,13 @@ pub fn load_environments(paths: &ProjectPaths) -> Result<Environments> {
             Some("environments".into()),
             "no environment is defined",
         )),
-        Some(file) => Ok(Environments {
-            list: file.environments,
+        Some(mut file) => Ok(Environments {
+            list: {
+                for e in file.environments.values_mut() {
+                    e.requires_confirmation = e.requires_confirmation_given.unwrap_or(true);
+                }
+                file.environments
+            },
             source: Source::File {
                 path: paths.environments(),
                 line: None,

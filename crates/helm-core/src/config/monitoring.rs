@@ -53,6 +53,7 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
         &[
             ("health_check_interval", ValueType::Duration),
             ("enabled_checks", ValueType::StrList),
+            ("domain_command_timeout", ValueType::Duration),
         ],
     ),
     (

@@ -14,9 +14,12 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", "${1}:****@"),
         // Authorization headers and bearer tokens.
         (r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", "${1} ****"),
-        // key=value and "key": "value" for secret-looking keys.
+        // AWS error messages that quote a function's environment ("String measured: {…}"):
+        // any variable may hold a secret, so none of it is kept.
+        (r"(?i)(String measured:\s*)\S.*", "${1}<environment variables withheld>"),
+        // key=value and "key": "value" for secret-looking keys, with any prefix (DB_PASSWORD).
         (
-            r#"(?i)\b((?:aws_)?(?:secret(?:_access)?_key|secret|password|passwd|pwd|token|api[_-]?key|access[_-]?token|client[_-]?secret|session[_-]?token)"?\s*[:=]\s*"?)([^"\s,;&}]+)"#,
+            r#"(?i)\b([A-Za-z0-9_]*?(?:aws_)?(?:secret(?:_access)?_key|secret|password|passwd|pwd|token|api[_-]?key|access[_-]?token|client[_-]?secret|session[_-]?token)"?\s*[:=]\s*"?)([^"\s,;&}]+)"#,
             "${1}****",
         ),
         // A 40-character AWS-secret-shaped string anywhere (mixed case and digits; a hex
@@ -90,6 +93,18 @@ mod tests {
             "login password=**** ok"
         );
         assert_eq!(redact(r#"{"token": "abc123def"}"#), r#"{"token": "****"}"#);
+    }
+
+    #[test]
+    fn prefixed_secret_names_and_quoted_environments_are_masked() {
+        assert_eq!(
+            redact(r#"{"DB_PASSWORD":"hunter2-secret"}"#),
+            r#"{"DB_PASSWORD":"****"}"#
+        );
+        let aws = r#"Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {"STAGE":"test","STRIPE":"sk_live_abc"}"#;
+        let r = redact(aws);
+        assert!(!r.contains("sk_live_abc") && !r.contains("STAGE"), "{r}");
+        assert!(r.contains("exceeded the 4KB limit"), "{r}");
     }
 
     #[test]

@@ -115,6 +115,10 @@ pub struct Observation {
     /// None: metrics were not fetched (not enabled).
     pub metrics_error: Option<String>,
     pub alarms: Vec<AlarmObs>,
+    /// Why the alarms could not be read, when they could not (None: read, or not enabled).
+    pub alarms_error: Option<String>,
+    /// Alarms were asked for.
+    pub alarms_read: bool,
 }
 
 /// One failed check of a resource: the unit an issue is opened for.
@@ -154,6 +158,11 @@ pub struct ResourceResult {
     pub alarms: Vec<AlarmObs>,
     #[serde(skip)]
     pub findings: Vec<Finding>,
+    /// The checks that were read and judged in this run (`status`, `error_rate`,
+    /// `availability`, `p95_latency`, `cpu`, `alarm:`…): an issue of another check of this
+    /// resource stays open.
+    #[serde(skip)]
+    pub evaluated: Vec<String>,
     /// Per-period series of the error count (or rate) and latency, for sparklines.
     #[serde(skip)]
     pub error_series: Vec<f64>,
@@ -288,6 +297,13 @@ pub fn evaluate(
 
     // Status.
     let mut status_readable = true;
+    let mut evaluated: Vec<String> = Vec::new();
+    if !matches!(
+        obs.status,
+        StatusObs::Unreadable { .. } | StatusObs::NotChecked
+    ) {
+        evaluated.extend(["status", "drift", "tasks"].map(String::from));
+    }
     match &obs.status {
         StatusObs::Missing => finding(
             "drift",
@@ -488,6 +504,7 @@ pub fn evaluate(
             _ => None,
         };
         if let Some(rate) = rate {
+            evaluated.extend(["error_rate", "availability"].map(String::from));
             metrics.insert("error_rate_percent".into(), slo::json_number(rate));
             metrics.insert(
                 "availability_percent".into(),
@@ -582,6 +599,7 @@ pub fn evaluate(
                 ));
                 continue;
             };
+            evaluated.push(key.trim_end_matches("_ms").to_string());
             let verdict = slo::upper_bound(v, th);
             if verdict != Verdict::Ok {
                 let check = key.trim_end_matches("_ms");
@@ -631,6 +649,7 @@ pub fn evaluate(
                 let Some(v) = value(key).filter(|_| readable(key)) else {
                     continue;
                 };
+                evaluated.push(check.to_string());
                 let verdict = slo::saturation(v, degraded, unhealthy);
                 if verdict != Verdict::Ok {
                     finding(
@@ -657,7 +676,13 @@ pub fn evaluate(
         }
     }
 
-    // Alarms.
+    // Alarms: every alarm of the resource was judged when the sweep was read.
+    if obs.alarms_read && obs.alarms_error.is_none() {
+        evaluated.push("alarm:".into());
+    }
+    if let Some(e) = &obs.alarms_error {
+        notes.push(format!("alarms unreadable: {e}"));
+    }
     for a in &obs.alarms {
         match a.state.as_str() {
             "ALARM" => finding(
@@ -676,25 +701,61 @@ pub fn evaluate(
         }
     }
 
-    // The verdict: the worst finding; UNKNOWN when nothing at all could be read.
+    // One symptom, one finding: the error rate and availability are the same SLI, so when
+    // both objectives fire they make one finding (the worse verdict) naming both.
+    if let (Some(e), Some(a)) = (
+        findings.iter().position(|f| f.check == "error_rate"),
+        findings.iter().position(|f| f.check == "availability"),
+    ) {
+        let avail = findings.remove(a);
+        let e = if a < e { e - 1 } else { e };
+        let f = &mut findings[e];
+        f.status = f.status.max(avail.status);
+        f.slo_breach |= avail.slo_breach;
+        f.reason = format!("{}; {}", f.reason, avail.reason);
+        f.threshold = format!("{} (availability {})", f.threshold, avail.threshold);
+        f.title = format!("{} (error rate and availability objectives)", f.title);
+    }
+
+    // The verdict: the worst finding. A resource whose SLO metrics could not be read is
+    // UNKNOWN, never HEALTHY by default; a finding that proves worse (a stopped status, an
+    // alarm) still counts.
     let worst = findings
         .iter()
         .map(|f| f.status)
         .max()
         .unwrap_or(HealthStatus::Healthy);
     let nothing_read = !status_readable && !metrics_readable;
-    let status = if findings.is_empty() && nothing_read {
+    let mut slo_keys: Vec<&str> = Vec::new();
+    if t.slos.contains_key("error_rate_percent") || t.slos.contains_key("availability_percent") {
+        match error_rate_source(kind) {
+            RateSource::Ratio(part, total) => slo_keys.extend([part, total]),
+            RateSource::Percent(key) => slo_keys.push(key),
+            RateSource::None(_) => {}
+        }
+    }
+    for key in LATENCY_SLOS {
+        if t.slos.contains_key(*key)
+            && let Some(m) = latency_metric(kind, key)
+        {
+            slo_keys.push(m);
+        }
+    }
+    // The whole metrics read failed, or a metric one of its SLOs needs did.
+    let slo_metrics_unread = obs.metrics_error.is_some()
+        || slo_keys
+            .iter()
+            .any(|k| obs.metrics.get(k).is_some_and(|v| v.error.is_some()));
+    let status = if worst == HealthStatus::Healthy
+        && ((findings.is_empty() && nothing_read) || slo_metrics_unread)
+    {
         HealthStatus::Unknown
     } else {
         worst
     };
     let mut reasons: Vec<String> = findings.iter().map(|f| f.reason.clone()).collect();
     if status == HealthStatus::Unknown {
-        reasons = notes
-            .iter()
-            .filter(|n| n.contains("unreadable"))
-            .cloned()
-            .collect();
+        reasons.extend(notes.iter().filter(|n| n.contains("unreadable")).cloned());
     }
 
     let series = |key: &str| {
@@ -724,6 +785,7 @@ pub fn evaluate(
         metrics,
         alarms: obs.alarms.clone(),
         findings,
+        evaluated,
         error_series,
         latency_series,
     }
@@ -804,6 +866,8 @@ mod tests {
 
     fn obs(status: StatusObs, metrics: &[(&'static str, Option<f64>)]) -> Observation {
         Observation {
+            alarms_error: None,
+            alarms_read: true,
             status,
             metrics: metrics
                 .iter()
@@ -858,18 +922,45 @@ mod tests {
             &lambda_obs(1250.0, 65.0, 150.0),
         );
         assert_eq!(r.status, HealthStatus::Unhealthy);
-        assert!(
-            r.reasons.iter().any(|x| x == "error rate 5.2% > SLO 0.1%"),
-            "{:?}",
-            r.reasons
+        // One symptom, one finding: both objectives of the one SLI are named in it.
+        assert_eq!(
+            r.reasons,
+            ["error rate 5.2% > SLO 0.1%; availability 94.8% < SLO 99.9%"]
         );
-        let f = r.findings.iter().find(|f| f.check == "error_rate").unwrap();
+        assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+        let f = &r.findings[0];
+        assert_eq!(f.check, "error_rate");
         assert!(f.slo_breach);
+        assert_eq!(f.status, HealthStatus::Unhealthy);
         assert_eq!(r.metrics["error_rate_percent"], 5.2);
+        assert!(r.evaluated.contains(&"availability".to_string()));
+    }
+
+    #[test]
+    fn unreadable_slo_metrics_make_a_resource_unknown_not_healthy() {
+        let mut o = lambda_obs(1250.0, 65.0, 150.0);
+        o.metrics_error = Some("cloudwatch:GetMetricData: endpoint unreachable".into());
+        let r = judge(&lambda(""), ResourceKind::Lambda, &o);
+        assert_eq!(r.status, HealthStatus::Unknown, "{r:?}");
         assert!(
-            r.findings
+            r.evaluated
                 .iter()
-                .any(|f| f.check == "availability" && f.status == HealthStatus::Unhealthy)
+                .all(|c| c == "status" || c == "drift" || c == "tasks" || c == "alarm:"),
+            "{:?}",
+            r.evaluated
+        );
+        // A stopped status still says UNHEALTHY when the metrics are unreadable.
+        let mut down = obs(
+            StatusObs::State {
+                state: "Failed".into(),
+                detail: None,
+            },
+            &[],
+        );
+        down.metrics_error = Some("x".into());
+        assert_eq!(
+            judge(&lambda(""), ResourceKind::Lambda, &down).status,
+            HealthStatus::Unhealthy
         );
     }
 

@@ -89,6 +89,9 @@ pub struct HealthReport {
     pub recommendations: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
+    /// What this run could not check at all (an empty environment…): why it is UNKNOWN.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
     pub report_path: String,
 }
 

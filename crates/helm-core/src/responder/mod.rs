@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod describe;
 pub mod history;
+pub mod limits;
 pub mod policy;
 
 use crate::resource::ResourceKind;
