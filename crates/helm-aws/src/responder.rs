@@ -464,22 +464,7 @@ impl AwsClients {
             Err(e) => return (false, e.to_string(), Value::Null),
         };
         let (ok, detail) = match (action, kind) {
-            ("restart_lambda", _) => {
-                let marker = change.marker.is_some()
-                    && after["restart_marker"].as_str() == change.marker.as_deref();
-                // A state AWS did not report is not evidence: only what was read counts.
-                let status = after["last_update_status"].as_str();
-                let state = after["state"].as_str();
-                (
-                    marker && status == Some("Successful") && state == Some("Active"),
-                    format!(
-                        "update {}, state {}, marker {}",
-                        status.unwrap_or("not reported"),
-                        state.unwrap_or("not reported"),
-                        if marker { "present" } else { "missing" }
-                    ),
-                )
-            }
+            ("restart_lambda", _) => lambda_restart_verdict(&after, change.marker.as_deref()),
             ("scale_resources" | "increase_capacity", "lambda") => {
                 let now = after["reserved_concurrency"].as_i64();
                 (
@@ -550,5 +535,42 @@ impl AwsClients {
             _ => (false, "unknown action".into()),
         };
         (ok, detail, after)
+    }
+}
+
+/// restart_lambda took effect when the marker is there and AWS reports the update
+/// Successful and the function Active. A state AWS did not report is not evidence.
+fn lambda_restart_verdict(after: &Value, marker: Option<&str>) -> (bool, String) {
+    let present = marker.is_some() && after["restart_marker"].as_str() == marker;
+    let status = after["last_update_status"].as_str();
+    let state = after["state"].as_str();
+    (
+        present && status == Some("Successful") && state == Some("Active"),
+        format!(
+            "update {}, state {}, marker {}",
+            status.unwrap_or("not reported"),
+            state.unwrap_or("not reported"),
+            if present { "present" } else { "missing" }
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lambda_whose_state_fields_are_missing_is_not_verified() {
+        let m = Some("2026-01-01T00:00:00Z");
+        let full = json!({"restart_marker": m, "last_update_status": "Successful", "state": "Active"});
+        assert!(lambda_restart_verdict(&full, m).0);
+        let no_state = json!({"restart_marker": m, "last_update_status": "Successful"});
+        let (ok, detail) = lambda_restart_verdict(&no_state, m);
+        assert!(!ok);
+        assert!(detail.contains("state not reported"), "{detail}");
+        assert!(!lambda_restart_verdict(&json!({"restart_marker": m}), m).0);
+        assert!(!lambda_restart_verdict(&full, None).0, "no marker asked, none proven");
+        let pending = json!({"restart_marker": m, "last_update_status": "InProgress", "state": "Active"});
+        assert!(!lambda_restart_verdict(&pending, m).0);
     }
 }

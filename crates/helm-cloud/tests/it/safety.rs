@@ -207,12 +207,20 @@ fn a_security_audit_that_could_not_read_is_never_a_pass() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let r = run(helm(dir.path())
-        .args(["audit", "--type", "security", "--format", "json"])
-        .env("AWS_ENDPOINT_URL", &url)
-        .env("AWS_ACCESS_KEY_ID", "t")
-        .env("AWS_SECRET_ACCESS_KEY", "t")
-        .env("HELM_AWS_MAX_ATTEMPTS", "1"));
+    let offline = |kind: &str| {
+        run(helm(dir.path())
+            .args(["audit", "--type", kind, "--format", "json"])
+            .env("AWS_ENDPOINT_URL", &url)
+            .env("AWS_ACCESS_KEY_ID", "t")
+            .env("AWS_SECRET_ACCESS_KEY", "t")
+            .env("HELM_AWS_MAX_ATTEMPTS", "1"))
+    };
+    for kind in ["cost", "compliance", "all"] {
+        let r = offline(kind);
+        assert_eq!(r.code, 69, "{kind}: {r:?}");
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("evaluated nothing"), "{kind}: {r:?}");
+    }
+    let r = offline("security");
     assert_eq!(r.code, 69, "{r:?}");
     let e = r.json();
     assert_eq!(e["error"]["kind"], "unavailable");
@@ -634,4 +642,24 @@ fn performance_with_no_data_is_not_evaluated() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("not evaluated: no data"), "{}", r.stdout);
     assert!(!r.stdout.contains("steady"), "{}", r.stdout);
+}
+
+#[test]
+fn an_issue_left_in_both_folders_by_a_crash_heals_on_the_next_read() {
+    let dir = project();
+    let doc = |status: &str| {
+        json!({"id": "infra-001", "domain": "infrastructure", "severity": "HIGH", "title": "t", "description": "d",
+               "detected_at": "2026-01-01T00:00:00Z", "environment": "test", "affected_resources": ["api"],
+               "status": status, "fingerprint": "test/api/error_rate", "source": "health", "history": []})
+        .to_string()
+    };
+    // The crash: resolved/ written, active/ not yet removed.
+    write(dir.path(), ".fractary/helm/issues/resolved/infra-001.json", &doc("resolved"));
+    let stale = write(dir.path(), ".fractary/helm/issues/active/infra-001.json", &doc("active"));
+    let r = helm_run(dir.path(), &["issues", "--format", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("infra-001"), "a resolved issue listed as active: {}", r.stdout);
+    assert!(!stale.exists(), "the move was completed");
+    let shown = helm_run(dir.path(), &["issues", "show", "infra-001", "--format", "json"]);
+    assert!(shown.stdout.contains("\"resolved\""), "{}", shown.stdout);
 }
