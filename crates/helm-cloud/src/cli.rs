@@ -217,7 +217,7 @@ pub enum Command {
     /// Audit cost, security or compliance (or all); exit 0 pass, 1 warning, 2 error, 3 critical.
     Audit {
         /// cost, security, compliance or all.
-        #[arg(long = "type", value_parser = ["cost", "security", "compliance", "all"], value_name = "TYPE")]
+        #[arg(long = "type", alias = "focus", value_parser = ["cost", "security", "compliance", "all"], value_name = "TYPE")]
         kind: String,
         #[arg(long, default_value = "test", value_name = "E")]
         env: String,
@@ -275,7 +275,8 @@ pub enum Command {
     Escalate {
         /// The issue id (infra-001).
         id: String,
-        #[arg(long, value_parser = ["critical", "high", "medium", "low"], value_name = "P")]
+        /// critical, high, medium or low (any case: the plugin writes CRITICAL).
+        #[arg(long, ignore_case = true, value_parser = ["critical", "high", "medium", "low"], value_name = "P")]
         priority: Option<String>,
     },
 
@@ -332,9 +333,10 @@ pub enum ConfigCommand {
         /// Also call sts:GetCallerIdentity and print the account, region, endpoint and profile in use.
         #[arg(long)]
         aws: bool,
-        /// Environment whose credentials to use with --aws.
-        #[arg(long, default_value = "test", value_name = "E")]
-        env: String,
+        /// Environment whose credentials to use with --aws (default test, else the first
+        /// configured one). Checking the files needs no environment.
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
     },
 }
 

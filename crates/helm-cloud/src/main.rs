@@ -122,8 +122,57 @@ fn clap_error(e: &clap::Error, args: &[std::ffi::OsString]) -> CliError {
     CliError::usage(first).hint(format!("see '{} --help'", path.join(" ")))
 }
 
+/// The plugins' vocabulary, mapped to its meaning before a command runs: `--env all` and
+/// `--domain all` on the read-only central views mean every one; an environment alias
+/// (`production`, `live`…) means the one configured environment it can only mean.
+fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
+    let Ok(envs) = helm_core::config::load_environments(&ctx.paths) else {
+        // An invalid environments.json is reported by the command itself.
+        return Ok(());
+    };
+    let resolve = |e: &mut String| -> CliResult<()> {
+        *e = envs.resolve(e)?;
+        Ok(())
+    };
+    let all = |o: &mut Option<String>| {
+        if o.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("all")) {
+            *o = None;
+        }
+    };
+    match command {
+        Command::Issues { env, domain, .. }
+        | Command::Dashboard { env, domain, .. }
+        | Command::Status { env, domain } => {
+            all(env);
+            all(domain);
+            if let Some(e) = env {
+                resolve(e)?;
+            }
+        }
+        Command::Registry(RegistryCommand::List { env }) => {
+            all(env);
+            if let Some(e) = env {
+                resolve(e)?;
+            }
+        }
+        Command::Health { env, .. }
+        | Command::Metrics { env, .. }
+        | Command::Performance { env, .. }
+        | Command::Logs { env, .. }
+        | Command::Audit { env, .. }
+        | Command::Config(ConfigCommand::Show { env }) => resolve(env)?,
+        Command::Investigate { env: Some(e), .. }
+        | Command::Remediate { env: Some(e), .. }
+        | Command::Config(ConfigCommand::Validate { env: Some(e), .. }) => resolve(e)?,
+        _ => {}
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> CliResult {
     let ctx = Ctx::new(&cli.global)?;
+    let mut cli = cli;
+    normalize(&ctx, &mut cli.command)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -175,7 +224,9 @@ async fn run_routed(ctx: &Ctx, argv: &[String]) -> CliResult {
         },
     };
     let routed = Ctx::new(&merged)?;
-    dispatch(&routed, cli.command).await
+    let mut command = cli.command;
+    normalize(&routed, &mut command)?;
+    dispatch(&routed, command).await
 }
 
 /// ops-manage operations and the commands that replace them.
@@ -226,7 +277,7 @@ async fn ask(ctx: &Ctx, text: &str, explain: bool) -> CliResult {
         .into_iter()
         .map(str::to_string)
         .collect();
-    let registry = helm_core::registry::Registry::load(&ctx.paths.registry())?;
+    let registry = helm_core::registry::Registry::load_project(&ctx.paths)?;
     let mut resources: Vec<String> = registry
         .deployments
         .iter()
@@ -334,7 +385,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             commands::central::status(ctx, env.as_deref(), domain.as_deref()).await
         }
         Command::Escalate { id, priority } => {
-            commands::central::escalate(ctx, &id, priority.as_deref())
+            commands::central::escalate(ctx, &id, priority.map(|p| p.to_lowercase()).as_deref())
         }
         Command::OpsManage { operation, args } => ops_manage(ctx, &operation, &args).await,
         Command::Ask { text, explain } => ask(ctx, &text, explain).await,
@@ -415,7 +466,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         } => commands::metrics::performance(ctx, &env, service.as_deref(), &timeframe).await,
         Command::Config(ConfigCommand::Show { env }) => commands::config::show(ctx, &env),
         Command::Config(ConfigCommand::Validate { aws, env }) => {
-            commands::config::validate(ctx, aws, &env).await
+            commands::config::validate(ctx, aws, env.as_deref()).await
         }
         Command::Registry(RegistryCommand::List { env }) => {
             commands::registry::list(ctx, env.as_deref())

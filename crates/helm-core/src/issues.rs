@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-/// Issue severity, with the weights of FORMATS.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Issue severity, with the weights of FORMATS.md. Read in any case (the plugins' other
+/// documented shape writes `"severity": "high"`); written upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Low,
@@ -22,7 +23,29 @@ pub enum Severity {
     Critical,
 }
 
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Severity::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown severity {s:?} (CRITICAL, HIGH, MEDIUM or LOW)"
+            ))
+        })
+    }
+}
+
 impl Severity {
+    /// `critical`, `CRITICAL`, `Critical`…
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "CRITICAL" => Some(Severity::Critical),
+            "HIGH" => Some(Severity::High),
+            "MEDIUM" => Some(Severity::Medium),
+            "LOW" => Some(Severity::Low),
+            _ => None,
+        }
+    }
+
     pub fn weight(self) -> f64 {
         match self {
             Severity::Critical => 10.0,
@@ -204,6 +227,20 @@ impl Evaluated {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// How many evaluated scopes none of `failed` (resource, check) falls in: the checks
+    /// that passed.
+    pub fn passing(&self, failed: &[(String, String)]) -> usize {
+        self.entries
+            .iter()
+            .filter(|(r, c)| {
+                !failed.iter().any(|(fr, fc)| {
+                    r.as_deref().is_none_or(|r| r == fr)
+                        && (c == fc || ((c.ends_with('.') || c.ends_with(':')) && fc.starts_with(c.as_str())))
+                })
+            })
+            .count()
+    }
 }
 
 /// The resource and check of a fingerprint `<env>/<resource>/<check>`.
@@ -243,6 +280,7 @@ pub struct IssueStore {
     pub resolved_dir: PathBuf,
     pub domain: String,
     pub retention_days: i64,
+    unreadable: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl IssueStore {
@@ -259,6 +297,7 @@ impl IssueStore {
             resolved_dir: fractary.join(resolved_path),
             domain: domain.to_string(),
             retention_days,
+            unreadable: Default::default(),
         }
     }
 
@@ -283,7 +322,13 @@ impl IssueStore {
         self.root().join("sequence.json")
     }
 
-    fn read_dir(dir: &Path) -> Result<Vec<Issue>> {
+    /// Issue files that could not be read since the last call, one line each (the plugin
+    /// carries on and shows what it can: so do we, and say which were skipped).
+    pub fn take_unreadable(&self) -> Vec<String> {
+        std::mem::take(&mut *self.unreadable.lock().expect("not poisoned"))
+    }
+
+    fn read_dir(&self, dir: &Path) -> Result<Vec<Issue>> {
         let mut out = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
@@ -296,7 +341,17 @@ impl IssueStore {
             .collect();
         paths.sort();
         for p in paths {
-            out.push(read_issue(&p)?);
+            match read_issue(&p) {
+                Ok(i) => out.push(i),
+                Err(e) if e.kind() == crate::error::ErrorKind::InvalidFile => {
+                    let mut u = self.unreadable.lock().expect("not poisoned");
+                    let line = format!("skipped an unreadable issue file: {e}");
+                    if !u.contains(&line) {
+                        u.push(line);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
@@ -306,7 +361,7 @@ impl IssueStore {
     /// copy wins and the stale active file is removed, so the move completes on this read.
     pub fn active(&self) -> Result<Vec<Issue>> {
         let mut out = Vec::new();
-        for issue in Self::read_dir(&self.active_dir)? {
+        for issue in self.read_dir(&self.active_dir)? {
             let done = self.resolved_dir.join(format!("{}.json", issue.id));
             if done.exists() && read_issue(&done).is_ok_and(|r| r.status == IssueStatus::Resolved) {
                 let stale = self.active_dir.join(format!("{}.json", issue.id));
@@ -324,7 +379,7 @@ impl IssueStore {
 
     /// Resolved issues still kept.
     pub fn resolved(&self) -> Result<Vec<Issue>> {
-        Self::read_dir(&self.resolved_dir)
+        self.read_dir(&self.resolved_dir)
     }
 
     /// One issue by id, active or resolved.
@@ -602,8 +657,62 @@ impl IssueStore {
 fn read_issue(path: &Path) -> Result<Issue> {
     let text = fsutil::read_optional(path)?
         .ok_or_else(|| Error::invalid(path, None, None, "vanished while being read"))?;
-    let value = parse_json(path, &text)?;
-    from_value(path, &text, value)
+    let mut value = parse_json(path, &text)?;
+    let plugin_shape = value.get("issue_id").and_then(Value::as_str).map(str::to_string);
+    if let Some(issue_id) = &plugin_shape {
+        normalize_plugin_issue(&mut value, issue_id);
+    }
+    let mut issue: Issue = from_value(path, &text, value)?;
+    if let Some(issue_id) = plugin_shape {
+        // Written back as it came, beside our `id`, for the plugins that read it.
+        issue.extra.insert("issue_id".into(), Value::from(issue_id));
+    }
+    Ok(issue)
+}
+
+/// The plugins' other documented issue shape (SPEC-00007: `issue_id`, lower-case
+/// `severity`, `detection.detected_at`, `resource.{name, type, arn}`, `issue.{title,
+/// description}`, `impact.{slo_breach, slo_metric}`) mapped onto ours; every field stays.
+fn normalize_plugin_issue(v: &mut Value, issue_id: &str) {
+    let Some(o) = v.as_object_mut() else { return };
+    o.remove("issue_id");
+    let get = |o: &Map<String, Value>, path: &[&str]| -> Option<Value> {
+        let mut cur = o.get(path[0])?;
+        for p in &path[1..] {
+            cur = cur.get(p)?;
+        }
+        Some(cur.clone())
+    };
+    let set_default = |o: &mut Map<String, Value>, key: &str, val: Option<Value>| {
+        if !o.contains_key(key)
+            && let Some(v) = val
+        {
+            o.insert(key.to_string(), v);
+        }
+    };
+    o.entry("id").or_insert_with(|| Value::from(issue_id));
+    let title = get(o, &["issue", "title"]);
+    set_default(o, "title", title);
+    let description = get(o, &["issue", "description"]);
+    set_default(o, "description", description);
+    let detected = get(o, &["detection", "detected_at"]);
+    set_default(o, "detected_at", detected);
+    let breach = get(o, &["impact", "slo_breach"]);
+    set_default(o, "slo_breach", breach);
+    let resource = get(o, &["resource", "name"]);
+    if let Some(r) = &resource {
+        set_default(o, "affected_resources", Some(Value::Array(vec![r.clone()])));
+    }
+    let source = get(o, &["detection", "detected_by"]);
+    set_default(o, "source", source);
+    let env = o.get("environment").and_then(Value::as_str).unwrap_or("").to_string();
+    let check = get(o, &["impact", "slo_metric"])
+        .and_then(|c| c.as_str().map(str::to_string))
+        .unwrap_or_else(|| "issue".into());
+    if let Some(r) = resource.and_then(|r| r.as_str().map(str::to_string)) {
+        set_default(o, "fingerprint", Some(Value::from(fingerprint(&env, &r, &check))));
+    }
+    set_default(o, "title", Some(Value::from(issue_id)));
 }
 
 /// Priority score (FORMATS.md): severity weight × domain weight + 2 × slo_breach + hours

@@ -52,6 +52,10 @@ impl ProjectPaths {
     pub fn monitoring_fallback(&self) -> PathBuf {
         self.plugin_dir().join("monitoring.toml")
     }
+    /// faber-cloud's per-environment registries: `<this>/<env>/registry.json`.
+    pub fn faber_deployments(&self) -> PathBuf {
+        self.fractary().join("plugins/faber-cloud/deployments")
+    }
     pub fn legacy_faber_config(&self) -> PathBuf {
         self.fractary().join("plugins/faber-cloud/config.json")
     }

@@ -52,6 +52,12 @@ pub struct Deployment {
 /// One resource of a deployment, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceEntry {
+    /// The `id` as written; faber-cloud's own registries and the plugins' shared-registry
+    /// entries have none.
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub given_id: Option<String>,
+    /// The id helm-cloud uses: the given one, else derived (see [`derive_id`]).
+    #[serde(skip)]
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -92,8 +98,69 @@ impl Registry {
         let file_version = value.get("version").and_then(Value::as_str);
         let line = file_version.map(|v| find_line(text, &format!("\"{v}\"")));
         version::check(path, line, file_version)?;
-        let registry: Registry = from_value(path, text, value)?;
+        let mut registry: Registry = from_value(path, text, value)?;
+        registry.fill_ids();
         registry.validate(path, text)?;
+        Ok(registry)
+    }
+
+    /// Give every resource its id: the given one, else one derived from its names.
+    pub fn fill_ids(&mut self) {
+        for d in &mut self.deployments {
+            let mut taken: HashSet<String> = d
+                .resources
+                .iter()
+                .filter_map(|r| r.given_id.clone())
+                .collect();
+            for r in &mut d.resources {
+                r.id = match &r.given_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        let base = derive_id(r);
+                        let mut id = base.clone();
+                        // Two resources with the same name in one deployment: the kind, then
+                        // a number, keep them apart (in file order, so ids stay stable).
+                        if taken.contains(&id) {
+                            id = format!("{base}-{}", r.kind.trim().trim_start_matches("aws_"));
+                        }
+                        let mut n = 2;
+                        while taken.contains(&id) {
+                            id = format!("{base}-{n}");
+                            n += 1;
+                        }
+                        id
+                    }
+                };
+                taken.insert(r.id.clone());
+            }
+        }
+    }
+
+    /// The registry of a project: the central file and faber-cloud's per-environment
+    /// registries (`.fractary/plugins/faber-cloud/deployments/<env>/registry.json`), each
+    /// read as one deployment. Read-only: writes go to the central file alone.
+    pub fn load_project(paths: &crate::paths::ProjectPaths) -> Result<Registry> {
+        let mut registry = Registry::load(&paths.registry())?;
+        let dir = paths.faber_deployments();
+        let mut envs: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("registry.json").is_file())
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("reading", dir, e)),
+        };
+        envs.sort();
+        for env_dir in envs {
+            let path = env_dir.join("registry.json");
+            let text = fsutil::read_optional(&path)?.unwrap_or_default();
+            let env = env_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let d = faber_environment_registry(&path, &text, &env)?;
+            registry.deployments.push(d);
+        }
         Ok(registry)
     }
 
@@ -181,7 +248,7 @@ impl Registry {
         let mut deployments: Vec<&Deployment> = self
             .deployments
             .iter()
-            .filter(|d| d.environment == environment)
+            .filter(|d| d.environment == environment && d.monitored())
             .collect();
         // Stable sort: equal or missing times keep file order, so the later entry wins ties.
         deployments.sort_by_key(|d| d.deployed_at.as_deref().and_then(clock::parse_rfc3339));
@@ -204,6 +271,123 @@ impl Registry {
             deployments: deployments.into_iter().cloned().collect(),
             resources,
         }
+    }
+}
+
+/// The id of a resource that has none: its `name`, `aws_name`, `aws_id` or
+/// `terraform_name`, else the last part of its ARN, made safe for `--service`.
+pub fn derive_id(r: &ResourceEntry) -> String {
+    let field = |k: &str| {
+        r.extra
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_string)
+    };
+    let from_arn = || {
+        r.arn
+            .rsplit([':', '/'])
+            .find(|p| !p.is_empty())
+            .map(str::to_string)
+    };
+    let raw = r
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| field("aws_name"))
+        .or_else(|| field("aws_id"))
+        .or_else(|| field("terraform_name"))
+        .or_else(from_arn)
+        .unwrap_or_else(|| "resource".to_string());
+    let safe: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "resource".into()
+    } else {
+        safe
+    }
+}
+
+/// faber-cloud's per-environment registry (`{version, environment, project, last_updated,
+/// resources: [{type, terraform_name, aws_name, arn, console_url, created}]}`) as one
+/// deployment, `faber-cloud-<env>`, deployed at its `last_updated`.
+pub fn faber_environment_registry(path: &Path, text: &str, dir_env: &str) -> Result<Deployment> {
+    let value: Value = parse_json(path, text)?;
+    let v = value.get("version").and_then(Value::as_str);
+    version::check(path, None, v)?;
+    let obj = value.as_object().cloned().unwrap_or_default();
+    let environment = obj
+        .get("environment")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+        .unwrap_or(dir_env)
+        .to_string();
+    let resources: Vec<ResourceEntry> = match obj.get("resources") {
+        Some(r) => serde_path_to_error::deserialize(r.clone()).map_err(|e| {
+            Error::invalid(
+                path,
+                None,
+                Some(format!("resources{}", e.path())),
+                e.inner().to_string(),
+            )
+        })?,
+        None => Vec::new(),
+    };
+    let mut extra = Map::new();
+    extra.insert("source".into(), Value::from(path.display().to_string()));
+    let mut d = Deployment {
+        id: format!("faber-cloud-{environment}"),
+        environment,
+        project: obj.get("project").and_then(Value::as_str).map(str::to_string),
+        region: None,
+        deployed_at: obj
+            .get("last_updated")
+            .and_then(Value::as_str)
+            .filter(|t| clock::parse_rfc3339(t).is_some())
+            .map(str::to_string),
+        deployed_by: Some("faber-cloud".into()),
+        version: None,
+        resources,
+        extra,
+    };
+    let mut one = Registry {
+        version: None,
+        created_at: None,
+        updated_at: None,
+        deployments: vec![d.clone()],
+        extra: Map::new(),
+    };
+    one.fill_ids();
+    d = one.deployments.remove(0);
+    validate_deployment(path, text, "registry", &d)?;
+    Ok(d)
+}
+
+impl Deployment {
+    /// Whether helm-cloud should check it: `monitoring.enabled: false` turns it off, and a
+    /// deployment that names another `helm_plugin` is that plugin's to check.
+    pub fn monitored(&self) -> bool {
+        let enabled = self
+            .extra
+            .get("monitoring")
+            .and_then(|m| m.get("enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let ours = self
+            .extra
+            .get("helm_plugin")
+            .and_then(Value::as_str)
+            .is_none_or(|p| p.is_empty() || p == "fractary-helm-cloud" || p == "helm-cloud");
+        enabled && ours
     }
 }
 
@@ -295,8 +479,31 @@ pub fn parse_deployments(path: &Path, text: &str) -> Result<Vec<Deployment>> {
             let registry: Registry = from_value(path, text, value)?;
             registry.deployments
         }
+        // faber-cloud's per-environment registry.json: resources, no deployment id.
+        Value::Object(ref o)
+            if o.contains_key("resources") && !o.contains_key("id") && o.contains_key("environment") =>
+        {
+            vec![faber_environment_registry(path, text, "")?]
+        }
         _ => vec![from_value(path, text, value)?],
     };
+    let mut list = {
+        let mut r = Registry {
+            version: None,
+            created_at: None,
+            updated_at: None,
+            deployments: list,
+            extra: Map::new(),
+        };
+        r.fill_ids();
+        r.deployments
+    };
+    // The path of a file read once is no part of the deployment it describes.
+    for d in &mut list {
+        if d.deployed_by.as_deref() == Some("faber-cloud") {
+            d.extra.remove("source");
+        }
+    }
     if list.is_empty() {
         return Err(Error::invalid(
             path,
@@ -572,6 +779,7 @@ mod tests {
             resources: resources
                 .iter()
                 .map(|(rid, fun)| ResourceEntry {
+                    given_id: Some(rid.to_string()),
                     id: rid.to_string(),
                     kind: "lambda".into(),
                     arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{fun}"),

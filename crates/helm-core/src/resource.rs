@@ -78,11 +78,32 @@ impl ResourceKind {
         }
     }
 
-    /// Parse a registry `type`: the kind name or its CloudFormation alias, any case.
+    /// The Terraform resource types of the kind (faber-cloud records them, with or without
+    /// the `aws_` prefix).
+    pub fn terraform_types(self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::Lambda => &["aws_lambda_function"],
+            ResourceKind::Ecs => &["aws_ecs_service"],
+            ResourceKind::Rds => &["aws_db_instance"],
+            ResourceKind::S3 => &["aws_s3_bucket"],
+            ResourceKind::CloudFront => &["aws_cloudfront_distribution"],
+            ResourceKind::ApiGateway => &["aws_api_gateway_rest_api", "aws_apigatewayv2_api"],
+            ResourceKind::DynamoDb => &["aws_dynamodb_table"],
+            ResourceKind::Sqs => &["aws_sqs_queue"],
+        }
+    }
+
+    /// Parse a registry `type`: the kind name, its CloudFormation alias or its Terraform type
+    /// (`aws_s3_bucket` or the short `s3_bucket`), any case.
     pub fn parse(s: &str) -> Option<ResourceKind> {
         let t = s.trim();
         ResourceKind::ALL.into_iter().find(|k| {
-            t.eq_ignore_ascii_case(k.as_str()) || t.eq_ignore_ascii_case(k.cloudformation_type())
+            t.eq_ignore_ascii_case(k.as_str())
+                || t.eq_ignore_ascii_case(k.cloudformation_type())
+                || k.terraform_types().iter().any(|tf| {
+                    t.eq_ignore_ascii_case(tf)
+                        || t.eq_ignore_ascii_case(tf.trim_start_matches("aws_"))
+                })
         })
     }
 }

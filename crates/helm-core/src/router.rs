@@ -217,7 +217,10 @@ pub fn route(
     // An issue carries its environment: the routed command takes it from there, and only
     // an environment the text names explicitly is passed (and checked against the issue's).
     let issue_routed = argv.iter().any(|a| a == "--issue");
-    if argv[0] != "escalate" && (!issue_routed || explicit_env) {
+    // The read-only central views cover every environment unless one is named, as in the
+    // plugin ("list all critical issues" shows prod's too).
+    let central = matches!(argv[0].as_str(), "issues" | "dashboard" | "status");
+    if argv[0] != "escalate" && (!issue_routed || explicit_env) && (!central || explicit_env) {
         argv.extend(s(&["--env", &env]));
     }
     Ok(argv)
@@ -334,9 +337,9 @@ mod tests {
             ),
             ("are we compliant", "audit --type compliance --env test"),
             ("audit everything", "audit --type all --env test"),
-            ("show the dashboard", "dashboard --env test"),
+            ("show the dashboard", "dashboard"),
             ("give me an overview of production", "dashboard --env prod"),
-            ("list critical issues", "issues --critical --env test"),
+            ("list critical issues", "issues --critical"),
             ("what's broken in prod", "issues --env prod"),
             ("escalate infra-001", "escalate infra-001"),
             ("open a ticket for infra-004", "escalate infra-004"),

@@ -121,6 +121,7 @@ impl Part {
 }
 
 pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult {
+    let started = std::time::Instant::now();
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let span =
@@ -205,9 +206,24 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
         &findings,
         metrics,
         &recommendations,
-        coverage,
-        &not_evaluated,
+        &auditor::Evaluation {
+            coverage,
+            not_evaluated: not_evaluated.clone(),
+            passing: {
+                let failed: Vec<(String, String)> = findings
+                    .iter()
+                    .map(|f| (f.resource.clone(), f.check.clone()))
+                    .collect();
+                parts.iter().map(|(_, e)| e.passing(&failed)).sum()
+            },
+        },
     );
+    // The plugin's ops-auditor `audit` block.
+    data["audit"]["check_type"] = json!(kind);
+    data["audit"]["duration_seconds"] =
+        json!((started.elapsed().as_secs_f64() * 100.0).round() / 100.0);
+    data["audit"]["auditor"] = json!({"plugin": "fractary-helm-cloud", "skill": "ops-auditor", "tool": "helm-cloud"});
+    data["audit"]["audit_id"] = json!(format!("{}-{kind}", file_stamp(now)));
 
     // Budget overruns and critical findings open (or update) issues; they resolve when gone.
     let requires_confirmation = config.environments.get(env)?.requires_confirmation;

@@ -39,6 +39,9 @@ fn issue_json(r: &Ranked) -> Value {
     let mut v = serde_json::to_value(&r.issue).expect("issues serialise");
     v["priority_score"] = json!((r.score * 100.0).round() / 100.0);
     v["age_hours"] = json!((r.age_hours * 100.0).round() / 100.0);
+    // The plugin's helm-dashboard fields.
+    v["age_minutes"] = json!((r.age_hours * 60.0).round() as i64);
+    v["command"] = json!(action_command(&r.issue));
     v
 }
 
@@ -50,10 +53,22 @@ pub struct IssueFilter<'a> {
     pub top: Option<usize>,
 }
 
-fn ranked(ctx: &Ctx, config: &Config, f: &IssueFilter) -> CliResult<Vec<Ranked>> {
+/// Issue files that could not be read are skipped with a warning naming each (the plugin
+/// carries on and shows what it can); the count goes into the JSON.
+fn warn_unreadable(ctx: &Ctx, store: &helm_core::issues::IssueStore) -> usize {
+    let skipped = store.take_unreadable();
+    for w in &skipped {
+        ctx.out.warn(w);
+    }
+    skipped.len()
+}
+
+fn ranked(ctx: &Ctx, config: &Config, f: &IssueFilter) -> CliResult<(Vec<Ranked>, usize)> {
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
-    let issues: Vec<Issue> = issue_store(ctx, config)
-        .active()?
+    let store = issue_store(ctx, config);
+    let all = store.active()?;
+    let skipped = warn_unreadable(ctx, &store);
+    let issues: Vec<Issue> = all
         .into_iter()
         .filter(|i| f.severities.is_empty() || f.severities.contains(&i.severity))
         .filter(|i| f.domain.is_none_or(|d| i.domain == d))
@@ -63,7 +78,7 @@ fn ranked(ctx: &Ctx, config: &Config, f: &IssueFilter) -> CliResult<Vec<Ranked>>
     if let Some(n) = f.top {
         r.truncate(n);
     }
-    Ok(r)
+    Ok((r, skipped))
 }
 
 pub fn list(ctx: &Ctx, f: IssueFilter) -> CliResult {
@@ -71,8 +86,11 @@ pub fn list(ctx: &Ctx, f: IssueFilter) -> CliResult {
     if let Some(e) = f.env {
         ctx.check_env(&config, e)?;
     }
-    let r = ranked(ctx, &config, &f)?;
-    let json = json!({"issues": r.iter().map(issue_json).collect::<Vec<_>>()});
+    let (r, skipped) = ranked(ctx, &config, &f)?;
+    let mut json = json!({"issues": r.iter().map(issue_json).collect::<Vec<_>>()});
+    if skipped > 0 {
+        json["skipped_issue_files"] = json!(skipped);
+    }
     ctx.out.result(&json, || {
         if r.is_empty() {
             return "No active issues.".into();
@@ -177,6 +195,8 @@ struct DomainRow {
     counts: Value,
     /// Why the domain could not be checked (an untrusted or timed-out command).
     reason: Option<String>,
+    /// The report's own timestamp.
+    checked_at: Option<String>,
 }
 
 /// Run an external domain's health command and read its report (our JSON format). The
@@ -331,6 +351,7 @@ async fn rows(
                 stale: false,
                 counts: Value::Null,
                 reason: None,
+                checked_at: None,
             };
             if m.status != "active" {
                 out.push(base);
@@ -380,6 +401,7 @@ async fn rows(
                 age_hours: age,
                 stale,
                 counts: report["resources"].clone(),
+                checked_at: report["timestamp"].as_str().map(str::to_string),
                 ..base
             });
         }
@@ -398,9 +420,63 @@ async fn rows(
             stale: false,
             counts: Value::Null,
             reason: None,
+            checked_at: None,
         });
     }
     Ok(out)
+}
+
+/// The plugin's `summary`: domains by their worst environment.
+fn summary(rows: &[DomainRow]) -> Value {
+    let mut by_domain: std::collections::BTreeMap<&str, Option<HealthStatus>> = Default::default();
+    for r in rows.iter().filter(|r| r.state != "planned" && r.state != "inactive") {
+        let e = by_domain.entry(r.domain.as_str()).or_insert(r.health);
+        *e = match (*e, r.health) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    let n = |h: HealthStatus| by_domain.values().filter(|v| **v == Some(h)).count();
+    json!({
+        "total_domains": by_domain.len(),
+        "healthy": n(HealthStatus::Healthy),
+        "degraded": n(HealthStatus::Degraded),
+        "unhealthy": n(HealthStatus::Unhealthy),
+        "unknown": by_domain.values().filter(|v| v.is_none() || **v == Some(HealthStatus::Unknown)).count(),
+    })
+}
+
+/// The plugin's `domains`, keyed by domain: its status (the worst of its environments),
+/// plugin, last check, active issues, and each environment as helm-cloud sees it.
+fn plugin_domains(rows: &[DomainRow], monitors: &DomainMonitors, active: &[Issue]) -> Value {
+    let mut out = serde_json::Map::new();
+    for r in rows {
+        let d = out.entry(r.domain.clone()).or_insert_with(|| {
+            json!({
+                "status": Value::Null,
+                "plugin": monitors.monitors.iter().find(|m| m.domain == r.domain).and_then(|m| m.plugin.clone()),
+                "last_checked": Value::Null,
+                "issues_count": active.iter().filter(|i| i.domain == r.domain).count(),
+                "environments": {},
+            })
+        });
+        let worst = match (d["status"].as_str().and_then(HealthStatus::parse), r.health) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => b.or(a),
+        };
+        d["status"] = match worst {
+            Some(h) => json!(h),
+            None => json!(r.state.to_uppercase()),
+        };
+        if let Some(t) = &r.checked_at
+            && d["last_checked"].as_str().is_none_or(|l| l < t.as_str())
+        {
+            d["last_checked"] = json!(t);
+        }
+        d["environments"][&r.environment] = json!({"health": r.health, "status": r.state,
+            "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0), "stale": r.stale});
+    }
+    Value::Object(out)
 }
 
 /// Why nothing was checked, when the filters left no domain to show.
@@ -458,7 +534,7 @@ pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
     let rows = rows(ctx, &config, &monitors, a.env, a.domain, a.refresh).await?;
     let overall = overall(&rows);
-    let top = ranked(
+    let (top, skipped) = ranked(
         ctx,
         &config,
         &IssueFilter {
@@ -495,12 +571,20 @@ pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
         })
         .collect();
     let unchecked = not_checked(&rows, a.domain, a.env);
+    let active: Vec<Issue> = issue_store(ctx, &config)
+        .active()?
+        .into_iter()
+        .filter(|i| a.env.is_none_or(|e| i.environment == e))
+        .collect();
     let mut json = json!({
         "dashboard": {
             "recently_resolved": resolved.iter().map(|i| json!({"id": i.id, "title": i.title, "environment": i.environment, "resolved_at": i.resolved_at})).collect::<Vec<_>>(),
             "timestamp": rfc3339(now),
             "overall_health": overall,
-            "domains": rows.iter().map(|r| {
+            "generated_at": rfc3339(now),
+            "summary": summary(&rows),
+            "domains": plugin_domains(&rows, &monitors, &active),
+            "domain_environments": rows.iter().map(|r| {
                 let mut d = json!({
                     "domain": r.domain, "environment": r.environment, "status": r.state,
                     "health": r.health, "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0),
@@ -517,6 +601,9 @@ pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
     });
     if let Some(n) = &unchecked {
         json["dashboard"]["not_checked"] = json!(n);
+    }
+    if skipped > 0 {
+        json["dashboard"]["skipped_issue_files"] = json!(skipped);
     }
     let note = unchecked
         .map(|n| format!("\nNot checked: {n}"))
@@ -935,7 +1022,7 @@ pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
         }
     };
     mark_escalated(ctx, &config, &issue.id, &work_item_id, url.as_deref())?;
-    let json = json!({"issue_id": issue.id, "environment": issue.environment, "work_item_id": work_item_id, "work_item_url": url, "priority": priority, "created": created});
+    let json = json!({"issue_id": issue.id, "environment": issue.environment, "work_item_id": work_item_id, "work_item_url": url, "priority": priority, "created": created, "escalation_status": "escalated"});
     ctx.out.result(&json, || {
         format!(
             "{} {} as {}{}",
@@ -964,6 +1051,10 @@ fn mark_escalated(
     let now = rfc3339(ctx.clock.now());
     issue_store(ctx, config).update_active(id, |issue| {
         issue.status = IssueStatus::Escalated;
+        // The plugin's name for it, beside ours.
+        issue
+            .extra
+            .insert("escalation_status".into(), json!("escalated"));
         issue.work_item_id = Some(work_item.to_string());
         issue.escalated_at = Some(now.clone());
         if let Some(u) = url {

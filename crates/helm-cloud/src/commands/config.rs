@@ -167,7 +167,7 @@ fn check<T>(
     }
 }
 
-pub async fn validate(ctx: &Ctx, aws: bool, env: &str) -> CliResult {
+pub async fn validate(ctx: &Ctx, aws: bool, env_flag: Option<&str>) -> CliResult {
     let paths = &ctx.paths;
     let mut warnings = Vec::new();
     let environments = config::load_environments(paths);
@@ -257,7 +257,17 @@ pub async fn validate(ctx: &Ctx, aws: bool, env: &str) -> CliResult {
     }));
 
     let valid = checks.iter().all(|c| c.status != "invalid");
+    // The environment matters only for --aws (whose credentials); an explicit one is checked.
+    let env: String = match (env_flag, &env_names) {
+        (Some(e), _) => e.to_string(),
+        (None, Some(names)) if !names.iter().any(|n| n == "test") => {
+            names.first().cloned().unwrap_or_else(|| "test".into())
+        }
+        _ => "test".into(),
+    };
+    let env = env.as_str();
     if valid
+        && env_flag.is_some()
         && let Some(names) = &env_names
         && !names.iter().any(|n| n == env)
     {

@@ -102,11 +102,9 @@ fn scope(
         None => targets::window(ctx, "--timeframe", timeframe)?,
     };
     if let Some(id) = service {
-        let r = view
-            .get(id)
-            .cloned()
-            .ok_or_else(|| targets::unknown_service(view, id))?;
-        return Ok((vec![r], start, end, None));
+        // A kind (`--service=lambda`) investigates every resource of it.
+        let rs = targets::by_service(view, id)?;
+        return Ok((rs, start, end, None));
     }
     let used = found.map(|f| f.words).unwrap_or_default();
     let resources = match query::resolve(q, view, &used) {

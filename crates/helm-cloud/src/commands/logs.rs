@@ -41,10 +41,7 @@ pub async fn run(
 ) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
-    let resource = view
-        .get(service)
-        .cloned()
-        .ok_or_else(|| targets::unknown_service(&view, service))?;
+    let resource = targets::one_service(&view, service)?;
     let pattern = filter.unwrap_or("");
     let f = Filter::parse(pattern).map_err(|e| {
         CliError::usage(e.to_string())

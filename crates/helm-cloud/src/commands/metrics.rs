@@ -29,7 +29,9 @@ pub async fn metrics(
 ) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
-    let (targets, _) = targets::targets(ctx, &config, &view, Some(service))?;
+    // One resource: a kind with several is refused, listing them.
+    let one = targets::one_service(&view, service)?;
+    let (targets, _) = targets::targets(ctx, &config, &view, Some(&one.id))?;
     let Some(t) = targets.first() else {
         return Err(CliError::usage(format!(
             "{service} has a type helm-cloud does not monitor"

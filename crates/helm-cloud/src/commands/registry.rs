@@ -27,7 +27,7 @@ pub fn list(ctx: &Ctx, env: Option<&str>) -> CliResult {
     if let Some(e) = env {
         ctx.check_env(&config, e)?;
     }
-    let reg = Registry::load(&ctx.paths.registry())?;
+    let reg = Registry::load_project(&ctx.paths)?;
     let envs: Vec<String> = match env {
         Some(e) => vec![e.to_string()],
         None => reg.environments().into_iter().map(str::to_string).collect(),

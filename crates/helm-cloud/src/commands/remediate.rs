@@ -55,6 +55,22 @@ fn resolve(
             CliError::usage(format!("unknown action {name:?}")).hint(supported_hint())
         })
     };
+    // ops-manage's generic `restart` is the restart of the resource's kind.
+    let for_resource = |name: &str, r: &Resource| -> CliResult<&'static Action> {
+        if name == "restart" {
+            return match r.kind {
+                Some(ResourceKind::Lambda) => by_name("restart_lambda"),
+                Some(ResourceKind::Ecs) => by_name("restart_ecs_service"),
+                Some(ResourceKind::Rds) => by_name("reboot_rds"),
+                _ => Err(CliError::usage(format!(
+                    "`restart` has no meaning for {} (a {})",
+                    r.id, r.type_name
+                ))
+                .hint(supported_hint())),
+            };
+        }
+        by_name(name)
+    };
     if let Some(issue) = issue {
         let id = &issue.id;
         let rid = issue
@@ -75,7 +91,7 @@ fn resolve(
             .unwrap_or_default()
             .to_string();
         let action = match req.action {
-            Some(a) => by_name(a)?,
+            Some(a) => for_resource(a, &resource)?,
             None => {
                 let kind = resource.kind.ok_or_else(|| {
                     CliError::usage(format!("{rid} has a type helm-cloud cannot act on"))
@@ -97,12 +113,9 @@ fn resolve(
         return Ok((action, resource, req.value, Some(issue.id.clone())));
     }
     if let Some(id) = req.service {
-        let resource = view
-            .get(id)
-            .cloned()
-            .ok_or_else(|| targets::unknown_service(view, id))?;
+        let resource = targets::one_service(view, id)?;
         let action = match (req.action, req.description) {
-            (Some(a), _) => by_name(a)?,
+            (Some(a), _) => for_resource(a, &resource)?,
             (None, Some(d)) => {
                 describe::parse(d, view)
                     .map_err(|e| CliError::usage(e.to_string()).hint(supported_hint()))?
@@ -127,6 +140,10 @@ fn resolve(
         return Ok((action, parsed.resource, req.value.or(parsed.value), None));
     }
     if let Some(a) = req.action {
+        if a == "restart" {
+            return Err(CliError::usage("which resource should restart act on?")
+                .hint("pass --service ID"));
+        }
         let action = by_name(a)?;
         if action.never {
             // Named alone it is still refused with its reason (and recorded) below.
@@ -135,9 +152,26 @@ fn resolve(
                 return Ok((action, r, None, None));
             }
         }
+        // The only resource of the environment the action fits is the one meant.
+        let fits: Vec<&Resource> = view
+            .resources
+            .iter()
+            .filter(|r| r.kind.is_some_and(|k| action.kinds.contains(&k)))
+            .collect();
+        if let [one] = fits.as_slice() {
+            return Ok((action, (*one).clone(), req.value, None));
+        }
         return Err(
-            CliError::usage(format!("which resource should {} act on?", action.name))
-                .hint("pass --service ID"),
+            CliError::usage(format!("which resource should {} act on?", action.name)).hint(
+                if fits.is_empty() {
+                    format!("environment {} has no resource it applies to", view.environment)
+                } else {
+                    format!(
+                        "pass --service ID: {}",
+                        fits.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                },
+            ),
         );
     }
     Err(CliError::usage("say what to remediate").hint(supported_hint()))

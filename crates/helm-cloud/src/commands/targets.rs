@@ -12,7 +12,7 @@ use helm_core::registry::{EnvironmentView, Registry};
 /// The environment view of the registry, after checking the environment name.
 pub fn environment(ctx: &Ctx, config: &Config, env: &str) -> CliResult<EnvironmentView> {
     ctx.check_env(config, env)?;
-    let view = Registry::load(&ctx.paths.registry())?.environment_view(env);
+    let view = Registry::load_project(&ctx.paths)?.environment_view(env);
     view.check_ids(&ctx.paths.registry())?;
     Ok(view)
 }
@@ -25,10 +25,7 @@ pub fn targets(
     service: Option<&str>,
 ) -> CliResult<(Vec<Target>, Vec<Skipped>)> {
     let chosen: Vec<_> = match service {
-        Some(id) => match view.get(id) {
-            Some(r) => vec![r.clone()],
-            None => return Err(unknown_service(view, id)),
-        },
+        Some(id) => by_service(view, id)?,
         None => view.resources.clone(),
     };
     let mut targets = Vec::new();
@@ -54,6 +51,45 @@ pub fn targets(
 }
 
 /// `--service` named no resource of the environment: exit 64 listing the ids.
+/// What `--service X` names: the resource with id X, else (the plugins' usage,
+/// `--service=lambda`) every resource of kind X.
+pub fn by_service(
+    view: &EnvironmentView,
+    id: &str,
+) -> CliResult<Vec<helm_core::registry::Resource>> {
+    if let Some(r) = view.get(id) {
+        return Ok(vec![r.clone()]);
+    }
+    if let Some(kind) = helm_core::resource::ResourceKind::parse(id) {
+        let of_kind: Vec<_> = view
+            .resources
+            .iter()
+            .filter(|r| r.kind == Some(kind))
+            .cloned()
+            .collect();
+        if !of_kind.is_empty() {
+            return Ok(of_kind);
+        }
+    }
+    Err(unknown_service(view, id))
+}
+
+/// `--service X` where one resource is needed: a kind with several resources is refused,
+/// listing them.
+pub fn one_service(view: &EnvironmentView, id: &str) -> CliResult<helm_core::registry::Resource> {
+    let mut found = by_service(view, id)?;
+    if found.len() == 1 {
+        return Ok(found.remove(0));
+    }
+    Err(CliError::usage(format!(
+        "--service {id} names {} resources in environment {}: {}",
+        found.len(),
+        view.environment,
+        found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+    ))
+    .hint("pass one of their ids"))
+}
+
 pub fn unknown_service(view: &EnvironmentView, id: &str) -> CliError {
     let ids: Vec<&str> = view.resources.iter().map(|r| r.id.as_str()).collect();
     let mut err = CliError::usage(format!(

@@ -35,10 +35,11 @@ fn usage_errors_exit_64() {
 #[test]
 fn an_unknown_environment_lists_the_valid_ones() {
     let dir = project();
-    let r = helm_run(dir.path(), &["registry", "list", "--env", "prd"]);
+    // (`prd` is an alias of prod now; a typo is still unknown.)
+    let r = helm_run(dir.path(), &["registry", "list", "--env", "prdo"]);
     assert_eq!(r.code, 64);
     assert!(
-        r.stderr.contains("unknown environment `prd`"),
+        r.stderr.contains("unknown environment `prdo`"),
         "{}",
         r.stderr
     );

@@ -169,7 +169,7 @@ fn the_legacy_faber_cloud_config_is_used_when_aws_credentials_is_absent() {
         "profile legacy-test"
     );
     assert!(
-        r.stderr.contains("legacy faber-cloud config"),
+        r.stderr.contains("using the legacy AWS settings of .fractary/plugins/faber-cloud/config.json"),
         "{}",
         r.stderr
     );

@@ -52,6 +52,15 @@ impl Coverage {
     }
 }
 
+/// What an audit run could evaluate: its coverage, what it could not, and how many
+/// evaluated checks passed.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub coverage: Coverage,
+    pub not_evaluated: Vec<String>,
+    pub passing: usize,
+}
+
 /// pass | warning | error | critical, and the exit code of `audit` (0 to 3).
 pub fn overall(findings: &[Finding]) -> (&'static str, u8) {
     match findings.iter().map(|f| f.severity).max() {
@@ -85,9 +94,9 @@ pub fn audit_data(
     findings: &[Finding],
     metrics: Value,
     recommendations: &[String],
-    coverage: Coverage,
-    not_evaluated: &[String],
+    evaluation: &Evaluation,
 ) -> Value {
+    let (coverage, not_evaluated) = (evaluation.coverage, &evaluation.not_evaluated);
     let (status, code) = overall_with(findings, coverage);
     let by = |s: Severity| {
         findings
@@ -99,7 +108,15 @@ pub fn audit_data(
         "audit": {"type": kind, "environment": environment, "timestamp": timestamp, "timeframe": timeframe},
         "summary": {
             "overall_status": status,
+            // The plugin's ops-auditor counts: checks that passed, warnings (medium and low
+            // findings), failures (high) and critical.
             "status_counts": {
+                "passing": evaluation.passing,
+                "warnings": by(Severity::Medium).len() + by(Severity::Low).len(),
+                "failures": by(Severity::High).len(),
+                "critical": by(Severity::Critical).len(),
+            },
+            "severity_counts": {
                 "critical": by(Severity::Critical).len(),
                 "high": by(Severity::High).len(),
                 "medium": by(Severity::Medium).len(),
@@ -137,10 +154,10 @@ pub fn markdown(data: &Value) -> String {
         a["timeframe"].as_str().unwrap_or_default(),
         s["overall_status"].as_str().unwrap_or_default(),
         s["evaluation"].as_str().unwrap_or("complete"),
-        s["status_counts"]["critical"],
-        s["status_counts"]["high"],
-        s["status_counts"]["medium"],
-        s["status_counts"]["low"],
+        s["severity_counts"]["critical"],
+        s["severity_counts"]["high"],
+        s["severity_counts"]["medium"],
+        s["severity_counts"]["low"],
     );
     let missing = s["not_evaluated"].as_array().cloned().unwrap_or_default();
     if !missing.is_empty() {
@@ -227,9 +244,15 @@ mod tests {
             &[f(Severity::High)],
             json!({}),
             &[],
-            Coverage::Complete,
-            &[],
+            &Evaluation {
+                coverage: Coverage::Complete,
+                not_evaluated: vec![],
+                passing: 3,
+            },
         );
+        assert_eq!(d["summary"]["status_counts"]["failures"], 1);
+        assert_eq!(d["summary"]["status_counts"]["passing"], 3);
+        assert_eq!(d["summary"]["severity_counts"]["high"], 1);
         assert_eq!(d["summary"]["exit_code"], 2);
         assert_eq!(d["findings"]["by_severity"]["high"][0]["check"], "c");
         assert!(markdown(&d).contains("### HIGH"));
@@ -255,8 +278,13 @@ mod tests {
             &[],
             json!({}),
             &[],
-            Coverage::Partial,
-            &["ec2:DescribeSecurityGroups in us-east-1: endpoint unreachable".into()],
+            &Evaluation {
+                coverage: Coverage::Partial,
+                not_evaluated: vec![
+                    "ec2:DescribeSecurityGroups in us-east-1: endpoint unreachable".into(),
+                ],
+                passing: 0,
+            },
         );
         assert_eq!(d["summary"]["overall_status"], "warning");
         assert_eq!(d["summary"]["evaluation"], "partial");

@@ -137,6 +137,41 @@ impl Environments {
     pub fn names(&self) -> Vec<&str> {
         self.list.keys().map(String::as_str).collect()
     }
+
+    /// The configured environment `name` means: itself when configured, else the one
+    /// configured environment of its alias group (`production`, `prod`, `prd`, `live`;
+    /// `test`, `testing`; `staging`, `stage`, `stg`; `development`, `dev`). An alias that
+    /// names none, or several, is refused with the valid names.
+    pub fn resolve(&self, name: &str) -> Result<String> {
+        if self.list.contains_key(name) {
+            return Ok(name.to_string());
+        }
+        const GROUPS: &[&[&str]] = &[
+            &["production", "prod", "prd", "live"],
+            &["test", "testing"],
+            &["staging", "stage", "stg"],
+            &["development", "dev"],
+        ];
+        let lower = name.to_ascii_lowercase();
+        if let Some(group) = GROUPS.iter().find(|g| g.contains(&lower.as_str())) {
+            let hits: Vec<&str> = self
+                .names()
+                .into_iter()
+                .filter(|n| group.contains(&n.to_ascii_lowercase().as_str()))
+                .collect();
+            match hits.as_slice() {
+                [one] => return Ok(one.to_string()),
+                [] => {}
+                many => {
+                    return Err(Error::usage(
+                        format!("environment `{name}` is ambiguous: {}", many.join(", ")),
+                        Some("name the environment exactly".into()),
+                    ));
+                }
+            }
+        }
+        self.get(name).map(|_| name.to_string())
+    }
 }
 
 /// AWS account settings from `aws-credentials.json` or the legacy faber-cloud config.
@@ -164,16 +199,6 @@ struct AwsCredentialsFile {
     #[serde(default)]
     #[allow(dead_code)]
     version: Option<String>,
-    aws: AwsSection,
-}
-
-#[derive(Debug, Deserialize)]
-struct LegacyFaberConfig {
-    providers: LegacyProviders,
-}
-
-#[derive(Debug, Deserialize)]
-struct LegacyProviders {
     aws: AwsSection,
 }
 
@@ -251,22 +276,79 @@ pub fn load_aws(paths: &ProjectPaths, warnings: &mut Vec<String>) -> Result<AwsF
             source: Some(paths.aws_credentials()),
         });
     }
-    match read_versioned::<LegacyFaberConfig>(&paths.legacy_faber_config())? {
-        Some(legacy) => {
+    let path = paths.legacy_faber_config();
+    let Some(text) = fsutil::read_optional(&path)? else {
+        return Ok(AwsFile::default());
+    };
+    let value = parse_json(&path, &text)?;
+    let v = value.get("version").and_then(Value::as_str);
+    version::check(&path, v.map(|v| find_line(&text, &format!("\"{v}\""))), v)?;
+    // faber-cloud's config.json: `handlers.hosting.aws` (what faber-cloud writes), else
+    // the older `providers.aws`, else a top-level `aws` (its devops template).
+    let section = value
+        .pointer("/handlers/hosting/aws")
+        .or_else(|| value.pointer("/providers/aws"))
+        .or_else(|| value.get("aws"));
+    let Some(section) = section else {
+        warnings.push(format!(
+            "{} has no AWS settings (handlers.hosting.aws); account and region come from elsewhere",
+            paths.display(&path)
+        ));
+        return Ok(AwsFile {
+            source: Some(path),
+            ..AwsFile::default()
+        });
+    };
+    let shown = paths.display(&path).into_owned();
+    let mut text_of = |key: &str| -> Option<String> {
+        let v = section.get(key)?.as_str()?.trim().to_string();
+        if is_placeholder(&v) {
             warnings.push(format!(
-                "using the legacy faber-cloud config {}; move its AWS settings to {}",
-                paths.display(&paths.legacy_faber_config()),
-                paths.display(&paths.aws_credentials())
+                "{shown}: {key} is the placeholder {v:?}; set the real value (it is ignored until then)"
             ));
-            Ok(AwsFile {
-                account_id: legacy.providers.aws.account_id,
-                region: legacy.providers.aws.region,
-                profiles: legacy.providers.aws.profiles,
-                source: Some(paths.legacy_faber_config()),
-            })
+            return None;
         }
-        None => Ok(AwsFile::default()),
+        (!v.is_empty()).then_some(v)
+    };
+    let account_id = text_of("account_id");
+    let region = text_of("region");
+    let mut profiles = BTreeMap::new();
+    if let Some(map) = section.get("profiles").and_then(Value::as_object) {
+        for (k, v) in map {
+            let Some(p) = v.as_str().map(str::trim).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            if is_placeholder(p) {
+                warnings.push(format!(
+                    "{shown}: profiles.{k} is the placeholder {p:?}; it is ignored"
+                ));
+                continue;
+            }
+            // faber-cloud names them `<env>_deploy`; older files use the environment.
+            let env = k.strip_suffix("_deploy").unwrap_or(k);
+            profiles.insert(env.to_string(), p.to_string());
+        }
     }
+    // aws-credentials.json, when present, was read instead (above).
+    if value.pointer("/handlers/hosting/aws").is_none() {
+        warnings.push(format!(
+            "using the legacy AWS settings of {shown}; move them to {}",
+            paths.display(&paths.aws_credentials())
+        ));
+    }
+    Ok(AwsFile {
+        account_id,
+        region,
+        profiles,
+        source: Some(path),
+    })
+}
+
+/// A template value faber-cloud leaves for the user to fill: `{{AWS_ACCOUNT_ID}}`,
+/// `YOUR_AWS_ACCOUNT_ID`, `<account-id>`.
+pub fn is_placeholder(v: &str) -> bool {
+    let u = v.to_ascii_uppercase();
+    v.contains("{{") || u.starts_with("YOUR_") || u.contains("_HERE") || (v.starts_with('<') && v.ends_with('>'))
 }
 
 /// `monitoring.toml` from its preferred location, else the fallback, else the defaults.
@@ -422,6 +504,20 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_aliases_resolve_only_where_unambiguous() {
+        let e = Environments::builtin();
+        assert_eq!(e.resolve("production").unwrap(), "prod");
+        assert_eq!(e.resolve("live").unwrap(), "prod");
+        assert_eq!(e.resolve("test").unwrap(), "test");
+        assert!(e.resolve("staging").is_err());
+        let mut two = Environments::builtin();
+        let prod = two.list["prod"].clone();
+        two.list.insert("live".into(), prod);
+        assert_eq!(two.resolve("live").unwrap(), "live", "an exact name wins");
+        assert!(two.resolve("production").is_err(), "prod and live: ambiguous");
+    }
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, ProjectPaths) {
         let dir = tempfile::tempdir().unwrap();
