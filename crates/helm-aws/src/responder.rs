@@ -562,15 +562,20 @@ mod tests {
     #[test]
     fn a_lambda_whose_state_fields_are_missing_is_not_verified() {
         let m = Some("2026-01-01T00:00:00Z");
-        let full = json!({"restart_marker": m, "last_update_status": "Successful", "state": "Active"});
+        let full =
+            json!({"restart_marker": m, "last_update_status": "Successful", "state": "Active"});
         assert!(lambda_restart_verdict(&full, m).0);
         let no_state = json!({"restart_marker": m, "last_update_status": "Successful"});
         let (ok, detail) = lambda_restart_verdict(&no_state, m);
         assert!(!ok);
         assert!(detail.contains("state not reported"), "{detail}");
         assert!(!lambda_restart_verdict(&json!({"restart_marker": m}), m).0);
-        assert!(!lambda_restart_verdict(&full, None).0, "no marker asked, none proven");
-        let pending = json!({"restart_marker": m, "last_update_status": "InProgress", "state": "Active"});
+        assert!(
+            !lambda_restart_verdict(&full, None).0,
+            "no marker asked, none proven"
+        );
+        let pending =
+            json!({"restart_marker": m, "last_update_status": "InProgress", "state": "Active"});
         assert!(!lambda_restart_verdict(&pending, m).0);
     }
 }

@@ -236,7 +236,9 @@ impl Evaluated {
             .filter(|(r, c)| {
                 !failed.iter().any(|(fr, fc)| {
                     r.as_deref().is_none_or(|r| r == fr)
-                        && (c == fc || ((c.ends_with('.') || c.ends_with(':')) && fc.starts_with(c.as_str())))
+                        && (c == fc
+                            || ((c.ends_with('.') || c.ends_with(':'))
+                                && fc.starts_with(c.as_str())))
                 })
             })
             .count()
@@ -658,7 +660,10 @@ fn read_issue(path: &Path) -> Result<Issue> {
     let text = fsutil::read_optional(path)?
         .ok_or_else(|| Error::invalid(path, None, None, "vanished while being read"))?;
     let mut value = parse_json(path, &text)?;
-    let plugin_shape = value.get("issue_id").and_then(Value::as_str).map(str::to_string);
+    let plugin_shape = value
+        .get("issue_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if let Some(issue_id) = &plugin_shape {
         normalize_plugin_issue(&mut value, issue_id);
     }
@@ -705,12 +710,20 @@ fn normalize_plugin_issue(v: &mut Value, issue_id: &str) {
     }
     let source = get(o, &["detection", "detected_by"]);
     set_default(o, "source", source);
-    let env = o.get("environment").and_then(Value::as_str).unwrap_or("").to_string();
+    let env = o
+        .get("environment")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let check = get(o, &["impact", "slo_metric"])
         .and_then(|c| c.as_str().map(str::to_string))
         .unwrap_or_else(|| "issue".into());
     if let Some(r) = resource.and_then(|r| r.as_str().map(str::to_string)) {
-        set_default(o, "fingerprint", Some(Value::from(fingerprint(&env, &r, &check))));
+        set_default(
+            o,
+            "fingerprint",
+            Some(Value::from(fingerprint(&env, &r, &check))),
+        );
     }
     set_default(o, "title", Some(Value::from(issue_id)));
 }

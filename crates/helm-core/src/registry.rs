@@ -347,7 +347,10 @@ pub fn faber_environment_registry(path: &Path, text: &str, dir_env: &str) -> Res
     let mut d = Deployment {
         id: format!("faber-cloud-{environment}"),
         environment,
-        project: obj.get("project").and_then(Value::as_str).map(str::to_string),
+        project: obj
+            .get("project")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         region: None,
         deployed_at: obj
             .get("last_updated")
@@ -481,7 +484,9 @@ pub fn parse_deployments(path: &Path, text: &str) -> Result<Vec<Deployment>> {
         }
         // faber-cloud's per-environment registry.json: resources, no deployment id.
         Value::Object(ref o)
-            if o.contains_key("resources") && !o.contains_key("id") && o.contains_key("environment") =>
+            if o.contains_key("resources")
+                && !o.contains_key("id")
+                && o.contains_key("environment") =>
         {
             vec![faber_environment_registry(path, text, "")?]
         }
@@ -737,6 +742,59 @@ mod tests {
         let again: Value = serde_json::from_str(&r.to_json()).unwrap();
         let original: Value = serde_json::from_str(SAMPLE).unwrap();
         assert_eq!(again, original);
+    }
+
+    #[test]
+    fn faber_cloud_shapes_get_kinds_and_stable_unique_ids() {
+        let text = r#"{"version": "1.0", "environment": "test", "project": "p", "last_updated": "2026-11-30T09:00:00Z",
+            "resources": [
+              {"type": "aws_lambda_function", "terraform_name": "api", "aws_name": "p-test-api", "arn": "arn:aws:lambda:us-east-1:1:function:p-test-api"},
+              {"type": "s3_bucket", "terraform_name": "api", "arn": "arn:aws:s3:::p-test-uploads"},
+              {"type": "aws_sqs_queue", "aws_name": "p-test-api", "arn": "arn:aws:sqs:us-east-1:1:other"}
+            ]}"#;
+        let d = faber_environment_registry(Path::new("r.json"), text, "test").unwrap();
+        assert_eq!(d.id, "faber-cloud-test");
+        assert_eq!(d.deployed_at.as_deref(), Some("2026-11-30T09:00:00Z"));
+        let ids: Vec<&str> = d.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["p-test-api", "api", "p-test-api-sqs_queue"]);
+        assert!(
+            d.resources.iter().all(|r| r.given_id.is_none()),
+            "no id is invented in the file"
+        );
+        assert_eq!(
+            ResourceKind::parse("aws_lambda_function"),
+            Some(ResourceKind::Lambda)
+        );
+        assert_eq!(ResourceKind::parse("s3_bucket"), Some(ResourceKind::S3));
+        assert_eq!(
+            ResourceKind::parse("aws_apigatewayv2_api"),
+            Some(ResourceKind::ApiGateway)
+        );
+        assert_eq!(ResourceKind::parse("aws_iam_role"), None);
+        // A derived id is stable: the same file gives the same ids.
+        let again = faber_environment_registry(Path::new("r.json"), text, "test").unwrap();
+        assert_eq!(again.resources, d.resources);
+    }
+
+    #[test]
+    fn monitoring_off_and_other_helm_plugins_are_not_ours() {
+        let text = r#"{"deployments": [
+            {"id": "a", "environment": "test", "resources": [{"type": "lambda", "name": "f", "arn": "arn:aws:lambda:us-east-1:1:function:f"}], "monitoring": {"enabled": false}},
+            {"id": "b", "environment": "test", "helm_plugin": "fractary-helm-app", "resources": [{"type": "lambda", "name": "g", "arn": "arn:aws:lambda:us-east-1:1:function:g"}]},
+            {"id": "c", "environment": "test", "helm_plugin": "fractary-helm-cloud", "resources": [{"type": "lambda", "name": "h", "arn": "arn:aws:lambda:us-east-1:1:function:h"}]}
+        ]}"#;
+        let r = Registry::parse(Path::new("d.json"), text).unwrap();
+        let ids: Vec<String> = r
+            .environment_view("test")
+            .resources
+            .iter()
+            .map(|x| x.id.clone())
+            .collect();
+        assert_eq!(ids, ["h"]);
+        // Written back without invented ids, with every field.
+        let out = r.to_json();
+        assert!(!out.contains("\"id\": \"h\""), "{out}");
+        assert!(out.contains("fractary-helm-app"));
     }
 
     #[test]

@@ -222,7 +222,8 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     data["audit"]["check_type"] = json!(kind);
     data["audit"]["duration_seconds"] =
         json!((started.elapsed().as_secs_f64() * 100.0).round() / 100.0);
-    data["audit"]["auditor"] = json!({"plugin": "fractary-helm-cloud", "skill": "ops-auditor", "tool": "helm-cloud"});
+    data["audit"]["auditor"] =
+        json!({"plugin": "fractary-helm-cloud", "skill": "ops-auditor", "tool": "helm-cloud"});
     data["audit"]["audit_id"] = json!(format!("{}-{kind}", file_stamp(now)));
 
     // Budget overruns and critical findings open (or update) issues; they resolve when gone.

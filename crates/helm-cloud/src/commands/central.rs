@@ -429,7 +429,10 @@ async fn rows(
 /// The plugin's `summary`: domains by their worst environment.
 fn summary(rows: &[DomainRow]) -> Value {
     let mut by_domain: std::collections::BTreeMap<&str, Option<HealthStatus>> = Default::default();
-    for r in rows.iter().filter(|r| r.state != "planned" && r.state != "inactive") {
+    for r in rows
+        .iter()
+        .filter(|r| r.state != "planned" && r.state != "inactive")
+    {
         let e = by_domain.entry(r.domain.as_str()).or_insert(r.health);
         *e = match (*e, r.health) {
             (Some(a), Some(b)) => Some(a.max(b)),

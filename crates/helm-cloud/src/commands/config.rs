@@ -251,10 +251,45 @@ pub async fn validate(ctx: &Ctx, aws: bool, env_flag: Option<&str>) -> CliResult
             r.environments().len()
         )
     }));
+    // faber-cloud's per-environment registries.
+    if let Ok(entries) = std::fs::read_dir(paths.faber_deployments()) {
+        let mut files: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path().join("registry.json")))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for f in files {
+            let env = f
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let parsed = helm_core::registry::faber_environment_registry(&f, &text, &env);
+            checks.push(check(ctx, &f, parsed, |d| {
+                format!(
+                    "faber-cloud registry of {}: {} resources",
+                    d.environment,
+                    d.resources.len()
+                )
+            }));
+        }
+    }
     let monitors = check_json_file(&paths.domain_monitors());
     checks.push(check(ctx, &paths.domain_monitors(), monitors, |_| {
         "valid JSON".into()
     }));
+    // A file whose values are unfilled placeholders is not "ok".
+    for c in &mut checks {
+        if c.status == "ok"
+            && warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("{}:", c.path)) && w.contains("placeholder"))
+        {
+            c.status = "warning";
+            c.hint = Some("fill in the placeholders (they are ignored until then)".into());
+        }
+    }
 
     let valid = checks.iter().all(|c| c.status != "invalid");
     // The environment matters only for --aws (whose credentials); an explicit one is checked.

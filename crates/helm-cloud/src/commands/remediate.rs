@@ -141,8 +141,9 @@ fn resolve(
     }
     if let Some(a) = req.action {
         if a == "restart" {
-            return Err(CliError::usage("which resource should restart act on?")
-                .hint("pass --service ID"));
+            return Err(
+                CliError::usage("which resource should restart act on?").hint("pass --service ID")
+            );
         }
         let action = by_name(a)?;
         if action.never {
@@ -164,11 +165,17 @@ fn resolve(
         return Err(
             CliError::usage(format!("which resource should {} act on?", action.name)).hint(
                 if fits.is_empty() {
-                    format!("environment {} has no resource it applies to", view.environment)
+                    format!(
+                        "environment {} has no resource it applies to",
+                        view.environment
+                    )
                 } else {
                     format!(
                         "pass --service ID: {}",
-                        fits.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                        fits.iter()
+                            .map(|r| r.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 },
             ),

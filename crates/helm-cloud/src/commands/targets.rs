@@ -85,7 +85,11 @@ pub fn one_service(view: &EnvironmentView, id: &str) -> CliResult<helm_core::reg
         "--service {id} names {} resources in environment {}: {}",
         found.len(),
         view.environment,
-        found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+        found
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
     .hint("pass one of their ids"))
 }

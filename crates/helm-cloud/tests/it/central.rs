@@ -297,14 +297,22 @@ fn dashboard_in_three_formats_with_a_stale_report_and_an_external_domain() {
     // and each top issue's age in minutes and the command that acts on it.
     assert_eq!(d["generated_at"], NOW);
     assert_eq!(d["domains"]["infrastructure"]["status"], "DEGRADED");
-    assert_eq!(d["domains"]["infrastructure"]["plugin"], "fractary-helm-cloud");
+    assert_eq!(
+        d["domains"]["infrastructure"]["plugin"],
+        "fractary-helm-cloud"
+    );
     assert_eq!(d["domains"]["application"]["status"], "HEALTHY");
     assert_eq!(d["domains"]["content"]["status"], "PLANNED");
     assert_eq!(d["summary"]["total_domains"], 2);
     assert_eq!(d["summary"]["degraded"], 1);
     assert_eq!(d["summary"]["healthy"], 1);
     assert_eq!(d["top_issues"][0]["age_minutes"], 600);
-    assert!(d["top_issues"][0]["command"].as_str().unwrap().starts_with("helm-cloud "));
+    assert!(
+        d["top_issues"][0]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("helm-cloud ")
+    );
 
     let status = helm_run(dir.path(), &["status", "--env", "test", "--now", NOW]);
     assert_eq!(status.code, 1);
@@ -709,10 +717,7 @@ fn ask_explains_routes_and_refuses_what_it_cannot_route() {
                 "prod"
             ]),
         ),
-        (
-            "list critical issues",
-            json!(["issues", "--critical"]),
-        ),
+        ("list critical issues", json!(["issues", "--critical"])),
     ] {
         let r = helm_run(dir.path(), &["ask", text, "--explain", "--format", "json"]);
         assert_eq!(r.code, 0, "{text}: {r:?}");
@@ -720,8 +725,7 @@ fn ask_explains_routes_and_refuses_what_it_cannot_route() {
     }
     let ran = helm_run(dir.path(), &["ask", "list critical issues", "--now", NOW]);
     assert!(
-        ran.stderr
-            .contains("→ helm-cloud issues --critical"),
+        ran.stderr.contains("→ helm-cloud issues --critical"),
         "{}",
         ran.stderr
     );

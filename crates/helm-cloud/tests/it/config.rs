@@ -169,7 +169,8 @@ fn the_legacy_faber_cloud_config_is_used_when_aws_credentials_is_absent() {
         "profile legacy-test"
     );
     assert!(
-        r.stderr.contains("using the legacy AWS settings of .fractary/plugins/faber-cloud/config.json"),
+        r.stderr
+            .contains("using the legacy AWS settings of .fractary/plugins/faber-cloud/config.json"),
         "{}",
         r.stderr
     );

@@ -9,6 +9,7 @@ mod aws;
 mod central;
 mod cli;
 mod config;
+mod faber;
 mod health;
 mod init;
 mod investigate;

@@ -1122,18 +1122,46 @@ fn a_reboot_without_evidence_of_a_reboot_is_not_verified() {
     let dir = emulated_project();
     let doc = json!({"id": p, "environment": "test", "resources": [{"id": "db", "type": "rds", "arn": created["rds"][format!("{p}-db")]}]});
     let f = write(dir.path(), "d.json", &doc.to_string());
-    assert_eq!(helm_run(dir.path(), &["registry", "add", "--file", f.to_str().unwrap()]).code, 0);
-    write(dir.path(), MONITORING, "[remediation]\nverify_timeout = \"2s\"\n");
+    assert_eq!(
+        helm_run(
+            dir.path(),
+            &["registry", "add", "--file", f.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    write(
+        dir.path(),
+        MONITORING,
+        "[remediation]\nverify_timeout = \"2s\"\n",
+    );
     let fault = json!({"operation": "DescribeEvents", "code": "AccessDenied", "status": 403});
-    assert_eq!(emu.request("POST", "/helm-emulator/faults", &fault.to_string()).unwrap().0, 200);
+    assert_eq!(
+        emu.request("POST", "/helm-emulator/faults", &fault.to_string())
+            .unwrap()
+            .0,
+        200
+    );
     let mut cmd = helm(dir.path());
     for (k, v) in emu.env() {
         cmd.env(k, v);
     }
-    let r = run(cmd.args(["remediate", "--action", "reboot_rds", "--service", "db", "--yes", "--format", "json"]));
+    let r = run(cmd.args([
+        "remediate",
+        "--action",
+        "reboot_rds",
+        "--service",
+        "db",
+        "--yes",
+        "--format",
+        "json",
+    ]));
     assert_eq!(r.code, 1, "applied, not verified: {r:?}");
     let j = r.json();
     assert_eq!(j["verification"]["ok"], false);
     let detail = j["verification"]["detail"].as_str().unwrap();
-    assert!(detail.contains("instance available") && detail.contains("rds:DescribeEvents"), "{detail}");
+    assert!(
+        detail.contains("instance available") && detail.contains("rds:DescribeEvents"),
+        "{detail}"
+    );
 }

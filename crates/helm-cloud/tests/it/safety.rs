@@ -218,7 +218,13 @@ fn a_security_audit_that_could_not_read_is_never_a_pass() {
     for kind in ["cost", "compliance", "all"] {
         let r = offline(kind);
         assert_eq!(r.code, 69, "{kind}: {r:?}");
-        assert!(r.json()["error"]["message"].as_str().unwrap().contains("evaluated nothing"), "{kind}: {r:?}");
+        assert!(
+            r.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("evaluated nothing"),
+            "{kind}: {r:?}"
+        );
     }
     let r = offline("security");
     assert_eq!(r.code, 69, "{r:?}");
@@ -654,12 +660,27 @@ fn an_issue_left_in_both_folders_by_a_crash_heals_on_the_next_read() {
         .to_string()
     };
     // The crash: resolved/ written, active/ not yet removed.
-    write(dir.path(), ".fractary/helm/issues/resolved/infra-001.json", &doc("resolved"));
-    let stale = write(dir.path(), ".fractary/helm/issues/active/infra-001.json", &doc("active"));
+    write(
+        dir.path(),
+        ".fractary/helm/issues/resolved/infra-001.json",
+        &doc("resolved"),
+    );
+    let stale = write(
+        dir.path(),
+        ".fractary/helm/issues/active/infra-001.json",
+        &doc("active"),
+    );
     let r = helm_run(dir.path(), &["issues", "--format", "json"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(!r.stdout.contains("infra-001"), "a resolved issue listed as active: {}", r.stdout);
+    assert!(
+        !r.stdout.contains("infra-001"),
+        "a resolved issue listed as active: {}",
+        r.stdout
+    );
     assert!(!stale.exists(), "the move was completed");
-    let shown = helm_run(dir.path(), &["issues", "show", "infra-001", "--format", "json"]);
+    let shown = helm_run(
+        dir.path(),
+        &["issues", "show", "infra-001", "--format", "json"],
+    );
     assert!(shown.stdout.contains("\"resolved\""), "{}", shown.stdout);
 }

@@ -348,7 +348,10 @@ pub fn load_aws(paths: &ProjectPaths, warnings: &mut Vec<String>) -> Result<AwsF
 /// `YOUR_AWS_ACCOUNT_ID`, `<account-id>`.
 pub fn is_placeholder(v: &str) -> bool {
     let u = v.to_ascii_uppercase();
-    v.contains("{{") || u.starts_with("YOUR_") || u.contains("_HERE") || (v.starts_with('<') && v.ends_with('>'))
+    v.contains("{{")
+        || u.starts_with("YOUR_")
+        || u.contains("_HERE")
+        || (v.starts_with('<') && v.ends_with('>'))
 }
 
 /// `monitoring.toml` from its preferred location, else the fallback, else the defaults.
@@ -516,7 +519,10 @@ mod tests {
         let prod = two.list["prod"].clone();
         two.list.insert("live".into(), prod);
         assert_eq!(two.resolve("live").unwrap(), "live", "an exact name wins");
-        assert!(two.resolve("production").is_err(), "prod and live: ambiguous");
+        assert!(
+            two.resolve("production").is_err(),
+            "prod and live: ambiguous"
+        );
     }
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, ProjectPaths) {
