@@ -17,7 +17,11 @@ command -v cargo >/dev/null || { echo "demo: cargo is needed (https://rustup.rs)
 command -v python3 >/dev/null || { echo "demo: python3 is needed" >&2; exit 1; }
 
 echo "==> building helm-cloud (the first build takes a while; later ones seconds)" >&2
-cargo build --quiet --manifest-path "$repo/Cargo.toml" -p helm-cloud
+# Exactly what scripts/test.sh builds: the same units with the same features, so the test
+# command reuses every artifact (building `-p helm-cloud` alone leaves out the dev-only
+# crates whose features, unified into serde and aws-smithy-http-client, made the tests
+# rebuild every AWS SDK crate).
+cargo build --quiet --manifest-path "$repo/Cargo.toml" --workspace --all-targets
 helm="$CARGO_TARGET_DIR/debug/helm-cloud"
 
 py="$("$repo/scripts/emulator.sh" venv)"

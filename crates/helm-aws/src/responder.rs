@@ -7,41 +7,8 @@ use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace}
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// The resource an action acts on, as the APIs name it.
-#[derive(Debug, Clone)]
-pub struct ActionTarget {
-    pub region: String,
-    /// Function, service, DB instance or distribution id.
-    pub name: String,
-    /// ECS cluster.
-    pub cluster: Option<String>,
-}
-
-/// What an action changes to. The numbers are range-checked by helm-core
-/// (`responder::limits`) before a `Change` is built, and typed as the APIs take them.
-#[derive(Debug, Clone, Default)]
-pub struct Change {
-    /// scale_resources / increase_capacity: the new desired count or reserved concurrency.
-    pub value: Option<i32>,
-    pub min: Option<i32>,
-    pub max: Option<i32>,
-    pub paths: Vec<String>,
-    /// restart_lambda: the marker value (a timestamp).
-    pub marker: Option<String>,
-    /// restart_lambda: the revision id the plan showed; AWS refuses the update if the
-    /// function changed since.
-    pub revision_id: Option<String>,
-    /// When the change was requested (reboot_rds is verified by a reboot event after it).
-    pub requested_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// One action on one resource, as verification needs it.
-pub struct ActionRun<'a> {
-    pub action: &'a str,
-    pub kind: &'a str,
-    pub target: &'a ActionTarget,
-    pub change: &'a Change,
-}
+pub use helm_core::ports::{ActionRun, ActionTarget, Change};
+pub use helm_core::responder::remediation::RESTART_MARKER;
 
 fn required(v: Option<i32>, api: &'static str, name: &str) -> Result<i32, AwsError> {
     v.ok_or_else(|| {
@@ -53,9 +20,6 @@ fn required(v: Option<i32>, api: &'static str, name: &str) -> Result<i32, AwsErr
         )
     })
 }
-
-/// The marker variable restart_lambda sets.
-pub const RESTART_MARKER: &str = "HELM_RESTARTED_AT";
 
 impl AwsClients {
     /// The state `action` would change, for the plan and the history's `before`/`after`.
@@ -425,7 +389,7 @@ impl AwsClients {
         before: &Value,
         applied: &Value,
     ) -> (bool, String, Value) {
-        let (action, kind, t, change) = (run.action, run.kind, run.target, run.change);
+        let (action, kind, t, change) = (run.action, run.kind.as_str(), run.target, run.change);
         if action == "invalidate_cloudfront" {
             let Some(id) = applied["invalidation_id"].as_str() else {
                 return (false, "no invalidation id was returned".into(), Value::Null);
@@ -553,6 +517,56 @@ fn lambda_restart_verdict(after: &Value, marker: Option<&str>) -> (bool, String)
             if present { "present" } else { "missing" }
         ),
     )
+}
+
+impl From<AwsError> for helm_core::ports::Failure {
+    fn from(e: AwsError) -> Self {
+        use crate::AwsErrorKind as K;
+        use helm_core::ports::FailureKind as F;
+        helm_core::ports::Failure {
+            kind: match e.kind {
+                K::Unreachable | K::Throttled => F::Unavailable,
+                K::AccessDenied | K::Credentials => F::PermissionDenied,
+                K::NotFound => F::NotFound,
+                K::Service => F::Rejected,
+            },
+            message: e.to_string(),
+            brief: e.brief(),
+            hint: e.hint().to_string(),
+        }
+    }
+}
+
+/// AWS as the remediation use case sees it.
+impl helm_core::ports::Actuator for AwsClients {
+    async fn state(
+        &self,
+        action: &str,
+        kind: helm_core::resource::ResourceKind,
+        target: &ActionTarget,
+    ) -> Result<Value, helm_core::ports::Failure> {
+        Ok(self.action_state(action, kind.as_str(), target).await?)
+    }
+
+    async fn unreserved_concurrency(&self, region: &str) -> Result<i64, helm_core::ports::Failure> {
+        Ok(self.lambda_unreserved_concurrency(region).await?)
+    }
+
+    async fn apply(&self, run: ActionRun<'_>) -> Result<Value, helm_core::ports::Failure> {
+        Ok(self
+            .apply_action(run.action, run.kind.as_str(), run.target, run.change)
+            .await?)
+    }
+
+    async fn verify(
+        &self,
+        run: ActionRun<'_>,
+        before: &Value,
+        applied: &Value,
+        wait: Duration,
+    ) -> (bool, String, Value) {
+        self.verify_action(&run, before, applied, wait).await
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod investigator;
 pub mod issues;
 pub mod monitor;
 pub mod paths;
+pub mod ports;
 pub mod registry;
 pub mod resource;
 pub mod responder;

@@ -101,6 +101,23 @@ impl History {
     }
 
     /// When `action` last started or was applied on `resource`, if within `since`.
+    /// The time of the latest `started` line of `action` on `resource` that no `applied` or
+    /// `failed` line followed: a run that crashed mid-change.
+    pub fn unfinished(&self, action: &str, resource: &str) -> Result<Option<String>> {
+        let mut open: Option<String> = None;
+        for r in self.read()? {
+            if r.action != action || r.target.as_ref().is_none_or(|t| t.id != resource) {
+                continue;
+            }
+            match r.decision {
+                Decision::Started => open = Some(r.timestamp.clone()),
+                Decision::Applied | Decision::Failed => open = None,
+                _ => {}
+            }
+        }
+        Ok(open)
+    }
+
     pub fn last_run(
         &self,
         action: &str,

@@ -7,6 +7,7 @@ pub mod describe;
 pub mod history;
 pub mod limits;
 pub mod policy;
+pub mod remediation;
 
 use crate::resource::ResourceKind;
 

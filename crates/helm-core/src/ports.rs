@@ -1,0 +1,111 @@
+//! What the use cases need from the world, in the operator's words. Adapters implement
+//! these (helm-aws for AWS, the fakes in tests); no SDK type crosses them. A front end (the
+//! CLI today; `watch`, `mcp` and `serve` next) builds the adapters and calls the use case.
+
+use crate::resource::ResourceKind;
+use serde_json::Value;
+use std::future::Future;
+use std::time::Duration;
+
+/// Why a call to the world failed, as the use cases and front ends need to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// No answer: connection refused, DNS, timeout; or throttled / 5xx after retries.
+    Unavailable,
+    /// Access denied, or credentials missing or expired.
+    PermissionDenied,
+    /// The named target does not exist.
+    NotFound,
+    /// Any other refusal (a validation error…).
+    Rejected,
+}
+
+/// A failed call: what failed, on what, in one line, and what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// The full line (`lambda:GetFunctionConfiguration failed on api: …`), redacted.
+    pub message: String,
+    /// One line in the operator's words (`lambda:GetFunctionConfiguration on api: not found`).
+    pub brief: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The resource an action acts on, as the APIs name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionTarget {
+    pub region: String,
+    /// Function, service, DB instance or distribution id.
+    pub name: String,
+    /// ECS cluster.
+    pub cluster: Option<String>,
+}
+
+/// What an action changes to. The numbers are range-checked (`responder::limits`) before a
+/// `Change` is built, and typed as the APIs take them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    /// scale_resources / increase_capacity: the new desired count or reserved concurrency.
+    pub value: Option<i32>,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    pub paths: Vec<String>,
+    /// restart_lambda: the marker value (a timestamp).
+    pub marker: Option<String>,
+    /// restart_lambda: the revision id the plan showed; AWS refuses the update if the
+    /// function changed since.
+    pub revision_id: Option<String>,
+    /// When the change was requested (reboot_rds is verified by a reboot event after it).
+    pub requested_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One action on one resource.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionRun<'a> {
+    pub action: &'a str,
+    pub kind: ResourceKind,
+    pub target: &'a ActionTarget,
+    pub change: &'a Change,
+}
+
+/// What a remediation reads and changes.
+pub trait Actuator {
+    /// The state `action` would change (the plan's `current`, the history's before/after).
+    fn state(
+        &self,
+        action: &str,
+        kind: ResourceKind,
+        target: &ActionTarget,
+    ) -> impl Future<Output = Result<Value, Failure>>;
+
+    /// The account's unreserved Lambda concurrency in `region`.
+    fn unreserved_concurrency(&self, region: &str) -> impl Future<Output = Result<i64, Failure>>;
+
+    /// Make the change; what AWS answered that verification needs (an invalidation id…).
+    fn apply(&self, run: ActionRun<'_>) -> impl Future<Output = Result<Value, Failure>>;
+
+    /// Check the change took effect, waiting at most `wait`: (ok, detail, state after).
+    fn verify(
+        &self,
+        run: ActionRun<'_>,
+        before: &Value,
+        applied: &Value,
+        wait: Duration,
+    ) -> impl Future<Output = (bool, String, Value)>;
+}
+
+/// A person's confirmation of a plan: a terminal prompt, an MCP elicitation.
+pub trait Confirmer {
+    /// Whether a person can be asked at all (a terminal is attached…).
+    fn can_ask(&self) -> bool;
+    /// Show `plan` and ask; true only when the person confirmed `expected`.
+    fn confirm(&self, plan: &str, question: &str, expected: &str) -> std::io::Result<bool>;
+}
