@@ -5,7 +5,6 @@
 //! its resources unreadable and the others are still observed.
 
 use crate::{AlarmInfo, AwsClients, AwsError, MetricQuery, MetricSeries};
-use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use helm_core::monitor::spec::{self, MetricSpec};
 use helm_core::monitor::{AlarmObs, MetricValues, Observation, StatusObs};
@@ -13,54 +12,7 @@ use helm_core::registry::Resource;
 use helm_core::resource::{ResourceKind, Target as ArnTarget};
 use std::collections::{BTreeMap, HashMap};
 
-/// One resource to observe, with its kind resolved and its region decided.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub resource: Resource,
-    pub kind: ResourceKind,
-    pub region: String,
-}
-
-/// What to fetch and over which window.
-#[derive(Debug, Clone)]
-pub struct HealthOptions {
-    pub environment: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// Period of the series queries (sparklines, trends), a multiple of 60.
-    pub series_period_secs: i32,
-    pub status: bool,
-    pub metrics: bool,
-    pub alarms: bool,
-}
-
-impl HealthOptions {
-    /// CloudWatch metrics only (no status, no alarms) over `start..end`, with the
-    /// series period [`series_period_for`] gives that window.
-    pub fn metrics_only(environment: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        HealthOptions {
-            environment: environment.to_owned(),
-            start,
-            end,
-            series_period_secs: series_period_for((end - start).num_seconds()),
-            status: false,
-            metrics: true,
-            alarms: false,
-        }
-    }
-
-    /// The period that covers the whole window in one datapoint (a multiple of 60).
-    pub fn window_period_secs(&self) -> i32 {
-        let secs = (self.end - self.start).num_seconds().max(60);
-        (((secs + 59) / 60) * 60) as i32
-    }
-}
-
-/// The series period for a window: about 12 points, at least one minute.
-pub fn series_period_for(window_secs: i64) -> i32 {
-    let p = (window_secs / 12).max(60);
-    (((p + 59) / 60) * 60) as i32
-}
+pub use helm_core::monitor::check::{HealthOptions, Target, series_period_for};
 
 /// Observe every target. The result has one observation per target, in order.
 pub async fn observe(
@@ -521,6 +473,17 @@ async fn alarms(
         .collect()
 }
 
+/// AWS as the health check use case sees it.
+impl helm_core::ports::Observer for AwsClients {
+    async fn observe(&self, targets: &[Target], opts: &HealthOptions) -> Vec<Observation> {
+        observe(self, targets, opts).await
+    }
+
+    async fn detail_status(&self, target: &Target, environment: &str) -> StatusObs {
+        detail_status(self, target, environment).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,7 +500,7 @@ mod tests {
     #[test]
     fn window_values_combine_by_statistic() {
         let s = MetricSeries {
-            points: vec![(Utc::now(), 2.0), (Utc::now(), 3.0)],
+            points: vec![(chrono::Utc::now(), 2.0), (chrono::Utc::now(), 3.0)],
             error: None,
         };
         assert_eq!(combine(Some(spec::Stat::Sum), &s), Some(5.0));

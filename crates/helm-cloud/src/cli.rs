@@ -74,6 +74,16 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write the .fractary/ skeleton and the commented monitoring.toml (never overwrites a file).
+    /// Print a shell completion script: `helm-cloud completions bash > /etc/bash_completion.d/helm-cloud`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff): `helm-cloud man | man -l -`.
+    #[command(hide = true)]
+    Man,
+
     Init,
 
     /// Allow (or forbid) the health commands of this project's domain-monitors.json to run.

@@ -318,6 +318,22 @@ async fn ask(ctx: &Ctx, text: &str, explain: bool) -> CliResult {
 async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
     match command {
         Command::Init => commands::init::run(ctx),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "helm-cloud", &mut out);
+            ctx.out.text(&String::from_utf8_lossy(&out));
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| {
+                    CliError::new(EXIT_SOFTWARE, format!("rendering the man page: {e}"))
+                })?;
+            ctx.out.text(&String::from_utf8_lossy(&out));
+            Ok(0)
+        }
         Command::Domains(cli::DomainsCommand::Trust) => commands::central::trust(ctx, true),
         Command::Domains(cli::DomainsCommand::Untrust) => commands::central::trust(ctx, false),
         Command::Audit {

@@ -109,3 +109,21 @@ pub trait Confirmer {
     /// Show `plan` and ask; true only when the person confirmed `expected`.
     fn confirm(&self, plan: &str, question: &str, expected: &str) -> std::io::Result<bool>;
 }
+
+/// What a health check reads: the status, metrics and alarms of many resources at once.
+pub trait Observer {
+    /// One observation per target, in order; failures are confined to the resources they
+    /// concern (an unreadable resource's observation says why).
+    fn observe(
+        &self,
+        targets: &[crate::monitor::check::Target],
+        opts: &crate::monitor::check::HealthOptions,
+    ) -> impl Future<Output = Vec<crate::monitor::Observation>>;
+
+    /// One resource's own status, where a list could not say it.
+    fn detail_status(
+        &self,
+        target: &crate::monitor::check::Target,
+        environment: &str,
+    ) -> impl Future<Output = crate::monitor::StatusObs>;
+}

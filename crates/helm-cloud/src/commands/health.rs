@@ -1,16 +1,15 @@
-//! `helm-cloud health`: every resource of an environment against its SLOs.
+//! `helm-cloud health`: every resource of an environment against its SLOs, through
+//! helm-core's health check use case (`monitor::check`), rendered as a table or JSON.
 
 use super::targets;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_UNAVAILABLE};
 use crate::table;
-use helm_aws::health::{self, HealthOptions, Target};
-use helm_core::clock::{file_stamp, rfc3339};
 use helm_core::config::Config;
-use helm_core::fsutil;
 use helm_core::issues::IssueStore;
-use helm_core::monitor::report::{self, HealthReport, ReportIssue, Window};
-use helm_core::monitor::{self, HealthStatus, Observation, ResourceResult, StatusObs, Thresholds};
+use helm_core::monitor::check::{self, HealthOptions, HealthStop, series_period_for};
+use helm_core::monitor::report::HealthReport;
+use helm_core::monitor::{self, ResourceResult};
 use helm_core::resource::ResourceKind;
 
 /// The issue registry configured in monitoring.toml.
@@ -24,34 +23,6 @@ pub fn issue_store(ctx: &Ctx, config: &Config) -> IssueStore {
         m.str("helm-cloud.domain").unwrap_or("infrastructure"),
         m.number("issues.retention_days").unwrap_or(90.0) as i64,
     )
-}
-
-fn judge(config: &Config, t: &Target, o: &Observation) -> ResourceResult {
-    monitor::evaluate(
-        &t.resource,
-        t.kind,
-        o,
-        &Thresholds::for_resource(&config.monitoring, &t.resource, t.kind),
-    )
-}
-
-/// Whether a status that came from a list deserves a per-resource detail call: the lists
-/// of Lambda, DynamoDB and API Gateway say that a resource exists, not its state (or, for
-/// an API, that its stage exists). Traffic proves the rest; a resource with none (an
-/// Inactive function, a missing stage) gets the detail call.
-fn wants_detail(t: &Target, o: &Observation) -> bool {
-    let from_list = matches!(&o.status, StatusObs::State { detail: None, .. });
-    let traffic_key = match t.kind {
-        ResourceKind::Lambda => "invocations",
-        ResourceKind::ApiGateway => "requests",
-        ResourceKind::DynamoDb => "latency_avg_ms",
-        _ => return false,
-    };
-    let quiet = o
-        .metrics
-        .get(traffic_key)
-        .is_none_or(|m| m.window.unwrap_or(0.0) == 0.0);
-    from_list && quiet
 }
 
 /// Run the checks and build the report (without saving it or touching issues).
@@ -70,80 +41,21 @@ pub async fn check(
         environment: env.to_string(),
         start,
         end,
-        series_period_secs: health::series_period_for((end - start).num_seconds()),
+        series_period_secs: series_period_for((end - start).num_seconds()),
         status: enabled.iter().any(|c| c == "resource_status"),
         metrics: enabled.iter().any(|c| c == "cloudwatch_metrics"),
         alarms: enabled.iter().any(|c| c == "cloudwatch_alarms"),
     };
     let clients = ctx.aws(config, env).await?;
-    let mut observations = health::observe(&clients, &targets, &opts).await;
-    let mut results: Vec<ResourceResult> = targets
-        .iter()
-        .zip(&observations)
-        .map(|(t, o)| judge(config, t, o))
-        .collect();
-    for i in 0..targets.len() {
-        if opts.status && wants_detail(&targets[i], &observations[i]) {
-            observations[i].status = health::detail_status(&clients, &targets[i], env).await;
-            results[i] = judge(config, &targets[i], &observations[i]);
-        }
-    }
-    let unreachable = !targets.is_empty()
-        && observations.iter().all(|o| {
-            matches!(
-                o.status,
-                StatusObs::Unreadable {
-                    unreachable: true,
-                    ..
-                } | StatusObs::NotChecked
+    check::check(&clients, &config.monitoring, &targets, skipped, &opts)
+        .await
+        .map_err(|HealthStop::Unreachable(reason)| {
+            CliError::new(
+                EXIT_UNAVAILABLE,
+                format!("AWS could not be reached: {reason}"),
             )
+            .hint("check the network, --endpoint-url / AWS_ENDPOINT_URL and --region")
         })
-        && observations
-            .iter()
-            .all(|o| o.metrics_error.is_some() || !opts.metrics);
-    if unreachable {
-        let reason = observations.iter().find_map(|o| match &o.status {
-            StatusObs::Unreadable { reason, .. } => Some(reason.clone()),
-            _ => None,
-        });
-        return Err(CliError::new(
-            EXIT_UNAVAILABLE,
-            format!("AWS could not be reached: {}", reason.unwrap_or_default()),
-        )
-        .hint("check the network, --endpoint-url / AWS_ENDPOINT_URL and --region"));
-    }
-    // Nothing checked is never HEALTHY: an empty environment, one whose resources are all
-    // of unsupported types, says what was not checked and is UNKNOWN.
-    let mut overall = monitor::overall(results.iter().map(|r| r.status));
-    let mut not_checked = Vec::new();
-    if results.is_empty() {
-        overall = HealthStatus::Unknown;
-        not_checked.push(if skipped.is_empty() {
-            format!("environment {env} has no resources in the registry: nothing was checked")
-        } else {
-            format!(
-                "environment {env} has no resource of a supported type: nothing was checked ({} skipped)",
-                skipped.len()
-            )
-        });
-    }
-    let report = HealthReport {
-        overall_health: overall,
-        not_checked,
-        environment: env.to_string(),
-        timestamp: rfc3339(end),
-        window: Window {
-            start: rfc3339(start),
-            end: rfc3339(end),
-        },
-        resources: HealthReport::counts(&results),
-        results: results.clone(),
-        issues: Vec::new(),
-        recommendations: report::recommendations(env, &results),
-        skipped,
-        report_path: String::new(),
-    };
-    Ok((report, results))
 }
 
 /// Check, open or resolve issues, and save the report (what `health` and
@@ -157,53 +69,17 @@ pub async fn check_and_record(
 ) -> CliResult<(HealthReport, Vec<ResourceResult>, Vec<String>)> {
     let (mut report, results) = check(ctx, config, env, service, timeframe).await?;
     let requires_confirmation = config.environments.get(env)?.requires_confirmation;
-
-    // Issues: one per failed check; a resource judged again resolves what passes now.
-    let detections: Vec<_> = results
-        .iter()
-        .flat_map(|r| report::detections(env, r, requires_confirmation))
-        .collect();
-    // Evidence for resolution: each check that was read and judged on each resource.
-    let mut evaluated = helm_core::issues::Evaluated::new();
-    for r in &results {
-        for c in &r.evaluated {
-            evaluated.add(&r.id, c);
-        }
-    }
-    let store = issue_store(ctx, config);
-    let outcome = store.sync(env, "health", &detections, &evaluated, ctx.clock.now())?;
-    for (d, (_, id, opened)) in detections.iter().zip(&outcome.issues) {
-        let finding = results
-            .iter()
-            .find(|r| r.id == d.resource)
-            .and_then(|r| r.findings.iter().find(|f| f.check == d.check));
-        if let Some(f) = finding {
-            report.issues.push(ReportIssue {
-                severity: d.severity,
-                resource: d.resource.clone(),
-                issue: if *opened {
-                    format!("{} (new)", f.title)
-                } else {
-                    f.title.clone()
-                },
-                metric: f.metric.clone(),
-                current_value: f.current_value.clone(),
-                threshold: f.threshold.clone(),
-                issue_id: Some(id.clone()),
-            });
-        }
-    }
-
-    let dir = ctx.paths.health_reports(env);
-    // Two runs in the same second both keep their report.
-    let path = fsutil::reserve_unique(&dir, &file_stamp(ctx.clock.now()), "-health-check.json")?;
-    report.report_path = ctx.show_path(&path);
-    let json = report.to_json();
-    fsutil::write_atomic(
-        &path,
-        (serde_json::to_string_pretty(&json).expect("JSON") + "\n").as_bytes(),
+    let (resolved, path) = check::record(
+        &issue_store(ctx, config),
+        &mut report,
+        &results,
+        requires_confirmation,
+        &ctx.paths.health_reports(env),
+        ctx.clock.now(),
     )?;
-    Ok((report, results, outcome.resolved))
+    report.report_path = ctx.show_path(&path);
+    check::save(&report, &path)?;
+    Ok((report, results, resolved))
 }
 
 /// `dashboard --refresh`: a full health check of `env`, its report saved.

@@ -108,3 +108,37 @@ fn json_format_prints_exactly_one_document() {
         .env("HELM_FORMAT", "json"));
     assert!(r.json().is_object());
 }
+
+#[test]
+fn completions_are_valid_shell_and_the_man_page_renders() {
+    let dir = project();
+    let bash = helm_run(dir.path(), &["completions", "bash"]);
+    assert_eq!(bash.code, 0, "{bash:?}");
+    assert!(bash.stdout.contains("remediate") && bash.stdout.contains("--dry-run"));
+    // bash itself parses the script.
+    let script = write(dir.path(), "helm-cloud.bash", &bash.stdout);
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        let r = helm_run(dir.path(), &["completions", shell]);
+        assert_eq!(r.code, 0);
+        assert!(r.stdout.contains("remediate"), "{shell}");
+    }
+    let man = helm_run(dir.path(), &["man"]);
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.contains(".TH helm-cloud 1"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    assert!(man.stdout.contains("remediate"));
+    assert_eq!(helm_run(dir.path(), &["completions", "tcsh"]).code, 64);
+}

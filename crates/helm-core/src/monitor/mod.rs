@@ -3,6 +3,7 @@
 //! alarms, against the SLOs of `monitoring.toml` and the registry. Pure: the observations
 //! come in as data (the AWS adapter gathers them), the results go out as data.
 
+pub mod check;
 pub mod report;
 pub mod slo;
 pub mod spec;
