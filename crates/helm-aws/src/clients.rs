@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Everything that decides how clients talk to AWS, resolved by the caller from flags,
 /// environment and configuration (precedence rules live in `helm_core::config`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientSettings {
     pub credentials: Credentials,
     /// The default region (resources in other regions get clients of their own).
@@ -25,6 +25,8 @@ pub struct ClientSettings {
     /// Keys given in code (tests, embedders), used instead of `credentials`. Never read from
     /// a file; never printed (Debug shows ****).
     pub static_keys: Option<StaticKeys>,
+    /// Receives a record of every AWS call (None: nothing is recorded).
+    pub call_sink: Option<CallSink>,
 }
 
 /// An access key pair held in memory.
@@ -51,7 +53,107 @@ impl ClientSettings {
             attempt_timeout: Duration::from_secs(20),
             operation_timeout: Duration::from_secs(60),
             static_keys: None,
+            call_sink: None,
         }
+    }
+}
+
+/// One client of `$krate` for `$region` from the shared SDK configuration, with the call
+/// log: every service's client is built the same way, here.
+macro_rules! client {
+    ($self:ident, $krate:ident, $region:expr) => {{
+        let region = $region;
+        let conf = $krate::config::Builder::from(&$self.sdk)
+            .region(region.clone())
+            .interceptor(CallLog::new(&$self.settings, &region))
+            .build();
+        $krate::Client::from_conf(conf)
+    }};
+}
+
+/// One AWS call as `-v` shows it, and as a caller counting requests sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The SDK's service name (`Lambda`, `CloudWatch`…).
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub duration: Duration,
+    pub ok: bool,
+}
+
+/// Where call records go (the binary prints them with `-v`; `watch` will count them).
+pub type CallSink = std::sync::Arc<dyn Fn(&CallRecord) + Send + Sync>;
+
+/// An SDK interceptor that reports each call's service, operation, region and duration.
+#[derive(Clone)]
+struct CallLog {
+    sink: Option<CallSink>,
+    region: String,
+}
+
+impl std::fmt::Debug for CallLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallLog")
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl CallLog {
+    fn new(settings: &ClientSettings, region: &Region) -> CallLog {
+        CallLog {
+            sink: settings.call_sink.clone(),
+            region: region.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CallStarted(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for CallStarted {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "helm-cloud call log"
+    }
+
+    fn read_before_execution(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if self.sink.is_some() {
+            cfg.interceptor_state()
+                .store_put(CallStarted(std::time::Instant::now()));
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<
+            '_,
+        >,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        let meta = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>();
+        let started = cfg.load::<CallStarted>();
+        sink(&CallRecord {
+            service: meta.map(|m| m.service().to_string()).unwrap_or_default(),
+            operation: meta.map(|m| m.name().to_string()).unwrap_or_default(),
+            region: self.region.clone(),
+            duration: started.map(|s| s.0.elapsed()).unwrap_or_default(),
+            ok: ctx.output_or_error().is_some_and(|r| r.is_ok()),
+        });
+        Ok(())
     }
 }
 
@@ -110,142 +212,86 @@ impl AwsClients {
     }
 
     pub(crate) fn sts(&self, region: Option<&str>) -> aws_sdk_sts::Client {
-        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
-            .region(self.region(region))
-            .build();
-        aws_sdk_sts::Client::from_conf(conf)
+        let r = self.region(region);
+        client!(self, aws_sdk_sts, r)
     }
     pub(crate) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
-        let conf = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_cloudwatch::Client::from_conf(conf)
+        client!(self, aws_sdk_cloudwatch, self.region(Some(region)))
     }
-
     pub(crate) fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
-        let conf = aws_sdk_lambda::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_lambda::Client::from_conf(conf)
+        client!(self, aws_sdk_lambda, self.region(Some(region)))
     }
-
     pub(crate) fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
-        let conf = aws_sdk_ecs::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_ecs::Client::from_conf(conf)
+        client!(self, aws_sdk_ecs, self.region(Some(region)))
     }
-
     pub(crate) fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        let conf = aws_sdk_rds::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_rds::Client::from_conf(conf)
+        client!(self, aws_sdk_rds, self.region(Some(region)))
     }
-
     pub(crate) fn apigateway(&self, region: &str) -> aws_sdk_apigateway::Client {
-        let conf = aws_sdk_apigateway::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_apigateway::Client::from_conf(conf)
+        client!(self, aws_sdk_apigateway, self.region(Some(region)))
     }
-
     pub(crate) fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
-        let conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(conf)
+        client!(self, aws_sdk_dynamodb, self.region(Some(region)))
     }
-
     pub(crate) fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
-        let conf = aws_sdk_sqs::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_sqs::Client::from_conf(conf)
+        client!(self, aws_sdk_sqs, self.region(Some(region)))
     }
 
     /// S3 with path-style addressing when an endpoint is overridden (emulators and VPC
     /// endpoints do not resolve bucket subdomains).
     pub(crate) fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let region = self.region(Some(region));
         let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
+            .region(region.clone())
             .force_path_style(self.settings.endpoint_url.is_some())
+            .interceptor(CallLog::new(&self.settings, &region))
             .build();
         aws_sdk_s3::Client::from_conf(conf)
     }
 
     /// CloudFront is global: its API lives in us-east-1.
     pub(crate) fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
-        let conf = aws_sdk_cloudfront::config::Builder::from(&self.sdk)
-            .region(Region::new("us-east-1"))
-            .build();
-        aws_sdk_cloudfront::Client::from_conf(conf)
+        client!(self, aws_sdk_cloudfront, Region::new("us-east-1"))
     }
-
     pub(crate) fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
-        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+        client!(self, aws_sdk_cloudwatchlogs, self.region(Some(region)))
     }
-
     pub(crate) fn autoscaling(&self, region: &str) -> aws_sdk_applicationautoscaling::Client {
-        let conf = aws_sdk_applicationautoscaling::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_applicationautoscaling::Client::from_conf(conf)
+        client!(
+            self,
+            aws_sdk_applicationautoscaling,
+            self.region(Some(region))
+        )
     }
-
     /// Cost Explorer's API lives in us-east-1.
     pub(crate) fn cost_explorer(&self) -> aws_sdk_costexplorer::Client {
-        let conf = aws_sdk_costexplorer::config::Builder::from(&self.sdk)
-            .region(Region::new("us-east-1"))
-            .build();
-        aws_sdk_costexplorer::Client::from_conf(conf)
+        client!(self, aws_sdk_costexplorer, Region::new("us-east-1"))
     }
-
     pub(crate) fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_ec2::Client::from_conf(conf)
+        client!(self, aws_sdk_ec2, self.region(Some(region)))
     }
-
     pub(crate) fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
-        let conf = aws_sdk_securityhub::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_securityhub::Client::from_conf(conf)
+        client!(self, aws_sdk_securityhub, self.region(Some(region)))
     }
-
     pub(crate) fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
-        let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_cloudtrail::Client::from_conf(conf)
+        client!(self, aws_sdk_cloudtrail, self.region(Some(region)))
     }
-
     pub(crate) fn config(&self, region: &str) -> aws_sdk_config::Client {
-        let conf = aws_sdk_config::config::Builder::from(&self.sdk)
-            .region(self.region(Some(region)))
-            .build();
-        aws_sdk_config::Client::from_conf(conf)
+        client!(self, aws_sdk_config, self.region(Some(region)))
     }
-
     /// IAM is global: its API lives in us-east-1.
     pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
-        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
-            .region(Region::new("us-east-1"))
-            .build();
-        aws_sdk_iam::Client::from_conf(conf)
+        client!(self, aws_sdk_iam, Region::new("us-east-1"))
     }
 
     /// S3 Control. Its endpoint rules put the account id in the host name; with an
     /// overridden endpoint (an emulator, a VPC endpoint) there is no such host, so the
     /// endpoint is used as it is.
     pub(crate) fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
-        let mut conf =
-            aws_sdk_s3control::config::Builder::from(&self.sdk).region(self.region(Some(region)));
+        let region = self.region(Some(region));
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.sdk)
+            .region(region.clone())
+            .interceptor(CallLog::new(&self.settings, &region));
         if let Some(url) = &self.settings.endpoint_url {
             conf = conf.endpoint_resolver(FixedEndpoint(url.clone()));
         }
@@ -267,5 +313,18 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
                 .url(self.0.clone())
                 .build(),
         ))
+    }
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings")
+            .field("credentials", &self.credentials)
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("max_attempts", &self.max_attempts)
+            .field("static_keys", &self.static_keys)
+            .field("call_sink", &self.call_sink.is_some())
+            .finish()
     }
 }

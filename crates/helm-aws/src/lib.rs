@@ -14,7 +14,7 @@ mod responder;
 mod status;
 mod sts;
 
-pub use clients::{AwsClients, ClientSettings, StaticKeys};
+pub use clients::{AwsClients, CallRecord, CallSink, ClientSettings, StaticKeys};
 pub use cloudwatch::{AlarmInfo, MAX_QUERIES_PER_CALL, MetricQuery, MetricSeries};
 pub use cost::{CostPeriod, LogGroupInfo};
 pub use error::{AwsError, AwsErrorKind};

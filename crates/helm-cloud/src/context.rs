@@ -100,6 +100,19 @@ impl Ctx {
             config.region(&self.inputs, None).value,
         );
         s.endpoint_url = config.endpoint(&self.inputs).map(|e| e.value);
+        // -v: every AWS call on stderr with its service, operation, region and duration.
+        if self.out.verbose > 0 && !self.out.quiet {
+            s.call_sink = Some(std::sync::Arc::new(|c: &helm_aws::CallRecord| {
+                eprintln!(
+                    "aws: {} {} {} {}ms {}",
+                    c.service,
+                    c.operation,
+                    c.region,
+                    c.duration.as_millis(),
+                    if c.ok { "ok" } else { "error" }
+                );
+            }));
+        }
         if let Some(v) = env_nonempty(env_vars::HELM_AWS_MAX_ATTEMPTS) {
             s.max_attempts = v.parse().map_err(|_| {
                 CliError::new(

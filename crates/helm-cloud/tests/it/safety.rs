@@ -684,3 +684,41 @@ fn an_issue_left_in_both_folders_by_a_crash_heals_on_the_next_read() {
     );
     assert!(shown.stdout.contains("\"resolved\""), "{}", shown.stdout);
 }
+
+#[test]
+fn verbose_shows_every_aws_call_with_service_operation_region_and_duration() {
+    let dir = emulated_project();
+    let p = unique_name("verbose");
+    add(
+        dir.path(),
+        &p,
+        "test",
+        json!([{"id": "q", "type": "sqs", "arn": format!("arn:aws:sqs:eu-west-2:123456789012:{p}-q")}]),
+    );
+    let quiet = helm_emu(dir.path(), &["health"]);
+    assert!(!quiet.stderr.contains("aws: "), "{}", quiet.stderr);
+    let r = helm_emu(dir.path(), &["-v", "health"]);
+    let calls: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("aws: "))
+        .collect();
+    assert!(!calls.is_empty(), "{}", r.stderr);
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("SQS ListQueues eu-west-2") && l.contains("ms ok")),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("CloudWatch GetMetricData eu-west-2")),
+        "{calls:?}"
+    );
+    assert!(
+        r.stdout.contains("Health of test") && !r.stdout.contains("aws: "),
+        "results stay on stdout: {}",
+        r.stdout
+    );
+}
