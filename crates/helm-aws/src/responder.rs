@@ -8,7 +8,18 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 pub use helm_core::ports::{ActionRun, ActionTarget, Change};
+use helm_core::resource::ResourceKind;
+pub use helm_core::responder::catalogue::ActionId;
 pub use helm_core::responder::remediation::RESTART_MARKER;
+
+fn not_applicable(action: ActionId, kind: ResourceKind, t: &ActionTarget) -> AwsError {
+    AwsError::local(
+        "helm-cloud",
+        Some(&t.name),
+        crate::AwsErrorKind::Service,
+        format!("{} cannot act on a {kind} resource", action.name()),
+    )
+}
 
 fn required(v: Option<i32>, api: &'static str, name: &str) -> Result<i32, AwsError> {
     v.ok_or_else(|| {
@@ -25,12 +36,12 @@ impl AwsClients {
     /// The state `action` would change, for the plan and the history's `before`/`after`.
     pub async fn action_state(
         &self,
-        action: &str,
-        kind: &str,
+        action: ActionId,
+        kind: ResourceKind,
         t: &ActionTarget,
     ) -> Result<Value, AwsError> {
         match (action, kind) {
-            ("restart_lambda", _) => {
+            (ActionId::RestartLambda, _) => {
                 let f = self
                     .lambda(&t.region)
                     .get_function_configuration()
@@ -53,7 +64,7 @@ impl AwsClients {
                     "restart_marker": vars.and_then(|v| v.get(RESTART_MARKER)),
                 }))
             }
-            ("scale_resources" | "increase_capacity", "lambda") => {
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
                 let c = self
                     .lambda(&t.region)
                     .get_function_concurrency()
@@ -65,7 +76,10 @@ impl AwsClients {
                     })?;
                 Ok(json!({"reserved_concurrency": c.reserved_concurrent_executions()}))
             }
-            ("scale_resources" | "increase_capacity" | "restart_ecs_service", "ecs") => {
+            (
+                ActionId::ScaleResources | ActionId::IncreaseCapacity | ActionId::RestartEcsService,
+                ResourceKind::Ecs,
+            ) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
                 let out = self
                     .ecs(&t.region)
@@ -95,7 +109,7 @@ impl AwsClients {
                     "task_definition": s.task_definition(),
                 }))
             }
-            ("modify_autoscaling", _) => {
+            (ActionId::ModifyAutoscaling, _) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
                 let rid = format!("service/{cluster}/{}", t.name);
                 let out = self
@@ -118,7 +132,7 @@ impl AwsClients {
                     None => json!({"min": null, "max": null}),
                 })
             }
-            ("invalidate_cloudfront", _) => {
+            (ActionId::InvalidateCloudfront, _) => {
                 let d = self
                     .cloudfront()
                     .get_distribution()
@@ -133,7 +147,7 @@ impl AwsClients {
                     json!({"status": dist.map(|x| x.status()), "enabled": dist.and_then(|x| x.distribution_config()).map(|c| c.enabled())}),
                 )
             }
-            ("reboot_rds", _) => {
+            (ActionId::RebootRds, _) => {
                 let out = self
                     .rds(&t.region)
                     .describe_db_instances()
@@ -145,7 +159,11 @@ impl AwsClients {
                     json!({"status": out.db_instances().first().and_then(|d| d.db_instance_status())}),
                 )
             }
-            _ => Ok(Value::Null),
+            // The scaling and ECS actions on a kind they do not fit.
+            (
+                ActionId::ScaleResources | ActionId::IncreaseCapacity | ActionId::RestartEcsService,
+                other,
+            ) => Err(not_applicable(action, other, t)),
         }
     }
 
@@ -204,13 +222,13 @@ impl AwsClients {
     /// invalidation id…).
     pub async fn apply_action(
         &self,
-        action: &str,
-        kind: &str,
+        action: ActionId,
+        kind: ResourceKind,
         t: &ActionTarget,
         change: &Change,
     ) -> Result<Value, AwsError> {
         match (action, kind) {
-            ("restart_lambda", _) => {
+            (ActionId::RestartLambda, _) => {
                 let lambda = self.lambda(&t.region);
                 let f = lambda
                     .get_function_configuration()
@@ -251,7 +269,7 @@ impl AwsClients {
                     })?;
                 Ok(Value::Null)
             }
-            ("scale_resources" | "increase_capacity", "lambda") => {
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
                 let v = required(change.value, "lambda:PutFunctionConcurrency", &t.name)?;
                 self.lambda(&t.region)
                     .put_function_concurrency()
@@ -264,7 +282,7 @@ impl AwsClients {
                     })?;
                 Ok(Value::Null)
             }
-            ("scale_resources" | "increase_capacity", "ecs") => {
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Ecs) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
                 self.ecs(&t.region)
                     .update_service()
@@ -276,7 +294,7 @@ impl AwsClients {
                     .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
                 Ok(Value::Null)
             }
-            ("restart_ecs_service", _) => {
+            (ActionId::RestartEcsService, _) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
                 self.ecs(&t.region)
                     .update_service()
@@ -288,7 +306,7 @@ impl AwsClients {
                     .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
                 Ok(Value::Null)
             }
-            ("modify_autoscaling", _) => {
+            (ActionId::ModifyAutoscaling, _) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
                 let rid = format!("service/{cluster}/{}", t.name);
                 self.autoscaling(&t.region)
@@ -309,7 +327,7 @@ impl AwsClients {
                     })?;
                 Ok(Value::Null)
             }
-            ("invalidate_cloudfront", _) => {
+            (ActionId::InvalidateCloudfront, _) => {
                 let paths = aws_sdk_cloudfront::types::Paths::builder()
                     .quantity(change.paths.len() as i32)
                     .set_items(Some(change.paths.clone()))
@@ -346,7 +364,7 @@ impl AwsClients {
                     })?;
                 Ok(json!({"invalidation_id": out.invalidation().map(|i| i.id())}))
             }
-            ("reboot_rds", _) => {
+            (ActionId::RebootRds, _) => {
                 self.rds(&t.region)
                     .reboot_db_instance()
                     .db_instance_identifier(&t.name)
@@ -355,12 +373,9 @@ impl AwsClients {
                     .map_err(|e| AwsError::from_sdk("rds:RebootDBInstance", Some(&t.name), e))?;
                 Ok(Value::Null)
             }
-            _ => Err(AwsError::local(
-                "helm-cloud",
-                Some(&t.name),
-                crate::AwsErrorKind::Service,
-                format!("{action} cannot act on a {kind} resource"),
-            )),
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, other) => {
+                Err(not_applicable(action, other, t))
+            }
         }
     }
 
@@ -389,8 +404,8 @@ impl AwsClients {
         before: &Value,
         applied: &Value,
     ) -> (bool, String, Value) {
-        let (action, kind, t, change) = (run.action, run.kind.as_str(), run.target, run.change);
-        if action == "invalidate_cloudfront" {
+        let (action, kind, t, change) = (run.action, run.kind, run.target, run.change);
+        if action == ActionId::InvalidateCloudfront {
             let Some(id) = applied["invalidation_id"].as_str() else {
                 return (false, "no invalidation id was returned".into(), Value::Null);
             };
@@ -428,8 +443,10 @@ impl AwsClients {
             Err(e) => return (false, e.to_string(), Value::Null),
         };
         let (ok, detail) = match (action, kind) {
-            ("restart_lambda", _) => lambda_restart_verdict(&after, change.marker.as_deref()),
-            ("scale_resources" | "increase_capacity", "lambda") => {
+            (ActionId::RestartLambda, _) => {
+                lambda_restart_verdict(&after, change.marker.as_deref())
+            }
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
                 let now = after["reserved_concurrency"].as_i64();
                 (
                     now.is_some() && now == change.value.map(i64::from),
@@ -439,7 +456,7 @@ impl AwsClients {
                     ),
                 )
             }
-            ("scale_resources" | "increase_capacity", _) => {
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => {
                 let now = after["desired_count"].as_i64();
                 (
                     now.is_some() && now == change.value.map(i64::from),
@@ -449,7 +466,7 @@ impl AwsClients {
                     ),
                 )
             }
-            ("restart_ecs_service", _) => {
+            (ActionId::RestartEcsService, _) => {
                 let changed = after["primary_deployment"] != before["primary_deployment"]
                     || after["deployments"].as_i64() > before["deployments"].as_i64();
                 (
@@ -461,7 +478,7 @@ impl AwsClients {
                     },
                 )
             }
-            ("modify_autoscaling", _) => {
+            (ActionId::ModifyAutoscaling, _) => {
                 let ok = after["min"].as_i64().is_some()
                     && after["min"].as_i64() == change.min.map(i64::from)
                     && after["max"].as_i64() == change.max.map(i64::from);
@@ -470,7 +487,7 @@ impl AwsClients {
                     format!("scalable target min {} max {}", after["min"], after["max"]),
                 )
             }
-            ("reboot_rds", _) => {
+            (ActionId::RebootRds, _) => {
                 // `available` alone proves nothing (the instance was available before): the
                 // evidence is a `rebooting` status, or the instance's restart event, after the
                 // request.
@@ -496,7 +513,8 @@ impl AwsClients {
                     }
                 }
             }
-            _ => (false, "unknown action".into()),
+            // Verified above, by its own invalidation.
+            (ActionId::InvalidateCloudfront, _) => (false, "verified by its invalidation".into()),
         };
         (ok, detail, after)
     }
@@ -541,11 +559,11 @@ impl From<AwsError> for helm_core::ports::Failure {
 impl helm_core::ports::Actuator for AwsClients {
     async fn state(
         &self,
-        action: &str,
-        kind: helm_core::resource::ResourceKind,
+        action: ActionId,
+        kind: ResourceKind,
         target: &ActionTarget,
     ) -> Result<Value, helm_core::ports::Failure> {
-        Ok(self.action_state(action, kind.as_str(), target).await?)
+        Ok(self.action_state(action, kind, target).await?)
     }
 
     async fn unreserved_concurrency(&self, region: &str) -> Result<i64, helm_core::ports::Failure> {
@@ -554,7 +572,7 @@ impl helm_core::ports::Actuator for AwsClients {
 
     async fn apply(&self, run: ActionRun<'_>) -> Result<Value, helm_core::ports::Failure> {
         Ok(self
-            .apply_action(run.action, run.kind.as_str(), run.target, run.change)
+            .apply_action(run.action, run.kind, run.target, run.change)
             .await?)
     }
 

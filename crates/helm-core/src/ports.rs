@@ -3,6 +3,7 @@
 //! CLI today; `watch`, `mcp` and `serve` next) builds the adapters and calls the use case.
 
 use crate::resource::ResourceKind;
+use crate::responder::catalogue::ActionId;
 use serde_json::Value;
 use std::future::Future;
 use std::time::Duration;
@@ -70,7 +71,7 @@ pub struct Change {
 /// One action on one resource.
 #[derive(Debug, Clone, Copy)]
 pub struct ActionRun<'a> {
-    pub action: &'a str,
+    pub action: ActionId,
     pub kind: ResourceKind,
     pub target: &'a ActionTarget,
     pub change: &'a Change,
@@ -81,7 +82,7 @@ pub trait Actuator {
     /// The state `action` would change (the plan's `current`, the history's before/after).
     fn state(
         &self,
-        action: &str,
+        action: ActionId,
         kind: ResourceKind,
         target: &ActionTarget,
     ) -> impl Future<Output = Result<Value, Failure>>;

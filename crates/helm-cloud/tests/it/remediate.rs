@@ -90,7 +90,14 @@ impl Stack {
                 name: name.into(),
                 cluster: cluster.map(str::to_string),
             };
-            clients.action_state(action, kind, &t).await.unwrap()
+            clients
+                .action_state(
+                    helm_core::responder::catalogue::ActionId::from_name(action).unwrap(),
+                    helm_core::resource::ResourceKind::parse(kind).unwrap(),
+                    &t,
+                )
+                .await
+                .unwrap()
         })
     }
 }

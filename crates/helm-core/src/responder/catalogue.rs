@@ -22,9 +22,61 @@ pub struct Param {
     pub help: &'static str,
 }
 
+/// The actions helm-cloud can perform. Matched exhaustively by the adapter (read, apply,
+/// verify) and by the plan: adding one without implementing them does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionId {
+    RestartLambda,
+    ScaleResources,
+    IncreaseCapacity,
+    RestartEcsService,
+    InvalidateCloudfront,
+    ModifyAutoscaling,
+    RebootRds,
+}
+
+impl ActionId {
+    pub const ALL: [ActionId; 7] = [
+        ActionId::RestartLambda,
+        ActionId::ScaleResources,
+        ActionId::IncreaseCapacity,
+        ActionId::RestartEcsService,
+        ActionId::InvalidateCloudfront,
+        ActionId::ModifyAutoscaling,
+        ActionId::RebootRds,
+    ];
+
+    /// The plugin's name, as users type it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionId::RestartLambda => "restart_lambda",
+            ActionId::ScaleResources => "scale_resources",
+            ActionId::IncreaseCapacity => "increase_capacity",
+            ActionId::RestartEcsService => "restart_ecs_service",
+            ActionId::InvalidateCloudfront => "invalidate_cloudfront",
+            ActionId::ModifyAutoscaling => "modify_autoscaling",
+            ActionId::RebootRds => "reboot_rds",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ActionId> {
+        ActionId::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl std::fmt::Display for ActionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One action of the catalogue.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Action {
+    /// What it is, for the code that performs it (None: never performed).
+    #[serde(skip)]
+    pub id: Option<ActionId>,
     pub name: &'static str,
     pub aliases: &'static [&'static str],
     pub kinds: &'static [ResourceKind],
@@ -49,6 +101,7 @@ const RECORD: &str = "a `started` line before the first mutating call, then `app
 
 pub const CATALOGUE: &[Action] = &[
     Action {
+        id: Some(ActionId::RestartLambda),
         name: "restart_lambda",
         aliases: &["restart_function"],
         kinds: &[ResourceKind::Lambda],
@@ -68,6 +121,7 @@ pub const CATALOGUE: &[Action] = &[
         record: RECORD,
     },
     Action {
+        id: Some(ActionId::ScaleResources),
         name: "scale_resources",
         aliases: &["scale"],
         kinds: &[ResourceKind::Ecs, ResourceKind::Lambda],
@@ -93,6 +147,7 @@ pub const CATALOGUE: &[Action] = &[
         record: RECORD,
     },
     Action {
+        id: Some(ActionId::IncreaseCapacity),
         name: "increase_capacity",
         aliases: &[],
         kinds: &[ResourceKind::Ecs, ResourceKind::Lambda],
@@ -114,6 +169,7 @@ pub const CATALOGUE: &[Action] = &[
         record: RECORD,
     },
     Action {
+        id: Some(ActionId::RestartEcsService),
         name: "restart_ecs_service",
         aliases: &["restart_service"],
         kinds: &[ResourceKind::Ecs],
@@ -130,6 +186,7 @@ pub const CATALOGUE: &[Action] = &[
         record: RECORD,
     },
     Action {
+        id: Some(ActionId::InvalidateCloudfront),
         name: "invalidate_cloudfront",
         aliases: &["clear_cache"],
         kinds: &[ResourceKind::CloudFront],
@@ -154,6 +211,7 @@ pub const CATALOGUE: &[Action] = &[
         record: RECORD,
     },
     Action {
+        id: Some(ActionId::ModifyAutoscaling),
         name: "modify_autoscaling",
         aliases: &[],
         kinds: &[ResourceKind::Ecs],
@@ -184,6 +242,7 @@ pub const CATALOGUE: &[Action] = &[
         record: RECORD,
     },
     Action {
+        id: Some(ActionId::RebootRds),
         name: "reboot_rds",
         aliases: &["reboot_database"],
         kinds: &[ResourceKind::Rds],
@@ -207,6 +266,7 @@ pub const CATALOGUE: &[Action] = &[
 
 const fn never(name: &'static str) -> Action {
     Action {
+        id: None,
         name,
         aliases: &[],
         kinds: &[],
@@ -246,6 +306,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_action_id_has_its_catalogue_entry() {
+        for id in ActionId::ALL {
+            let a = find(id.name()).unwrap();
+            assert_eq!(a.id, Some(id));
+            assert_eq!(ActionId::from_name(id.name()), Some(id));
+        }
+    }
+
+    #[test]
     fn every_action_declares_everything() {
         let mut names = std::collections::HashSet::new();
         for a in CATALOGUE {
@@ -262,6 +331,11 @@ mod tests {
                 "{}",
                 a.name
             );
+            // A runnable action is an ActionId of the same name; a never one is none.
+            assert_eq!(a.id.is_none(), a.never, "{}", a.name);
+            if let Some(id) = a.id {
+                assert_eq!(id.name(), a.name);
+            }
             if a.never {
                 assert!(a.kinds.is_empty(), "{} is never run", a.name);
             } else {

@@ -5,7 +5,7 @@
 //! from a plan, the policy's decision and a confirmation, so no front end can apply a change
 //! the policy did not allow.
 
-use super::catalogue::Action;
+use super::catalogue::{Action, ActionId};
 use super::history::{Decision, History, Record, TargetRef, Verification, actor};
 use super::limits::{self, OutOfRange};
 use super::policy::{self, Policy};
@@ -121,6 +121,7 @@ impl From<crate::Error> for Stop {
 /// one; [`execute`] is the only thing that applies a change.
 pub struct ApprovedPlan {
     action: &'static Action,
+    id: ActionId,
     kind: ResourceKind,
     target: ActionTarget,
     change: Change,
@@ -172,23 +173,22 @@ pub fn target_ref(r: &Resource) -> TargetRef {
 
 /// The part of an action's state that must not change between the plan and the apply
 /// (counts that move on their own, like running tasks, are left out).
-pub fn guarded(action: &str, state: &Value) -> Value {
+pub fn guarded(action: ActionId, state: &Value) -> Value {
     let keys: &[&str] = match action {
-        "restart_lambda" => &[
+        ActionId::RestartLambda => &[
             "revision_id",
             "environment_variable_names",
             "restart_marker",
             "memory_mb",
             "timeout_s",
         ],
-        "scale_resources" | "increase_capacity" => {
+        ActionId::ScaleResources | ActionId::IncreaseCapacity => {
             &["reserved_concurrency", "desired_count", "task_definition"]
         }
-        "restart_ecs_service" => &["desired_count", "primary_deployment", "task_definition"],
-        "modify_autoscaling" => &["min", "max"],
-        "invalidate_cloudfront" => &["enabled"],
-        "reboot_rds" => &["status"],
-        _ => &[],
+        ActionId::RestartEcsService => &["desired_count", "primary_deployment", "task_definition"],
+        ActionId::ModifyAutoscaling => &["min", "max"],
+        ActionId::InvalidateCloudfront => &["enabled"],
+        ActionId::RebootRds => &["status"],
     };
     Value::Object(
         keys.iter()
@@ -200,13 +200,14 @@ pub fn guarded(action: &str, state: &Value) -> Value {
 /// The plan: the current state, the exact change, the API call, impact and risk.
 pub fn plan(
     action: &Action,
+    id: ActionId,
     kind: ResourceKind,
     r: &Resource,
     before: &Value,
     change: &Change,
 ) -> Value {
-    let (what, call) = match (action.name, kind) {
-        ("restart_lambda", _) => (
+    let (what, call) = match (id, kind) {
+        (ActionId::RestartLambda, _) => (
             format!(
                 "set {RESTART_MARKER}={} on {}, keeping its {} other variables",
                 change.marker.as_deref().unwrap_or(""),
@@ -217,7 +218,7 @@ pub fn plan(
             ),
             "lambda:UpdateFunctionConfiguration (guarded by RevisionId)",
         ),
-        ("scale_resources" | "increase_capacity", ResourceKind::Lambda) => (
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => (
             format!(
                 "reserved concurrency {} → {}",
                 before["reserved_concurrency"],
@@ -225,7 +226,7 @@ pub fn plan(
             ),
             "lambda:PutFunctionConcurrency",
         ),
-        ("scale_resources" | "increase_capacity", _) => (
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => (
             format!(
                 "desired count {} → {}",
                 before["desired_count"],
@@ -233,14 +234,14 @@ pub fn plan(
             ),
             "ecs:UpdateService desiredCount",
         ),
-        ("restart_ecs_service", _) => (
+        (ActionId::RestartEcsService, _) => (
             format!(
                 "force a new deployment of {} (now {})",
                 r.name, before["primary_deployment"]
             ),
             "ecs:UpdateService forceNewDeployment",
         ),
-        ("modify_autoscaling", _) => (
+        (ActionId::ModifyAutoscaling, _) => (
             format!(
                 "scalable target min {} → {}, max {} → {}",
                 before["min"],
@@ -250,7 +251,7 @@ pub fn plan(
             ),
             "application-autoscaling:RegisterScalableTarget",
         ),
-        ("invalidate_cloudfront", _) => (
+        (ActionId::InvalidateCloudfront, _) => (
             format!(
                 "invalidate {} on distribution {}",
                 change.paths.join(", "),
@@ -258,11 +259,10 @@ pub fn plan(
             ),
             "cloudfront:CreateInvalidation",
         ),
-        ("reboot_rds", _) => (
+        (ActionId::RebootRds, _) => (
             format!("reboot {} (now {})", r.name, before["status"]),
             "rds:RebootDBInstance",
         ),
-        _ => (String::new(), ""),
     };
     json!({
         "resource": r.id, "type": kind.as_str(), "current": before, "change": what, "api_call": call,
@@ -300,6 +300,7 @@ pub fn approve(
     confirmation: Confirmation,
     parts: (
         &'static Action,
+        ActionId,
         ResourceKind,
         ActionTarget,
         Change,
@@ -313,9 +314,10 @@ pub fn approve(
         Policy::Auto => true,
         Policy::Confirm => confirmation != Confirmation::NotNeeded,
     };
-    let (action, kind, target, change, before, plan) = parts;
+    let (action, id, kind, target, change, before, plan) = parts;
     allowed.then_some(ApprovedPlan {
         action,
+        id,
         kind,
         target,
         change,
@@ -392,6 +394,10 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
             "a person makes this change through faber-cloud or the console",
         );
     }
+    // Only never_auto entries have no id, and they were refused above.
+    let Some(id) = action.id else {
+        return refuse(reason, "it is not an action helm-cloud performs");
+    };
     let Some(kind) = resource.kind.filter(|k| action.kinds.contains(k)) else {
         return Err(Stop::Usage {
             message: format!(
@@ -436,7 +442,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         marker: Some(rfc3339(now)),
         ..Change::default()
     };
-    if action.name == "scale_resources" {
+    if id == ActionId::ScaleResources {
         let Some(v) = req.value else {
             return Err(Stop::Usage {
                 message: "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency)".into(),
@@ -445,7 +451,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         };
         change.value = Some(limits::scale_value(kind, "--value", v).map_err(out_of_range)?);
     }
-    if action.name == "modify_autoscaling" {
+    if id == ActionId::ModifyAutoscaling {
         let (Some(lo), Some(hi)) = (req.min, req.max) else {
             return Err(Stop::Usage {
                 message: "modify_autoscaling needs --min N and --max N".into(),
@@ -510,11 +516,11 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
     let target = target_of(resource, s.region.clone());
     let before = w
         .actuator
-        .state(action.name, kind, &target)
+        .state(id, kind, &target)
         .await
         .map_err(Stop::Failed)?;
     change.revision_id = before["revision_id"].as_str().map(str::to_string);
-    if action.name == "increase_capacity" {
+    if id == ActionId::IncreaseCapacity {
         let current = match kind {
             ResourceKind::Ecs => before["desired_count"].as_i64().unwrap_or(0),
             _ => match before["reserved_concurrency"].as_i64() {
@@ -565,7 +571,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         }
     }
     change.requested_at = Some(now);
-    let plan_doc = plan(action, kind, resource, &before, &change);
+    let plan_doc = plan(action, id, kind, resource, &before, &change);
 
     // 6. A dry run shows the plan, records it, and changes nothing.
     if req.dry_run {
@@ -610,16 +616,16 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         // it, that plan is not what would run.
         let current = w
             .actuator
-            .state(action.name, kind, &target)
+            .state(id, kind, &target)
             .await
             .map_err(Stop::Failed)?;
-        if guarded(action.name, &current) != guarded(action.name, &before) {
+        if guarded(id, &current) != guarded(id, &before) {
             return refuse(
                 format!(
                     "{} changed since the plan (was {}, now {})",
                     resource.id,
-                    guarded(action.name, &before),
-                    guarded(action.name, &current)
+                    guarded(id, &before),
+                    guarded(id, &current)
                 ),
                 "run the command again to see a new plan",
             );
@@ -629,7 +635,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
     let Some(approved) = approve(
         (level, reason.clone()),
         confirmation,
-        (action, kind, target, change, before, plan_doc),
+        (action, id, kind, target, change, before, plan_doc),
     ) else {
         return refuse(reason, "the policy does not allow it");
     };
@@ -663,7 +669,7 @@ async fn execute<A: Actuator, C: Confirmer>(
     w.history
         .append(&record(Decision::Started, &p.reason, Value::Null, None))?;
     let run = ActionRun {
-        action: p.action.name,
+        action: p.id,
         kind: p.kind,
         target: &p.target,
         change: &p.change,
@@ -738,7 +744,7 @@ mod tests {
     impl Actuator for FakeActuator {
         async fn state(
             &self,
-            a: &str,
+            a: ActionId,
             _k: ResourceKind,
             _t: &ActionTarget,
         ) -> Result<Value, Failure> {
@@ -1125,6 +1131,7 @@ mod tests {
         let parts = || {
             (
                 super::super::catalogue::find("restart_lambda").unwrap(),
+                ActionId::RestartLambda,
                 ResourceKind::Lambda,
                 target_of(&lambda(), "us-east-1".into()),
                 Change::default(),
