@@ -1,7 +1,8 @@
 //! helm-cloud's AWS adapter. It owns every AWS SDK client: [`AwsClients`] is the one place
 //! that builds them (credentials, region, endpoint override, retry and timeouts), and
 //! [`AwsError`] names the API call and the resource of every failure. SDK types never
-//! leave this crate; callers get helm-core's types or plain data.
+//! leave this crate; callers get helm-core's types or plain data. It implements helm-core's
+//! ports (`Observer`, `Actuator`) for [`AwsClients`], and it must not depend on the binary.
 
 pub mod audit;
 mod clients;

@@ -1,10 +1,12 @@
-//! helm-cloud's domain: configuration, the deployment registry, resource kinds and the
-//! rules that later issues build on (SLOs, issues, remediation policy).
+//! helm-cloud's domain and its use cases: configuration, the deployment registry, resource
+//! kinds, the rules (SLOs, issues, remediation policy, audit checks), and the use cases every
+//! front end calls the same way (`monitor::check`, `responder::remediation`), which reach
+//! the world only through the traits of [`ports`].
 //!
 //! This crate must not depend on the AWS SDK, on the network or on a terminal: everything
-//! here is plain data and functions over it, so it is tested with plain unit tests and
-//! rebuilds in seconds. The AWS adapter (`helm-aws`) and the binary (`helm-cloud`) sit on
-//! top of it.
+//! here is plain data, functions over it, and use cases over the ports, so it is tested with
+//! plain unit tests and fakes of the ports and rebuilds in seconds. The AWS adapter
+//! (`helm-aws`, which implements the ports) and the front ends (`helm-cloud`) sit on top.
 
 pub mod auditor;
 pub mod central;
