@@ -42,6 +42,25 @@ impl Printer {
         }
     }
 
+    /// A spinner on stderr while a long step runs, only when stderr is a terminal (and not
+    /// with -q): pipes, CI logs and JSON consumers never see it. Cleared when dropped.
+    pub fn progress(&self, message: impl Into<String>) -> Progress {
+        use std::io::IsTerminal;
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message.into());
+        // Drawn at once, then kept alive while the step runs.
+        bar.tick();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
     /// Detail shown with -v.
     pub fn debug(&self, msg: &str) {
         if self.verbose > 0 {
@@ -68,4 +87,15 @@ static PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 /// Whether a result reached stdout (an error after it adds no second JSON document).
 pub fn result_printed() -> bool {
     PRINTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A running spinner (see [`Printer::progress`]).
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }

@@ -128,6 +128,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
         duration::parse(timeframe).map_err(|e| CliError::usage(format!("--timeframe: {e}")))?;
     let now = ctx.clock.now();
     let clients = ctx.aws(&config, env).await?;
+    let _progress = ctx.out.progress(format!("{kind} audit of {env}"));
     let kinds: Vec<&str> = if kind == "all" {
         vec!["cost", "security", "compliance"]
     } else {

@@ -47,6 +47,11 @@ pub async fn check(
         alarms: enabled.iter().any(|c| c == "cloudwatch_alarms"),
     };
     let clients = ctx.aws(config, env).await?;
+    let _progress = ctx.out.progress(format!(
+        "checking {} resource{} in {env}",
+        targets.len(),
+        if targets.len() == 1 { "" } else { "s" }
+    ));
     check::check(&clients, &config.monitoring, &targets, skipped, &opts)
         .await
         .map_err(|HealthStop::Unreachable(reason)| {

@@ -156,6 +156,10 @@ pub async fn run(
         .hint("name a resource, or add log_group to it in the registry"));
     }
     let clients = ctx.aws(&config, env).await?;
+    let _progress = ctx.out.progress(format!(
+        "investigating {} resource(s) in {env}",
+        resources.len()
+    ));
     let mut analyzer = Analyzer::new();
     let mut groups_read = Vec::new();
     let mut notes = Vec::new();

@@ -722,3 +722,45 @@ fn verbose_shows_every_aws_call_with_service_operation_region_and_duration() {
         r.stdout
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
+    let dir = emulated_project();
+    let p = unique_name("progress");
+    Emulator::shared().seed(&json!({"queues": [{"name": format!("{p}-q")}]}).to_string());
+    add(
+        dir.path(),
+        &p,
+        "test",
+        json!([{"id": "q", "type": "sqs", "arn": format!("arn:aws:sqs:us-east-1:123456789012:{p}-q")}]),
+    );
+    let piped = helm_emu(dir.path(), &["health"]);
+    assert!(
+        !piped.stderr.contains("checking 1 resource"),
+        "{}",
+        piped.stderr
+    );
+    let emu = Emulator::shared();
+    let mut env: Vec<(String, String)> = emu
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.push(("HELM_ROOT".into(), dir.path().display().to_string()));
+    env.push((
+        "XDG_CONFIG_HOME".into(),
+        dir.path().join(".cfg").display().to_string(),
+    ));
+    let (code, output) = helm_testsupport::run_in_pty(
+        Path::new(env!("CARGO_BIN_EXE_helm-cloud")),
+        &["health"],
+        dir.path(),
+        &env,
+        helm_testsupport::AWS_ENV_TO_CLEAR,
+        "no-such-prompt-here",
+        "",
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("checking 1 resource in test"), "{output}");
+    assert!(output.contains("Health of test"), "{output}");
+}
