@@ -311,11 +311,11 @@ async fn cost_audit(
 ) -> CliResult<Part> {
     let now = ctx.clock.now();
     let today = now.date_naive();
-    let m = &config.monitoring;
+    let settings = config.monitoring.settings();
     let budget = cost::Budget {
-        spike_percent: m.number("cost.alert_on_spike_percent").unwrap_or(20.0),
-        daily_usd: m.number("cost.daily_budget_usd").unwrap_or(100.0),
-        monthly_usd: m.number("cost.monthly_budget_usd").unwrap_or(3000.0),
+        spike_percent: settings.cost.alert_on_spike_percent,
+        daily_usd: settings.cost.daily_budget_usd,
+        monthly_usd: settings.cost.monthly_budget_usd,
     };
 
     // Cost Explorer: daily by service over the longer of 14 days and the timeframe, and
@@ -415,7 +415,7 @@ async fn cost_audit(
             ..HealthOptions::metrics_only(env, start, end)
         };
         let observations = health::observe(clients, &tgts, &opts).await;
-        let max_retention = m.number("cloudwatch.log_retention_days").unwrap_or(30.0) as i64;
+        let max_retention = settings.cloudwatch.log_retention_days;
         let mut dbs: Option<Vec<helm_aws::DbInstance>> = None;
         for (t, o) in tgts.iter().zip(&observations) {
             let v = |k: &str| o.metrics.get(k).and_then(|x| x.window);

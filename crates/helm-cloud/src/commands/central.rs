@@ -219,10 +219,7 @@ fn external_report(ctx: &Ctx, config: &Config, command: &str, env: &str) -> Resu
         .filter(|a| !a.is_empty())
         .ok_or_else(|| format!("{command:?} cannot be split into arguments"))?;
     argv.extend(["--env".to_string(), env.to_string()]);
-    let timeout = config
-        .monitoring
-        .duration("monitoring.domain_command_timeout")
-        .unwrap_or(std::time::Duration::from_secs(30));
+    let timeout = config.monitoring.settings().domain_command_timeout;
     let mut child = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(std::process::Stdio::null())
@@ -313,15 +310,9 @@ async fn rows(
     domain_filter: Option<&str>,
     refresh: bool,
 ) -> CliResult<Vec<DomainRow>> {
-    let own_domain = config
-        .monitoring
-        .str("helm-cloud.domain")
-        .unwrap_or("infrastructure")
-        .to_string();
-    let interval = config
-        .monitoring
-        .duration("monitoring.health_check_interval")
-        .unwrap_or(std::time::Duration::from_secs(300));
+    let settings = config.monitoring.settings();
+    let own_domain = settings.domain.clone();
+    let interval = settings.health_check_interval;
     let now = ctx.clock.now();
     let envs: Vec<String> = match env_filter {
         Some(e) => vec![e.to_string()],
@@ -861,9 +852,7 @@ fn work_item_marker(issue: &Issue) -> String {
 /// GitHub Enterprise users export it), else the public API. Never a URL from a project
 /// file: the token goes only where the user's own environment says.
 fn github_api(ctx: &Ctx, config: &Config) -> String {
-    let from_file = config
-        .monitoring
-        .str("escalation.github_api_url")
+    let from_file = Some(config.monitoring.settings().escalation.github_api_url)
         .filter(|u| u.trim_end_matches('/') != "https://api.github.com");
     if let Some(u) = from_file {
         ctx.out.warn(&format!(
@@ -969,11 +958,7 @@ pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
         Severity::Medium => "medium",
         Severity::Low => "low",
     });
-    let repo = config
-        .monitoring
-        .str("escalation.github_repo")
-        .filter(|r| !r.is_empty())
-        .map(str::to_string);
+    let repo = config.monitoring.settings().escalation.github_repo;
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
     let mut created = true;
     let (work_item_id, url) = match (repo, token) {

@@ -14,14 +14,13 @@ use helm_core::resource::ResourceKind;
 
 /// The issue registry configured in monitoring.toml.
 pub fn issue_store(ctx: &Ctx, config: &Config) -> IssueStore {
-    let m = &config.monitoring;
+    let s = config.monitoring.settings();
     IssueStore::new(
         &ctx.paths.fractary(),
-        m.str("issues.active_path").unwrap_or("helm/issues/active/"),
-        m.str("issues.resolved_path")
-            .unwrap_or("helm/issues/resolved/"),
-        m.str("helm-cloud.domain").unwrap_or("infrastructure"),
-        m.number("issues.retention_days").unwrap_or(90.0) as i64,
+        &s.issues.active_path,
+        &s.issues.resolved_path,
+        &s.domain,
+        s.issues.retention_days,
     )
 }
 
@@ -36,7 +35,7 @@ pub async fn check(
     let view = targets::environment(ctx, config, env)?;
     let (targets, skipped) = targets::targets(ctx, config, &view, service)?;
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
-    let enabled = config.monitoring.str_list("monitoring.enabled_checks");
+    let enabled = config.monitoring.settings().enabled_checks;
     let opts = HealthOptions {
         environment: env.to_string(),
         start,

@@ -4,6 +4,7 @@
 
 pub mod duration;
 pub mod monitoring;
+pub mod settings;
 
 use crate::error::{Error, Result};
 use crate::fsutil;

@@ -57,14 +57,11 @@ impl Settings {
         requires_confirmation: bool,
         region: String,
     ) -> Settings {
+        let r = monitoring.settings().remediation;
         Settings {
             requires_confirmation,
-            cooldown: monitoring
-                .duration("remediation.cooldown")
-                .unwrap_or(Duration::from_secs(600)),
-            verify_timeout: monitoring
-                .duration("remediation.verify_timeout")
-                .unwrap_or(Duration::from_secs(30)),
+            cooldown: r.cooldown,
+            verify_timeout: r.verify_timeout,
             region,
         }
     }

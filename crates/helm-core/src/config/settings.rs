@@ -1,0 +1,155 @@
+//! monitoring.toml as typed settings, read once. Every default lives in one place, the
+//! template (`template.toml`, which `Monitoring::defaults` parses and every file is laid
+//! over), so a call site names a field the compiler checks instead of a dotted key with its
+//! own fallback.
+
+use super::Monitoring;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub domain: String,
+    pub environments: Vec<String>,
+    pub health_check_interval: Duration,
+    pub enabled_checks: Vec<String>,
+    pub domain_command_timeout: Duration,
+    pub remediation: Remediation,
+    pub escalation: Escalation,
+    pub issues: Issues,
+    pub cloudwatch: CloudWatch,
+    pub cost: Cost,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remediation {
+    pub auto_remediate: Vec<String>,
+    pub require_confirmation: Vec<String>,
+    pub never_auto: Vec<String>,
+    pub cooldown: Duration,
+    pub verify_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    pub channels: Vec<String>,
+    pub on_call_schedule: String,
+    pub auto_escalate_on: Vec<String>,
+    /// None: work items are written as Markdown.
+    pub github_repo: Option<String>,
+    pub github_api_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issues {
+    pub active_path: String,
+    pub resolved_path: String,
+    pub retention_days: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatch {
+    pub log_retention_days: i64,
+    pub metric_namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cost {
+    pub alert_on_spike_percent: f64,
+    pub daily_budget_usd: f64,
+    pub monthly_budget_usd: f64,
+}
+
+impl Monitoring {
+    /// The typed settings. The template holds every key, and a file's value was checked
+    /// for its type when it was read, so each lookup here has a value.
+    pub fn settings(&self) -> Settings {
+        let s = |k: &str| self.str(k).unwrap_or_default().to_string();
+        let n = |k: &str| self.number(k).unwrap_or_default();
+        let d = |k: &str| self.duration(k).unwrap_or_default();
+        let l = |k: &str| self.str_list(k);
+        Settings {
+            domain: s("helm-cloud.domain"),
+            environments: l("helm-cloud.environments"),
+            health_check_interval: d("monitoring.health_check_interval"),
+            enabled_checks: l("monitoring.enabled_checks"),
+            domain_command_timeout: d("monitoring.domain_command_timeout"),
+            remediation: Remediation {
+                auto_remediate: l("remediation.auto_remediate"),
+                require_confirmation: l("remediation.require_confirmation"),
+                never_auto: l("remediation.never_auto"),
+                cooldown: d("remediation.cooldown"),
+                verify_timeout: d("remediation.verify_timeout"),
+            },
+            escalation: Escalation {
+                channels: l("escalation.channels"),
+                on_call_schedule: s("escalation.on_call_schedule"),
+                auto_escalate_on: l("escalation.auto_escalate_on"),
+                github_repo: self
+                    .str("escalation.github_repo")
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string),
+                github_api_url: s("escalation.github_api_url"),
+            },
+            issues: Issues {
+                active_path: s("issues.active_path"),
+                resolved_path: s("issues.resolved_path"),
+                retention_days: n("issues.retention_days") as i64,
+            },
+            cloudwatch: CloudWatch {
+                log_retention_days: n("cloudwatch.log_retention_days") as i64,
+                metric_namespace: s("cloudwatch.metric_namespace"),
+            },
+            cost: Cost {
+                alert_on_spike_percent: n("cost.alert_on_spike_percent"),
+                daily_budget_usd: n("cost.daily_budget_usd"),
+                monthly_budget_usd: n("cost.monthly_budget_usd"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::monitoring::SCHEMA;
+    use std::path::Path;
+
+    #[test]
+    fn the_defaults_are_the_templates_and_a_file_overrides_them() {
+        let d = Monitoring::defaults().settings();
+        assert_eq!(d.domain, "infrastructure");
+        assert_eq!(d.remediation.cooldown, Duration::from_secs(600));
+        assert_eq!(d.remediation.verify_timeout, Duration::from_secs(30));
+        assert_eq!(d.domain_command_timeout, Duration::from_secs(30));
+        assert_eq!(d.issues.retention_days, 90);
+        assert_eq!(d.cost.daily_budget_usd, 100.0);
+        assert_eq!(d.escalation.github_repo, None);
+        let m = Monitoring::parse(
+            Path::new("m.toml"),
+            "[remediation]\ncooldown = \"1h\"\n[cost]\ndaily_budget_usd = 7.5\n[escalation]\ngithub_repo = \"acme/ops\"\n",
+        )
+        .unwrap()
+        .settings();
+        assert_eq!(m.remediation.cooldown, Duration::from_secs(3600));
+        assert_eq!(m.cost.daily_budget_usd, 7.5);
+        assert_eq!(m.escalation.github_repo.as_deref(), Some("acme/ops"));
+        assert_eq!(
+            m.issues.retention_days, 90,
+            "untouched keys keep the template's"
+        );
+    }
+
+    #[test]
+    fn every_schema_key_has_a_template_value() {
+        // A key without a template value would read as empty or zero here.
+        let d = Monitoring::defaults();
+        for (section, keys) in SCHEMA {
+            for (key, _) in *keys {
+                assert!(
+                    d.values.contains_key(&format!("{section}.{key}")),
+                    "{section}.{key}"
+                );
+            }
+        }
+    }
+}
