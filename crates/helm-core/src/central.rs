@@ -4,10 +4,11 @@
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::issues::{Issue, age_hours, priority_score};
+use crate::monitor::HealthStatus;
 use crate::registry::{from_value, parse_json};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::path::Path;
 
 /// One domain monitor (plugin format).
@@ -232,6 +233,123 @@ pub fn work_item(
     (title, body)
 }
 
+// ---------------------------------------------------------------------------------------
+// The dashboard's and status's views: pure functions over the domains' rows.
+// ---------------------------------------------------------------------------------------
+
+/// One domain in one environment, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainRow {
+    pub domain: String,
+    pub environment: String,
+    /// HEALTHY… or None for planned, inactive, or no report.
+    pub health: Option<HealthStatus>,
+    pub state: String,
+    pub age_hours: Option<f64>,
+    pub stale: bool,
+    pub counts: Value,
+    /// Why the domain could not be checked (an untrusted or timed-out command).
+    pub reason: Option<String>,
+    /// The report's own timestamp.
+    pub checked_at: Option<String>,
+}
+
+/// The plugin's `summary`: domains by their worst environment.
+pub fn summary(rows: &[DomainRow]) -> Value {
+    let mut by_domain: std::collections::BTreeMap<&str, Option<HealthStatus>> = Default::default();
+    for r in rows
+        .iter()
+        .filter(|r| r.state != "planned" && r.state != "inactive")
+    {
+        let e = by_domain.entry(r.domain.as_str()).or_insert(r.health);
+        *e = match (*e, r.health) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    let n = |h: HealthStatus| by_domain.values().filter(|v| **v == Some(h)).count();
+    json!({
+        "total_domains": by_domain.len(),
+        "healthy": n(HealthStatus::Healthy),
+        "degraded": n(HealthStatus::Degraded),
+        "unhealthy": n(HealthStatus::Unhealthy),
+        "unknown": by_domain.values().filter(|v| v.is_none() || **v == Some(HealthStatus::Unknown)).count(),
+    })
+}
+
+/// The plugin's `domains`, keyed by domain: its status (the worst of its environments),
+/// plugin, last check, active issues, and each environment as helm-cloud sees it.
+pub fn plugin_domains(rows: &[DomainRow], monitors: &DomainMonitors, active: &[Issue]) -> Value {
+    let mut out = serde_json::Map::new();
+    for r in rows {
+        let d = out.entry(r.domain.clone()).or_insert_with(|| {
+            json!({
+                "status": Value::Null,
+                "plugin": monitors.monitors.iter().find(|m| m.domain == r.domain).and_then(|m| m.plugin.clone()),
+                "last_checked": Value::Null,
+                "issues_count": active.iter().filter(|i| i.domain == r.domain).count(),
+                "environments": {},
+            })
+        });
+        let worst = match (d["status"].as_str().and_then(HealthStatus::parse), r.health) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => b.or(a),
+        };
+        d["status"] = match worst {
+            Some(h) => json!(h),
+            None => json!(r.state.to_uppercase()),
+        };
+        if let Some(t) = &r.checked_at
+            && d["last_checked"].as_str().is_none_or(|l| l < t.as_str())
+        {
+            d["last_checked"] = json!(t);
+        }
+        d["environments"][&r.environment] = json!({"health": r.health, "status": r.state,
+            "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0), "stale": r.stale});
+    }
+    Value::Object(out)
+}
+
+/// Why nothing was checked, when the filters left no domain to show.
+pub fn not_checked(rows: &[DomainRow], domain: Option<&str>, env: Option<&str>) -> Option<String> {
+    if rows.iter().any(|r| r.health.is_some()) {
+        return None;
+    }
+    if rows.is_empty() {
+        return Some(match domain {
+            Some(d) => format!(
+                "no domain {d:?}{} in domain-monitors.json: nothing was checked",
+                env.map(|e| format!(" monitors environment {e}"))
+                    .unwrap_or_default()
+            ),
+            None => "no domain is monitored: nothing was checked".to_string(),
+        });
+    }
+    Some("no domain has a health report: nothing was checked yet".to_string())
+}
+
+pub fn overall(rows: &[DomainRow]) -> HealthStatus {
+    let active: Vec<&DomainRow> = rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.state.as_str(),
+                "current" | "stale" | "no report" | "unknown"
+            )
+        })
+        .collect();
+    // Nothing to judge is not healthy.
+    if active.is_empty() {
+        return HealthStatus::Unknown;
+    }
+    let mut worst = crate::monitor::overall(active.iter().filter_map(|r| r.health));
+    // A domain with no report at all is unknown.
+    if active.iter().any(|r| r.health.is_none()) {
+        worst = worst.max(HealthStatus::Unknown);
+    }
+    worst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +452,58 @@ mod tests {
         );
         std::fs::write(&p, "{\"monitors\": [{\"domain\": 3}]}").unwrap();
         assert!(DomainMonitors::load(&p).is_err());
+    }
+
+    fn row(domain: &str, env: &str, health: Option<HealthStatus>, state: &str) -> DomainRow {
+        DomainRow {
+            domain: domain.into(),
+            environment: env.into(),
+            health,
+            state: state.into(),
+            age_hours: Some(0.1),
+            stale: false,
+            counts: Value::Null,
+            reason: None,
+            checked_at: Some("2026-12-01T10:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn the_dashboard_views_take_the_worst_and_never_report_nothing_as_healthy() {
+        let rows = vec![
+            row(
+                "infrastructure",
+                "test",
+                Some(HealthStatus::Healthy),
+                "current",
+            ),
+            row(
+                "infrastructure",
+                "prod",
+                Some(HealthStatus::Unhealthy),
+                "current",
+            ),
+            row("application", "test", None, "no report"),
+            row("content", "-", None, "planned"),
+        ];
+        assert_eq!(overall(&rows), HealthStatus::Unhealthy);
+        let s = summary(&rows);
+        assert_eq!(s["total_domains"], 2);
+        assert_eq!(s["unhealthy"], 1);
+        assert_eq!(s["unknown"], 1, "a domain without a report is unknown");
+        let d = plugin_domains(&rows, &DomainMonitors::builtin(), &[]);
+        assert_eq!(d["infrastructure"]["status"], "UNHEALTHY");
+        assert_eq!(d["content"]["status"], "PLANNED");
+        assert_eq!(d["infrastructure"]["last_checked"], "2026-12-01T10:00:00Z");
+        // Nothing to judge is UNKNOWN, and says why.
+        assert_eq!(overall(&[]), HealthStatus::Unknown);
+        assert!(
+            not_checked(&[], Some("nope"), None)
+                .unwrap()
+                .contains("no domain \"nope\"")
+        );
+        assert!(not_checked(&rows, None, None).is_none());
+        let only_planned = vec![row("content", "-", None, "planned")];
+        assert_eq!(overall(&only_planned), HealthStatus::Unknown);
     }
 }

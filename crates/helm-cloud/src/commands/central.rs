@@ -4,7 +4,10 @@ use super::health::{self, issue_store};
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use helm_core::central::{self, DomainMonitors, Ranked, short_age, spoken_duration};
+use helm_core::central::{
+    self, DomainMonitors, DomainRow, Ranked, not_checked, overall, plugin_domains, short_age,
+    spoken_duration, summary,
+};
 use helm_core::clock::{self, rfc3339};
 use helm_core::config::Config;
 use helm_core::fsutil;
@@ -181,22 +184,6 @@ fn latest_report(ctx: &Ctx, env: &str) -> Option<(PathBuf, Value)> {
     let p = names.pop()?;
     let v = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
     Some((p, v))
-}
-
-/// One domain in one environment, as the dashboard shows it.
-struct DomainRow {
-    domain: String,
-    environment: String,
-    /// HEALTHY… or None for planned, inactive, or no report.
-    health: Option<HealthStatus>,
-    state: String,
-    age_hours: Option<f64>,
-    stale: bool,
-    counts: Value,
-    /// Why the domain could not be checked (an untrusted or timed-out command).
-    reason: Option<String>,
-    /// The report's own timestamp.
-    checked_at: Option<String>,
 }
 
 /// Run an external domain's health command and read its report (our JSON format). The
@@ -415,102 +402,6 @@ async fn rows(
         });
     }
     Ok(out)
-}
-
-/// The plugin's `summary`: domains by their worst environment.
-fn summary(rows: &[DomainRow]) -> Value {
-    let mut by_domain: std::collections::BTreeMap<&str, Option<HealthStatus>> = Default::default();
-    for r in rows
-        .iter()
-        .filter(|r| r.state != "planned" && r.state != "inactive")
-    {
-        let e = by_domain.entry(r.domain.as_str()).or_insert(r.health);
-        *e = match (*e, r.health) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            _ => None,
-        };
-    }
-    let n = |h: HealthStatus| by_domain.values().filter(|v| **v == Some(h)).count();
-    json!({
-        "total_domains": by_domain.len(),
-        "healthy": n(HealthStatus::Healthy),
-        "degraded": n(HealthStatus::Degraded),
-        "unhealthy": n(HealthStatus::Unhealthy),
-        "unknown": by_domain.values().filter(|v| v.is_none() || **v == Some(HealthStatus::Unknown)).count(),
-    })
-}
-
-/// The plugin's `domains`, keyed by domain: its status (the worst of its environments),
-/// plugin, last check, active issues, and each environment as helm-cloud sees it.
-fn plugin_domains(rows: &[DomainRow], monitors: &DomainMonitors, active: &[Issue]) -> Value {
-    let mut out = serde_json::Map::new();
-    for r in rows {
-        let d = out.entry(r.domain.clone()).or_insert_with(|| {
-            json!({
-                "status": Value::Null,
-                "plugin": monitors.monitors.iter().find(|m| m.domain == r.domain).and_then(|m| m.plugin.clone()),
-                "last_checked": Value::Null,
-                "issues_count": active.iter().filter(|i| i.domain == r.domain).count(),
-                "environments": {},
-            })
-        });
-        let worst = match (d["status"].as_str().and_then(HealthStatus::parse), r.health) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => b.or(a),
-        };
-        d["status"] = match worst {
-            Some(h) => json!(h),
-            None => json!(r.state.to_uppercase()),
-        };
-        if let Some(t) = &r.checked_at
-            && d["last_checked"].as_str().is_none_or(|l| l < t.as_str())
-        {
-            d["last_checked"] = json!(t);
-        }
-        d["environments"][&r.environment] = json!({"health": r.health, "status": r.state,
-            "report_age_hours": r.age_hours.map(|a| (a * 100.0).round() / 100.0), "stale": r.stale});
-    }
-    Value::Object(out)
-}
-
-/// Why nothing was checked, when the filters left no domain to show.
-fn not_checked(rows: &[DomainRow], domain: Option<&str>, env: Option<&str>) -> Option<String> {
-    if rows.iter().any(|r| r.health.is_some()) {
-        return None;
-    }
-    if rows.is_empty() {
-        return Some(match domain {
-            Some(d) => format!(
-                "no domain {d:?}{} in domain-monitors.json: nothing was checked",
-                env.map(|e| format!(" monitors environment {e}"))
-                    .unwrap_or_default()
-            ),
-            None => "no domain is monitored: nothing was checked".to_string(),
-        });
-    }
-    Some("no domain has a health report: nothing was checked yet".to_string())
-}
-
-fn overall(rows: &[DomainRow]) -> HealthStatus {
-    let active: Vec<&DomainRow> = rows
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.state.as_str(),
-                "current" | "stale" | "no report" | "unknown"
-            )
-        })
-        .collect();
-    // Nothing to judge is not healthy.
-    if active.is_empty() {
-        return HealthStatus::Unknown;
-    }
-    let mut worst = helm_core::monitor::overall(active.iter().filter_map(|r| r.health));
-    // A domain with no report at all is unknown.
-    if active.iter().any(|r| r.health.is_none()) {
-        worst = worst.max(HealthStatus::Unknown);
-    }
-    worst
 }
 
 pub struct DashboardArgs<'a> {
