@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod init;
 pub mod investigator;
 pub mod issues;
+pub mod kinds;
 pub mod monitor;
 pub mod paths;
 pub mod ports;

@@ -218,41 +218,15 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-/// How a kind's error rate is measured: (errors key, total key) or a ready-made percent key.
-enum RateSource {
-    Ratio(&'static str, &'static str),
-    Percent(&'static str),
-    None(&'static str),
-}
+use crate::kinds::{self, RateSource};
 
 fn error_rate_source(kind: ResourceKind) -> RateSource {
-    match kind {
-        ResourceKind::Lambda => RateSource::Ratio("errors", "invocations"),
-        ResourceKind::ApiGateway => RateSource::Ratio("errors_5xx", "requests"),
-        ResourceKind::S3 => RateSource::Ratio("errors_5xx", "requests"),
-        ResourceKind::CloudFront => RateSource::Percent("error_rate_5xx_percent"),
-        ResourceKind::Ecs => {
-            RateSource::None("ECS publishes no request metrics (they come from its load balancer)")
-        }
-        ResourceKind::Rds => RateSource::None("RDS publishes no error-rate metric"),
-        ResourceKind::DynamoDb => {
-            RateSource::None("DynamoDB publishes no request count to divide by")
-        }
-        ResourceKind::Sqs => RateSource::None("SQS has no error rate"),
-    }
+    kinds::info(kind).error_rate
 }
 
 /// The latency metric (report key) an SLO key is measured by, per kind.
 fn latency_metric(kind: ResourceKind, slo_key: &str) -> Option<&'static str> {
-    match (kind, slo_key) {
-        (ResourceKind::Lambda, "p95_latency_ms") => Some("duration_p95_ms"),
-        (ResourceKind::ApiGateway, "p95_latency_ms" | "p95_response_time_ms") => {
-            Some("latency_p95_ms")
-        }
-        (ResourceKind::DynamoDb, "p95_latency_ms") => Some("latency_p95_ms"),
-        (ResourceKind::S3, "get_latency_ms") => Some("first_byte_latency_avg_ms"),
-        _ => None,
-    }
+    kinds::info(kind).latency_metric(slo_key)
 }
 
 const LATENCY_SLOS: &[&str] = &[
@@ -765,15 +739,11 @@ pub fn evaluate(
             .map(|m| m.series.iter().map(|(_, v)| *v).collect())
             .unwrap_or_default()
     };
-    let (error_series, latency_series) = match kind {
-        ResourceKind::Lambda => (series("errors"), series("duration_p95_ms")),
-        ResourceKind::ApiGateway => (series("errors_5xx"), series("latency_p95_ms")),
-        ResourceKind::S3 => (series("errors_5xx"), series("first_byte_latency_avg_ms")),
-        ResourceKind::CloudFront => (series("error_rate_5xx_percent"), Vec::new()),
-        ResourceKind::DynamoDb => (series("system_errors"), series("latency_p95_ms")),
-        ResourceKind::Ecs | ResourceKind::Rds => (Vec::new(), series("cpu_avg_percent")),
-        ResourceKind::Sqs => (Vec::new(), series("oldest_message_age_max_s")),
-    };
+    let row = kinds::info(kind);
+    let (error_series, latency_series) = (
+        row.error_series.map(series).unwrap_or_default(),
+        row.latency_series.map(series).unwrap_or_default(),
+    );
 
     ResourceResult {
         id: resource.id.clone(),
@@ -793,26 +763,11 @@ pub fn evaluate(
 }
 
 fn kind_title(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Lambda => "Lambda",
-        ResourceKind::Ecs => "ECS service",
-        ResourceKind::Rds => "RDS instance",
-        ResourceKind::S3 => "S3 bucket",
-        ResourceKind::CloudFront => "CloudFront distribution",
-        ResourceKind::ApiGateway => "API Gateway",
-        ResourceKind::DynamoDb => "DynamoDB table",
-        ResourceKind::Sqs => "SQS queue",
-    }
+    kinds::info(kind).title
 }
 
 fn error_metric_name(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Lambda => "Errors",
-        ResourceKind::ApiGateway => "5XXError",
-        ResourceKind::S3 => "5xxErrors",
-        ResourceKind::CloudFront => "5xxErrorRate",
-        _ => "Errors",
-    }
+    kinds::info(kind).error_metric
 }
 
 /// The worst of several statuses; HEALTHY for none.

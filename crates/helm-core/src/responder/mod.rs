@@ -11,22 +11,10 @@ pub mod remediation;
 
 use crate::resource::ResourceKind;
 
-/// The action that fits a failed health check of a resource (`remediate --issue`).
+/// The action that fits a failed health check of a resource (`remediate --issue`), from
+/// the kind table (`crate::kinds`).
 pub fn action_for_check(kind: ResourceKind, check: &str) -> Option<&'static str> {
-    match (kind, check) {
-        (ResourceKind::Lambda, "error_rate" | "availability" | "p95_latency" | "status") => {
-            Some("restart_lambda")
-        }
-        (ResourceKind::Lambda, c) if c.starts_with("alarm:") => Some("restart_lambda"),
-        (ResourceKind::Ecs, "tasks" | "status" | "error_rate" | "availability") => {
-            Some("restart_ecs_service")
-        }
-        (ResourceKind::Ecs, c) if c.starts_with("alarm:") => Some("restart_ecs_service"),
-        (ResourceKind::Ecs | ResourceKind::Lambda, "cpu" | "memory") => Some("increase_capacity"),
-        (ResourceKind::CloudFront, "error_rate" | "availability") => Some("invalidate_cloudfront"),
-        (ResourceKind::Rds, "status" | "cpu" | "memory") => Some("reboot_rds"),
-        _ => None,
-    }
+    crate::kinds::info(kind).fix(check).map(|a| a.name())
 }
 
 #[cfg(test)]

@@ -1,0 +1,213 @@
+//! What helm-cloud knows of each resource kind, in one table: how its error rate and
+//! latency SLOs are measured, what its findings are called, which series the sparklines
+//! draw, and which action fits a failed check. A test checks the table against the metric
+//! specs (`monitor::spec`) and the action catalogue, so a kind added here and not there, or
+//! an action that does not apply to the kind, fails.
+
+use crate::resource::ResourceKind;
+use crate::responder::catalogue::ActionId;
+
+/// How a kind's error rate is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSource {
+    /// (errors, total) report keys: rate = errors / total.
+    Ratio(&'static str, &'static str),
+    /// A report key that is already a percent.
+    Percent(&'static str),
+    /// None can be: why (shown as "not evaluated").
+    None(&'static str),
+}
+
+/// One kind's row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
+    pub kind: ResourceKind,
+    /// In findings' titles: "Lambda error rate exceeds SLO".
+    pub title: &'static str,
+    pub error_rate: RateSource,
+    /// The CloudWatch metric an error-rate finding names.
+    pub error_metric: &'static str,
+    /// (SLO key, report key of the metric that measures it).
+    pub latency: &'static [(&'static str, &'static str)],
+    /// Report keys of the two sparkline series.
+    pub error_series: Option<&'static str>,
+    pub latency_series: Option<&'static str>,
+    /// The action that fits a failed check: (check, or a family ending in `:`, action).
+    pub fixes: &'static [(&'static str, ActionId)],
+}
+
+use ActionId as A;
+use ResourceKind as K;
+
+pub const KINDS: [KindInfo; 8] = [
+    KindInfo {
+        kind: K::Lambda,
+        title: "Lambda",
+        error_rate: RateSource::Ratio("errors", "invocations"),
+        error_metric: "Errors",
+        latency: &[("p95_latency_ms", "duration_p95_ms")],
+        error_series: Some("errors"),
+        latency_series: Some("duration_p95_ms"),
+        fixes: &[
+            ("error_rate", A::RestartLambda),
+            ("availability", A::RestartLambda),
+            ("p95_latency", A::RestartLambda),
+            ("status", A::RestartLambda),
+            ("alarm:", A::RestartLambda),
+            ("cpu", A::IncreaseCapacity),
+            ("memory", A::IncreaseCapacity),
+        ],
+    },
+    KindInfo {
+        kind: K::Ecs,
+        title: "ECS service",
+        error_rate: RateSource::None(
+            "ECS publishes no request metrics (they come from its load balancer)",
+        ),
+        error_metric: "Errors",
+        latency: &[],
+        error_series: None,
+        latency_series: Some("cpu_avg_percent"),
+        fixes: &[
+            ("tasks", A::RestartEcsService),
+            ("status", A::RestartEcsService),
+            ("error_rate", A::RestartEcsService),
+            ("availability", A::RestartEcsService),
+            ("alarm:", A::RestartEcsService),
+            ("cpu", A::IncreaseCapacity),
+            ("memory", A::IncreaseCapacity),
+        ],
+    },
+    KindInfo {
+        kind: K::Rds,
+        title: "RDS instance",
+        error_rate: RateSource::None("RDS publishes no error-rate metric"),
+        error_metric: "Errors",
+        latency: &[],
+        error_series: None,
+        latency_series: Some("cpu_avg_percent"),
+        fixes: &[
+            ("status", A::RebootRds),
+            ("cpu", A::RebootRds),
+            ("memory", A::RebootRds),
+        ],
+    },
+    KindInfo {
+        kind: K::S3,
+        title: "S3 bucket",
+        error_rate: RateSource::Ratio("errors_5xx", "requests"),
+        error_metric: "5xxErrors",
+        latency: &[("get_latency_ms", "first_byte_latency_avg_ms")],
+        error_series: Some("errors_5xx"),
+        latency_series: Some("first_byte_latency_avg_ms"),
+        fixes: &[],
+    },
+    KindInfo {
+        kind: K::CloudFront,
+        title: "CloudFront distribution",
+        error_rate: RateSource::Percent("error_rate_5xx_percent"),
+        error_metric: "5xxErrorRate",
+        latency: &[],
+        error_series: Some("error_rate_5xx_percent"),
+        latency_series: None,
+        fixes: &[
+            ("error_rate", A::InvalidateCloudfront),
+            ("availability", A::InvalidateCloudfront),
+        ],
+    },
+    KindInfo {
+        kind: K::ApiGateway,
+        title: "API Gateway",
+        error_rate: RateSource::Ratio("errors_5xx", "requests"),
+        error_metric: "5XXError",
+        latency: &[
+            ("p95_latency_ms", "latency_p95_ms"),
+            ("p95_response_time_ms", "latency_p95_ms"),
+        ],
+        error_series: Some("errors_5xx"),
+        latency_series: Some("latency_p95_ms"),
+        fixes: &[],
+    },
+    KindInfo {
+        kind: K::DynamoDb,
+        title: "DynamoDB table",
+        error_rate: RateSource::None("DynamoDB publishes no request count to divide by"),
+        error_metric: "Errors",
+        latency: &[("p95_latency_ms", "latency_p95_ms")],
+        error_series: Some("system_errors"),
+        latency_series: Some("latency_p95_ms"),
+        fixes: &[],
+    },
+    KindInfo {
+        kind: K::Sqs,
+        title: "SQS queue",
+        error_rate: RateSource::None("SQS has no error rate"),
+        error_metric: "Errors",
+        latency: &[],
+        error_series: None,
+        latency_series: Some("oldest_message_age_max_s"),
+        fixes: &[],
+    },
+];
+
+/// The row of `kind`.
+pub fn info(kind: ResourceKind) -> &'static KindInfo {
+    KINDS
+        .iter()
+        .find(|k| k.kind == kind)
+        .expect("every kind has a row (tested)")
+}
+
+impl KindInfo {
+    /// The report key measuring an SLO key, when the kind has one.
+    pub fn latency_metric(&self, slo_key: &str) -> Option<&'static str> {
+        self.latency
+            .iter()
+            .find(|(k, _)| *k == slo_key)
+            .map(|(_, m)| *m)
+    }
+
+    /// The action that fits a failed `check`.
+    pub fn fix(&self, check: &str) -> Option<ActionId> {
+        self.fixes
+            .iter()
+            .find(|(c, _)| *c == check || (c.ends_with(':') && check.starts_with(c)))
+            .map(|(_, a)| *a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::spec;
+    use crate::responder::catalogue;
+
+    #[test]
+    fn every_kind_has_one_row_consistent_with_its_metrics_and_actions() {
+        for kind in ResourceKind::ALL {
+            let rows: Vec<_> = KINDS.iter().filter(|k| k.kind == kind).collect();
+            assert_eq!(rows.len(), 1, "{kind}");
+            let row = rows[0];
+            let keys: Vec<&str> = spec::metrics(kind).iter().map(|m| m.key).collect();
+            let known = |k: &str| keys.contains(&k);
+            match row.error_rate {
+                RateSource::Ratio(a, b) => assert!(known(a) && known(b), "{kind}: {a}/{b}"),
+                RateSource::Percent(k) => assert!(known(k), "{kind}: {k}"),
+                RateSource::None(why) => assert!(!why.is_empty()),
+            }
+            for (_, m) in row.latency {
+                assert!(known(m), "{kind}: latency {m} is not one of its metrics");
+            }
+            for s in [row.error_series, row.latency_series].into_iter().flatten() {
+                assert!(known(s), "{kind}: series {s}");
+            }
+            for (check, action) in row.fixes {
+                let a = catalogue::find(action.name()).unwrap();
+                assert!(
+                    a.kinds.contains(&kind),
+                    "{kind}: {check} → {action} does not apply"
+                );
+            }
+        }
+    }
+}
