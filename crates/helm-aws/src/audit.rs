@@ -554,6 +554,53 @@ pub(crate) async fn config_rules(
     }
 }
 
+/// AWS as the security audit sees it.
+impl helm_core::ports::SecurityFacts for AwsClients {
+    async fn open_ingress(
+        &self,
+        region: &str,
+    ) -> Result<Vec<helm_core::auditor::security::OpenRule>, helm_core::ports::Failure> {
+        Ok(AwsClients::open_ingress(self, region).await?)
+    }
+    async fn bucket_facts(
+        &self,
+        region: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<helm_core::auditor::security::BucketFacts, helm_core::ports::Failure> {
+        Ok(AwsClients::bucket_facts(self, region, id, name).await?)
+    }
+    async fn db_instances(
+        &self,
+        region: &str,
+    ) -> Result<Vec<(String, bool, bool)>, helm_core::ports::Failure> {
+        Ok(AwsClients::db_instances(self, region)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.public, d.encrypted))
+            .collect())
+    }
+    async fn lambda_security(
+        &self,
+        region: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<helm_core::auditor::security::LambdaFacts, helm_core::ports::Failure> {
+        Ok(AwsClients::lambda_security(self, region, id, name).await?)
+    }
+    async fn customer_policies(
+        &self,
+    ) -> Result<Vec<helm_core::auditor::security::PolicyFacts>, helm_core::ports::Failure> {
+        Ok(AwsClients::customer_policies(self).await?)
+    }
+    async fn security_hub_findings(
+        &self,
+        region: &str,
+    ) -> Result<Vec<helm_core::auditor::security::HubFinding>, helm_core::ports::Failure> {
+        Ok(AwsClients::security_hub_findings(self, region).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

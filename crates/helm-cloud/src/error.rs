@@ -90,6 +90,16 @@ pub fn aws_exit_code(kind: AwsErrorKind) -> u8 {
     }
 }
 
+/// The exit code of a port failure that stops a whole command.
+pub fn failure_exit_code(kind: helm_core::ports::FailureKind) -> u8 {
+    use helm_core::ports::FailureKind as F;
+    match kind {
+        F::Unavailable | F::Rejected => EXIT_UNAVAILABLE,
+        F::PermissionDenied => EXIT_NOPERM,
+        F::NotFound => EXIT_NOINPUT,
+    }
+}
+
 impl From<AwsError> for CliError {
     fn from(e: AwsError) -> Self {
         CliError {

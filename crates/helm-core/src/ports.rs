@@ -25,6 +25,12 @@ pub enum FailureKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub kind: FailureKind,
+    /// `service:Operation` (`ec2:DescribeSecurityGroups`).
+    pub api: String,
+    /// The service's error code, when it answered with one.
+    pub code: Option<String>,
+    /// What went wrong, without the API: `endpoint unreachable`, `access denied`…
+    pub cause: String,
     /// The full line (`lambda:GetFunctionConfiguration failed on api: …`), redacted.
     pub message: String,
     /// One line in the operator's words (`lambda:GetFunctionConfiguration on api: not found`).
@@ -127,4 +133,37 @@ pub trait Observer {
         target: &crate::monitor::check::Target,
         environment: &str,
     ) -> impl Future<Output = crate::monitor::StatusObs>;
+}
+
+/// What a security audit reads of the account (`auditor::security`'s facts).
+pub trait SecurityFacts {
+    /// Ingress rules open to the world in `region`.
+    fn open_ingress(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<crate::auditor::security::OpenRule>, Failure>>;
+    fn bucket_facts(
+        &self,
+        region: &str,
+        id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<crate::auditor::security::BucketFacts, Failure>>;
+    /// Every DB instance of `region`: (instance name, publicly accessible, encrypted).
+    fn db_instances(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<(String, bool, bool)>, Failure>>;
+    fn lambda_security(
+        &self,
+        region: &str,
+        id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<crate::auditor::security::LambdaFacts, Failure>>;
+    fn customer_policies(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::auditor::security::PolicyFacts>, Failure>>;
+    fn security_hub_findings(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<crate::auditor::security::HubFinding>, Failure>>;
 }

@@ -4,10 +4,11 @@
 
 use super::{health::issue_store, logs::log_groups, targets};
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult, aws_exit_code};
+use crate::error::{CliError, CliResult, failure_exit_code};
 use chrono::{Datelike, Duration, NaiveDate};
 use helm_aws::health::{self, HealthOptions};
-use helm_aws::{AwsClients, AwsErrorKind, CostPeriod};
+use helm_aws::{AwsClients, CostPeriod};
+use helm_core::auditor::run::{self as audits, Part};
 use helm_core::auditor::{self, Finding, Severity, cost};
 use helm_core::clock::{file_stamp, rfc3339};
 use helm_core::config::duration;
@@ -86,38 +87,9 @@ fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-/// What one kind of audit found, and what it could and could not evaluate.
-struct Part {
-    findings: Vec<Finding>,
-    metrics: Value,
-    /// The checks that ran and were judged: the evidence an issue needs to resolve.
-    evaluated: Evaluated,
-    /// One line each, in the operator's words.
-    not_evaluated: Vec<String>,
-    /// The kinds of the AWS failures behind `not_evaluated`.
-    failures: Vec<AwsErrorKind>,
-}
-
-impl Part {
-    fn new() -> Part {
-        Part {
-            findings: Vec::new(),
-            metrics: Value::Null,
-            evaluated: Evaluated::new(),
-            not_evaluated: Vec::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    /// `what` could not be evaluated because of `e` (in `region`, when it is regional).
-    fn missed(&mut self, what: &str, region: Option<&str>, e: &helm_aws::AwsError) {
-        let place = region.map(|r| format!(" in {r}")).unwrap_or_default();
-        let line = format!("{what}{place}: {}", e.cause());
-        if !self.not_evaluated.contains(&line) {
-            self.not_evaluated.push(line);
-        }
-        self.failures.push(e.kind);
-    }
+/// A failure as the audit's Part records it.
+fn failure(e: &helm_aws::AwsError) -> helm_core::ports::Failure {
+    e.clone().into()
 }
 
 pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult {
@@ -138,7 +110,7 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     let mut metrics = serde_json::Map::new();
     let mut parts: Vec<(&str, Evaluated)> = Vec::new();
     let mut not_evaluated: Vec<String> = Vec::new();
-    let mut failures: Vec<AwsErrorKind> = Vec::new();
+    let mut failures: Vec<helm_core::ports::FailureKind> = Vec::new();
     for k in &kinds {
         let part = match *k {
             "cost" => cost_audit(ctx, &config, env, span, &clients, &view).await?,
@@ -157,10 +129,10 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     if coverage == auditor::Coverage::None && !failures.is_empty() {
         let code = failures
             .iter()
-            .map(|k| aws_exit_code(*k))
+            .map(|k| failure_exit_code(*k))
             .max()
             .unwrap_or(crate::error::EXIT_UNAVAILABLE);
-        let shown = failures.iter().all(|k| aws_exit_code(*k) == code);
+        let shown = failures.iter().all(|k| failure_exit_code(*k) == code);
         if shown {
             return Err(CliError::new(
                 code,
@@ -349,7 +321,7 @@ async fn cost_audit(
     {
         Ok(p) => p,
         Err(e) => {
-            part.missed("Cost Explorer daily costs", None, &e);
+            part.missed("Cost Explorer daily costs", None, &failure(&e));
             ce_ok = false;
             Vec::new()
         }
@@ -378,7 +350,7 @@ async fn cost_audit(
         {
             Ok(p) => p,
             Err(e) => {
-                part.missed("Cost Explorer month to date", None, &e);
+                part.missed("Cost Explorer month to date", None, &failure(&e));
                 ce_ok = false;
                 Vec::new()
             }
@@ -437,7 +409,11 @@ async fn cost_audit(
                         dbs = Some(match clients.db_instances(&t.region).await {
                             Ok(d) => d,
                             Err(e) => {
-                                part.missed("rds:DescribeDBInstances", Some(&t.region), &e);
+                                part.missed(
+                                    "rds:DescribeDBInstances",
+                                    Some(&t.region),
+                                    &failure(&e),
+                                );
                                 Vec::new()
                             }
                         });
@@ -496,7 +472,7 @@ async fn cost_audit(
                     let infos = match clients.log_groups(&t.region, &g).await {
                         Ok(i) => i,
                         Err(e) => {
-                            part.missed("logs:DescribeLogGroups", Some(&t.region), &e);
+                            part.missed("logs:DescribeLogGroups", Some(&t.region), &failure(&e));
                             read_all = false;
                             Vec::new()
                         }
@@ -689,118 +665,18 @@ async fn security_audit(
     clients: &AwsClients,
     view: &helm_core::registry::EnvironmentView,
 ) -> CliResult<Part> {
-    use helm_core::auditor::security as sec;
-    let mut part = Part::new();
-    let mut findings = Vec::new();
-    let mut checked = serde_json::Map::new();
     let regions = regions(ctx, config, view);
-    // Security groups in the resources' regions (a group's issue resolves only when every
-    // region was read: the issue does not say which region the group is in).
-    let mut open = Vec::new();
-    let mut all_regions = true;
-    for r in &regions {
-        match clients.open_ingress(r).await {
-            Ok(rules) => open.extend(rules),
-            Err(e) => {
-                part.missed("ec2:DescribeSecurityGroups", Some(r), &e);
-                all_regions = false;
-            }
-        }
-    }
-    if all_regions {
-        part.evaluated.add_everywhere("sg.");
-    }
-    findings.extend(sec::security_group_findings(&open));
-    checked.insert("world_open_ingress_rules".into(), json!(open.len()));
-    // The registry's buckets, databases and functions.
-    let mut rds_by_region: std::collections::HashMap<String, Vec<helm_aws::DbInstance>> =
-        std::collections::HashMap::new();
-    for res in &view.resources {
-        let region = config.region(&ctx.inputs, res.region.as_deref()).value;
-        match res.kind {
-            Some(ResourceKind::S3) => match clients.bucket_facts(&region, &res.id, &res.name).await
-            {
-                Ok(b) => {
-                    part.evaluated.add(&res.id, "s3.");
-                    findings.extend(sec::bucket_findings(&b))
-                }
-                Err(e) => part.missed(&format!("bucket {}", res.id), None, &e),
-            },
-            Some(ResourceKind::Rds) => {
-                if !rds_by_region.contains_key(&region) {
-                    let got = clients.db_instances(&region).await;
-                    if let Err(e) = &got {
-                        part.missed("rds:DescribeDBInstances", Some(&region), e);
-                    }
-                    rds_by_region.insert(region.clone(), got.unwrap_or_default());
-                }
-                if let Some(helm_aws::DbInstance {
-                    public, encrypted, ..
-                }) = rds_by_region[&region].iter().find(|d| d.id == res.name)
-                {
-                    part.evaluated.add(&res.id, "rds.");
-                    findings.extend(sec::rds_findings(&sec::RdsFacts {
-                        id: res.id.clone(),
-                        public: *public,
-                        encrypted: *encrypted,
-                    }));
-                }
-            }
-            Some(ResourceKind::Lambda) => {
-                match clients.lambda_security(&region, &res.id, &res.name).await {
-                    Ok(l) => {
-                        part.evaluated.add(&res.id, "lambda.");
-                        findings.extend(sec::lambda_findings(&l))
-                    }
-                    Err(e) => part.missed(&format!("function {}", res.id), None, &e),
-                }
-            }
-            _ => {}
-        }
-    }
-    // The account's customer-managed policies.
-    match clients.customer_policies().await {
-        Ok(policies) => {
-            part.evaluated.add_everywhere("iam.");
-            checked.insert("customer_managed_policies".into(), json!(policies.len()));
-            for p in &policies {
-                findings.extend(sec::policy_findings(p));
-            }
-        }
-        Err(e) => part.missed("iam:ListPolicies", None, &e),
-    }
-    // Security Hub, where it is enabled.
-    let mut hub = 0;
-    let mut hub_all = true;
-    for r in &regions {
-        match clients.security_hub_findings(r).await {
-            Ok(all) => {
-                let mapped = sec::hub_findings(&all);
-                hub += mapped.len();
-                findings.extend(mapped);
-            }
-            // Security Hub not enabled in the account is a fact about the account, not a
-            // read that failed: its findings are none, and the report says so.
-            Err(e) if e.code.as_deref() == Some("InvalidAccessException") => {
-                checked.insert(format!("security_hub_{r}"), json!("not enabled"));
-            }
-            Err(e) => {
-                part.missed("securityhub:GetFindings", Some(r), &e);
-                hub_all = false;
-            }
-        }
-    }
-    if hub_all {
-        part.evaluated.add_everywhere("securityhub.");
-    }
-    checked.insert("security_hub_findings".into(), json!(hub));
-    // A score over what was read is not the account's score: marked partial, or absent
-    // when nothing was read.
-    let score = (!part.evaluated.is_empty()).then(|| sec::score(&findings));
-    part.metrics = json!({"security_score": score, "score_partial": !part.not_evaluated.is_empty(),
-                          "checked": checked, "not_evaluated": part.not_evaluated});
-    part.findings = findings;
-    Ok(part)
+    let scoped: Vec<audits::Scoped> = view
+        .resources
+        .iter()
+        .map(|r| audits::Scoped {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            kind: r.kind,
+            region: config.region(&ctx.inputs, r.region.as_deref()).value,
+        })
+        .collect();
+    Ok(audits::security(clients, &scoped, &regions).await)
 }
 
 async fn compliance_audit(
@@ -812,9 +688,9 @@ async fn compliance_audit(
     use helm_core::auditor::compliance::{self as comp, Evidence};
     let regions = regions(ctx, config, view);
     let region = regions[0].clone();
-    let failures: std::cell::RefCell<Vec<AwsErrorKind>> = Default::default();
+    let failures: std::cell::RefCell<Vec<helm_core::ports::FailureKind>> = Default::default();
     let err = |e: helm_aws::AwsError| -> Evidence {
-        failures.borrow_mut().push(e.kind);
+        failures.borrow_mut().push(failure(&e).kind);
         Err(format!("{} in {region}: {}", e.api, e.cause()))
     };
     let mut ev: Vec<(&str, Evidence)> = Vec::new();
@@ -988,7 +864,11 @@ async fn compliance_audit(
             json!(r)
         }
         Err(e) => {
-            part.missed("config:DescribeComplianceByConfigRule", Some(&region), e);
+            part.missed(
+                "config:DescribeComplianceByConfigRule",
+                Some(&region),
+                &failure(e),
+            );
             json!({"not_evaluated": format!("{} in {region}: {}", e.api, e.cause())})
         }
     };

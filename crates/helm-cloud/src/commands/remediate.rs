@@ -5,8 +5,8 @@
 use super::health::issue_store;
 use super::targets;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult, EXIT_REFUSED};
-use helm_core::ports::{Confirmer, FailureKind};
+use crate::error::{CliError, CliResult, EXIT_REFUSED, failure_exit_code};
+use helm_core::ports::Confirmer;
 use helm_core::registry::Resource;
 use helm_core::resource::ResourceKind;
 use helm_core::responder::catalogue::{self, Action};
@@ -288,13 +288,5 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
             Err(CliError::new(failure_exit_code(f.kind), f.message).hint(f.hint))
         }
         Err(Stop::Store(e)) => Err(e.into()),
-    }
-}
-
-fn failure_exit_code(kind: FailureKind) -> u8 {
-    match kind {
-        FailureKind::Unavailable | FailureKind::Rejected => crate::error::EXIT_UNAVAILABLE,
-        FailureKind::PermissionDenied => crate::error::EXIT_NOPERM,
-        FailureKind::NotFound => crate::error::EXIT_NOINPUT,
     }
 }

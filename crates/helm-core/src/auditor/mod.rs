@@ -4,6 +4,7 @@
 
 pub mod compliance;
 pub mod cost;
+pub mod run;
 pub mod security;
 
 use serde::Serialize;

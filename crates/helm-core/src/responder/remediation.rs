@@ -103,7 +103,7 @@ pub enum Stop {
         hint: Option<String>,
     },
     /// A call to the world failed (after `started`: recorded as `failed`).
-    Failed(Failure),
+    Failed(Box<Failure>),
     /// The history or an issue could not be written.
     Store(crate::Error),
 }
@@ -515,7 +515,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         .actuator
         .state(id, kind, &target)
         .await
-        .map_err(Stop::Failed)?;
+        .map_err(|e| Stop::Failed(Box::new(e)))?;
     change.revision_id = before["revision_id"].as_str().map(str::to_string);
     if id == ActionId::IncreaseCapacity {
         let current = match kind {
@@ -552,7 +552,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
                     Value::Null,
                     None,
                 ))?;
-                return Err(Stop::Failed(e));
+                return Err(Stop::Failed(Box::new(e)));
             }
         };
         let held = before["reserved_concurrency"].as_i64().unwrap_or(0);
@@ -615,7 +615,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
             .actuator
             .state(id, kind, &target)
             .await
-            .map_err(Stop::Failed)?;
+            .map_err(|e| Stop::Failed(Box::new(e)))?;
         if guarded(id, &current) != guarded(id, &before) {
             return refuse(
                 format!(
@@ -684,7 +684,7 @@ async fn execute<A: Actuator, C: Confirmer>(
                     w.clock.now(),
                 )?;
             }
-            return Err(Stop::Failed(e));
+            return Err(Stop::Failed(Box::new(e)));
         }
     };
     let (ok, detail, after) = w
@@ -760,6 +760,9 @@ mod tests {
             if self.fail_apply {
                 return Err(Failure {
                     kind: FailureKind::PermissionDenied,
+                    api: "lambda:UpdateFunctionConfiguration".into(),
+                    code: Some("AccessDeniedException".into()),
+                    cause: "access denied".into(),
                     message: "lambda:UpdateFunctionConfiguration failed on api: AccessDenied"
                         .into(),
                     brief: "lambda:UpdateFunctionConfiguration on api: access denied".into(),
