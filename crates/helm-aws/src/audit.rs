@@ -601,6 +601,53 @@ impl helm_core::ports::SecurityFacts for AwsClients {
     }
 }
 
+/// AWS as the compliance audit sees it.
+impl helm_core::ports::ComplianceFacts for AwsClients {
+    async fn password_min_length(&self) -> Result<Option<i32>, helm_core::ports::Failure> {
+        Ok(AwsClients::password_min_length(self).await?)
+    }
+    async fn root_account(&self) -> Result<(bool, bool), helm_core::ports::Failure> {
+        Ok(AwsClients::root_account(self).await?)
+    }
+    async fn logging_multi_region_trails(
+        &self,
+        region: &str,
+    ) -> Result<Vec<String>, helm_core::ports::Failure> {
+        Ok(AwsClients::logging_multi_region_trails(self, region).await?)
+    }
+    async fn account_id(&self) -> Result<String, helm_core::ports::Failure> {
+        Ok(self.caller_identity().await?.account)
+    }
+    async fn account_public_access_block(
+        &self,
+        region: &str,
+        account: &str,
+    ) -> Result<Option<bool>, helm_core::ports::Failure> {
+        Ok(AwsClients::account_public_access_block(self, region, account).await?)
+    }
+    async fn ebs_default_encryption(
+        &self,
+        region: &str,
+    ) -> Result<bool, helm_core::ports::Failure> {
+        Ok(AwsClients::ebs_default_encryption(self, region).await?)
+    }
+    async fn vpcs_without_flow_logs(
+        &self,
+        region: &str,
+    ) -> Result<(usize, Vec<String>), helm_core::ports::Failure> {
+        Ok(AwsClients::vpcs_without_flow_logs(self, region).await?)
+    }
+    async fn config_recording(&self, region: &str) -> Result<bool, helm_core::ports::Failure> {
+        Ok(AwsClients::config_recording(self, region).await?)
+    }
+    async fn config_rule_compliance(
+        &self,
+        region: &str,
+    ) -> Result<Vec<RuleCompliance>, helm_core::ports::Failure> {
+        Ok(AwsClients::config_rule_compliance(self, region).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,3 +167,34 @@ pub trait SecurityFacts {
         region: &str,
     ) -> impl Future<Output = Result<Vec<crate::auditor::security::HubFinding>, Failure>>;
 }
+
+/// What a compliance audit reads of the account, beyond the security facts.
+pub trait ComplianceFacts: SecurityFacts {
+    /// The password policy's minimum length (None: no policy).
+    fn password_min_length(&self) -> impl Future<Output = Result<Option<i32>, Failure>>;
+    /// (root MFA enabled, root has access keys).
+    fn root_account(&self) -> impl Future<Output = Result<(bool, bool), Failure>>;
+    /// Multi-region trails that are logging.
+    fn logging_multi_region_trails(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Failure>>;
+    fn account_id(&self) -> impl Future<Output = Result<String, Failure>>;
+    /// Account-level S3 Block Public Access: all four on, some off, or not configured.
+    fn account_public_access_block(
+        &self,
+        region: &str,
+        account: &str,
+    ) -> impl Future<Output = Result<Option<bool>, Failure>>;
+    fn ebs_default_encryption(&self, region: &str) -> impl Future<Output = Result<bool, Failure>>;
+    /// (VPCs, those without flow logs).
+    fn vpcs_without_flow_logs(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<(usize, Vec<String>), Failure>>;
+    fn config_recording(&self, region: &str) -> impl Future<Output = Result<bool, Failure>>;
+    fn config_rule_compliance(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<crate::auditor::compliance::RuleCompliance>, Failure>>;
+}

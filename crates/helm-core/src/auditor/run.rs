@@ -1,12 +1,12 @@
 //! The audit use cases: each audit type reads the account through a port and returns a
 //! [`Part`]: its findings, its metrics, what it evaluated (the evidence issues resolve on)
-//! and, one line each, what it could not. The security audit lives here; cost and
-//! compliance still run from the binary (issue #12 goes on).
+//! and, one line each, what it could not. The security and compliance audits live here; the
+//! cost audit still runs from the binary (issue #12 goes on).
 
 use super::Finding;
 use super::security as sec;
 use crate::issues::Evaluated;
-use crate::ports::{Failure, FailureKind, SecurityFacts};
+use crate::ports::{ComplianceFacts, Failure, FailureKind, SecurityFacts};
 use crate::resource::ResourceKind;
 use serde_json::{Map, Value, json};
 
@@ -164,6 +164,202 @@ pub async fn security<F: SecurityFacts>(
     part
 }
 
+/// The compliance audit: the CIS controls the APIs can decide, and AWS Config rules'
+/// compliance where Config records. `regions` are the resources' regions (the first is
+/// where the account-level reads go).
+pub async fn compliance<F: ComplianceFacts>(facts: &F, regions: &[String]) -> Part {
+    use super::compliance::{self as comp, Evidence};
+    let region = regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".into());
+    let failures: std::cell::RefCell<Vec<FailureKind>> = Default::default();
+    let err = |e: Failure| -> Evidence {
+        failures.borrow_mut().push(e.kind);
+        Err(format!("{} in {region}: {}", e.api, e.cause))
+    };
+    let mut ev: Vec<(&str, Evidence)> = Vec::new();
+    ev.push((
+        "iam_password_policy",
+        match facts.password_min_length().await {
+            Ok(Some(n)) => Ok((n >= 14, format!("minimum length {n}"))),
+            Ok(None) => Ok((false, "no password policy".into())),
+            Err(e) => err(e),
+        },
+    ));
+    match facts.root_account().await {
+        Ok((mfa, keys)) => {
+            ev.push((
+                "root_mfa",
+                Ok((
+                    mfa,
+                    if mfa {
+                        "root MFA enabled".into()
+                    } else {
+                        "root MFA not enabled".into()
+                    },
+                )),
+            ));
+            ev.push((
+                "root_access_keys",
+                Ok((
+                    !keys,
+                    if keys {
+                        "the root user has access keys".into()
+                    } else {
+                        "no root access keys".into()
+                    },
+                )),
+            ));
+        }
+        Err(e) => {
+            ev.push(("root_mfa", err(e.clone())));
+            ev.push(("root_access_keys", err(e)));
+        }
+    }
+    ev.push((
+        "cloudtrail_multi_region",
+        match facts.logging_multi_region_trails(&region).await {
+            Ok(t) if !t.is_empty() => Ok((true, format!("logging: {}", t.join(", ")))),
+            Ok(_) => Ok((false, "no multi-region trail is logging".into())),
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "s3_account_public_access_block",
+        match facts.account_id().await {
+            Ok(account) => match facts.account_public_access_block(&region, &account).await {
+                Ok(Some(true)) => Ok((true, "all four settings on".into())),
+                Ok(Some(false)) => Ok((false, "some settings off".into())),
+                Ok(None) => Ok((false, "not configured".into())),
+                Err(e) => err(e),
+            },
+            Err(e) => err(e),
+        },
+    ));
+    let mut admin_open = Vec::new();
+    let mut sg_error = None;
+    for r in regions {
+        match facts.open_ingress(r).await {
+            Ok(rules) => admin_open.extend(
+                rules
+                    .into_iter()
+                    .filter(|x| {
+                        sec::security_group_findings(std::slice::from_ref(x))
+                            .iter()
+                            .any(|f| f.check == "sg.open_admin_port")
+                    })
+                    .map(|x| x.group_id),
+            ),
+            Err(e) => sg_error = Some(e),
+        }
+    }
+    ev.push((
+        "sg_admin_ports",
+        match sg_error {
+            Some(e) => err(e),
+            None if admin_open.is_empty() => Ok((true, "no world-open 22 or 3389".into())),
+            None => Ok((
+                false,
+                format!("open to the world on 22/3389: {}", admin_open.join(", ")),
+            )),
+        },
+    ));
+    ev.push((
+        "ebs_default_encryption",
+        match facts.ebs_default_encryption(&region).await {
+            Ok(on) => Ok((on, format!("{region}: {}", if on { "on" } else { "off" }))),
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "vpc_flow_logs",
+        match facts.vpcs_without_flow_logs(&region).await {
+            Ok((n, missing)) if missing.is_empty() => {
+                Ok((true, format!("{n} VPCs, all with flow logs")))
+            }
+            Ok((n, missing)) => Ok((
+                false,
+                format!(
+                    "{} of {n} VPCs without flow logs: {}",
+                    missing.len(),
+                    missing.join(", ")
+                ),
+            )),
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "rds_storage_encryption",
+        match facts.db_instances(&region).await {
+            Ok(dbs) => {
+                let plain: Vec<String> = dbs.iter().filter(|d| !d.2).map(|d| d.0.clone()).collect();
+                Ok((
+                    plain.is_empty(),
+                    if plain.is_empty() {
+                        format!("{} instances encrypted", dbs.len())
+                    } else {
+                        format!("unencrypted: {}", plain.join(", "))
+                    },
+                ))
+            }
+            Err(e) => err(e),
+        },
+    ));
+    ev.push((
+        "config_recording",
+        match facts.config_recording(&region).await {
+            Ok(on) => Ok((
+                on,
+                if on {
+                    "recording".into()
+                } else {
+                    "no recorder is recording".into()
+                },
+            )),
+            Err(e) => err(e),
+        },
+    ));
+    let controls = comp::evaluate(&ev);
+    let mut part = Part::new();
+    part.failures = failures.into_inner();
+    for c in &controls {
+        if c.status == comp::Status::NotEvaluated {
+            part.not_evaluated
+                .push(format!("CIS {} {}: {}", c.cis, c.id, c.detail));
+        } else {
+            part.evaluated.add_everywhere(&format!("cis.{}", c.id));
+        }
+    }
+    let mut findings = comp::findings(&controls);
+    let rules = facts.config_rule_compliance(&region).await;
+    let rules_json = match &rules {
+        Ok(r) => {
+            part.evaluated.add_everywhere("config.");
+            findings.extend(comp::rule_findings(r));
+            json!(r)
+        }
+        Err(e) => {
+            part.missed("config:DescribeComplianceByConfigRule", Some(&region), e);
+            json!({"not_evaluated": format!("{} in {region}: {}", e.api, e.cause)})
+        }
+    };
+    let evaluated = controls
+        .iter()
+        .filter(|c| c.status != comp::Status::NotEvaluated)
+        .count();
+    part.findings = findings;
+    part.metrics = json!({
+            "compliance_percentage": comp::percentage(&controls),
+            "controls_evaluated": evaluated,
+            "controls_passed": controls.iter().filter(|c| c.status == comp::Status::Pass).count(),
+            "controls_not_evaluated": controls.len() - evaluated,
+            "controls": controls,
+            "config_rules": rules_json,
+    });
+    part
+}
+
 #[cfg(test)]
 mod tests {
     //! The security audit on a fake of its port.
@@ -289,6 +485,90 @@ mod tests {
         assert_eq!(
             part.failures,
             [FailureKind::Unavailable, FailureKind::PermissionDenied]
+        );
+    }
+
+    impl ComplianceFacts for Facts {
+        async fn password_min_length(&self) -> Result<Option<i32>, Failure> {
+            Ok(Some(8))
+        }
+        async fn root_account(&self) -> Result<(bool, bool), Failure> {
+            Err(fail(
+                "iam:GetAccountSummary",
+                None,
+                FailureKind::PermissionDenied,
+                "access denied",
+            ))
+        }
+        async fn logging_multi_region_trails(&self, _r: &str) -> Result<Vec<String>, Failure> {
+            Ok(vec!["org-trail".into()])
+        }
+        async fn account_id(&self) -> Result<String, Failure> {
+            Ok("123456789012".into())
+        }
+        async fn account_public_access_block(
+            &self,
+            _r: &str,
+            _a: &str,
+        ) -> Result<Option<bool>, Failure> {
+            Ok(Some(true))
+        }
+        async fn ebs_default_encryption(&self, _r: &str) -> Result<bool, Failure> {
+            Ok(true)
+        }
+        async fn vpcs_without_flow_logs(&self, _r: &str) -> Result<(usize, Vec<String>), Failure> {
+            Ok((1, vec![]))
+        }
+        async fn config_recording(&self, _r: &str) -> Result<bool, Failure> {
+            Ok(true)
+        }
+        async fn config_rule_compliance(
+            &self,
+            _r: &str,
+        ) -> Result<Vec<crate::auditor::compliance::RuleCompliance>, Failure> {
+            Err(fail(
+                "config:DescribeComplianceByConfigRule",
+                None,
+                FailureKind::Rejected,
+                "the service answered with a server error",
+            ))
+        }
+    }
+
+    #[test]
+    fn a_control_that_could_not_be_read_is_not_evaluated_never_passed() {
+        let part = block_on(compliance(&Facts, &["us-east-1".to_string()]));
+        let checks: Vec<&str> = part.findings.iter().map(|f| f.check.as_str()).collect();
+        assert!(
+            checks.contains(&"cis.iam_password_policy"),
+            "8 < 14: {checks:?}"
+        );
+        assert!(checks.contains(&"cis.sg_admin_ports"), "sg-1 is open on 22");
+        assert!(
+            !checks.contains(&"cis.root_mfa"),
+            "unread is not failed either"
+        );
+        assert!(
+            part.not_evaluated
+                .iter()
+                .any(|n| n.contains("root_mfa") && n.contains("access denied")),
+            "{:?}",
+            part.not_evaluated
+        );
+        assert!(
+            part.not_evaluated
+                .iter()
+                .any(|n| n.starts_with("config:DescribeComplianceByConfigRule in us-east-1"))
+        );
+        assert!(
+            part.evaluated
+                .covers("account", "cis.ebs_default_encryption")
+        );
+        assert!(!part.evaluated.covers("account", "cis.root_mfa"));
+        assert_eq!(
+            part.metrics["controls_not_evaluated"], 2,
+            "{:#}",
+            part.metrics
         );
     }
 }
