@@ -23,4 +23,14 @@ cd "$repo"
 start=$(date +%s)
 cargo build --workspace --all-targets
 echo "==> built in $(( $(date +%s) - start ))s" >&2
-cargo test --workspace "$@"
+# The Rust tests, then one closing line with the totals of every test binary.
+log="$(mktemp)"
+set +e
+cargo test --workspace "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo '^test result: .* [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .* [0-9]+ failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo "rust: $passed passed, $failed failed"
+exit "$status"
