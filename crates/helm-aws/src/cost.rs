@@ -6,21 +6,7 @@ use aws_sdk_costexplorer::types::{
     DateInterval, Granularity, GroupDefinition, GroupDefinitionType,
 };
 
-/// Costs of one period: (service, amount in USD).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostPeriod {
-    /// `YYYY-MM-DD`, inclusive.
-    pub start: String,
-    pub by_service: Vec<(String, f64)>,
-}
-
-/// A log group's retention and size.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogGroupInfo {
-    pub name: String,
-    pub retention_days: Option<i32>,
-    pub stored_bytes: i64,
-}
+pub use helm_core::ports::{CostPeriod, LogGroupInfo};
 
 impl AwsClients {
     /// GetCostAndUsage over `[start, end)` (dates), unblended cost grouped by service, all
@@ -125,5 +111,43 @@ impl AwsClients {
                 return Ok(out);
             }
         }
+    }
+}
+
+/// AWS as the cost audit sees it.
+impl helm_core::ports::CostFacts for AwsClients {
+    async fn cost_and_usage(
+        &self,
+        start: &str,
+        end: &str,
+        daily: bool,
+    ) -> Result<(Vec<CostPeriod>, u32), helm_core::ports::Failure> {
+        Ok(AwsClients::cost_and_usage(self, start, end, daily).await?)
+    }
+    async fn db_classes(
+        &self,
+        region: &str,
+    ) -> Result<Vec<(String, String)>, helm_core::ports::Failure> {
+        Ok(self
+            .db_instances(region)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.class))
+            .collect())
+    }
+    async fn ecs_log_groups(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<String>, helm_core::ports::Failure> {
+        Ok(AwsClients::ecs_log_groups(self, region, cluster, service).await?)
+    }
+    async fn log_groups(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Vec<LogGroupInfo>, helm_core::ports::Failure> {
+        Ok(AwsClients::log_groups(self, region, prefix).await?)
     }
 }

@@ -198,3 +198,49 @@ pub trait ComplianceFacts: SecurityFacts {
         region: &str,
     ) -> impl Future<Output = Result<Vec<crate::auditor::compliance::RuleCompliance>, Failure>>;
 }
+
+/// Unblended cost by service for one period of Cost Explorer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPeriod {
+    /// `YYYY-MM-DD`, inclusive.
+    pub start: String,
+    pub by_service: Vec<(String, f64)>,
+}
+
+/// A log group's retention and size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogGroupInfo {
+    pub name: String,
+    pub retention_days: Option<i32>,
+    pub stored_bytes: i64,
+}
+
+/// What a cost audit reads beyond the metrics: costs, DB classes and log groups.
+pub trait CostFacts {
+    /// Cost by service from `start` to `end` (`YYYY-MM-DD`), daily or monthly, and how many
+    /// requests it took (each Cost Explorer request is charged).
+    fn cost_and_usage(
+        &self,
+        start: &str,
+        end: &str,
+        daily: bool,
+    ) -> impl Future<Output = Result<(Vec<CostPeriod>, u32), Failure>>;
+    /// (instance name, instance class) of every DB instance of `region`.
+    fn db_classes(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, Failure>>;
+    /// The awslogs groups of an ECS service's task definition.
+    fn ecs_log_groups(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Failure>>;
+    /// Log groups whose name starts with `prefix`.
+    fn log_groups(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<LogGroupInfo>, Failure>>;
+}

@@ -2,95 +2,18 @@
 //! severity, the resource, why it matters and how to fix it, the plugin's audit_data
 //! report, and an exit code a CI job can gate on.
 
-use super::{health::issue_store, logs::log_groups, targets};
+use super::{health::issue_store, targets};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, failure_exit_code};
-use chrono::{Datelike, Duration, NaiveDate};
-use helm_aws::health::{self, HealthOptions};
-use helm_aws::{AwsClients, CostPeriod};
+use helm_aws::AwsClients;
 use helm_core::auditor::run::{self as audits, Part};
-use helm_core::auditor::{self, Finding, Severity, cost};
+use helm_core::auditor::{self, Finding, Severity};
 use helm_core::clock::{file_stamp, rfc3339};
 use helm_core::config::duration;
 use helm_core::fsutil;
 use helm_core::issues::{self, Detection, Evaluated};
-use helm_core::monitor::StatusObs;
 use helm_core::resource::ResourceKind;
 use serde_json::{Value, json};
-
-/// Cost Explorer answers cached for the day they were asked (each request is charged).
-struct CeCache {
-    dir: std::path::PathBuf,
-    requests: u32,
-    hits: u32,
-}
-
-impl CeCache {
-    fn key(&self, start: &str, end: &str, daily: bool, scope: &str) -> std::path::PathBuf {
-        let clean = |s: &str| {
-            s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect::<String>()
-        };
-        self.dir.join(format!(
-            "{}-{start}-{end}-{}.json",
-            clean(scope),
-            if daily { "daily" } else { "monthly" }
-        ))
-    }
-
-    async fn get(
-        &mut self,
-        clients: &AwsClients,
-        scope: &str,
-        start: &str,
-        end: &str,
-        daily: bool,
-    ) -> CliResult<Result<Vec<CostPeriod>, helm_aws::AwsError>> {
-        let path = self.key(start, end, daily, scope);
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && let Ok(Value::Array(rows)) = serde_json::from_str::<Value>(&text)
-        {
-            self.hits += 1;
-            return Ok(Ok(rows
-                .iter()
-                .map(|r| CostPeriod {
-                    start: r["start"].as_str().unwrap_or_default().to_string(),
-                    by_service: r["by_service"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .map(|p| {
-                                    (
-                                        p[0].as_str().unwrap_or_default().to_string(),
-                                        p[1].as_f64().unwrap_or(0.0),
-                                    )
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
-                .collect()));
-        }
-        let (periods, n) = match clients.cost_and_usage(start, end, daily).await {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        self.requests += n;
-        let doc: Vec<Value> = periods.iter().map(|p| json!({"start": p.start, "by_service": p.by_service.iter().map(|(s, v)| json!([s, v])).collect::<Vec<_>>()})).collect();
-        fsutil::write_atomic(&path, serde_json::to_string(&doc).expect("JSON").as_bytes())?;
-        Ok(Ok(periods))
-    }
-}
-
-fn day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// A failure as the audit's Part records it.
-fn failure(e: &helm_aws::AwsError) -> helm_core::ports::Failure {
-    e.clone().into()
-}
 
 pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult {
     let started = std::time::Instant::now();
@@ -281,251 +204,20 @@ async fn cost_audit(
     clients: &AwsClients,
     view: &helm_core::registry::EnvironmentView,
 ) -> CliResult<Part> {
-    let now = ctx.clock.now();
-    let today = now.date_naive();
-    let settings = config.monitoring.settings();
-    let budget = cost::Budget {
-        spike_percent: settings.cost.alert_on_spike_percent,
-        daily_usd: settings.cost.daily_budget_usd,
-        monthly_usd: settings.cost.monthly_budget_usd,
-    };
-
-    // Cost Explorer: daily by service over the longer of 14 days and the timeframe, and
-    // month to date by service; cached for today.
-    let scope = config
-        .endpoint(&ctx.inputs)
-        .map(|e| e.value)
-        .unwrap_or_else(|| config.credentials(&ctx.inputs, env).value.to_string());
-    let mut cache = CeCache {
-        dir: ctx
-            .paths
-            .plugin_dir()
-            .join("audits/.cache/ce")
-            .join(today.to_string()),
-        requests: 0,
-        hits: 0,
-    };
-    let mut part = Part::new();
-    let days = ((span.as_secs() / 86_400) as i64).max(14);
-    let daily_start = today - Duration::days(days);
-    let mut ce_ok = true;
-    let daily_periods = match cache
-        .get(
-            clients,
-            &scope,
-            &daily_start.to_string(),
-            &today.to_string(),
-            true,
-        )
-        .await?
-    {
-        Ok(p) => p,
-        Err(e) => {
-            part.missed("Cost Explorer daily costs", None, &failure(&e));
-            ce_ok = false;
-            Vec::new()
-        }
-    };
-    let mut daily = cost::Daily::new();
-    for p in &daily_periods {
-        if let Some(d) = day(&p.start) {
-            let e = daily.entry(d).or_default();
-            for (s, v) in &p.by_service {
-                *e.entry(s.clone()).or_default() += v;
-            }
-        }
-    }
-    let last = today - Duration::days(1);
-    let month_start = last.with_day(1).expect("day 1");
-    let mtd_periods = if month_start < today && ce_ok {
-        match cache
-            .get(
-                clients,
-                &scope,
-                &month_start.to_string(),
-                &today.to_string(),
-                false,
-            )
-            .await?
-        {
-            Ok(p) => p,
-            Err(e) => {
-                part.missed("Cost Explorer month to date", None, &failure(&e));
-                ce_ok = false;
-                Vec::new()
-            }
-        }
-    } else {
-        Vec::new()
-    };
-    let mut mtd_by_service: Vec<(String, f64)> = Vec::new();
-    for p in &mtd_periods {
-        for (s, v) in &p.by_service {
-            match mtd_by_service.iter_mut().find(|(x, _)| x == s) {
-                Some(e) => e.1 += v,
-                None => mtd_by_service.push((s.clone(), *v)),
-            }
-        }
-    }
-    mtd_by_service.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mtd: f64 = mtd_by_service.iter().map(|(_, v)| v).sum();
-    let (mut findings, figures) = cost::budget_findings(&daily, mtd, today, budget);
-    if ce_ok {
-        part.evaluated.add_everywhere("cost.");
-    } else {
-        // No figures, no budget verdict: a zero would read as "under budget".
-        findings.clear();
-    }
-
-    // Waste among the registry's resources, over 14 days of CloudWatch.
     let (tgts, _) = targets::targets(ctx, config, view, None)?;
-    let waste_days = 14;
-    let (start, end) = (now - Duration::days(waste_days), now);
-    if !tgts.is_empty() {
-        let opts = HealthOptions {
-            status: true,
-            ..HealthOptions::metrics_only(env, start, end)
-        };
-        let observations = health::observe(clients, &tgts, &opts).await;
-        let max_retention = settings.cloudwatch.log_retention_days;
-        let mut dbs: Option<Vec<helm_aws::DbInstance>> = None;
-        for (t, o) in tgts.iter().zip(&observations) {
-            let v = |k: &str| o.metrics.get(k).and_then(|x| x.window);
-            let id = &t.resource.id;
-            let metrics_ok = o.metrics_error.is_none();
-            if let Some(e) = &o.metrics_error {
-                let line = format!("CloudWatch metrics of {id}: {e}");
-                if !part.not_evaluated.contains(&line) {
-                    part.not_evaluated.push(line);
-                }
-            }
-            let finding = match t.kind {
-                ResourceKind::Lambda if metrics_ok => {
-                    part.evaluated.add(id, "waste.lambda_idle");
-                    cost::idle_lambda(id, v("invocations").unwrap_or(0.0), waste_days)
-                }
-                ResourceKind::Rds if metrics_ok => {
-                    if dbs.is_none() {
-                        dbs = Some(match clients.db_instances(&t.region).await {
-                            Ok(d) => d,
-                            Err(e) => {
-                                part.missed(
-                                    "rds:DescribeDBInstances",
-                                    Some(&t.region),
-                                    &failure(&e),
-                                );
-                                Vec::new()
-                            }
-                        });
-                    }
-                    if dbs
-                        .as_ref()
-                        .is_some_and(|d| d.iter().any(|d| d.id == t.resource.name))
-                    {
-                        part.evaluated.add(id, "waste.rds_idle");
-                    }
-                    let class = dbs
-                        .iter()
-                        .flatten()
-                        .find(|d| d.id == t.resource.name)
-                        .map(|d| d.class.clone())
-                        .unwrap_or_default();
-                    cost::idle_rds(
-                        id,
-                        &class,
-                        v("cpu_avg_percent"),
-                        v("connections_max").unwrap_or(0.0),
-                        waste_days,
-                    )
-                }
-                ResourceKind::Ecs if metrics_ok => {
-                    let running = match &o.status {
-                        StatusObs::Ecs { running, .. } => Some(*running),
-                        _ => None,
-                    };
-                    match running {
-                        Some(running) => {
-                            part.evaluated.add(id, "waste.ecs_oversized");
-                            cost::oversized_ecs(id, v("cpu_avg_percent"), running, waste_days)
-                        }
-                        None => None,
-                    }
-                }
-                _ => None,
-            };
-            findings.extend(finding);
-            if matches!(t.kind, ResourceKind::Lambda | ResourceKind::Ecs)
-                || t.resource.log_group.is_some()
-            {
-                let groups = match log_groups(clients, &t.resource, &t.region).await {
-                    Ok(g) => g,
-                    Err(e) => {
-                        let line = format!("log groups of {id}: {}", e.message);
-                        if !part.not_evaluated.contains(&line) {
-                            part.not_evaluated.push(line);
-                        }
-                        Vec::new()
-                    }
-                };
-                let mut read_all = true;
-                for g in groups {
-                    let infos = match clients.log_groups(&t.region, &g).await {
-                        Ok(i) => i,
-                        Err(e) => {
-                            part.missed("logs:DescribeLogGroups", Some(&t.region), &failure(&e));
-                            read_all = false;
-                            Vec::new()
-                        }
-                    };
-                    for info in infos.into_iter().filter(|i| i.name == g) {
-                        findings.extend(cost::log_retention(
-                            id,
-                            &info.name,
-                            info.retention_days,
-                            info.stored_bytes,
-                            max_retention,
-                        ));
-                    }
-                }
-                if read_all {
-                    part.evaluated.add(id, "waste.log_retention");
-                }
-            }
-        }
-    }
-    findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then(
-            b.monthly_savings_usd
-                .unwrap_or(0.0)
-                .total_cmp(&a.monthly_savings_usd.unwrap_or(0.0)),
-        )
-    });
-
-    let savings: f64 = findings.iter().filter_map(|f| f.monthly_savings_usd).sum();
-    let metrics = json!({
-        "last_complete_day": figures.last_day.to_string(),
-        "last_day_usd": round2(figures.last_day_usd),
-        "previous_7_day_mean_usd": round2(figures.previous_7_day_mean_usd),
-        "month_to_date_usd": round2(figures.month_to_date_usd),
-        "month_to_date_by_service": mtd_by_service.iter().map(|(s, v)| json!({"service": s, "usd": round2(*v)})).collect::<Vec<_>>(),
-        "budget_pace_usd": round2(figures.pace_usd),
-        "forecast_month_end_usd": round2(figures.forecast_usd),
-        "daily_budget_usd": budget.daily_usd,
-        "monthly_budget_usd": budget.monthly_usd,
-        "timeframe_total_usd": round2(daily.iter().filter(|(d, _)| **d >= today - Duration::days((span.as_secs() / 86_400) as i64)).map(|(_, s)| s.values().sum::<f64>()).sum()),
-        "estimated_monthly_savings_usd": round2(savings),
-        "cost_explorer_requests": cache.requests,
-        "cost_explorer_cached_answers": cache.hits,
-        "savings_are_estimates": "us-east-1 on-demand list prices of November 2026 (see helm-core auditor::cost::prices)",
-    });
-    part.findings = findings;
-    part.metrics = metrics;
-    Ok(part)
-}
-
-fn round2(v: f64) -> f64 {
-    // + 0.0 turns a -0.0 into 0.0.
-    (v * 100.0).round() / 100.0 + 0.0
+    let settings = config.monitoring.settings();
+    let run = audits::CostRun {
+        environment: env,
+        now: ctx.clock.now(),
+        span,
+        scope: config
+            .endpoint(&ctx.inputs)
+            .map(|e| e.value)
+            .unwrap_or_else(|| config.credentials(&ctx.inputs, env).value.to_string()),
+        cache_root: ctx.paths.plugin_dir().join("audits/.cache/ce"),
+        settings: &settings,
+    };
+    Ok(audits::cost(clients, &tgts, &run).await?)
 }
 
 fn render(data: &Value, findings: &[Finding]) -> String {

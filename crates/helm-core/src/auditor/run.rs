@@ -1,12 +1,16 @@
 //! The audit use cases: each audit type reads the account through a port and returns a
 //! [`Part`]: its findings, its metrics, what it evaluated (the evidence issues resolve on)
-//! and, one line each, what it could not. The security and compliance audits live here; the
-//! cost audit still runs from the binary (issue #12 goes on).
+//! and, one line each, what it could not: cost, security and compliance.
 
 use super::Finding;
 use super::security as sec;
+use crate::fsutil;
 use crate::issues::Evaluated;
-use crate::ports::{ComplianceFacts, Failure, FailureKind, SecurityFacts};
+use crate::monitor::StatusObs;
+use crate::monitor::check::{HealthOptions, Target};
+use crate::ports::{
+    ComplianceFacts, CostFacts, CostPeriod, Failure, FailureKind, Observer, SecurityFacts,
+};
 use crate::resource::ResourceKind;
 use serde_json::{Map, Value, json};
 
@@ -360,6 +364,348 @@ pub async fn compliance<F: ComplianceFacts>(facts: &F, regions: &[String]) -> Pa
     part
 }
 
+/// Cost Explorer answers cached for the day they were asked (each request is charged).
+struct CeCache {
+    dir: std::path::PathBuf,
+    requests: u32,
+    hits: u32,
+}
+
+impl CeCache {
+    fn key(&self, start: &str, end: &str, daily: bool, scope: &str) -> std::path::PathBuf {
+        let clean = |s: &str| {
+            s.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect::<String>()
+        };
+        self.dir.join(format!(
+            "{}-{start}-{end}-{}.json",
+            clean(scope),
+            if daily { "daily" } else { "monthly" }
+        ))
+    }
+
+    async fn get<F: CostFacts>(
+        &mut self,
+        facts: &F,
+        scope: &str,
+        start: &str,
+        end: &str,
+        daily: bool,
+    ) -> crate::Result<Result<Vec<CostPeriod>, Failure>> {
+        let path = self.key(start, end, daily, scope);
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(Value::Array(rows)) = serde_json::from_str::<Value>(&text)
+        {
+            self.hits += 1;
+            return Ok(Ok(rows
+                .iter()
+                .map(|r| CostPeriod {
+                    start: r["start"].as_str().unwrap_or_default().to_string(),
+                    by_service: r["by_service"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|p| {
+                                    (
+                                        p[0].as_str().unwrap_or_default().to_string(),
+                                        p[1].as_f64().unwrap_or(0.0),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()));
+        }
+        let (periods, n) = match facts.cost_and_usage(start, end, daily).await {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.requests += n;
+        let doc: Vec<Value> = periods.iter().map(|p| json!({"start": p.start, "by_service": p.by_service.iter().map(|(s, v)| json!([s, v])).collect::<Vec<_>>()})).collect();
+        fsutil::write_atomic(&path, serde_json::to_string(&doc).expect("JSON").as_bytes())?;
+        Ok(Ok(periods))
+    }
+}
+
+/// What a cost audit needs of the run.
+pub struct CostRun<'a> {
+    pub environment: &'a str,
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// `--timeframe`.
+    pub span: std::time::Duration,
+    /// Whose costs (the endpoint or the credentials): the cache is per scope.
+    pub scope: String,
+    /// `.fractary/plugins/helm-cloud/audits/.cache/ce`.
+    pub cache_root: std::path::PathBuf,
+    pub settings: &'a crate::config::settings::Settings,
+}
+
+/// The cost audit: Cost Explorer (cached for the day) against the budgets, and waste
+/// among the targets over 14 days of CloudWatch, each finding with its savings.
+pub async fn cost<F: CostFacts + Observer>(
+    facts: &F,
+    targets: &[Target],
+    run: &CostRun<'_>,
+) -> crate::Result<Part> {
+    use super::cost;
+    use chrono::{Datelike, Duration};
+    let (now, span, settings, env) = (run.now, run.span, run.settings, run.environment);
+    let today = now.date_naive();
+    let budget = cost::Budget {
+        spike_percent: settings.cost.alert_on_spike_percent,
+        daily_usd: settings.cost.daily_budget_usd,
+        monthly_usd: settings.cost.monthly_budget_usd,
+    };
+    let scope = run.scope.clone();
+    let mut cache = CeCache {
+        dir: run.cache_root.join(today.to_string()),
+        requests: 0,
+        hits: 0,
+    };
+    let mut part = Part::new();
+    let days = ((span.as_secs() / 86_400) as i64).max(14);
+    let daily_start = today - Duration::days(days);
+    let mut ce_ok = true;
+    let daily_periods = match cache
+        .get(
+            facts,
+            &scope,
+            &daily_start.to_string(),
+            &today.to_string(),
+            true,
+        )
+        .await?
+    {
+        Ok(p) => p,
+        Err(e) => {
+            part.missed("Cost Explorer daily costs", None, &e);
+            ce_ok = false;
+            Vec::new()
+        }
+    };
+    let mut daily = cost::Daily::new();
+    for p in &daily_periods {
+        if let Some(d) = day(&p.start) {
+            let e = daily.entry(d).or_default();
+            for (s, v) in &p.by_service {
+                *e.entry(s.clone()).or_default() += v;
+            }
+        }
+    }
+    let last = today - Duration::days(1);
+    let month_start = last.with_day(1).expect("day 1");
+    let mtd_periods = if month_start < today && ce_ok {
+        match cache
+            .get(
+                facts,
+                &scope,
+                &month_start.to_string(),
+                &today.to_string(),
+                false,
+            )
+            .await?
+        {
+            Ok(p) => p,
+            Err(e) => {
+                part.missed("Cost Explorer month to date", None, &e);
+                ce_ok = false;
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let mut mtd_by_service: Vec<(String, f64)> = Vec::new();
+    for p in &mtd_periods {
+        for (s, v) in &p.by_service {
+            match mtd_by_service.iter_mut().find(|(x, _)| x == s) {
+                Some(e) => e.1 += v,
+                None => mtd_by_service.push((s.clone(), *v)),
+            }
+        }
+    }
+    mtd_by_service.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mtd: f64 = mtd_by_service.iter().map(|(_, v)| v).sum();
+    let (mut findings, figures) = cost::budget_findings(&daily, mtd, today, budget);
+    if ce_ok {
+        part.evaluated.add_everywhere("cost.");
+    } else {
+        // No figures, no budget verdict: a zero would read as "under budget".
+        findings.clear();
+    }
+
+    // Waste among the registry's resources, over 14 days of CloudWatch.
+    let tgts = targets;
+    let waste_days = 14;
+    let (start, end) = (now - Duration::days(waste_days), now);
+    if !tgts.is_empty() {
+        let opts = HealthOptions {
+            status: true,
+            ..HealthOptions::metrics_only(env, start, end)
+        };
+        let observations = facts.observe(tgts, &opts).await;
+        let max_retention = settings.cloudwatch.log_retention_days;
+        let mut dbs: Option<Vec<(String, String)>> = None;
+        for (t, o) in tgts.iter().zip(&observations) {
+            let v = |k: &str| o.metrics.get(k).and_then(|x| x.window);
+            let id = &t.resource.id;
+            let metrics_ok = o.metrics_error.is_none();
+            if let Some(e) = &o.metrics_error {
+                let line = format!("CloudWatch metrics of {id}: {e}");
+                if !part.not_evaluated.contains(&line) {
+                    part.not_evaluated.push(line);
+                }
+            }
+            let finding = match t.kind {
+                ResourceKind::Lambda if metrics_ok => {
+                    part.evaluated.add(id, "waste.lambda_idle");
+                    cost::idle_lambda(id, v("invocations").unwrap_or(0.0), waste_days)
+                }
+                ResourceKind::Rds if metrics_ok => {
+                    if dbs.is_none() {
+                        dbs = Some(match facts.db_classes(&t.region).await {
+                            Ok(d) => d,
+                            Err(e) => {
+                                part.missed("rds:DescribeDBInstances", Some(&t.region), &e);
+                                Vec::new()
+                            }
+                        });
+                    }
+                    if dbs
+                        .as_ref()
+                        .is_some_and(|d| d.iter().any(|d| d.0 == t.resource.name))
+                    {
+                        part.evaluated.add(id, "waste.rds_idle");
+                    }
+                    let class = dbs
+                        .iter()
+                        .flatten()
+                        .find(|d| d.0 == t.resource.name)
+                        .map(|d| d.1.clone())
+                        .unwrap_or_default();
+                    cost::idle_rds(
+                        id,
+                        &class,
+                        v("cpu_avg_percent"),
+                        v("connections_max").unwrap_or(0.0),
+                        waste_days,
+                    )
+                }
+                ResourceKind::Ecs if metrics_ok => {
+                    let running = match &o.status {
+                        StatusObs::Ecs { running, .. } => Some(*running),
+                        _ => None,
+                    };
+                    match running {
+                        Some(running) => {
+                            part.evaluated.add(id, "waste.ecs_oversized");
+                            cost::oversized_ecs(id, v("cpu_avg_percent"), running, waste_days)
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            findings.extend(finding);
+            if matches!(t.kind, ResourceKind::Lambda | ResourceKind::Ecs)
+                || t.resource.log_group.is_some()
+            {
+                let groups = match log_groups_of(facts, &t.resource, &t.region).await {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let line = format!("log groups of {id}: {}", e.brief);
+                        if !part.not_evaluated.contains(&line) {
+                            part.not_evaluated.push(line);
+                        }
+                        Vec::new()
+                    }
+                };
+                let mut read_all = true;
+                for g in groups {
+                    let infos = match facts.log_groups(&t.region, &g).await {
+                        Ok(i) => i,
+                        Err(e) => {
+                            part.missed("logs:DescribeLogGroups", Some(&t.region), &e);
+                            read_all = false;
+                            Vec::new()
+                        }
+                    };
+                    for info in infos.into_iter().filter(|i| i.name == g) {
+                        findings.extend(cost::log_retention(
+                            id,
+                            &info.name,
+                            info.retention_days,
+                            info.stored_bytes,
+                            max_retention,
+                        ));
+                    }
+                }
+                if read_all {
+                    part.evaluated.add(id, "waste.log_retention");
+                }
+            }
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(
+            b.monthly_savings_usd
+                .unwrap_or(0.0)
+                .total_cmp(&a.monthly_savings_usd.unwrap_or(0.0)),
+        )
+    });
+
+    let savings: f64 = findings.iter().filter_map(|f| f.monthly_savings_usd).sum();
+    let metrics = json!({
+        "last_complete_day": figures.last_day.to_string(),
+        "last_day_usd": round2(figures.last_day_usd),
+        "previous_7_day_mean_usd": round2(figures.previous_7_day_mean_usd),
+        "month_to_date_usd": round2(figures.month_to_date_usd),
+        "month_to_date_by_service": mtd_by_service.iter().map(|(s, v)| json!({"service": s, "usd": round2(*v)})).collect::<Vec<_>>(),
+        "budget_pace_usd": round2(figures.pace_usd),
+        "forecast_month_end_usd": round2(figures.forecast_usd),
+        "daily_budget_usd": budget.daily_usd,
+        "monthly_budget_usd": budget.monthly_usd,
+        "timeframe_total_usd": round2(daily.iter().filter(|(d, _)| **d >= today - Duration::days((span.as_secs() / 86_400) as i64)).map(|(_, s)| s.values().sum::<f64>()).sum()),
+        "estimated_monthly_savings_usd": round2(savings),
+        "cost_explorer_requests": cache.requests,
+        "cost_explorer_cached_answers": cache.hits,
+        "savings_are_estimates": "us-east-1 on-demand list prices of November 2026 (see helm-core auditor::cost::prices)",
+    });
+    part.findings = findings;
+    part.metrics = metrics;
+    Ok(part)
+}
+
+/// The log groups of a resource: the registry's `log_group`, else Lambda's
+/// `/aws/lambda/<name>`, else the awslogs groups of an ECS service's task definition.
+pub async fn log_groups_of<F: CostFacts>(
+    facts: &F,
+    r: &crate::registry::Resource,
+    region: &str,
+) -> Result<Vec<String>, Failure> {
+    if let Some(g) = &r.log_group {
+        return Ok(vec![g.clone()]);
+    }
+    match (r.kind, r.parsed_arn.as_ref().map(|a| &a.target)) {
+        (Some(ResourceKind::Lambda), _) => Ok(vec![format!("/aws/lambda/{}", r.name)]),
+        (Some(ResourceKind::Ecs), Some(crate::resource::Target::Ecs { cluster, .. })) => {
+            facts.ecs_log_groups(region, cluster, &r.name).await
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    // + 0.0 turns a -0.0 into 0.0.
+    (v * 100.0).round() / 100.0 + 0.0
+}
+
+fn day(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
 #[cfg(test)]
 mod tests {
     //! The security audit on a fake of its port.
@@ -570,5 +916,82 @@ mod tests {
             "{:#}",
             part.metrics
         );
+    }
+
+    /// Cost Explorer down; nothing else to read.
+    struct NoCosts;
+
+    impl CostFacts for NoCosts {
+        async fn cost_and_usage(
+            &self,
+            _s: &str,
+            _e: &str,
+            _d: bool,
+        ) -> Result<(Vec<CostPeriod>, u32), Failure> {
+            Err(fail(
+                "ce:GetCostAndUsage",
+                None,
+                FailureKind::Unavailable,
+                "endpoint unreachable",
+            ))
+        }
+        async fn db_classes(&self, _r: &str) -> Result<Vec<(String, String)>, Failure> {
+            Ok(vec![])
+        }
+        async fn ecs_log_groups(
+            &self,
+            _r: &str,
+            _c: &str,
+            _s: &str,
+        ) -> Result<Vec<String>, Failure> {
+            Ok(vec![])
+        }
+        async fn log_groups(
+            &self,
+            _r: &str,
+            _p: &str,
+        ) -> Result<Vec<crate::ports::LogGroupInfo>, Failure> {
+            Ok(vec![])
+        }
+    }
+
+    impl Observer for NoCosts {
+        async fn observe(
+            &self,
+            _t: &[Target],
+            _o: &HealthOptions,
+        ) -> Vec<crate::monitor::Observation> {
+            vec![]
+        }
+        async fn detail_status(&self, _t: &Target, _e: &str) -> StatusObs {
+            StatusObs::NotChecked
+        }
+    }
+
+    #[test]
+    fn without_cost_explorer_there_is_no_budget_verdict_and_no_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = crate::config::Monitoring::defaults().settings();
+        let run = CostRun {
+            environment: "test",
+            now: crate::clock::parse_rfc3339("2026-12-01T10:00:00Z").unwrap(),
+            span: std::time::Duration::from_secs(30 * 86_400),
+            scope: "emulator".into(),
+            cache_root: dir.path().to_path_buf(),
+            settings: &settings,
+        };
+        let part = block_on(cost(&NoCosts, &[], &run)).unwrap();
+        assert!(
+            part.findings.is_empty(),
+            "a zero would read as under budget: {:?}",
+            part.findings
+        );
+        assert!(!part.evaluated.covers("account", "cost.daily_budget"));
+        assert_eq!(
+            part.not_evaluated,
+            ["Cost Explorer daily costs: endpoint unreachable"]
+        );
+        assert_eq!(part.failures, [FailureKind::Unavailable]);
+        assert_eq!(part.metrics["cost_explorer_requests"], 0);
     }
 }
