@@ -32,17 +32,6 @@ fn faber_project(function: &str) -> tempfile::TempDir {
     dir
 }
 
-fn with_emulator(root: &Path, args: &[&str], now: Option<&str>) -> Run {
-    let mut cmd = helm(root);
-    for (k, v) in Emulator::shared().env() {
-        cmd.env(k, v);
-    }
-    if let Some(n) = now {
-        cmd.env("HELM_NOW", n);
-    }
-    run(cmd.args(args))
-}
-
 #[test]
 fn faber_clouds_own_registry_and_config_are_read() {
     let dir = faber_project("acme-core-test-api");
@@ -309,7 +298,7 @@ fn the_plugins_words_for_actions_services_and_focus() {
     emu.seed(&json!({"lambdas": [{"name": f}]}).to_string());
     let dir = faber_project(&f);
     // --service=lambda: the environment's one Lambda.
-    let r = with_emulator(
+    let r = helm_emu_at(
         dir.path(),
         &[
             "remediate",
@@ -325,7 +314,7 @@ fn the_plugins_words_for_actions_services_and_focus() {
     assert_eq!(r.json()["action"], "restart_lambda");
     assert_eq!(r.json()["target"]["id"], f.as_str());
     // ops-manage's own form, and an action alone when one resource fits it.
-    let r = with_emulator(
+    let r = helm_emu_at(
         dir.path(),
         &[
             "ops-manage",
@@ -337,7 +326,7 @@ fn the_plugins_words_for_actions_services_and_focus() {
         None,
     );
     assert_eq!(r.code, 0, "{r:?}");
-    let r = with_emulator(
+    let r = helm_emu_at(
         dir.path(),
         &[
             "remediate",
@@ -360,7 +349,7 @@ fn the_plugins_words_for_actions_services_and_focus() {
         ".fractary/helm/issues/active/infra-007.json",
         &issue.to_string(),
     );
-    let r = with_emulator(
+    let r = helm_emu_at(
         dir.path(),
         &[
             "remediate",
@@ -375,7 +364,7 @@ fn the_plugins_words_for_actions_services_and_focus() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["action"], "restart_lambda");
     // audit --focus is audit --type; the document has the plugin's fields.
-    let r = with_emulator(
+    let r = helm_emu_at(
         dir.path(),
         &["audit", "--focus", "security", "--format", "json"],
         None,
@@ -431,7 +420,7 @@ fn the_lifecycle_on_a_project_laid_out_as_faber_cloud_leaves_it() {
     assert!(!root.join(".fractary/shared/aws-credentials.json").exists());
 
     // health judges every supported resource (the IAM role is skipped, said so).
-    let h = with_emulator(root, &["health", "--format", "json"], None);
+    let h = helm_emu_at(root, &["health", "--format", "json"], None);
     assert_eq!(h.code, 2, "{h:?}");
     let report = h.json();
     assert_eq!(report["resources"]["total"], 2, "{report:#}");
@@ -444,14 +433,14 @@ fn the_lifecycle_on_a_project_laid_out_as_faber_cloud_leaves_it() {
         .unwrap()
         .to_string();
 
-    let inv = with_emulator(
+    let inv = helm_emu_at(
         root,
         &["investigate", "--issue", &issue_id, "--format", "json"],
         None,
     );
     assert_eq!(inv.code, 0, "{inv:?}");
     assert_eq!(inv.json()["root_cause"]["category"], "timeout");
-    let rem = with_emulator(
+    let rem = helm_emu_at(
         root,
         &[
             "remediate",
@@ -467,13 +456,13 @@ fn the_lifecycle_on_a_project_laid_out_as_faber_cloud_leaves_it() {
     assert_eq!(rem.json()["verification"]["ok"], true);
 
     let later = helm_core::clock::rfc3339(chrono::Utc::now() + chrono::Duration::minutes(90));
-    let after = with_emulator(root, &["health", "--format", "json"], Some(&later));
+    let after = helm_emu_at(root, &["health", "--format", "json"], Some(&later));
     assert_eq!(after.code, 0, "{after:?}");
     assert!(
         root.join(format!(".fractary/helm/issues/resolved/{issue_id}.json"))
             .is_file()
     );
-    let dash = with_emulator(
+    let dash = helm_emu_at(
         root,
         &["dashboard", "--env", "all", "--format", "json"],
         Some(&later),

@@ -7,18 +7,6 @@
 use crate::support::*;
 use helm_testsupport::{Emulator, unique_name};
 use serde_json::{Value, json};
-use std::path::Path;
-
-fn helm_emu(root: &Path, args: &[&str], now: Option<&str>) -> Run {
-    let mut cmd = helm(root);
-    for (k, v) in Emulator::shared().env() {
-        cmd.env(k, v);
-    }
-    if let Some(n) = now {
-        cmd.env("HELM_NOW", n);
-    }
-    run(cmd.args(args))
-}
 
 #[test]
 fn deploy_detect_investigate_remediate_resolve() {
@@ -67,7 +55,7 @@ fn deploy_detect_investigate_remediate_resolve() {
     );
 
     // 2. health finds the failing function and opens an issue (the old form prints a notice).
-    let old = helm_emu(
+    let old = helm_emu_at(
         root,
         &["ops-manage", "check-health", "--env=test", "--format=json"],
         None,
@@ -86,7 +74,7 @@ fn deploy_detect_investigate_remediate_resolve() {
         .to_string();
 
     // 3. investigate --issue names the cause.
-    let inv = helm_emu(
+    let inv = helm_emu_at(
         root,
         &["investigate", "--issue", &issue_id, "--format", "json"],
         None,
@@ -106,7 +94,7 @@ fn deploy_detect_investigate_remediate_resolve() {
     );
 
     // 4. remediate --issue --yes applies and verifies the fitting action.
-    let rem = helm_emu(
+    let rem = helm_emu_at(
         root,
         &[
             "remediate",
@@ -124,7 +112,7 @@ fn deploy_detect_investigate_remediate_resolve() {
 
     // 5. The next health check (after the recovery) resolves the issue.
     let later = helm_core::clock::rfc3339(chrono::Utc::now() + chrono::Duration::minutes(90));
-    let after = helm_emu(root, &["health", "--format", "json"], Some(&later));
+    let after = helm_emu_at(root, &["health", "--format", "json"], Some(&later));
     assert_eq!(after.code, 0, "{after:?}");
     let issue: Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -143,7 +131,7 @@ fn deploy_detect_investigate_remediate_resolve() {
     assert_eq!(events, ["opened", "investigated", "remediated", "resolved"]);
 
     // 6. The dashboard shows it resolved.
-    let dash = helm_emu(
+    let dash = helm_emu_at(
         root,
         &["dashboard", "--env", "test", "--format", "json"],
         Some(&later),

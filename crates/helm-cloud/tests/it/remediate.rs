@@ -1016,22 +1016,19 @@ fn a_change_made_while_the_prompt_waited_is_refused_as_changed_since_the_plan() 
 fn two_remediations_of_one_resource_at_once_apply_once() {
     let s = stack();
     let spawn = || {
-        let mut c = helm(s.root());
-        for (k, v) in Emulator::shared().env() {
-            c.env(k, v);
-        }
-        c.args([
-            "remediate",
-            "--action",
-            "restart_lambda",
-            "--service",
-            "worker",
-            "--yes",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
+        helm_against(Emulator::shared(), s.root())
+            .args([
+                "remediate",
+                "--action",
+                "restart_lambda",
+                "--service",
+                "worker",
+                "--yes",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     };
     let (a, b) = (spawn(), spawn());
     let codes = [
@@ -1087,11 +1084,8 @@ fn aws_error_text_that_quotes_secrets_is_redacted_everywhere() {
             .0,
         200
     );
-    let mut cmd = helm(dir.path());
-    for (k, v) in emu.env() {
-        cmd.env(k, v);
-    }
-    let r = run(cmd.args(["remediate", "--issue", "infra-001", "--yes"]));
+    let r =
+        run(helm_against(&emu, dir.path()).args(["remediate", "--issue", "infra-001", "--yes"]));
     assert_eq!(r.code, 69, "{r:?}");
     assert!(r.stderr.contains("exceeded the 4KB limit"), "{}", r.stderr);
     let history = std::fs::read_to_string(
@@ -1149,11 +1143,7 @@ fn a_reboot_without_evidence_of_a_reboot_is_not_verified() {
             .0,
         200
     );
-    let mut cmd = helm(dir.path());
-    for (k, v) in emu.env() {
-        cmd.env(k, v);
-    }
-    let r = run(cmd.args([
+    let r = run(helm_against(&emu, dir.path()).args([
         "remediate",
         "--action",
         "reboot_rds",

@@ -15,11 +15,7 @@ fn add(root: &Path, id: &str, env: &str, resources: Value) {
 }
 
 fn with(emu: &Emulator, root: &Path, args: &[&str]) -> Run {
-    let mut c = helm(root);
-    for (k, v) in emu.env() {
-        c.env(k, v);
-    }
-    run(c.args(args))
+    run(helm_against(emu, root).args(args))
 }
 
 fn fault(emu: &Emulator, f: Value) {
@@ -493,11 +489,7 @@ fn a_closed_pipe_ends_the_command_quietly_with_zero() {
         "test",
         json!([{"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{p}-api")}]),
     );
-    let mut c = helm(dir.path());
-    for (k, v) in Emulator::shared().env() {
-        c.env(k, v);
-    }
-    let mut child = c
+    let mut child = helm_against(Emulator::shared(), dir.path())
         .args(["logs", "--service", "api"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -93,11 +93,25 @@ pub fn emulated_project() -> tempfile::TempDir {
     dir
 }
 
-/// Run `helm-cloud ARGS` in `root` against the emulator.
-pub fn helm_emu(root: &Path, args: &[&str]) -> Run {
+/// `helm-cloud` in `root`, pointed at `emu`.
+pub fn helm_against(emu: &helm_testsupport::Emulator, root: &Path) -> Command {
     let mut cmd = helm(root);
-    for (k, v) in helm_testsupport::Emulator::shared().env() {
+    for (k, v) in emu.env() {
         cmd.env(k, v);
     }
+    cmd
+}
+
+/// Run `helm-cloud ARGS` in `root` against the shared emulator, at `now` when given.
+pub fn helm_emu_at(root: &Path, args: &[&str], now: Option<&str>) -> Run {
+    let mut cmd = helm_against(helm_testsupport::Emulator::shared(), root);
+    if let Some(n) = now {
+        cmd.env("HELM_NOW", n);
+    }
     run(cmd.args(args))
+}
+
+/// Run `helm-cloud ARGS` in `root` against the shared emulator.
+pub fn helm_emu(root: &Path, args: &[&str]) -> Run {
+    helm_emu_at(root, args, None)
 }
