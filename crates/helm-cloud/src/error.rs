@@ -100,6 +100,16 @@ pub fn failure_exit_code(kind: helm_core::ports::FailureKind) -> u8 {
     }
 }
 
+impl From<helm_core::ports::Failure> for CliError {
+    fn from(f: helm_core::ports::Failure) -> Self {
+        CliError {
+            code: failure_exit_code(f.kind),
+            hint: Some(f.hint),
+            message: f.message,
+        }
+    }
+}
+
 impl From<AwsError> for CliError {
     fn from(e: AwsError) -> Self {
         CliError {

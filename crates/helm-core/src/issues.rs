@@ -217,11 +217,9 @@ impl Evaluated {
     }
 
     pub fn covers(&self, resource: &str, check: &str) -> bool {
-        self.entries.iter().any(|(r, c)| {
-            r.as_deref().is_none_or(|r| r == resource)
-                && (c == check
-                    || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
-        })
+        self.entries
+            .iter()
+            .any(|e| entry_covers(e, resource, check))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -233,16 +231,15 @@ impl Evaluated {
     pub fn passing(&self, failed: &[(String, String)]) -> usize {
         self.entries
             .iter()
-            .filter(|(r, c)| {
-                !failed.iter().any(|(fr, fc)| {
-                    r.as_deref().is_none_or(|r| r == fr)
-                        && (c == fc
-                            || ((c.ends_with('.') || c.ends_with(':'))
-                                && fc.starts_with(c.as_str())))
-                })
-            })
+            .filter(|e| !failed.iter().any(|(r, c)| entry_covers(e, r, c)))
             .count()
     }
+}
+
+/// Whether one evaluated entry (resource or every one, check or family) covers a check.
+fn entry_covers((r, c): &(Option<String>, String), resource: &str, check: &str) -> bool {
+    r.as_deref().is_none_or(|r| r == resource)
+        && (c == check || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
 }
 
 /// The resource and check of a fingerprint `<env>/<resource>/<check>`.
@@ -259,12 +256,8 @@ fn same_source(issue_source: &str, source: &str, check: &str) -> bool {
     if issue_source == source {
         return true;
     }
-    let family = match check.split('.').next().unwrap_or_default() {
-        "cost" | "waste" => "audit:cost",
-        "cis" | "config" => "audit:compliance",
-        _ => "audit:security",
-    };
-    issue_source == "audit" && source == family
+    issue_source == "audit"
+        && source.strip_prefix("audit:") == Some(crate::auditor::type_of_check(check))
 }
 
 /// What a sync did.

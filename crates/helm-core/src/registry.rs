@@ -106,34 +106,7 @@ impl Registry {
 
     /// Give every resource its id: the given one, else one derived from its names.
     pub fn fill_ids(&mut self) {
-        for d in &mut self.deployments {
-            let mut taken: HashSet<String> = d
-                .resources
-                .iter()
-                .filter_map(|r| r.given_id.clone())
-                .collect();
-            for r in &mut d.resources {
-                r.id = match &r.given_id {
-                    Some(id) => id.clone(),
-                    None => {
-                        let base = derive_id(r);
-                        let mut id = base.clone();
-                        // Two resources with the same name in one deployment: the kind, then
-                        // a number, keep them apart (in file order, so ids stay stable).
-                        if taken.contains(&id) {
-                            id = format!("{base}-{}", r.kind.trim().trim_start_matches("aws_"));
-                        }
-                        let mut n = 2;
-                        while taken.contains(&id) {
-                            id = format!("{base}-{n}");
-                            n += 1;
-                        }
-                        id
-                    }
-                };
-                taken.insert(r.id.clone());
-            }
-        }
+        self.deployments.iter_mut().for_each(fill_ids);
     }
 
     /// The registry of a project: the central file and faber-cloud's per-environment
@@ -158,7 +131,9 @@ impl Registry {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let d = faber_environment_registry(&path, &text, &env)?;
+            let mut d = faber_environment_registry(&path, &text, &env)?;
+            d.extra
+                .insert("source".into(), Value::from(path.display().to_string()));
             registry.deployments.push(d);
         }
         Ok(registry)
@@ -317,6 +292,36 @@ pub fn derive_id(r: &ResourceEntry) -> String {
     }
 }
 
+/// Give each resource of `d` its id: the given one, else [`derive_id`]. Two resources with
+/// the same name in one deployment are kept apart by kind, then by a number, in file order,
+/// so ids stay stable.
+fn fill_ids(d: &mut Deployment) {
+    let mut taken: HashSet<String> = d
+        .resources
+        .iter()
+        .filter_map(|r| r.given_id.clone())
+        .collect();
+    for r in &mut d.resources {
+        r.id = match &r.given_id {
+            Some(id) => id.clone(),
+            None => {
+                let base = derive_id(r);
+                let mut id = base.clone();
+                if taken.contains(&id) {
+                    id = format!("{base}-{}", r.kind.trim().trim_start_matches("aws_"));
+                }
+                let mut n = 2;
+                while taken.contains(&id) {
+                    id = format!("{base}-{n}");
+                    n += 1;
+                }
+                id
+            }
+        };
+        taken.insert(r.id.clone());
+    }
+}
+
 /// faber-cloud's per-environment registry (`{version, environment, project, last_updated,
 /// resources: [{type, terraform_name, aws_name, arn, console_url, created}]}`) as one
 /// deployment, `faber-cloud-<env>`, deployed at its `last_updated`.
@@ -342,8 +347,6 @@ pub fn faber_environment_registry(path: &Path, text: &str, dir_env: &str) -> Res
         })?,
         None => Vec::new(),
     };
-    let mut extra = Map::new();
-    extra.insert("source".into(), Value::from(path.display().to_string()));
     let mut d = Deployment {
         id: format!("faber-cloud-{environment}"),
         environment,
@@ -360,17 +363,9 @@ pub fn faber_environment_registry(path: &Path, text: &str, dir_env: &str) -> Res
         deployed_by: Some("faber-cloud".into()),
         version: None,
         resources,
-        extra,
-    };
-    let mut one = Registry {
-        version: None,
-        created_at: None,
-        updated_at: None,
-        deployments: vec![d.clone()],
         extra: Map::new(),
     };
-    one.fill_ids();
-    d = one.deployments.remove(0);
+    fill_ids(&mut d);
     validate_deployment(path, text, "registry", &d)?;
     Ok(d)
 }
@@ -476,7 +471,7 @@ fn validate_deployment(path: &Path, text: &str, at: &str, d: &Deployment) -> Res
 /// object, or an array of them.
 pub fn parse_deployments(path: &Path, text: &str) -> Result<Vec<Deployment>> {
     let value: Value = parse_json(path, text)?;
-    let list: Vec<Deployment> = match value {
+    let mut list: Vec<Deployment> = match value {
         Value::Array(_) => from_value(path, text, value)?,
         Value::Object(ref o) if o.contains_key("deployments") && !o.contains_key("resources") => {
             let registry: Registry = from_value(path, text, value)?;
@@ -492,23 +487,7 @@ pub fn parse_deployments(path: &Path, text: &str) -> Result<Vec<Deployment>> {
         }
         _ => vec![from_value(path, text, value)?],
     };
-    let mut list = {
-        let mut r = Registry {
-            version: None,
-            created_at: None,
-            updated_at: None,
-            deployments: list,
-            extra: Map::new(),
-        };
-        r.fill_ids();
-        r.deployments
-    };
-    // The path of a file read once is no part of the deployment it describes.
-    for d in &mut list {
-        if d.deployed_by.as_deref() == Some("faber-cloud") {
-            d.extra.remove("source");
-        }
-    }
+    list.iter_mut().for_each(fill_ids);
     if list.is_empty() {
         return Err(Error::invalid(
             path,

@@ -151,14 +151,9 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
     // an issue resolves only when its check was evaluated in this run and passed.
     let mut issue_refs = Vec::new();
     for (k, evaluated) in &parts {
-        let family = |c: &str| match c.split('.').next().unwrap_or_default() {
-            "cost" | "waste" => "cost",
-            "cis" | "config" => "compliance",
-            _ => "security",
-        };
         let mine: Vec<Detection> = detections
             .iter()
-            .filter(|d| family(&d.check) == *k)
+            .filter(|d| auditor::type_of_check(&d.check) == *k)
             .cloned()
             .collect();
         let outcome =

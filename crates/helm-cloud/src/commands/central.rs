@@ -419,16 +419,19 @@ pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
     let rows = rows(ctx, &config, &monitors, a.env, a.domain, a.refresh).await?;
     let overall = overall(&rows);
-    let (top, skipped) = ranked(
+    // Every active issue of the view, read once: the domains count them, the top N show.
+    let (mut top, skipped) = ranked(
         ctx,
         &config,
         &IssueFilter {
             severities: vec![],
             domain: a.domain,
             env: a.env,
-            top: Some(a.issues),
+            top: None,
         },
     )?;
+    let active: Vec<Issue> = top.iter().map(|r| r.issue.clone()).collect();
+    top.truncate(a.issues);
     let mut actions: Vec<String> = top
         .iter()
         .take(3)
@@ -456,11 +459,6 @@ pub async fn dashboard(ctx: &Ctx, a: DashboardArgs<'_>) -> CliResult {
         })
         .collect();
     let unchecked = not_checked(&rows, a.domain, a.env);
-    let active: Vec<Issue> = issue_store(ctx, &config)
-        .active()?
-        .into_iter()
-        .filter(|i| a.env.is_none_or(|e| i.environment == e))
-        .collect();
     let mut json = json!({
         "dashboard": {
             "recently_resolved": resolved.iter().map(|i| json!({"id": i.id, "title": i.title, "environment": i.environment, "resolved_at": i.resolved_at})).collect::<Vec<_>>(),

@@ -9,26 +9,15 @@ use helm_core::clock::rfc3339;
 use helm_core::investigator::filter::Filter;
 use helm_core::investigator::redact::redact;
 use helm_core::registry::Resource;
-use helm_core::resource::{ResourceKind, Target};
 use serde_json::json;
 
-/// The log groups of a resource: the registry's `log_group`, else Lambda's
-/// `/aws/lambda/<name>`, else the awslogs groups of an ECS service's task definition.
+/// The log groups of a resource (helm-core decides which: `auditor::run::log_groups_of`).
 pub async fn log_groups(
     clients: &AwsClients,
     r: &Resource,
     region: &str,
 ) -> CliResult<Vec<String>> {
-    if let Some(g) = &r.log_group {
-        return Ok(vec![g.clone()]);
-    }
-    match (r.kind, r.parsed_arn.as_ref().map(|a| &a.target)) {
-        (Some(ResourceKind::Lambda), _) => Ok(vec![format!("/aws/lambda/{}", r.name)]),
-        (Some(ResourceKind::Ecs), Some(Target::Ecs { cluster, .. })) => {
-            Ok(clients.ecs_log_groups(region, cluster, &r.name).await?)
-        }
-        _ => Ok(Vec::new()),
-    }
+    Ok(helm_core::auditor::run::log_groups_of(clients, r, region).await?)
 }
 
 pub async fn run(

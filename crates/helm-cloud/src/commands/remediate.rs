@@ -5,7 +5,7 @@
 use super::health::issue_store;
 use super::targets;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult, EXIT_REFUSED, failure_exit_code};
+use crate::error::{CliError, CliResult, EXIT_REFUSED};
 use helm_core::ports::Confirmer;
 use helm_core::registry::Resource;
 use helm_core::resource::ResourceKind;
@@ -284,9 +284,7 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
                 None => e,
             })
         }
-        Err(Stop::Failed(f)) => {
-            Err(CliError::new(failure_exit_code(f.kind), f.message).hint(f.hint))
-        }
+        Err(Stop::Failed(f)) => Err((*f).into()),
         Err(Stop::Store(e)) => Err(e.into()),
     }
 }

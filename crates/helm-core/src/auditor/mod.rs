@@ -32,6 +32,15 @@ pub struct Finding {
     pub monthly_savings_usd: Option<f64>,
 }
 
+/// The audit type a check belongs to, by its prefix: `cost`, `compliance` or `security`.
+pub fn type_of_check(check: &str) -> &'static str {
+    match check.split('.').next().unwrap_or_default() {
+        "cost" | "waste" => "cost",
+        "cis" | "config" => "compliance",
+        _ => "security",
+    }
+}
+
 /// How much of what an audit set out to check it could evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
