@@ -168,6 +168,13 @@ impl AwsError {
                     {
                         "the service answered with a server error".to_string()
                     }
+                    // An answer that is no AWS error at all (an HTML error page, a proxy's
+                    // text): the SDK's parser complaint means nothing to an operator.
+                    None if self.message.starts_with("response error")
+                        || self.message.contains("malformed") =>
+                    {
+                        "the service's answer was not an AWS response (an error page?)".to_string()
+                    }
                     None => msg,
                 }
             }
@@ -222,6 +229,21 @@ fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_answer_is_one_plain_line() {
+        let e = AwsError::local(
+            "config:DescribeComplianceByConfigRule",
+            None,
+            AwsErrorKind::Service,
+            "response error: invalid input: malformed JSON error body: Error at offset 0: unexpected token '<'",
+        );
+        assert_eq!(
+            e.cause(),
+            "the service's answer was not an AWS response (an error page?)"
+        );
+        assert!(!e.brief().contains("offset 0"));
+    }
 
     #[test]
     fn codes_map_to_kinds() {
