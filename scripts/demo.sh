@@ -93,6 +93,12 @@ step remediate --issue "$issue" --env test
 step remediate "scale web to 4 tasks" --env test   "(needs confirmation: refused without a terminal or --yes)"
 "$helm" remediate "scale web to 4 tasks" --env test </dev/null || echo "(exit code $?: 4 = refused by policy)"
 
+step remediate --action scale_resources --service web --value 4294967296 --yes --env test "  (checked against ECS's range before any AWS call)"
+"$helm" remediate --action scale_resources --service web --value 4294967296 --yes --env test || echo "(exit code $?: 64 = a value out of range; nothing changed)"
+
+step -v health --service web --env test "  (-v: every AWS call on stderr)"
+"$helm" -v health --service web --env test >/dev/null || true
+
 # Audits: cost (Cost Explorer, cached for the day, and waste), then security (the demo's
 # security group is open to the world on SSH: critical).
 step audit --type cost --env test
