@@ -12,23 +12,7 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// Calls in flight at once per region.
 pub const PARALLEL_CALLS: usize = 4;
 
-/// One metric statistic to fetch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricQuery {
-    pub namespace: String,
-    pub name: String,
-    pub dimensions: Vec<(String, String)>,
-    /// `Sum`, `Average`, `p95`…
-    pub stat: String,
-    pub period_secs: i32,
-}
-
-/// What came back for one query: datapoints oldest first, or why there are none.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MetricSeries {
-    pub points: Vec<(DateTime<Utc>, f64)>,
-    pub error: Option<String>,
-}
+pub use helm_core::ports::{MetricQuery, MetricSeries};
 
 /// An alarm and what it watches.
 #[derive(Debug, Clone, PartialEq)]

@@ -135,14 +135,6 @@ impl helm_core::ports::CostFacts for AwsClients {
             .map(|d| (d.id, d.class))
             .collect())
     }
-    async fn ecs_log_groups(
-        &self,
-        region: &str,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Vec<String>, helm_core::ports::Failure> {
-        Ok(AwsClients::ecs_log_groups(self, region, cluster, service).await?)
-    }
     async fn log_groups(
         &self,
         region: &str,

@@ -475,6 +475,16 @@ async fn alarms(
 
 /// AWS as the health check use case sees it.
 impl helm_core::ports::Observer for AwsClients {
+    async fn metric_data(
+        &self,
+        region: &str,
+        queries: &[MetricQuery],
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<MetricSeries>, helm_core::ports::Failure> {
+        Ok(AwsClients::metric_data(self, region, queries, start, end).await?)
+    }
+
     async fn observe(&self, targets: &[Target], opts: &HealthOptions) -> Vec<Observation> {
         observe(self, targets, opts).await
     }

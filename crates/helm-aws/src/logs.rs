@@ -3,22 +3,7 @@
 
 use crate::{AwsClients, AwsError, AwsErrorKind};
 
-/// One log event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogEvent {
-    pub timestamp_ms: i64,
-    pub message: String,
-    pub stream: String,
-}
-
-/// What a sweep of a log group read.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogSweep {
-    pub events: u64,
-    pub pages: u64,
-    /// The log group does not exist.
-    pub missing: bool,
-}
+pub use helm_core::ports::{LogEvent, LogSweep};
 
 impl AwsClients {
     /// Every event of `group` in `[start_ms, end_ms]` matching `pattern` (as the server
@@ -128,5 +113,31 @@ impl AwsClients {
             }
         }
         Ok(groups)
+    }
+}
+
+/// AWS as `logs` and `investigate` see it.
+impl helm_core::ports::LogSource for AwsClients {
+    async fn filter_events(
+        &self,
+        region: &str,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        pattern: Option<&str>,
+        each: &mut dyn FnMut(LogEvent) -> bool,
+    ) -> Result<LogSweep, helm_core::ports::Failure> {
+        Ok(self
+            .filter_log_events(region, group, start_ms, end_ms, pattern, each)
+            .await?)
+    }
+
+    async fn ecs_log_groups(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<String>, helm_core::ports::Failure> {
+        Ok(AwsClients::ecs_log_groups(self, region, cluster, service).await?)
     }
 }

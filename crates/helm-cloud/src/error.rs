@@ -110,6 +110,15 @@ impl From<helm_core::ports::Failure> for CliError {
     }
 }
 
+impl From<helm_core::CaseError> for CliError {
+    fn from(e: helm_core::CaseError) -> Self {
+        match e {
+            helm_core::CaseError::Domain(e) => e.into(),
+            helm_core::CaseError::World(f) => f.into(),
+        }
+    }
+}
+
 impl From<AwsError> for CliError {
     fn from(e: AwsError) -> Self {
         CliError {

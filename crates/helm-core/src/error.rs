@@ -123,3 +123,13 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+/// Why a use case stopped: the domain refused (bad input, a bad file), or the world
+/// failed (a port's call). Front ends map both to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error(transparent)]
+    Domain(#[from] Error),
+    #[error(transparent)]
+    World(#[from] crate::ports::Failure),
+}

@@ -18,6 +18,18 @@ pub enum RateSource {
     None(&'static str),
 }
 
+/// A series `performance` describes: a report key as it is, or a ratio of two count
+/// series in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesSource {
+    Key(&'static str),
+    /// (part, total): part / total × 100 per period, periods without traffic skipped.
+    Ratio(&'static str, &'static str),
+}
+
+/// One series of `performance`: (label, unit, source).
+pub type Trend = (&'static str, &'static str, SeriesSource);
+
 /// One kind's row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct KindInfo {
@@ -34,10 +46,15 @@ pub struct KindInfo {
     pub latency_series: Option<&'static str>,
     /// The action that fits a failed check: (check, or a family ending in `:`, action).
     pub fixes: &'static [(&'static str, ActionId)],
+    /// The SLO-relevant series `performance` describes.
+    pub trends: &'static [Trend],
+    /// The CloudWatch metric `performance` suggests for a rising latency.
+    pub latency_cw_metric: &'static str,
 }
 
 use ActionId as A;
 use ResourceKind as K;
+use SeriesSource as S;
 
 pub const KINDS: [KindInfo; 8] = [
     KindInfo {
@@ -57,6 +74,12 @@ pub const KINDS: [KindInfo; 8] = [
             ("cpu", A::IncreaseCapacity),
             ("memory", A::IncreaseCapacity),
         ],
+        trends: &[
+            ("error rate", "%", S::Ratio("errors", "invocations")),
+            ("p95 duration", "ms", S::Key("duration_p95_ms")),
+            ("invocations", "", S::Key("invocations")),
+        ],
+        latency_cw_metric: "Duration",
     },
     KindInfo {
         kind: K::Ecs,
@@ -77,6 +100,11 @@ pub const KINDS: [KindInfo; 8] = [
             ("cpu", A::IncreaseCapacity),
             ("memory", A::IncreaseCapacity),
         ],
+        trends: &[
+            ("CPU", "%", S::Key("cpu_avg_percent")),
+            ("memory", "%", S::Key("memory_avg_percent")),
+        ],
+        latency_cw_metric: "CPUUtilization",
     },
     KindInfo {
         kind: K::Rds,
@@ -91,6 +119,11 @@ pub const KINDS: [KindInfo; 8] = [
             ("cpu", A::RebootRds),
             ("memory", A::RebootRds),
         ],
+        trends: &[
+            ("CPU", "%", S::Key("cpu_avg_percent")),
+            ("connections", "", S::Key("connections_max")),
+        ],
+        latency_cw_metric: "ReadLatency",
     },
     KindInfo {
         kind: K::S3,
@@ -101,6 +134,15 @@ pub const KINDS: [KindInfo; 8] = [
         error_series: Some("errors_5xx"),
         latency_series: Some("first_byte_latency_avg_ms"),
         fixes: &[],
+        trends: &[
+            ("error rate", "%", S::Ratio("errors_5xx", "requests")),
+            (
+                "first-byte latency",
+                "ms",
+                S::Key("first_byte_latency_avg_ms"),
+            ),
+        ],
+        latency_cw_metric: "FirstByteLatency",
     },
     KindInfo {
         kind: K::CloudFront,
@@ -114,6 +156,11 @@ pub const KINDS: [KindInfo; 8] = [
             ("error_rate", A::InvalidateCloudfront),
             ("availability", A::InvalidateCloudfront),
         ],
+        trends: &[
+            ("5xx error rate", "%", S::Key("error_rate_5xx_percent")),
+            ("requests", "", S::Key("requests")),
+        ],
+        latency_cw_metric: "5xxErrorRate",
     },
     KindInfo {
         kind: K::ApiGateway,
@@ -127,6 +174,11 @@ pub const KINDS: [KindInfo; 8] = [
         error_series: Some("errors_5xx"),
         latency_series: Some("latency_p95_ms"),
         fixes: &[],
+        trends: &[
+            ("error rate", "%", S::Ratio("errors_5xx", "requests")),
+            ("p95 latency", "ms", S::Key("latency_p95_ms")),
+        ],
+        latency_cw_metric: "Latency",
     },
     KindInfo {
         kind: K::DynamoDb,
@@ -137,6 +189,11 @@ pub const KINDS: [KindInfo; 8] = [
         error_series: Some("system_errors"),
         latency_series: Some("latency_p95_ms"),
         fixes: &[],
+        trends: &[
+            ("p95 latency", "ms", S::Key("latency_p95_ms")),
+            ("throttled requests", "", S::Key("throttled_requests")),
+        ],
+        latency_cw_metric: "SuccessfulRequestLatency",
     },
     KindInfo {
         kind: K::Sqs,
@@ -147,6 +204,15 @@ pub const KINDS: [KindInfo; 8] = [
         error_series: None,
         latency_series: Some("oldest_message_age_max_s"),
         fixes: &[],
+        trends: &[
+            (
+                "oldest message age",
+                "s",
+                S::Key("oldest_message_age_max_s"),
+            ),
+            ("visible messages", "", S::Key("visible_messages_max")),
+        ],
+        latency_cw_metric: "ApproximateAgeOfOldestMessage",
     },
 ];
 
@@ -201,6 +267,21 @@ mod tests {
             for s in [row.error_series, row.latency_series].into_iter().flatten() {
                 assert!(known(s), "{kind}: series {s}");
             }
+            assert!(!row.trends.is_empty(), "{kind}: no trend series");
+            for (label, _, src) in row.trends {
+                match src {
+                    SeriesSource::Key(k) => assert!(known(k), "{kind}: trend {label}: {k}"),
+                    SeriesSource::Ratio(a, b) => {
+                        assert!(known(a) && known(b), "{kind}: trend {label}: {a}/{b}")
+                    }
+                }
+            }
+            let names: Vec<&str> = spec::metrics(kind).iter().map(|m| m.name).collect();
+            assert!(
+                names.contains(&row.latency_cw_metric),
+                "{kind}: {} is not one of its CloudWatch metrics ({names:?})",
+                row.latency_cw_metric
+            );
             for (check, action) in row.fixes {
                 let a = catalogue::find(action.name()).unwrap();
                 assert!(

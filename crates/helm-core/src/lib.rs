@@ -29,4 +29,4 @@ pub mod suggest;
 pub mod trust;
 pub mod version;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{CaseError, Error, ErrorKind, Result};

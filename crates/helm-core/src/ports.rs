@@ -117,8 +117,35 @@ pub trait Confirmer {
     fn confirm(&self, plan: &str, question: &str, expected: &str) -> std::io::Result<bool>;
 }
 
+/// One metric statistic to fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricQuery {
+    pub namespace: String,
+    pub name: String,
+    pub dimensions: Vec<(String, String)>,
+    /// `Sum`, `Average`, `p95`…
+    pub stat: String,
+    pub period_secs: i32,
+}
+
+/// What came back for one query: datapoints oldest first, or why there are none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricSeries {
+    pub points: Vec<(chrono::DateTime<chrono::Utc>, f64)>,
+    pub error: Option<String>,
+}
+
 /// What a health check reads: the status, metrics and alarms of many resources at once.
 pub trait Observer {
+    /// Raw metric data of `region` over `[start, end)`: one answer per query, in order.
+    fn metric_data(
+        &self,
+        region: &str,
+        queries: &[MetricQuery],
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<Vec<MetricSeries>, Failure>>;
+
     /// One observation per target, in order; failures are confined to the resources they
     /// concern (an unreadable resource's observation says why).
     fn observe(
@@ -215,8 +242,48 @@ pub struct LogGroupInfo {
     pub stored_bytes: i64,
 }
 
+/// One log event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub timestamp_ms: i64,
+    pub message: String,
+    pub stream: String,
+}
+
+/// What a sweep of one log group read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogSweep {
+    pub events: u64,
+    pub pages: u64,
+    /// The log group does not exist.
+    pub missing: bool,
+}
+
+/// What `logs` and `investigate` read: log events, and which groups a resource logs to.
+pub trait LogSource {
+    /// Every event of `group` in `[start_ms, end_ms]` matching the service-side `pattern`,
+    /// oldest first, handed to `each` until it returns false.
+    fn filter_events(
+        &self,
+        region: &str,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        pattern: Option<&str>,
+        each: &mut dyn FnMut(LogEvent) -> bool,
+    ) -> impl Future<Output = Result<LogSweep, Failure>>;
+
+    /// The awslogs groups of an ECS service's task definition.
+    fn ecs_log_groups(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Failure>>;
+}
+
 /// What a cost audit reads beyond the metrics: costs, DB classes and log groups.
-pub trait CostFacts {
+pub trait CostFacts: LogSource {
     /// Cost by service from `start` to `end` (`YYYY-MM-DD`), daily or monthly, and how many
     /// requests it took (each Cost Explorer request is charged).
     fn cost_and_usage(
@@ -230,13 +297,6 @@ pub trait CostFacts {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<Vec<(String, String)>, Failure>>;
-    /// The awslogs groups of an ECS service's task definition.
-    fn ecs_log_groups(
-        &self,
-        region: &str,
-        cluster: &str,
-        service: &str,
-    ) -> impl Future<Output = Result<Vec<String>, Failure>>;
     /// Log groups whose name starts with `prefix`.
     fn log_groups(
         &self,

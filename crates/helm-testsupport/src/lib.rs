@@ -13,8 +13,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The repository's top folder.
+///
+/// From the `CARGO_MANIFEST_DIR` that `cargo test` sets when it runs a test binary (the
+/// crate under test, two folders down), not the one compiled into this crate: cargo keeps a
+/// compiled path dependency fresh when the same sources are built from another clone into a
+/// shared target folder, so a compiled-in path can name a clone that is gone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    crate_dir
         .join("../..")
         .canonicalize()
         .expect("repository root")

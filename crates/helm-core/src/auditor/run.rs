@@ -938,14 +938,6 @@ mod tests {
         async fn db_classes(&self, _r: &str) -> Result<Vec<(String, String)>, Failure> {
             Ok(vec![])
         }
-        async fn ecs_log_groups(
-            &self,
-            _r: &str,
-            _c: &str,
-            _s: &str,
-        ) -> Result<Vec<String>, Failure> {
-            Ok(vec![])
-        }
         async fn log_groups(
             &self,
             _r: &str,
@@ -955,7 +947,38 @@ mod tests {
         }
     }
 
+    impl crate::ports::LogSource for NoCosts {
+        async fn filter_events(
+            &self,
+            _r: &str,
+            _g: &str,
+            _s: i64,
+            _e: i64,
+            _p: Option<&str>,
+            _each: &mut dyn FnMut(crate::ports::LogEvent) -> bool,
+        ) -> Result<crate::ports::LogSweep, Failure> {
+            Ok(Default::default())
+        }
+        async fn ecs_log_groups(
+            &self,
+            _r: &str,
+            _c: &str,
+            _s: &str,
+        ) -> Result<Vec<String>, Failure> {
+            Ok(vec![])
+        }
+    }
+
     impl Observer for NoCosts {
+        async fn metric_data(
+            &self,
+            _r: &str,
+            q: &[crate::ports::MetricQuery],
+            _s: chrono::DateTime<chrono::Utc>,
+            _e: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<crate::ports::MetricSeries>, Failure> {
+            Ok(vec![Default::default(); q.len()])
+        }
         async fn observe(
             &self,
             _t: &[Target],

@@ -250,6 +250,15 @@ mod tests {
     }
 
     impl Observer for FakeObserver {
+        async fn metric_data(
+            &self,
+            _r: &str,
+            q: &[crate::ports::MetricQuery],
+            _s: chrono::DateTime<chrono::Utc>,
+            _e: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<crate::ports::MetricSeries>, crate::ports::Failure> {
+            Ok(vec![Default::default(); q.len()])
+        }
         async fn observe(&self, _t: &[Target], _o: &HealthOptions) -> Vec<Observation> {
             self.observations.lock().unwrap().clone()
         }

@@ -4,6 +4,7 @@
 //! come in as data (the AWS adapter gathers them), the results go out as data.
 
 pub mod check;
+pub mod performance;
 pub mod report;
 pub mod slo;
 pub mod spec;
