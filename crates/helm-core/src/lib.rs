@@ -25,6 +25,7 @@ pub mod registry;
 pub mod resource;
 pub mod responder;
 pub mod router;
+pub mod scope;
 pub mod suggest;
 pub mod trust;
 pub mod version;

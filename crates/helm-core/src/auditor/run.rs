@@ -678,23 +678,13 @@ pub async fn cost<F: CostFacts + Observer>(
     Ok(part)
 }
 
-/// The log groups of a resource: the registry's `log_group`, else Lambda's
-/// `/aws/lambda/<name>`, else the awslogs groups of an ECS service's task definition.
+/// The log groups of a resource (`investigator::run::log_groups_of`).
 pub async fn log_groups_of<F: CostFacts>(
     facts: &F,
     r: &crate::registry::Resource,
     region: &str,
 ) -> Result<Vec<String>, Failure> {
-    if let Some(g) = &r.log_group {
-        return Ok(vec![g.clone()]);
-    }
-    match (r.kind, r.parsed_arn.as_ref().map(|a| &a.target)) {
-        (Some(ResourceKind::Lambda), _) => Ok(vec![format!("/aws/lambda/{}", r.name)]),
-        (Some(ResourceKind::Ecs), Some(crate::resource::Target::Ecs { cluster, .. })) => {
-            facts.ecs_log_groups(region, cluster, &r.name).await
-        }
-        _ => Ok(Vec::new()),
-    }
+    crate::investigator::run::log_groups_of(facts, r, region).await
 }
 
 fn round2(v: f64) -> f64 {

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod query;
 pub mod redact;
 pub mod rules;
+pub mod run;
 pub mod timephrase;
 
 use crate::clock::rfc3339;

@@ -3,6 +3,7 @@
 //! the most specific to the most general); the category with the most error-line evidence
 //! wins, the earliest onset breaking ties.
 
+use crate::responder::catalogue::ActionId;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -57,19 +58,19 @@ impl Category {
     }
 
     /// What to do about it; the remediate action when one fits.
-    pub fn recommendation(self) -> (&'static str, Option<&'static str>) {
+    pub fn recommendation(self) -> (&'static str, Option<ActionId>) {
         match self {
             Category::Timeout => (
                 "Check the slow dependency named in the evidence; raise the timeout only if the work is legitimately longer",
-                Some("restart_lambda"),
+                Some(ActionId::RestartLambda),
             ),
             Category::OutOfMemory => (
                 "Raise the memory size or fix the leak; restarting clears leaked state for a while",
-                Some("restart_lambda"),
+                Some(ActionId::RestartLambda),
             ),
             Category::Throttling => (
                 "Add retries with backoff and jitter, raise the limit (reserved concurrency, service quota) or spread the load",
-                Some("increase_capacity"),
+                Some(ActionId::IncreaseCapacity),
             ),
             Category::DatabaseConnection => (
                 "Reuse connections (a pool outside the handler, RDS Proxy) and check the database's max_connections",
