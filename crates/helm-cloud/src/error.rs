@@ -114,7 +114,7 @@ impl From<helm_core::CaseError> for CliError {
     fn from(e: helm_core::CaseError) -> Self {
         match e {
             helm_core::CaseError::Domain(e) => e.into(),
-            helm_core::CaseError::World(f) => f.into(),
+            helm_core::CaseError::World(f) => (*f).into(),
         }
     }
 }

@@ -372,7 +372,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             .collect();
             commands::central::list(
                 ctx,
-                commands::central::IssueFilter {
+                helm_core::central::board::IssueFilter {
                     severities,
                     domain: domain.as_deref(),
                     env: env.as_deref(),
@@ -386,9 +386,9 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             issues,
             refresh,
         } => {
-            commands::central::dashboard(
+            commands::dashboard::dashboard(
                 ctx,
-                commands::central::DashboardArgs {
+                commands::dashboard::DashboardArgs {
                     env: env.as_deref(),
                     domain: domain.as_deref(),
                     issues,
@@ -398,7 +398,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             .await
         }
         Command::Status { domain, env } => {
-            commands::central::status(ctx, env.as_deref(), domain.as_deref()).await
+            commands::dashboard::status(ctx, env.as_deref(), domain.as_deref()).await
         }
         Command::Escalate { id, priority } => {
             commands::central::escalate(ctx, &id, priority.map(|p| p.to_lowercase()).as_deref())

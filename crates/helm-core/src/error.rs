@@ -130,6 +130,13 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 pub enum CaseError {
     #[error(transparent)]
     Domain(#[from] Error),
+    /// Boxed: a failure carries several lines of text, and results stay small.
     #[error(transparent)]
-    World(#[from] crate::ports::Failure),
+    World(Box<crate::ports::Failure>),
+}
+
+impl From<crate::ports::Failure> for CaseError {
+    fn from(f: crate::ports::Failure) -> Self {
+        CaseError::World(Box::new(f))
+    }
 }

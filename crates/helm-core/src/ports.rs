@@ -304,3 +304,38 @@ pub trait CostFacts: LogSource {
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<LogGroupInfo>, Failure>>;
 }
+
+/// A work item in a tracker (a GitHub issue, a Markdown file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkItem {
+    /// `owner/repo#42`, `file:…`.
+    pub id: String,
+    pub url: Option<String>,
+}
+
+/// Where escalated issues become work items.
+pub trait WorkTracker {
+    /// A work item already carrying `marker` (the trace of an escalation whose answer was
+    /// lost); `key` is the issue's id.
+    fn find(&self, key: &str, marker: &str) -> Result<Option<WorkItem>, crate::CaseError>;
+    fn create(
+        &self,
+        key: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<WorkItem, crate::CaseError>;
+}
+
+/// Where the dashboard and `status` read each domain's newest health report.
+pub trait DomainReports {
+    /// helm-cloud's own newest saved report of `environment`; None when there is none.
+    fn own_report(&self, environment: &str) -> impl Future<Output = Option<Value>>;
+    /// What an external domain's health command printed for `environment` (a JSON health
+    /// report), or why there is none (it failed, timed out, printed no JSON).
+    fn external_report(
+        &self,
+        command: &str,
+        environment: &str,
+    ) -> impl Future<Output = Result<Value, String>>;
+}

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod central;
 pub mod config;
+pub mod dashboard;
 pub mod health;
 pub mod init;
 pub mod investigate;

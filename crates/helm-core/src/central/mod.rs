@@ -1,6 +1,9 @@
 //! Central Helm: one view over every domain monitor, issues in priority order, work items
 //! for escalation. The domain-monitor registry is the plugin's format.
 
+pub mod board;
+pub mod escalate;
+
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::issues::{Issue, age_hours, priority_score};
