@@ -2,6 +2,7 @@
 //! (check id, title, resource, severity, why, how to fix), and the `audit_data` report.
 //! This version audits cost; security and compliance come next (see the README).
 
+pub mod audit;
 pub mod compliance;
 pub mod cost;
 pub mod run;

@@ -1,0 +1,530 @@
+//! The `audit` use case: run the asked types (cost, security, compliance), order the
+//! findings, build the plugin's audit_data report, open or resolve issues per type, and save
+//! the report. When nothing could be evaluated because AWS could not be used, it says so
+//! with the failure's kind instead of a report (never a pass).
+
+use super::run::{self, CostRun, Part, Scoped};
+use super::{Coverage, Evaluation, Finding, Severity, audit_data, markdown, type_of_check};
+use crate::clock::{file_stamp, rfc3339};
+use crate::error::CaseError;
+use crate::issues::{self, Detection, Evaluated, IssueStore};
+use crate::monitor::check::Target;
+use crate::ports::{ComplianceFacts, CostFacts, FailureKind, Observer};
+use crate::registry::EnvironmentView;
+use crate::resource::ResourceKind;
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+/// The audit types, in the order `all` runs them.
+pub const TYPES: [&str; 3] = ["cost", "security", "compliance"];
+
+/// What an audit looks at.
+pub struct AuditRequest<'a> {
+    /// `cost`, `security`, `compliance` or `all`.
+    pub kind: &'a str,
+    pub view: &'a EnvironmentView,
+    /// The monitored resources, each with its region.
+    pub targets: &'a [Target],
+    /// `region_of(the ARN's region)`: the region a resource is audited in.
+    pub region_of: &'a dyn Fn(Option<&str>) -> String,
+    pub timeframe: &'a str,
+    /// A budget overrun in an environment that asks before every change is critical.
+    pub requires_confirmation: bool,
+    pub cost: CostRun<'a>,
+}
+
+/// What an audit produced.
+#[derive(Debug)]
+pub enum AuditOutcome {
+    /// The report (saved), its findings in order, and the exit code it gives a CI job.
+    Report {
+        data: Value,
+        findings: Vec<Finding>,
+        code: u8,
+    },
+    /// Nothing was evaluated because AWS could not be used: the kind of failure, and one
+    /// line saying the first reason (and how many more).
+    NothingEvaluated {
+        failure: FailureKind,
+        message: String,
+    },
+}
+
+/// The regions of the environment's resources (the default region when there are none);
+/// CloudFront is global and adds none.
+pub fn regions(view: &EnvironmentView, region_of: &dyn Fn(Option<&str>) -> String) -> Vec<String> {
+    let mut r: Vec<String> = view
+        .resources
+        .iter()
+        .filter(|x| x.kind != Some(ResourceKind::CloudFront))
+        .map(|x| region_of(x.region.as_deref()))
+        .collect();
+    if r.is_empty() {
+        r.push(region_of(None));
+    }
+    r.sort();
+    r.dedup();
+    r
+}
+
+/// The issue a finding opens, when it opens one: critical findings and budget overruns.
+fn detection(f: &Finding, env: &str, requires_confirmation: bool) -> Option<Detection> {
+    let opens = f.severity == Severity::Critical
+        || matches!(f.check.as_str(), "cost.daily_budget" | "cost.forecast");
+    opens.then(|| Detection {
+        environment: env.into(),
+        resource: f.resource.clone(),
+        check: f.check.clone(),
+        severity: match f.severity {
+            Severity::Critical => issues::Severity::Critical,
+            Severity::High if requires_confirmation => issues::Severity::Critical,
+            Severity::High => issues::Severity::High,
+            _ => issues::Severity::Medium,
+        },
+        title: f.title.clone(),
+        description: f.detail.clone(),
+        slo_breach: false,
+        metrics: json!({"check": f.check}),
+    })
+}
+
+/// Run the audit of `req`, sync its issues in `store` and save the report under `dir`
+/// (`shown` gives the path as the user sees it).
+pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
+    world: &W,
+    req: &AuditRequest<'_>,
+    store: &IssueStore,
+    dir: &Path,
+    shown: &dyn Fn(&Path) -> String,
+) -> Result<AuditOutcome, CaseError> {
+    let started = std::time::Instant::now();
+    let (kind, env, now) = (req.kind, req.view.environment.as_str(), req.cost.now);
+    let kinds: Vec<&str> = if kind == "all" {
+        TYPES.to_vec()
+    } else {
+        vec![kind]
+    };
+    let regions = regions(req.view, req.region_of);
+    let mut findings = Vec::new();
+    let mut metrics = Map::new();
+    let mut parts: Vec<(&str, Evaluated)> = Vec::new();
+    let mut not_evaluated: Vec<String> = Vec::new();
+    let mut failures: Vec<FailureKind> = Vec::new();
+    for k in &kinds {
+        let part: Part = match *k {
+            "cost" => run::cost(world, req.targets, &req.cost).await?,
+            "security" => {
+                let scoped: Vec<Scoped> = req
+                    .view
+                    .resources
+                    .iter()
+                    .map(|r| Scoped {
+                        id: r.id.clone(),
+                        name: r.name.clone(),
+                        kind: r.kind,
+                        region: (req.region_of)(r.region.as_deref()),
+                    })
+                    .collect();
+                run::security(world, &scoped, &regions).await
+            }
+            "compliance" => run::compliance(world, &regions).await,
+            other => {
+                return Err(crate::Error::usage(
+                    format!("no audit type {other:?}"),
+                    Some("cost, security, compliance or all".into()),
+                )
+                .into());
+            }
+        };
+        findings.extend(part.findings);
+        metrics.insert(k.to_string(), part.metrics);
+        not_evaluated.extend(part.not_evaluated.iter().map(|n| format!("{k}: {n}")));
+        failures.extend(part.failures);
+        parts.push((k, part.evaluated));
+    }
+    let coverage = Coverage::of(parts.iter().any(|(_, e)| !e.is_empty()), &not_evaluated);
+    // Nothing evaluated because AWS could not be used at all, every failure of one kind:
+    // say why rather than write a report of nothing.
+    if coverage == Coverage::None
+        && let Some(&first) = failures.first()
+        && failures.iter().all(|k| same_exit(*k, first))
+    {
+        let more = match not_evaluated.len() {
+            0 | 1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Ok(AuditOutcome::NothingEvaluated {
+            failure: first,
+            message: format!(
+                "audit --type {kind} evaluated nothing: {}{more}",
+                not_evaluated.first().cloned().unwrap_or_default()
+            ),
+        });
+    }
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(
+            b.monthly_savings_usd
+                .unwrap_or(0.0)
+                .total_cmp(&a.monthly_savings_usd.unwrap_or(0.0)),
+        )
+    });
+    let metrics = if kinds.len() == 1 {
+        metrics.remove(kinds[0]).unwrap_or(Value::Null)
+    } else {
+        Value::Object(metrics)
+    };
+    let recommendations: Vec<String> = findings
+        .iter()
+        .take(10)
+        .map(|f| format!("{} ({}): {}", f.title, f.resource, f.recommendation))
+        .collect();
+    let failed: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| (f.resource.clone(), f.check.clone()))
+        .collect();
+    let mut data = audit_data(
+        kind,
+        env,
+        &rfc3339(now),
+        req.timeframe,
+        &findings,
+        metrics,
+        &recommendations,
+        &Evaluation {
+            coverage,
+            not_evaluated,
+            passing: parts.iter().map(|(_, e)| e.passing(&failed)).sum(),
+        },
+    );
+    // The plugin's ops-auditor `audit` block.
+    data["audit"]["check_type"] = json!(kind);
+    data["audit"]["duration_seconds"] =
+        json!((started.elapsed().as_secs_f64() * 100.0).round() / 100.0);
+    data["audit"]["auditor"] =
+        json!({"plugin": "fractary-helm-cloud", "skill": "ops-auditor", "tool": "helm-cloud"});
+    data["audit"]["audit_id"] = json!(format!("{}-{kind}", file_stamp(now)));
+
+    // Each audit type is its own source: a cost audit never touches a security issue, and
+    // an issue resolves only when its check was evaluated in this run and passed.
+    let detections: Vec<Detection> = findings
+        .iter()
+        .filter_map(|f| detection(f, env, req.requires_confirmation))
+        .collect();
+    let mut issue_refs = Vec::new();
+    for (k, evaluated) in &parts {
+        let mine: Vec<Detection> = detections
+            .iter()
+            .filter(|d| type_of_check(&d.check) == *k)
+            .cloned()
+            .collect();
+        let outcome = store.sync(env, &format!("audit:{k}"), &mine, evaluated, now)?;
+        issue_refs.extend(
+            outcome.issues.iter().map(
+                |(fp, id, opened)| json!({"fingerprint": fp, "issue_id": id, "opened": opened}),
+            ),
+        );
+        issue_refs.extend(
+            outcome
+                .resolved
+                .iter()
+                .map(|id| json!({"issue_id": id, "resolved": true})),
+        );
+    }
+    data["issues"] = json!(issue_refs);
+    let path = save(&mut data, dir, kind, now, shown)?;
+    debug_assert!(path.exists());
+    let code = data["summary"]["exit_code"].as_u64().unwrap_or(0) as u8;
+    Ok(AuditOutcome::Report {
+        data,
+        findings,
+        code,
+    })
+}
+
+/// Two failure kinds a front end reports the same way (an unreachable and a refused call
+/// both mean AWS could not be used).
+fn same_exit(a: FailureKind, b: FailureKind) -> bool {
+    let class = |k: FailureKind| match k {
+        FailureKind::Unavailable | FailureKind::Rejected => 0,
+        FailureKind::PermissionDenied => 1,
+        FailureKind::NotFound => 2,
+    };
+    class(a) == class(b)
+}
+
+/// Save the report as `<stamp>-<kind>.json` and `.md` under `dir`, never replacing one.
+fn save(
+    data: &mut Value,
+    dir: &Path,
+    kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    shown: &dyn Fn(&Path) -> String,
+) -> crate::Result<PathBuf> {
+    let json_path = crate::fsutil::reserve_unique(dir, &file_stamp(now), &format!("-{kind}.json"))?;
+    data["report_path"] = json!(shown(&json_path));
+    crate::fsutil::write_atomic(
+        &json_path,
+        (serde_json::to_string_pretty(data).expect("JSON") + "\n").as_bytes(),
+    )?;
+    crate::fsutil::write_atomic(&json_path.with_extension("md"), markdown(data).as_bytes())?;
+    Ok(json_path)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The audit pipeline on a world where every read fails the same way.
+    use super::*;
+    use crate::auditor::compliance::RuleCompliance;
+    use crate::auditor::security::{BucketFacts, HubFinding, LambdaFacts, OpenRule, PolicyFacts};
+    use crate::monitor::check::HealthOptions;
+    use crate::monitor::{Observation, StatusObs};
+    use crate::ports::*;
+    use crate::registry::Registry;
+    use chrono::{DateTime, Utc};
+    use futures::executor::block_on;
+
+    /// Every call fails with `kind`.
+    struct Down(FailureKind);
+
+    impl Down {
+        fn fail<T>(&self, api: &str) -> Result<T, Failure> {
+            let cause = match self.0 {
+                FailureKind::PermissionDenied => "access denied",
+                _ => "endpoint unreachable",
+            };
+            Err(Failure {
+                kind: self.0,
+                api: api.into(),
+                code: None,
+                cause: cause.into(),
+                message: format!("{api} failed: {cause}"),
+                brief: cause.into(),
+                hint: String::new(),
+            })
+        }
+    }
+
+    impl SecurityFacts for Down {
+        async fn open_ingress(&self, _r: &str) -> Result<Vec<OpenRule>, Failure> {
+            self.fail("ec2:DescribeSecurityGroups")
+        }
+        async fn bucket_facts(&self, _r: &str, _i: &str, _n: &str) -> Result<BucketFacts, Failure> {
+            self.fail("s3:GetBucketPolicyStatus")
+        }
+        async fn db_instances(&self, _r: &str) -> Result<Vec<(String, bool, bool)>, Failure> {
+            self.fail("rds:DescribeDBInstances")
+        }
+        async fn lambda_security(
+            &self,
+            _r: &str,
+            _i: &str,
+            _n: &str,
+        ) -> Result<LambdaFacts, Failure> {
+            self.fail("lambda:GetPolicy")
+        }
+        async fn customer_policies(&self) -> Result<Vec<PolicyFacts>, Failure> {
+            self.fail("iam:ListPolicies")
+        }
+        async fn security_hub_findings(&self, _r: &str) -> Result<Vec<HubFinding>, Failure> {
+            self.fail("securityhub:GetFindings")
+        }
+    }
+
+    impl ComplianceFacts for Down {
+        async fn password_min_length(&self) -> Result<Option<i32>, Failure> {
+            self.fail("iam:GetAccountPasswordPolicy")
+        }
+        async fn root_account(&self) -> Result<(bool, bool), Failure> {
+            self.fail("iam:GetAccountSummary")
+        }
+        async fn logging_multi_region_trails(&self, _r: &str) -> Result<Vec<String>, Failure> {
+            self.fail("cloudtrail:DescribeTrails")
+        }
+        async fn account_id(&self) -> Result<String, Failure> {
+            self.fail("sts:GetCallerIdentity")
+        }
+        async fn account_public_access_block(
+            &self,
+            _r: &str,
+            _a: &str,
+        ) -> Result<Option<bool>, Failure> {
+            self.fail("s3control:GetPublicAccessBlock")
+        }
+        async fn ebs_default_encryption(&self, _r: &str) -> Result<bool, Failure> {
+            self.fail("ec2:GetEbsEncryptionByDefault")
+        }
+        async fn vpcs_without_flow_logs(&self, _r: &str) -> Result<(usize, Vec<String>), Failure> {
+            self.fail("ec2:DescribeVpcs")
+        }
+        async fn config_recording(&self, _r: &str) -> Result<bool, Failure> {
+            self.fail("config:DescribeConfigurationRecorderStatus")
+        }
+        async fn config_rule_compliance(&self, _r: &str) -> Result<Vec<RuleCompliance>, Failure> {
+            self.fail("config:DescribeComplianceByConfigRule")
+        }
+    }
+
+    impl LogSource for Down {
+        async fn filter_events(
+            &self,
+            _r: &str,
+            _g: &str,
+            _s: i64,
+            _e: i64,
+            _p: Option<&str>,
+            _each: &mut dyn FnMut(LogEvent) -> bool,
+        ) -> Result<LogSweep, Failure> {
+            self.fail("logs:FilterLogEvents")
+        }
+        async fn ecs_log_groups(
+            &self,
+            _r: &str,
+            _c: &str,
+            _s: &str,
+        ) -> Result<Vec<String>, Failure> {
+            self.fail("ecs:DescribeServices")
+        }
+    }
+
+    impl CostFacts for Down {
+        async fn cost_and_usage(
+            &self,
+            _s: &str,
+            _e: &str,
+            _d: bool,
+        ) -> Result<(Vec<CostPeriod>, u32), Failure> {
+            self.fail("ce:GetCostAndUsage")
+        }
+        async fn db_classes(&self, _r: &str) -> Result<Vec<(String, String)>, Failure> {
+            self.fail("rds:DescribeDBInstances")
+        }
+        async fn log_groups(&self, _r: &str, _p: &str) -> Result<Vec<LogGroupInfo>, Failure> {
+            self.fail("logs:DescribeLogGroups")
+        }
+    }
+
+    impl Observer for Down {
+        async fn metric_data(
+            &self,
+            _r: &str,
+            _q: &[MetricQuery],
+            _s: DateTime<Utc>,
+            _e: DateTime<Utc>,
+        ) -> Result<Vec<MetricSeries>, Failure> {
+            self.fail("cloudwatch:GetMetricData")
+        }
+        async fn observe(&self, t: &[Target], _o: &HealthOptions) -> Vec<Observation> {
+            t.iter()
+                .map(|_| Observation {
+                    status: StatusObs::NotChecked,
+                    metrics: Default::default(),
+                    metrics_error: Some("endpoint unreachable".into()),
+                    alarms: vec![],
+                    alarms_error: None,
+                    alarms_read: false,
+                })
+                .collect()
+        }
+        async fn detail_status(&self, _t: &Target, _e: &str) -> StatusObs {
+            StatusObs::NotChecked
+        }
+    }
+
+    fn run_with(world: &Down, kind: &str, dir: &Path) -> AuditOutcome {
+        let text = r#"{"deployments": [{"id": "d", "environment": "test", "resources": [
+            {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"},
+            {"id": "site", "type": "s3_bucket", "arn": "arn:aws:s3:::site"}]}]}"#;
+        let view = Registry::parse(Path::new("r.json"), text)
+            .unwrap()
+            .environment_view("test");
+        let (targets, _) =
+            crate::scope::targets(&view, None, |r| r.unwrap_or("us-east-1").into()).unwrap();
+        let settings = crate::config::Monitoring::defaults().settings();
+        let region_of = |r: Option<&str>| r.unwrap_or("us-east-1").to_string();
+        let req = AuditRequest {
+            kind,
+            view: &view,
+            targets: &targets,
+            region_of: &region_of,
+            timeframe: "30d",
+            requires_confirmation: false,
+            cost: CostRun {
+                environment: "test",
+                now: crate::clock::parse_rfc3339("2025-11-03T20:00:00Z").unwrap(),
+                span: std::time::Duration::from_secs(30 * 86_400),
+                scope: "test".into(),
+                cache_root: dir.join("cache"),
+                settings: &settings,
+            },
+        };
+        let store = IssueStore::new(dir, "a/", "r/", "infrastructure", 90);
+        block_on(audit(world, &req, &store, &dir.join("audits"), &|p| {
+            p.display().to_string()
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_account_that_cannot_be_read_is_nothing_evaluated_with_its_kind_and_no_report() {
+        for (kind, types) in [
+            (
+                FailureKind::PermissionDenied,
+                ["security", "compliance", "all"],
+            ),
+            (FailureKind::Unavailable, ["security", "compliance", "all"]),
+        ] {
+            for t in types {
+                let dir = tempfile::tempdir().unwrap();
+                match run_with(&Down(kind), t, dir.path()) {
+                    AuditOutcome::NothingEvaluated { failure, message } => {
+                        assert_eq!(failure, kind);
+                        assert!(
+                            message.starts_with(&format!("audit --type {t} evaluated nothing: ")),
+                            "{message}"
+                        );
+                    }
+                    other => panic!("{t}: {other:?}"),
+                }
+                assert!(
+                    !dir.path().join("audits").exists(),
+                    "a report of nothing was saved"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_type_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = r#"{"deployments": []}"#;
+        let view = Registry::parse(Path::new("r.json"), text)
+            .unwrap()
+            .environment_view("test");
+        let settings = crate::config::Monitoring::defaults().settings();
+        let req = AuditRequest {
+            kind: "vibes",
+            view: &view,
+            targets: &[],
+            region_of: &|_| "us-east-1".to_string(),
+            timeframe: "30d",
+            requires_confirmation: false,
+            cost: CostRun {
+                environment: "test",
+                now: chrono::Utc::now(),
+                span: std::time::Duration::from_secs(86_400),
+                scope: "t".into(),
+                cache_root: dir.path().join("c"),
+                settings: &settings,
+            },
+        };
+        let store = IssueStore::new(dir.path(), "a/", "r/", "infrastructure", 90);
+        let r = block_on(audit(
+            &Down(FailureKind::Unavailable),
+            &req,
+            &store,
+            dir.path(),
+            &|p| p.display().to_string(),
+        ));
+        assert!(matches!(r, Err(CaseError::Domain(_))));
+    }
+}
