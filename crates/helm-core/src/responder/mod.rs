@@ -8,6 +8,7 @@ pub mod history;
 pub mod limits;
 pub mod policy;
 pub mod remediation;
+pub mod resolve;
 
 use crate::resource::ResourceKind;
 

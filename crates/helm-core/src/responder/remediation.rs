@@ -81,12 +81,18 @@ pub struct World<'a, A: Actuator, C: Confirmer> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// The plan, recorded; nothing changed.
-    DryRun { plan: Value },
+    DryRun {
+        plan: Value,
+        policy: Policy,
+        policy_reason: String,
+    },
     /// Applied; `verification.ok` says whether it was proven.
     Applied {
         plan: Value,
         after: Value,
         verification: Verification,
+        policy: Policy,
+        policy_reason: String,
     },
 }
 
@@ -579,7 +585,11 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
             Value::Null,
             None,
         ))?;
-        return Ok(Outcome::DryRun { plan: plan_doc });
+        return Ok(Outcome::DryRun {
+            plan: plan_doc,
+            policy: level,
+            policy_reason: reason,
+        });
     }
 
     // 7. Confirmation.
@@ -717,6 +727,8 @@ async fn execute<A: Actuator, C: Confirmer>(
         plan: p.plan,
         after,
         verification,
+        policy: p.policy,
+        policy_reason: p.reason,
     })
 }
 
