@@ -3,9 +3,7 @@
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_DATAERR};
 use crate::table;
-use helm_core::config::{self, Source};
-use helm_core::registry::Registry;
-use helm_core::{Error, fsutil, registry as reg, version};
+use helm_core::config::{Source, validate};
 use serde_json::{Value, json};
 
 fn source_text(ctx: &Ctx, s: &Source) -> String {
@@ -33,65 +31,7 @@ fn value_text(v: &Value) -> String {
 pub fn show(ctx: &Ctx, env: &str) -> CliResult {
     let config = ctx.config()?;
     ctx.check_env(&config, env)?;
-    let environment = config.environments.get(env)?;
-    let env_source = if env == "test" {
-        Source::Default
-    } else {
-        Source::Flag("--env")
-    };
-    let creds = config.credentials(&ctx.inputs, env);
-    let region = config.region(&ctx.inputs, None);
-    let endpoint = config.endpoint(&ctx.inputs);
-    let aws_source = config
-        .aws
-        .source
-        .clone()
-        .map(|p| Source::File {
-            path: p,
-            line: None,
-        })
-        .unwrap_or(Source::Default);
-
-    let mut settings: Vec<(String, Value, Source)> = vec![
-        ("environment".into(), json!(env), env_source),
-        (
-            "environment.requires_confirmation".into(),
-            json!(environment.requires_confirmation),
-            config.environments.source.clone(),
-        ),
-        (
-            "environments".into(),
-            json!(config.environments.names()),
-            config.environments.source.clone(),
-        ),
-        (
-            "aws.account_id".into(),
-            json!(config.aws.account_id),
-            aws_source.clone(),
-        ),
-        ("aws.region".into(), json!(region.value), region.source),
-        (
-            "aws.credentials".into(),
-            json!(creds.value.to_string()),
-            creds.source,
-        ),
-        (
-            "aws.endpoint_url".into(),
-            json!(endpoint.as_ref().map(|e| e.value.clone())),
-            endpoint.map(|e| e.source).unwrap_or(Source::Default),
-        ),
-    ];
-    for (profile_env, profile) in &config.aws.profiles {
-        settings.push((
-            format!("aws.profiles.{profile_env}"),
-            json!(profile),
-            aws_source.clone(),
-        ));
-    }
-    for (key, s) in &config.monitoring.values {
-        settings.push((key.clone(), s.value.clone(), s.source.clone()));
-    }
-
+    let settings = validate::effective(&config, &ctx.inputs, env)?;
     let files = [
         ("registry", ctx.paths.registry()),
         ("environments", ctx.paths.environments()),
@@ -130,168 +70,12 @@ pub fn show(ctx: &Ctx, env: &str) -> CliResult {
     Ok(0)
 }
 
-/// The outcome of checking one file.
-struct FileCheck {
-    path: String,
-    status: &'static str,
-    detail: String,
-    hint: Option<String>,
-}
-
-fn check<T>(
-    ctx: &Ctx,
-    path: &std::path::Path,
-    result: Result<T, Error>,
-    ok: impl FnOnce(T) -> String,
-) -> FileCheck {
-    let shown = ctx.show_path(path);
-    match result {
-        Ok(v) if path.exists() => FileCheck {
-            path: shown,
-            status: "ok",
-            detail: ok(v),
-            hint: None,
-        },
-        Ok(_) => FileCheck {
-            path: shown,
-            status: "absent",
-            detail: "not present: defaults apply".into(),
-            hint: None,
-        },
-        Err(e) => FileCheck {
-            path: shown,
-            status: "invalid",
-            hint: e.hint().map(str::to_string),
-            detail: e.to_string(),
-        },
-    }
-}
-
 pub async fn validate(ctx: &Ctx, aws: bool, env_flag: Option<&str>) -> CliResult {
-    let paths = &ctx.paths;
-    let mut warnings = Vec::new();
-    let environments = config::load_environments(paths);
-    let env_names: Option<Vec<String>> = environments
-        .as_ref()
-        .ok()
-        .map(|e| e.names().into_iter().map(str::to_string).collect());
-    if let Ok(e) = &environments {
-        for name in e.unstated_confirmation() {
-            warnings.push(format!(
-                "environment {name:?} does not say requires_confirmation: it is treated as true (every change asks); set it in {}",
-                paths.display(&paths.environments())
-            ));
-        }
-    }
-    let mut checks = vec![check(ctx, &paths.environments(), environments, |e| {
-        format!("{} environments: {}", e.list.len(), e.names().join(", "))
-    })];
-    let aws_path = if !paths.aws_credentials().exists() && paths.legacy_faber_config().exists() {
-        paths.legacy_faber_config()
-    } else {
-        paths.aws_credentials()
-    };
-    checks.push(check(
-        ctx,
-        &aws_path,
-        config::load_aws(paths, &mut warnings),
-        |a| {
-            format!(
-                "account {}, region {}, {} profiles",
-                a.account_id.as_deref().unwrap_or("(unset)"),
-                a.region.as_deref().unwrap_or("(unset)"),
-                a.profiles.len()
-            )
-        },
-    ));
-    let mon_path = if paths.monitoring().exists() || !paths.monitoring_fallback().exists() {
-        paths.monitoring()
-    } else {
-        paths.monitoring_fallback()
-    };
-    let monitoring = config::load_monitoring(paths, &mut warnings);
-    if let Ok(m) = &monitoring {
-        warnings.extend(helm_core::responder::policy::listed_twice(m));
-    }
-    checks.push(check(ctx, &mon_path, monitoring, |m| {
-        format!(
-            "{} settings ({} from the file)",
-            m.values.len(),
-            m.values
-                .values()
-                .filter(|s| s.source != Source::Default)
-                .count()
-        )
-    }));
-    let registry = Registry::load(&paths.registry());
-    if let (Ok(r), Some(names)) = (&registry, &env_names) {
-        for e in r.environments() {
-            if !names.iter().any(|n| n == e) {
-                warnings.push(format!("the registry has deployments in environment {e:?}, which environments.json does not define"));
-            }
-        }
-        for e in r.environments() {
-            for res in r
-                .environment_view(e)
-                .resources
-                .iter()
-                .filter(|x| x.kind.is_none())
-            {
-                warnings.push(format!(
-                    "{e}/{}: unsupported type {:?} (listed, never checked)",
-                    res.id, res.type_name
-                ));
-            }
-        }
-    }
-    checks.push(check(ctx, &paths.registry(), registry, |r| {
-        format!(
-            "{} deployments in {} environments",
-            r.deployments.len(),
-            r.environments().len()
-        )
-    }));
-    // faber-cloud's per-environment registries.
-    if let Ok(entries) = std::fs::read_dir(paths.faber_deployments()) {
-        let mut files: Vec<std::path::PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path().join("registry.json")))
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        for f in files {
-            let env = f
-                .parent()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let text = std::fs::read_to_string(&f).unwrap_or_default();
-            let parsed = helm_core::registry::faber_environment_registry(&f, &text, &env);
-            checks.push(check(ctx, &f, parsed, |d| {
-                format!(
-                    "faber-cloud registry of {}: {} resources",
-                    d.environment,
-                    d.resources.len()
-                )
-            }));
-        }
-    }
-    let monitors = check_json_file(&paths.domain_monitors());
-    checks.push(check(ctx, &paths.domain_monitors(), monitors, |_| {
-        "valid JSON".into()
-    }));
-    // A file whose values are unfilled placeholders is not "ok".
-    for c in &mut checks {
-        if c.status == "ok"
-            && warnings
-                .iter()
-                .any(|w| w.starts_with(&format!("{}:", c.path)) && w.contains("placeholder"))
-        {
-            c.status = "warning";
-            c.hint = Some("fill in the placeholders (they are ignored until then)".into());
-        }
-    }
-
-    let valid = checks.iter().all(|c| c.status != "invalid");
+    let validation = validate::validate(&ctx.paths);
+    let valid = validation.valid();
+    let env_names = validation.environments.clone();
+    let checks = &validation.checks;
+    let mut warnings = validation.warnings.clone();
     // The environment matters only for --aws (whose credentials); an explicit one is checked.
     let env: String = match (env_flag, &env_names) {
         (Some(e), _) => e.to_string(),
@@ -358,17 +142,17 @@ pub async fn validate(ctx: &Ctx, aws: bool, env_flag: Option<&str>) -> CliResult
 
     let json = json!({
         "valid": valid,
-        "files": checks.iter().map(|c| json!({"path": c.path, "status": c.status, "detail": c.detail, "hint": c.hint})).collect::<Vec<_>>(),
+        "files": checks.iter().map(|c| json!({"path": ctx.show_path(&c.path), "status": c.status, "detail": c.detail, "hint": c.hint})).collect::<Vec<_>>(),
         "warnings": warnings,
         "aws": aws_json,
     });
     ctx.out.result(&json, || {
         let mut s = String::new();
-        for c in &checks {
+        for c in checks {
             s.push_str(&format!(
                 "{:<8} {}  {}\n",
                 c.status,
-                c.path,
+                ctx.show_path(&c.path),
                 if c.status == "invalid" { "" } else { &c.detail }
             ));
             if c.status == "invalid" {
@@ -385,22 +169,11 @@ pub async fn validate(ctx: &Ctx, aws: bool, env_flag: Option<&str>) -> CliResult
         s
     });
     if !valid {
-        let n = checks.iter().filter(|c| c.status == "invalid").count();
+        let n = validation.invalid_count();
         return Err(
             CliError::new(EXIT_DATAERR, format!("{n} configuration file(s) invalid"))
                 .hint("fix the lines named above, then run `helm-cloud config validate` again"),
         );
     }
     Ok(0)
-}
-
-/// A JSON file with an optional `version`: syntax and version only.
-fn check_json_file(path: &std::path::Path) -> Result<(), Error> {
-    let Some(text) = fsutil::read_optional(path)? else {
-        return Ok(());
-    };
-    let value = reg::parse_json(path, &text)?;
-    let v = value.get("version").and_then(Value::as_str);
-    version::check(path, None, v)?;
-    Ok(())
 }

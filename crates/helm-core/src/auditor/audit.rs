@@ -287,6 +287,7 @@ mod tests {
     struct Down(FailureKind);
 
     impl Down {
+        #[allow(clippy::result_large_err)]
         fn fail<T>(&self, api: &str) -> Result<T, Failure> {
             let cause = match self.0 {
                 FailureKind::PermissionDenied => "access denied",

@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod monitoring;
 pub mod settings;
+pub mod validate;
 
 use crate::error::{Error, Result};
 use crate::fsutil;
