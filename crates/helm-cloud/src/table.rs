@@ -1,31 +1,27 @@
 //! Plain aligned columns for text output (no box drawing: it must survive `less`, logs and
-//! copy-paste into a ticket).
+//! copy-paste into a ticket), laid out by comfy-table, which measures cells as a terminal
+//! shows them (an emoji or a CJK character takes two columns).
 
-/// Render rows under a header, columns separated by two spaces; the last column is not padded.
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+
+/// Render rows under a header, columns separated by two spaces; no line ends in spaces.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
-    let cols = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        // Never wrap to a guessed terminal width: a long template stays one line.
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.iter().copied());
     for row in rows {
-        for (i, cell) in row.iter().enumerate().take(cols) {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
+        t.add_row(row.iter().take(header.len()).map(String::as_str));
     }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        s.trim_end().to_string()
-    };
-    let mut out = vec![line(header.to_vec())];
-    for row in rows {
-        out.push(line(row.iter().map(String::as_str).collect()));
+    for (i, c) in t.column_iter_mut().enumerate() {
+        c.set_padding((0, if i + 1 == header.len() { 0 } else { 2 }));
+        c.set_cell_alignment(CellAlignment::Left);
     }
-    out.join("\n")
+    t.lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -40,5 +36,14 @@ mod tests {
             ],
         );
         assert_eq!(t, "A    LONGER\nxyz  1\nq    22");
+    }
+
+    #[test]
+    fn wide_characters_take_their_two_columns() {
+        let t = super::render(
+            &["S", "ID"],
+            &[vec!["🔴".into(), "a".into()], vec!["x".into(), "b".into()]],
+        );
+        assert_eq!(t, "S   ID\n🔴  a\nx   b");
     }
 }

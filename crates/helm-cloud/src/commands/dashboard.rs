@@ -15,6 +15,7 @@ use helm_core::issues::Issue;
 use helm_core::monitor::HealthStatus;
 use helm_core::ports::DomainReports;
 use serde_json::Value;
+use unicode_width::UnicodeWidthChar;
 
 /// The domains' reports as this machine has them: helm-cloud's own saved reports (a fresh
 /// check first on `--refresh`), and the other domains' commands.
@@ -119,14 +120,9 @@ fn boxed(
 ) -> String {
     let width: usize = 72;
     let line = |s: &str| {
-        // The severity glyphs take two columns; what does not fit is cut with an ellipsis.
-        let cols = |c: char| {
-            if matches!(c, '🔴' | '🟠' | '🟡' | '🔵') {
-                2
-            } else {
-                1
-            }
-        };
+        // Columns as a terminal shows them (the severity glyphs take two); what does not
+        // fit is cut with an ellipsis.
+        let cols = |c: char| c.width().unwrap_or(0);
         let mut used = 0;
         let mut fitted = String::new();
         let total: usize = s.chars().map(cols).sum();
