@@ -88,13 +88,9 @@ impl AwsClients {
     pub async fn open_ingress(&self, region: &str) -> Result<Vec<OpenRule>, AwsError> {
         let ec2 = self.ec2(region);
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = ec2
-                .describe_security_groups()
-                .set_next_token(token.clone())
-                .send()
-                .await
+        let mut pages = ec2.describe_security_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page
                 .map_err(|e| AwsError::from_sdk("ec2:DescribeSecurityGroups", Some(region), e))?;
             for g in page.security_groups() {
                 for p in g.ip_permissions() {
@@ -118,11 +114,8 @@ impl AwsClients {
                     }
                 }
             }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// What a bucket's policy, ACL, public access block and encryption say.
@@ -202,15 +195,13 @@ impl AwsClients {
     pub async fn customer_policies(&self) -> Result<Vec<PolicyFacts>, AwsError> {
         let iam = self.iam();
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = iam
-                .list_policies()
-                .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("iam:ListPolicies", None, e))?;
+        let mut pages = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("iam:ListPolicies", None, e))?;
             for p in page.policies() {
                 let (Some(arn), Some(version)) = (p.arn(), p.default_version_id()) else {
                     continue;
@@ -232,14 +223,8 @@ impl AwsClients {
                     statements: parse_policy(doc),
                 });
             }
-            marker = page
-                .marker()
-                .map(str::to_string)
-                .filter(|_| page.is_truncated());
-            if marker.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// A function's URL auth type and runtime.
@@ -300,16 +285,15 @@ impl AwsClients {
             )
             .build();
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = hub
-                .get_findings()
-                .filters(filters.clone())
-                .set_next_token(token.clone())
-                .max_results(100)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("securityhub:GetFindings", Some(region), e))?;
+        let mut pages = hub
+            .get_findings()
+            .filters(filters.clone())
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("securityhub:GetFindings", Some(region), e))?;
             for f in page.findings() {
                 out.push(HubFinding {
                     id: f.id().unwrap_or_default().to_string(),
@@ -341,14 +325,8 @@ impl AwsClients {
                         .map(str::to_string),
                 });
             }
-            token = page
-                .next_token()
-                .map(str::to_string)
-                .filter(|t| !t.is_empty());
-            if token.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// IAM password policy: the minimum length (Ok(None): no policy).
@@ -529,14 +507,13 @@ pub(crate) async fn config_rules(
     client: &aws_sdk_config::Client,
 ) -> Result<Vec<RuleCompliance>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .describe_compliance_by_config_rule()
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("config:DescribeComplianceByConfigRule", None, e))?;
+    let mut pages = client
+        .describe_compliance_by_config_rule()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::from_sdk("config:DescribeComplianceByConfigRule", None, e))?;
         for r in page.compliance_by_config_rules() {
             out.push(RuleCompliance {
                 rule: r.config_rule_name().unwrap_or_default().to_string(),
@@ -547,11 +524,8 @@ pub(crate) async fn config_rules(
                     .unwrap_or_else(|| "INSUFFICIENT_DATA".into()),
             });
         }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
     }
+    Ok(out)
 }
 
 /// AWS as the security audit sees it.

@@ -70,15 +70,14 @@ impl AwsClients {
     pub async fn alarms(&self, region: &str) -> Result<Vec<AlarmInfo>, AwsError> {
         let client = self.cloudwatch(region);
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .describe_alarms()
-                .set_next_token(token.clone())
-                .max_records(100)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("cloudwatch:DescribeAlarms", Some(region), e))?;
+        let mut pages = client
+            .describe_alarms()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("cloudwatch:DescribeAlarms", Some(region), e))?;
             for a in page.metric_alarms() {
                 let mut dimensions: Vec<(String, String)> = a
                     .dimensions()
@@ -112,11 +111,8 @@ impl AwsClients {
                     dimensions,
                 });
             }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 }
 
@@ -157,18 +153,16 @@ async fn fetch_chunk(
     let mut results: Vec<(usize, MetricSeries)> = (0..chunk.len())
         .map(|i| (offset + i, MetricSeries::default()))
         .collect();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .get_metric_data()
-            .set_metric_data_queries(Some(built.clone()))
-            .start_time(to_smithy(start))
-            .end_time(to_smithy(end))
-            .scan_by(ScanBy::TimestampAscending)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("cloudwatch:GetMetricData", None, e))?;
+    let mut pages = client
+        .get_metric_data()
+        .set_metric_data_queries(Some(built.clone()))
+        .start_time(to_smithy(start))
+        .end_time(to_smithy(end))
+        .scan_by(ScanBy::TimestampAscending)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("cloudwatch:GetMetricData", None, e))?;
         for r in page.metric_data_results() {
             let Some(i) = r
                 .id()
@@ -203,10 +197,6 @@ async fn fetch_chunk(
                 }
                 _ => {}
             }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
         }
     }
     for (_, s) in results.iter_mut() {

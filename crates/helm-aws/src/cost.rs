@@ -75,10 +75,13 @@ impl AwsClients {
                     .collect();
                 out.push(CostPeriod { start, by_service });
             }
-            token = page.next_page_token().map(str::to_string);
-            if token.is_none() {
+            // Cost Explorer has no SDK paginator: this loop is the one hand-written, with the
+            // paginators' guard (a token that repeats ends it).
+            let next = page.next_page_token().map(str::to_string);
+            if next.is_none() || next == token {
                 return Ok((out, requests));
             }
+            token = next;
         }
     }
 
@@ -90,15 +93,14 @@ impl AwsClients {
     ) -> Result<Vec<LogGroupInfo>, AwsError> {
         let client = self.logs(region);
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .describe_log_groups()
-                .log_group_name_prefix(prefix)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("logs:DescribeLogGroups", Some(prefix), e))?;
+        let mut pages = client
+            .describe_log_groups()
+            .log_group_name_prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("logs:DescribeLogGroups", Some(prefix), e))?;
             for g in page.log_groups() {
                 out.push(LogGroupInfo {
                     name: g.log_group_name().unwrap_or_default().to_string(),
@@ -106,11 +108,8 @@ impl AwsClients {
                     stored_bytes: g.stored_bytes().unwrap_or(0),
                 });
             }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 }
 

@@ -20,18 +20,17 @@ impl AwsClients {
     ) -> Result<LogSweep, AwsError> {
         let client = self.logs(region);
         let mut sweep = LogSweep::default();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .filter_log_events()
-                .log_group_name(group)
-                .start_time(start_ms)
-                .end_time(end_ms)
-                .set_filter_pattern(pattern.map(str::to_string))
-                .set_next_token(token.clone())
-                .limit(10_000)
-                .send()
-                .await;
+        // The SDK's paginator ends on a repeated token (the service repeats the last one).
+        let mut pages = client
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start_ms)
+            .end_time(end_ms)
+            .set_filter_pattern(pattern.map(str::to_string))
+            .limit(10_000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(p) => p,
                 Err(e) => {
@@ -59,13 +58,8 @@ impl AwsClients {
                     return Ok(sweep);
                 }
             }
-            let next = page.next_token().map(str::to_string);
-            // The token repeats when the last page has been read.
-            if next.is_none() || next == token {
-                return Ok(sweep);
-            }
-            token = next;
         }
+        Ok(sweep)
     }
 
     /// The awslogs log groups of an ECS service's task definition (container order).

@@ -42,15 +42,14 @@ impl AwsClients {
     ) -> Result<HashMap<String, LambdaState>, AwsError> {
         let client = self.lambda(region);
         let mut out = HashMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = client
-                .list_functions()
-                .set_marker(marker.clone())
-                .max_items(50)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("lambda:ListFunctions", Some(region), e))?;
+        let mut pages = client
+            .list_functions()
+            .max_items(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("lambda:ListFunctions", Some(region), e))?;
             for f in page.functions() {
                 out.insert(
                     f.function_name().unwrap_or_default().to_string(),
@@ -61,11 +60,8 @@ impl AwsClients {
                     },
                 );
             }
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// One function's state (GetFunctionConfiguration); None when it does not exist.
@@ -135,15 +131,14 @@ impl AwsClients {
     pub async fn db_instances(&self, region: &str) -> Result<Vec<DbInstance>, AwsError> {
         let client = self.rds(region);
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = client
-                .describe_db_instances()
-                .set_marker(marker.clone())
-                .max_records(100)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
+        let mut pages = client
+            .describe_db_instances()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(region), e))?;
             for db in page.db_instances() {
                 out.push(DbInstance {
                     id: db.db_instance_identifier().unwrap_or_default().to_string(),
@@ -153,36 +148,28 @@ impl AwsClients {
                     encrypted: db.storage_encrypted().unwrap_or(false),
                 });
             }
-            marker = page.marker().map(str::to_string);
-            if marker.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// Every bucket of the account (ListBuckets, all pages).
     pub async fn s3_buckets(&self, region: &str) -> Result<HashSet<String>, AwsError> {
         let client = self.s3(region);
         let mut out = HashSet::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .list_buckets()
-                .set_continuation_token(token.clone())
-                .max_buckets(1000)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("s3:ListBuckets", None, e))?;
+        let mut pages = client
+            .list_buckets()
+            .max_buckets(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("s3:ListBuckets", None, e))?;
             out.extend(
                 page.buckets()
                     .iter()
                     .filter_map(|b| b.name().map(str::to_string)),
             );
-            token = page.continuation_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// Every distribution: id → (status, enabled) (ListDistributions, all pages).
@@ -191,28 +178,18 @@ impl AwsClients {
     ) -> Result<HashMap<String, (String, bool)>, AwsError> {
         let client = self.cloudfront();
         let mut out = HashMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = client
-                .list_distributions()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("cloudfront:ListDistributions", None, e))?;
+        let mut pages = client.list_distributions().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("cloudfront:ListDistributions", None, e))?;
             let Some(list) = page.distribution_list() else {
                 return Ok(out);
             };
             for d in list.items() {
                 out.insert(d.id().to_string(), (d.status().to_string(), d.enabled()));
             }
-            marker = list
-                .next_marker()
-                .filter(|_| list.is_truncated())
-                .map(str::to_string);
-            if marker.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// The stage names of a REST API (GetStages); None when the API does not exist.
@@ -244,49 +221,30 @@ impl AwsClients {
     pub async fn apigateway_apis(&self, region: &str) -> Result<HashSet<String>, AwsError> {
         let client = self.apigateway(region);
         let mut out = HashSet::new();
-        let mut position: Option<String> = None;
-        loop {
-            let page = client
-                .get_rest_apis()
-                .set_position(position.clone())
-                .limit(500)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("apigateway:GetRestApis", Some(region), e))?;
+        let mut pages = client.get_rest_apis().limit(500).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("apigateway:GetRestApis", Some(region), e))?;
             out.extend(
                 page.items()
                     .iter()
                     .filter_map(|a| a.id().map(str::to_string)),
             );
-            position = page
-                .position()
-                .map(str::to_string)
-                .filter(|p| !p.is_empty());
-            if position.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// Every table name of `region` (ListTables, all pages).
     pub async fn dynamodb_tables(&self, region: &str) -> Result<HashSet<String>, AwsError> {
         let client = self.dynamodb(region);
         let mut out = HashSet::new();
-        let mut start: Option<String> = None;
-        loop {
-            let page = client
-                .list_tables()
-                .set_exclusive_start_table_name(start.clone())
-                .limit(100)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("dynamodb:ListTables", Some(region), e))?;
+        let mut pages = client.list_tables().limit(100).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("dynamodb:ListTables", Some(region), e))?;
             out.extend(page.table_names().iter().cloned());
-            start = page.last_evaluated_table_name().map(str::to_string);
-            if start.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     /// One table's status (DescribeTable); None when it does not exist.
@@ -318,25 +276,20 @@ impl AwsClients {
     pub async fn sqs_queues(&self, region: &str) -> Result<HashSet<String>, AwsError> {
         let client = self.sqs(region);
         let mut out = HashSet::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .list_queues()
-                .set_next_token(token.clone())
-                .max_results(1000)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("sqs:ListQueues", Some(region), e))?;
+        let mut pages = client
+            .list_queues()
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("sqs:ListQueues", Some(region), e))?;
             out.extend(
                 page.queue_urls()
                     .iter()
                     .filter_map(|u| u.rsplit('/').next().map(str::to_string)),
             );
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 }
 
