@@ -18,6 +18,10 @@ export HELM_EMULATOR_PYTHON
 echo "==> emulator launcher tests" >&2
 "$HELM_EMULATOR_PYTHON" -m unittest discover -s "$repo/scripts/emulator" -p 'test_*.py'
 
+# Snapshots are found from this clone, even when the target folder holds test binaries
+# built from another clone of the same sources (cargo keeps those fresh).
+export INSTA_WORKSPACE_ROOT="$repo"
+
 echo "==> cargo test (target: $CARGO_TARGET_DIR)" >&2
 cd "$repo"
 start=$(date +%s)

@@ -4,13 +4,15 @@
 
 use crate::{AwsClients, AwsError};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use serde_json::{Value, json};
 use std::time::Duration;
 
 pub use helm_core::ports::{ActionRun, ActionTarget, Change};
 use helm_core::resource::ResourceKind;
 pub use helm_core::responder::catalogue::ActionId;
 pub use helm_core::responder::remediation::RESTART_MARKER;
+use helm_core::responder::state::{
+    ActionState, FunctionState, Receipt, ServiceState, Verdict, verdict,
+};
 
 fn not_applicable(action: ActionId, kind: ResourceKind, t: &ActionTarget) -> AwsError {
     AwsError::local(
@@ -39,7 +41,7 @@ impl AwsClients {
         action: ActionId,
         kind: ResourceKind,
         t: &ActionTarget,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<ActionState, AwsError> {
         match (action, kind) {
             (ActionId::RestartLambda, _) => {
                 let f = self
@@ -52,16 +54,18 @@ impl AwsClients {
                         AwsError::from_sdk("lambda:GetFunctionConfiguration", Some(&t.name), e)
                     })?;
                 let vars = f.environment().and_then(|e| e.variables());
-                let mut names: Vec<&String> = vars.map(|v| v.keys().collect()).unwrap_or_default();
+                let mut names: Vec<String> = vars
+                    .map(|v| v.keys().cloned().collect())
+                    .unwrap_or_default();
                 names.sort();
-                Ok(json!({
-                    "state": f.state().map(|s| s.as_str()),
-                    "last_update_status": f.last_update_status().map(|s| s.as_str()),
-                    "revision_id": f.revision_id(),
-                    "memory_mb": f.memory_size(),
-                    "timeout_s": f.timeout(),
-                    "environment_variable_names": names,
-                    "restart_marker": vars.and_then(|v| v.get(RESTART_MARKER)),
+                Ok(ActionState::Function(FunctionState {
+                    state: f.state().map(|s| s.as_str().to_string()),
+                    last_update_status: f.last_update_status().map(|s| s.as_str().to_string()),
+                    revision_id: f.revision_id().map(str::to_string),
+                    memory_mb: f.memory_size(),
+                    timeout_s: f.timeout(),
+                    environment_variable_names: names,
+                    restart_marker: vars.and_then(|v| v.get(RESTART_MARKER)).cloned(),
                 }))
             }
             (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
@@ -74,7 +78,9 @@ impl AwsClients {
                     .map_err(|e| {
                         AwsError::from_sdk("lambda:GetFunctionConcurrency", Some(&t.name), e)
                     })?;
-                Ok(json!({"reserved_concurrency": c.reserved_concurrent_executions()}))
+                Ok(ActionState::Concurrency {
+                    reserved_concurrency: c.reserved_concurrent_executions(),
+                })
             }
             (
                 ActionId::ScaleResources | ActionId::IncreaseCapacity | ActionId::RestartEcsService,
@@ -101,12 +107,12 @@ impl AwsClients {
                     .deployments()
                     .iter()
                     .find(|d| d.status() == Some("PRIMARY"));
-                Ok(json!({
-                    "desired_count": s.desired_count(),
-                    "running_count": s.running_count(),
-                    "primary_deployment": primary.and_then(|d| d.id()),
-                    "deployments": s.deployments().len(),
-                    "task_definition": s.task_definition(),
+                Ok(ActionState::Service(ServiceState {
+                    desired_count: s.desired_count(),
+                    running_count: s.running_count(),
+                    primary_deployment: primary.and_then(|d| d.id()).map(str::to_string),
+                    deployments: s.deployments().len(),
+                    task_definition: s.task_definition().map(str::to_string),
                 }))
             }
             (ActionId::ModifyAutoscaling, _) => {
@@ -127,9 +133,10 @@ impl AwsClients {
                             e,
                         )
                     })?;
-                Ok(match out.scalable_targets().first() {
-                    Some(s) => json!({"min": s.min_capacity(), "max": s.max_capacity()}),
-                    None => json!({"min": null, "max": null}),
+                let t = out.scalable_targets().first();
+                Ok(ActionState::Scaling {
+                    min: t.map(|s| s.min_capacity()),
+                    max: t.map(|s| s.max_capacity()),
                 })
             }
             (ActionId::InvalidateCloudfront, _) => {
@@ -143,9 +150,12 @@ impl AwsClients {
                         AwsError::from_sdk("cloudfront:GetDistribution", Some(&t.name), e)
                     })?;
                 let dist = d.distribution();
-                Ok(
-                    json!({"status": dist.map(|x| x.status()), "enabled": dist.and_then(|x| x.distribution_config()).map(|c| c.enabled())}),
-                )
+                Ok(ActionState::Distribution {
+                    status: dist.map(|x| x.status().to_string()),
+                    enabled: dist
+                        .and_then(|x| x.distribution_config())
+                        .map(|c| c.enabled()),
+                })
             }
             (ActionId::RebootRds, _) => {
                 let out = self
@@ -155,9 +165,13 @@ impl AwsClients {
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("rds:DescribeDBInstances", Some(&t.name), e))?;
-                Ok(
-                    json!({"status": out.db_instances().first().and_then(|d| d.db_instance_status())}),
-                )
+                Ok(ActionState::DbInstance {
+                    status: out
+                        .db_instances()
+                        .first()
+                        .and_then(|d| d.db_instance_status())
+                        .map(str::to_string),
+                })
             }
             // The scaling and ECS actions on a kind they do not fit.
             (
@@ -226,7 +240,7 @@ impl AwsClients {
         kind: ResourceKind,
         t: &ActionTarget,
         change: &Change,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Receipt, AwsError> {
         match (action, kind) {
             (ActionId::RestartLambda, _) => {
                 let lambda = self.lambda(&t.region);
@@ -267,7 +281,7 @@ impl AwsClients {
                     .map_err(|e| {
                         AwsError::from_sdk("lambda:UpdateFunctionConfiguration", Some(&t.name), e)
                     })?;
-                Ok(Value::Null)
+                Ok(Receipt::default())
             }
             (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
                 let v = required(change.value, "lambda:PutFunctionConcurrency", &t.name)?;
@@ -280,7 +294,7 @@ impl AwsClients {
                     .map_err(|e| {
                         AwsError::from_sdk("lambda:PutFunctionConcurrency", Some(&t.name), e)
                     })?;
-                Ok(Value::Null)
+                Ok(Receipt::default())
             }
             (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Ecs) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
@@ -292,7 +306,7 @@ impl AwsClients {
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
-                Ok(Value::Null)
+                Ok(Receipt::default())
             }
             (ActionId::RestartEcsService, _) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
@@ -304,7 +318,7 @@ impl AwsClients {
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
-                Ok(Value::Null)
+                Ok(Receipt::default())
             }
             (ActionId::ModifyAutoscaling, _) => {
                 let cluster = t.cluster.as_deref().unwrap_or("default");
@@ -325,7 +339,7 @@ impl AwsClients {
                             e,
                         )
                     })?;
-                Ok(Value::Null)
+                Ok(Receipt::default())
             }
             (ActionId::InvalidateCloudfront, _) => {
                 let paths = aws_sdk_cloudfront::types::Paths::builder()
@@ -362,7 +376,9 @@ impl AwsClients {
                     .map_err(|e| {
                         AwsError::from_sdk("cloudfront:CreateInvalidation", Some(&t.name), e)
                     })?;
-                Ok(json!({"invalidation_id": out.invalidation().map(|i| i.id())}))
+                Ok(Receipt {
+                    invalidation_id: out.invalidation().map(|i| i.id().to_string()),
+                })
             }
             (ActionId::RebootRds, _) => {
                 self.rds(&t.region)
@@ -371,7 +387,7 @@ impl AwsClients {
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("rds:RebootDBInstance", Some(&t.name), e))?;
-                Ok(Value::Null)
+                Ok(Receipt::default())
             }
             (ActionId::ScaleResources | ActionId::IncreaseCapacity, other) => {
                 Err(not_applicable(action, other, t))
@@ -379,162 +395,98 @@ impl AwsClients {
         }
     }
 
-    /// Check that `action` took effect, waiting up to `wait` (polling every second).
-    /// Returns (ok, detail, state after).
+    /// Check that `action` took effect, waiting up to `wait` (polling every second): the
+    /// verdict (helm-core's `responder::state::verdict`) and the state after.
     pub async fn verify_action(
         &self,
         run: &ActionRun<'_>,
-        before: &Value,
-        applied: &Value,
+        before: &ActionState,
+        applied: &Receipt,
         wait: Duration,
-    ) -> (bool, String, Value) {
+    ) -> (Verdict, Option<ActionState>) {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let (ok, detail, after) = self.check_once(run, before, applied).await;
-            if ok || tokio::time::Instant::now() >= deadline {
-                return (ok, detail, after);
+            let (verdict, after) = self.check_once(run, before, applied).await;
+            if verdict.ok || tokio::time::Instant::now() >= deadline {
+                return (verdict, after);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
+    /// The state after: the action's own state, or for invalidate_cloudfront the
+    /// invalidation it made.
+    async fn state_after(
+        &self,
+        run: &ActionRun<'_>,
+        applied: &Receipt,
+    ) -> Result<ActionState, String> {
+        let (action, t) = (run.action, run.target);
+        if action != ActionId::InvalidateCloudfront {
+            return self
+                .action_state(action, run.kind, t)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let Some(id) = applied.invalidation_id.as_deref() else {
+            return Err("no invalidation id was returned".into());
+        };
+        let out = self
+            .cloudfront()
+            .get_invalidation()
+            .distribution_id(&t.name)
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("cloudfront:GetInvalidation", Some(id), e).to_string()
+            })?;
+        Ok(ActionState::Invalidation {
+            invalidation_id: id.to_string(),
+            status: out
+                .invalidation()
+                .map(|i| i.status().to_string())
+                .unwrap_or_default(),
+            paths: run.change.paths.clone(),
+        })
+    }
+
     async fn check_once(
         &self,
         run: &ActionRun<'_>,
-        before: &Value,
-        applied: &Value,
-    ) -> (bool, String, Value) {
-        let (action, kind, t, change) = (run.action, run.kind, run.target, run.change);
-        if action == ActionId::InvalidateCloudfront {
-            let Some(id) = applied["invalidation_id"].as_str() else {
-                return (false, "no invalidation id was returned".into(), Value::Null);
+        before: &ActionState,
+        applied: &Receipt,
+    ) -> (Verdict, Option<ActionState>) {
+        let after = match self.state_after(run, applied).await {
+            Ok(a) => a,
+            Err(detail) => return (Verdict { ok: false, detail }, None),
+        };
+        let mut v = verdict(run.action, run.kind, before, &after, run.change);
+        // A reboot that already finished shows no `rebooting` status: its evidence is the
+        // instance's restart event after the request.
+        if run.action == ActionId::RebootRds && !v.ok {
+            let status = match &after {
+                ActionState::DbInstance { status } => status.as_deref().unwrap_or("not reported"),
+                _ => "not reported",
             };
-            return match self
-                .cloudfront()
-                .get_invalidation()
-                .distribution_id(&t.name)
-                .id(id)
-                .send()
+            let t = run.target;
+            v = match self
+                .restart_event(&t.region, &t.name, run.change.requested_at)
                 .await
             {
-                Ok(out) => {
-                    let status = out
-                        .invalidation()
-                        .map(|i| i.status().to_string())
-                        .unwrap_or_default();
-                    // AWS says InProgress or Completed; compare without case (moto says COMPLETED).
-                    let ok = status.eq_ignore_ascii_case("InProgress")
-                        || status.eq_ignore_ascii_case("Completed");
-                    (
-                        ok,
-                        format!("invalidation {id} is {status}"),
-                        json!({"invalidation_id": id, "status": status, "paths": change.paths}),
-                    )
-                }
-                Err(e) => (
-                    false,
-                    AwsError::from_sdk("cloudfront:GetInvalidation", Some(id), e).to_string(),
-                    Value::Null,
-                ),
+                Ok(Some(msg)) => Verdict {
+                    ok: true,
+                    detail: format!("instance {status}; event: {msg}"),
+                },
+                Ok(None) => v,
+                Err(e) => Verdict {
+                    ok: false,
+                    detail: format!("instance {status}; {}", e.brief()),
+                },
             };
         }
-        let after = match self.action_state(action, kind, t).await {
-            Ok(v) => v,
-            Err(e) => return (false, e.to_string(), Value::Null),
-        };
-        let (ok, detail) = match (action, kind) {
-            (ActionId::RestartLambda, _) => {
-                lambda_restart_verdict(&after, change.marker.as_deref())
-            }
-            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
-                let now = after["reserved_concurrency"].as_i64();
-                (
-                    now.is_some() && now == change.value.map(i64::from),
-                    format!(
-                        "reserved concurrency {}",
-                        now.map_or("unset".into(), |v| v.to_string())
-                    ),
-                )
-            }
-            (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => {
-                let now = after["desired_count"].as_i64();
-                (
-                    now.is_some() && now == change.value.map(i64::from),
-                    format!(
-                        "desired count {}",
-                        now.map_or("unknown".into(), |v| v.to_string())
-                    ),
-                )
-            }
-            (ActionId::RestartEcsService, _) => {
-                let changed = after["primary_deployment"] != before["primary_deployment"]
-                    || after["deployments"].as_i64() > before["deployments"].as_i64();
-                (
-                    changed,
-                    if changed {
-                        format!("new primary deployment {}", after["primary_deployment"])
-                    } else {
-                        "no new deployment yet".into()
-                    },
-                )
-            }
-            (ActionId::ModifyAutoscaling, _) => {
-                let ok = after["min"].as_i64().is_some()
-                    && after["min"].as_i64() == change.min.map(i64::from)
-                    && after["max"].as_i64() == change.max.map(i64::from);
-                (
-                    ok,
-                    format!("scalable target min {} max {}", after["min"], after["max"]),
-                )
-            }
-            (ActionId::RebootRds, _) => {
-                // `available` alone proves nothing (the instance was available before): the
-                // evidence is a `rebooting` status, or the instance's restart event, after the
-                // request.
-                let s = after["status"]
-                    .as_str()
-                    .unwrap_or("not reported")
-                    .to_string();
-                if s == "rebooting" {
-                    (true, "instance rebooting".into())
-                } else {
-                    match self
-                        .restart_event(&t.region, &t.name, change.requested_at)
-                        .await
-                    {
-                        Ok(Some(msg)) => (true, format!("instance {s}; event: {msg}")),
-                        Ok(None) => (
-                            false,
-                            format!(
-                                "instance {s}; no reboot seen yet (no rebooting status, no restart event)"
-                            ),
-                        ),
-                        Err(e) => (false, format!("instance {s}; {}", e.brief())),
-                    }
-                }
-            }
-            // Verified above, by its own invalidation.
-            (ActionId::InvalidateCloudfront, _) => (false, "verified by its invalidation".into()),
-        };
-        (ok, detail, after)
+        (v, Some(after))
     }
-}
-
-/// restart_lambda took effect when the marker is there and AWS reports the update
-/// Successful and the function Active. A state AWS did not report is not evidence.
-fn lambda_restart_verdict(after: &Value, marker: Option<&str>) -> (bool, String) {
-    let present = marker.is_some() && after["restart_marker"].as_str() == marker;
-    let status = after["last_update_status"].as_str();
-    let state = after["state"].as_str();
-    (
-        present && status == Some("Successful") && state == Some("Active"),
-        format!(
-            "update {}, state {}, marker {}",
-            status.unwrap_or("not reported"),
-            state.unwrap_or("not reported"),
-            if present { "present" } else { "missing" }
-        ),
-    )
 }
 
 impl From<AwsError> for helm_core::ports::Failure {
@@ -565,7 +517,7 @@ impl helm_core::ports::Actuator for AwsClients {
         action: ActionId,
         kind: ResourceKind,
         target: &ActionTarget,
-    ) -> Result<Value, helm_core::ports::Failure> {
+    ) -> Result<ActionState, helm_core::ports::Failure> {
         Ok(self.action_state(action, kind, target).await?)
     }
 
@@ -573,7 +525,7 @@ impl helm_core::ports::Actuator for AwsClients {
         Ok(self.lambda_unreserved_concurrency(region).await?)
     }
 
-    async fn apply(&self, run: ActionRun<'_>) -> Result<Value, helm_core::ports::Failure> {
+    async fn apply(&self, run: ActionRun<'_>) -> Result<Receipt, helm_core::ports::Failure> {
         Ok(self
             .apply_action(run.action, run.kind, run.target, run.change)
             .await?)
@@ -582,35 +534,10 @@ impl helm_core::ports::Actuator for AwsClients {
     async fn verify(
         &self,
         run: ActionRun<'_>,
-        before: &Value,
-        applied: &Value,
+        before: &ActionState,
+        applied: &Receipt,
         wait: Duration,
-    ) -> (bool, String, Value) {
+    ) -> (Verdict, Option<ActionState>) {
         self.verify_action(&run, before, applied, wait).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lambda_whose_state_fields_are_missing_is_not_verified() {
-        let m = Some("2026-01-01T00:00:00Z");
-        let full =
-            json!({"restart_marker": m, "last_update_status": "Successful", "state": "Active"});
-        assert!(lambda_restart_verdict(&full, m).0);
-        let no_state = json!({"restart_marker": m, "last_update_status": "Successful"});
-        let (ok, detail) = lambda_restart_verdict(&no_state, m);
-        assert!(!ok);
-        assert!(detail.contains("state not reported"), "{detail}");
-        assert!(!lambda_restart_verdict(&json!({"restart_marker": m}), m).0);
-        assert!(
-            !lambda_restart_verdict(&full, None).0,
-            "no marker asked, none proven"
-        );
-        let pending =
-            json!({"restart_marker": m, "last_update_status": "InProgress", "state": "Active"});
-        assert!(!lambda_restart_verdict(&pending, m).0);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::resource::ResourceKind;
 use crate::responder::catalogue::ActionId;
+pub use crate::responder::state::{ActionState, Receipt, Verdict};
 use serde_json::Value;
 use std::future::Future;
 use std::time::Duration;
@@ -91,22 +92,23 @@ pub trait Actuator {
         action: ActionId,
         kind: ResourceKind,
         target: &ActionTarget,
-    ) -> impl Future<Output = Result<Value, Failure>>;
+    ) -> impl Future<Output = Result<ActionState, Failure>>;
 
     /// The account's unreserved Lambda concurrency in `region`.
     fn unreserved_concurrency(&self, region: &str) -> impl Future<Output = Result<i64, Failure>>;
 
     /// Make the change; what AWS answered that verification needs (an invalidation id…).
-    fn apply(&self, run: ActionRun<'_>) -> impl Future<Output = Result<Value, Failure>>;
+    fn apply(&self, run: ActionRun<'_>) -> impl Future<Output = Result<Receipt, Failure>>;
 
-    /// Check the change took effect, waiting at most `wait`: (ok, detail, state after).
+    /// Check the change took effect, waiting at most `wait`: the verdict, and the state
+    /// after (None when it could not be read).
     fn verify(
         &self,
         run: ActionRun<'_>,
-        before: &Value,
-        applied: &Value,
+        before: &ActionState,
+        applied: &Receipt,
         wait: Duration,
-    ) -> impl Future<Output = (bool, String, Value)>;
+    ) -> impl Future<Output = (Verdict, Option<ActionState>)>;
 }
 
 /// A person's confirmation of a plan: a terminal prompt, an MCP elicitation.

@@ -26,7 +26,11 @@ fn csv_fields(line: &str) -> Vec<String> {
 }
 
 fn grouping_accuracy(system: &str) -> f64 {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    // The crate folder cargo gives the test at run time: a compiled-in one can name another
+    // clone built into the same target folder.
+    let crate_dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    let dir = format!("{crate_dir}/tests/data");
     let content = std::fs::read_to_string(format!("{dir}/{system}_2k.log_content.txt")).unwrap();
     let truth_csv =
         std::fs::read_to_string(format!("{dir}/{system}_2k.log_structured.csv")).unwrap();

@@ -10,8 +10,8 @@ use std::path::Path;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/it/fixtures/faber-cloud")
+        helm_testsupport::repo_root()
+            .join("crates/helm-cloud/tests/it/fixtures/faber-cloud")
             .join(name),
     )
     .unwrap()

@@ -98,6 +98,7 @@ impl Stack {
                 )
                 .await
                 .unwrap()
+                .to_json()
         })
     }
 }

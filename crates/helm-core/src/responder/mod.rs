@@ -9,6 +9,7 @@ pub mod limits;
 pub mod policy;
 pub mod remediation;
 pub mod resolve;
+pub mod state;
 
 use crate::resource::ResourceKind;
 

@@ -9,6 +9,7 @@ use super::catalogue::{Action, ActionId};
 use super::history::{Decision, History, Record, TargetRef, Verification, actor};
 use super::limits::{self, OutOfRange};
 use super::policy::{self, Policy};
+use super::state::ActionState;
 use crate::clock::{Clock, rfc3339};
 use crate::config::{Monitoring, duration};
 use crate::fsutil::FileLock;
@@ -128,7 +129,7 @@ pub struct ApprovedPlan {
     kind: ResourceKind,
     target: ActionTarget,
     change: Change,
-    before: Value,
+    before: ActionState,
     plan: Value,
     policy: Policy,
     reason: String,
@@ -174,106 +175,38 @@ pub fn target_ref(r: &Resource) -> TargetRef {
     }
 }
 
-/// The part of an action's state that must not change between the plan and the apply
-/// (counts that move on their own, like running tasks, are left out).
-pub fn guarded(action: ActionId, state: &Value) -> Value {
-    let keys: &[&str] = match action {
-        ActionId::RestartLambda => &[
-            "revision_id",
-            "environment_variable_names",
-            "restart_marker",
-            "memory_mb",
-            "timeout_s",
-        ],
-        ActionId::ScaleResources | ActionId::IncreaseCapacity => {
-            &["reserved_concurrency", "desired_count", "task_definition"]
-        }
-        ActionId::RestartEcsService => &["desired_count", "primary_deployment", "task_definition"],
-        ActionId::ModifyAutoscaling => &["min", "max"],
-        ActionId::InvalidateCloudfront => &["enabled"],
-        ActionId::RebootRds => &["status"],
-    };
-    Value::Object(
-        keys.iter()
-            .filter_map(|k| state.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect(),
-    )
-}
-
 /// The plan: the current state, the exact change, the API call, impact and risk.
 pub fn plan(
     action: &Action,
     id: ActionId,
     kind: ResourceKind,
     r: &Resource,
-    before: &Value,
+    before: &ActionState,
     change: &Change,
 ) -> Value {
-    let (what, call) = match (id, kind) {
-        (ActionId::RestartLambda, _) => (
-            format!(
-                "set {RESTART_MARKER}={} on {}, keeping its {} other variables",
-                change.marker.as_deref().unwrap_or(""),
-                r.name,
-                before["environment_variable_names"]
-                    .as_array()
-                    .map_or(0, |a| a.len())
-            ),
-            "lambda:UpdateFunctionConfiguration (guarded by RevisionId)",
-        ),
-        (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => (
-            format!(
-                "reserved concurrency {} → {}",
-                before["reserved_concurrency"],
-                change.value.unwrap_or_default()
-            ),
-            "lambda:PutFunctionConcurrency",
-        ),
-        (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => (
-            format!(
-                "desired count {} → {}",
-                before["desired_count"],
-                change.value.unwrap_or_default()
-            ),
-            "ecs:UpdateService desiredCount",
-        ),
-        (ActionId::RestartEcsService, _) => (
-            format!(
-                "force a new deployment of {} (now {})",
-                r.name, before["primary_deployment"]
-            ),
-            "ecs:UpdateService forceNewDeployment",
-        ),
-        (ActionId::ModifyAutoscaling, _) => (
-            format!(
-                "scalable target min {} → {}, max {} → {}",
-                before["min"],
-                change.min.unwrap_or_default(),
-                before["max"],
-                change.max.unwrap_or_default()
-            ),
-            "application-autoscaling:RegisterScalableTarget",
-        ),
-        (ActionId::InvalidateCloudfront, _) => (
-            format!(
-                "invalidate {} on distribution {}",
-                change.paths.join(", "),
-                r.name
-            ),
-            "cloudfront:CreateInvalidation",
-        ),
-        (ActionId::RebootRds, _) => (
-            format!("reboot {} (now {})", r.name, before["status"]),
-            "rds:RebootDBInstance",
-        ),
+    let call = match (id, kind) {
+        (ActionId::RestartLambda, _) => {
+            "lambda:UpdateFunctionConfiguration (guarded by RevisionId)"
+        }
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
+            "lambda:PutFunctionConcurrency"
+        }
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => {
+            "ecs:UpdateService desiredCount"
+        }
+        (ActionId::RestartEcsService, _) => "ecs:UpdateService forceNewDeployment",
+        (ActionId::ModifyAutoscaling, _) => "application-autoscaling:RegisterScalableTarget",
+        (ActionId::InvalidateCloudfront, _) => "cloudfront:CreateInvalidation",
+        (ActionId::RebootRds, _) => "rds:RebootDBInstance",
     };
     json!({
-        "resource": r.id, "type": kind.as_str(), "current": before, "change": what, "api_call": call,
+        "resource": r.id, "type": kind.as_str(), "current": before.to_json(),
+        "change": before.describe_change(id, &r.name, change), "api_call": call,
         "impact": action.impact, "risk": action.risk, "reversible": action.reversible, "undo": action.undo,
     })
 }
 
-/// The plan for people: what the prompt shows.
+/// The plan as text, for the terminal and the confirmation prompt.
 pub fn render_plan(plan: &Value) -> String {
     format!(
         "Plan for {} ({}):\n  current:  {}\n  change:   {}\n  API call: {}\n  impact:   {}\n  risk:     {}; {}",
@@ -307,7 +240,7 @@ pub fn approve(
         ResourceKind,
         ActionTarget,
         Change,
-        Value,
+        ActionState,
         Value,
     ),
 ) -> Option<ApprovedPlan> {
@@ -522,19 +455,16 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         .state(id, kind, &target)
         .await
         .map_err(|e| Stop::Failed(Box::new(e)))?;
-    change.revision_id = before["revision_id"].as_str().map(str::to_string);
+    change.revision_id = before.revision_id().map(str::to_string);
     if id == ActionId::IncreaseCapacity {
-        let current = match kind {
-            ResourceKind::Ecs => before["desired_count"].as_i64().unwrap_or(0),
-            _ => match before["reserved_concurrency"].as_i64() {
-                Some(c) => c,
-                None => {
-                    return Err(Stop::Usage {
-                        message: format!("{} has no reserved concurrency to increase", resource.id),
-                        hint: Some("set one with scale_resources --value N".into()),
-                    });
-                }
-            },
+        let current = match before.scaled_value() {
+            Some(c) => c,
+            None => {
+                return Err(Stop::Usage {
+                    message: format!("{} has no reserved concurrency to increase", resource.id),
+                    hint: Some("set one with scale_resources --value N".into()),
+                });
+            }
         };
         let up = limits::increased(current);
         change.value = Some(
@@ -561,7 +491,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
                 return Err(Stop::Failed(Box::new(e)));
             }
         };
-        let held = before["reserved_concurrency"].as_i64().unwrap_or(0);
+        let held = before.scaled_value().unwrap_or(0);
         let max = limits::lambda_account_bound(unreserved, held);
         if i64::from(v) > max {
             return Err(out_of_range(OutOfRange {
@@ -581,7 +511,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         w.history.append(&record(
             Decision::DryRun,
             "dry run",
-            before,
+            before.to_json(),
             Value::Null,
             None,
         ))?;
@@ -610,7 +540,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
             w.history.append(&record(
                 Decision::Cancelled,
                 "not confirmed at the prompt",
-                before,
+                before.to_json(),
                 Value::Null,
                 None,
             ))?;
@@ -626,13 +556,13 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
             .state(id, kind, &target)
             .await
             .map_err(|e| Stop::Failed(Box::new(e)))?;
-        if guarded(id, &current) != guarded(id, &before) {
+        if current.guarded() != before.guarded() {
             return refuse(
                 format!(
                     "{} changed since the plan (was {}, now {})",
                     resource.id,
-                    guarded(id, &before),
-                    guarded(id, &current)
+                    before.guarded(),
+                    current.guarded()
                 ),
                 "run the command again to see a new plan",
             );
@@ -668,7 +598,7 @@ async fn execute<A: Actuator, C: Confirmer>(
             decision,
             reason: why.to_string(),
             issue_id: req.issue_id.clone(),
-            before: p.before.clone(),
+            before: p.before.to_json(),
             after,
             verification,
             actor: actor(),
@@ -697,10 +627,12 @@ async fn execute<A: Actuator, C: Confirmer>(
             return Err(Stop::Failed(Box::new(e)));
         }
     };
-    let (ok, detail, after) = w
+    let (verdict, after) = w
         .actuator
         .verify(run, &p.before, &applied, s.verify_timeout)
         .await;
+    let (ok, detail) = (verdict.ok, verdict.detail);
+    let after = after.map_or(Value::Null, |a| a.to_json());
     let verification = Verification {
         ok,
         detail: detail.clone(),
@@ -738,7 +670,9 @@ mod tests {
     use super::*;
     use crate::clock::FixedClock;
     use crate::ports::FailureKind;
+    use crate::ports::{Receipt, Verdict};
     use crate::registry::Registry;
+    use crate::responder::state::FunctionState;
     use futures::executor::block_on;
     use std::sync::Mutex;
 
@@ -746,8 +680,16 @@ mod tests {
     #[derive(Default)]
     struct FakeActuator {
         calls: Mutex<Vec<String>>,
-        state: Mutex<Value>,
+        state: Mutex<FunctionState>,
         fail_apply: bool,
+    }
+
+    fn function(revision: &str, memory_mb: i32) -> FunctionState {
+        FunctionState {
+            revision_id: Some(revision.into()),
+            memory_mb: Some(memory_mb),
+            ..Default::default()
+        }
     }
 
     impl Actuator for FakeActuator {
@@ -756,15 +698,15 @@ mod tests {
             a: ActionId,
             _k: ResourceKind,
             _t: &ActionTarget,
-        ) -> Result<Value, Failure> {
+        ) -> Result<ActionState, Failure> {
             self.calls.lock().unwrap().push(format!("state {a}"));
-            Ok(self.state.lock().unwrap().clone())
+            Ok(ActionState::Function(self.state.lock().unwrap().clone()))
         }
         async fn unreserved_concurrency(&self, _r: &str) -> Result<i64, Failure> {
             self.calls.lock().unwrap().push("account".into());
             Ok(900)
         }
-        async fn apply(&self, run: ActionRun<'_>) -> Result<Value, Failure> {
+        async fn apply(&self, run: ActionRun<'_>) -> Result<Receipt, Failure> {
             self.calls
                 .lock()
                 .unwrap()
@@ -781,20 +723,26 @@ mod tests {
                     hint: "grant it".into(),
                 });
             }
-            Ok(Value::Null)
+            Ok(Receipt::default())
         }
         async fn verify(
             &self,
             run: ActionRun<'_>,
-            _b: &Value,
-            _a: &Value,
+            _b: &ActionState,
+            _a: &Receipt,
             _w: Duration,
-        ) -> (bool, String, Value) {
+        ) -> (Verdict, Option<ActionState>) {
             self.calls
                 .lock()
                 .unwrap()
                 .push(format!("verify {}", run.action));
-            (true, "marker present".into(), json!({"ok": true}))
+            (
+                Verdict {
+                    ok: true,
+                    detail: "marker present".into(),
+                },
+                Some(ActionState::Function(self.state.lock().unwrap().clone())),
+            )
         }
     }
 
@@ -802,7 +750,7 @@ mod tests {
     struct FakePerson<'a> {
         present: bool,
         answer: bool,
-        meanwhile: Option<(&'a FakeActuator, Value)>,
+        meanwhile: Option<(&'a FakeActuator, FunctionState)>,
     }
 
     impl Confirmer for FakePerson<'_> {
@@ -956,11 +904,11 @@ mod tests {
     fn a_change_between_plan_and_apply_is_refused() {
         let c = case();
         let a = FakeActuator::default();
-        *a.state.lock().unwrap() = json!({"revision_id": "r1", "memory_mb": 128});
+        *a.state.lock().unwrap() = function("r1", 128);
         let person = FakePerson {
             present: true,
             answer: true,
-            meanwhile: Some((&a, json!({"revision_id": "r2", "memory_mb": 512}))),
+            meanwhile: Some((&a, function("r2", 512))),
         };
         let err = run(&c, &a, &person, &request("restart_lambda"), &settings(true)).unwrap_err();
         assert!(
@@ -1147,7 +1095,7 @@ mod tests {
                 ResourceKind::Lambda,
                 target_of(&lambda(), "us-east-1".into()),
                 Change::default(),
-                Value::Null,
+                ActionState::Function(FunctionState::default()),
                 Value::Null,
             )
         };
