@@ -40,6 +40,8 @@ pub struct Ctx {
     pub clock: Box<dyn Clock>,
     pub inputs: Inputs,
     pub out: Printer,
+    /// The configuration, read once per run (its warnings shown once).
+    config: std::sync::OnceLock<Config>,
 }
 
 impl Ctx {
@@ -75,16 +77,22 @@ impl Ctx {
             clock,
             inputs,
             out,
+            config: std::sync::OnceLock::new(),
         })
     }
 
     /// Load and check the project's configuration, showing its warnings.
+    /// Read once per run; an invalid configuration is read again by whoever asks, so the
+    /// command that needs it reports it.
     pub fn config(&self) -> CliResult<Config> {
+        if let Some(c) = self.config.get() {
+            return Ok(c.clone());
+        }
         let config = Config::load(self.paths.clone())?;
         for w in &config.warnings {
             self.out.warn(w);
         }
-        Ok(config)
+        Ok(self.config.get_or_init(|| config).clone())
     }
 
     /// Check that `env` is one of the configured environments (exit 64 otherwise).

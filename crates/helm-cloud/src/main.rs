@@ -1,6 +1,7 @@
 //! The `helm-cloud` binary: parses the command line, runs one subcommand, and turns its
 //! result into an exit code and at most two lines on stderr (INTERFACE.md).
 
+mod board;
 mod cli;
 mod commands;
 mod context;
@@ -126,12 +127,12 @@ fn clap_error(e: &clap::Error, args: &[std::ffi::OsString]) -> CliError {
 /// `--domain all` on the read-only central views mean every one; an environment alias
 /// (`production`, `live`…) means the one configured environment it can only mean.
 fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
-    let Ok(envs) = helm_core::config::load_environments(&ctx.paths) else {
-        // An invalid environments.json is reported by the command itself.
-        return Ok(());
-    };
+    // The configuration the command reads anyway (once per run); when it is invalid the
+    // command itself reports it, so an alias is left as it is here.
     let resolve = |e: &mut String| -> CliResult<()> {
-        *e = envs.resolve(e)?;
+        if let Ok(config) = ctx.config() {
+            *e = config.environments.resolve(e)?;
+        }
         Ok(())
     };
     let all = |o: &mut Option<String>| {

@@ -292,3 +292,60 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod readme {
+    //! The README's per-kind and per-action tables are checked against the kind table, the
+    //! metric specs and the catalogue: a kind, metric or action added here and not there
+    //! fails.
+    use super::*;
+    use crate::monitor::spec;
+    use crate::responder::catalogue;
+
+    fn readme() -> String {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+        std::fs::read_to_string(format!("{dir}/../../README.md")).expect("README.md")
+    }
+
+    /// The table rows whose first cell is `first`.
+    fn row<'a>(text: &'a str, first: &str) -> Option<&'a str> {
+        text.lines().find(|l| {
+            l.starts_with('|')
+                && l.split('|').nth(1).map(|c| c.trim().trim_matches('`')) == Some(first)
+        })
+    }
+
+    #[test]
+    fn every_kind_has_a_readme_row_naming_each_of_its_metrics() {
+        let text = readme();
+        for kind in ResourceKind::ALL {
+            let r = row(&text, kind.as_str())
+                .unwrap_or_else(|| panic!("README: no row for kind {kind} in the per-kind table"));
+            for m in spec::metrics(kind) {
+                assert!(
+                    r.contains(m.name),
+                    "README: the {kind} row does not name {}",
+                    m.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_runnable_action_has_a_readme_row_with_its_kinds() {
+        let text = readme();
+        for name in catalogue::runnable() {
+            let a = catalogue::find(name).unwrap();
+            let r = text
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{name}`")))
+                .unwrap_or_else(|| panic!("README: no row for action {name}"));
+            for k in a.kinds {
+                assert!(
+                    r.split('|').nth(2).is_some_and(|c| c.contains(k.as_str())),
+                    "README: the {name} row does not list kind {k}"
+                );
+            }
+        }
+    }
+}

@@ -13,7 +13,7 @@ use helm_core::issues::Severity;
 use helm_services::github::{self, GitHub};
 use serde_json::json;
 
-pub(super) fn glyph(s: Severity) -> &'static str {
+pub(crate) fn glyph(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "🔴",
         Severity::High => "🟠",

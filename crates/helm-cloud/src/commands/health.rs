@@ -7,7 +7,7 @@ use crate::error::{CliError, CliResult, EXIT_UNAVAILABLE};
 use crate::table;
 use helm_core::config::Config;
 use helm_core::issues::IssueStore;
-use helm_core::monitor::check::{self, HealthOptions, HealthStop, series_period_for};
+use helm_core::monitor::check::{self, HealthOptions, HealthStop};
 use helm_core::monitor::report::HealthReport;
 use helm_core::monitor::{self, ResourceResult};
 use helm_core::resource::ResourceKind;
@@ -36,15 +36,7 @@ pub async fn check(
     let (targets, skipped) = targets::targets(ctx, config, &view, service)?;
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
     let enabled = config.monitoring.settings().enabled_checks;
-    let opts = HealthOptions {
-        environment: env.to_string(),
-        start,
-        end,
-        series_period_secs: series_period_for((end - start).num_seconds()),
-        status: enabled.iter().any(|c| c == "resource_status"),
-        metrics: enabled.iter().any(|c| c == "cloudwatch_metrics"),
-        alarms: enabled.iter().any(|c| c == "cloudwatch_alarms"),
-    };
+    let opts = HealthOptions::health(env, start, end, &enabled);
     let clients = ctx.aws(config, env).await?;
     let _progress = ctx.out.progress(format!(
         "checking {} resource{} in {env}",

@@ -19,12 +19,12 @@ pub async fn run(
     let q = q.unwrap_or("");
     let config = ctx.config()?;
     // An issue is investigated in its own environment.
-    let (env, _) = targets::env_for_issue(ctx, &config, env, issue)?;
+    let (env, issue) = targets::env_for_issue(ctx, &config, env, issue)?;
     let env = env.as_str();
     let view = targets::environment(ctx, &config, env)?;
     let store = issue_store(ctx, &config);
     let now = ctx.clock.now();
-    let scope = investigation::scope(&view, &store, now, q, issue, service, timeframe)?;
+    let scope = investigation::scope(&view, now, q, issue.as_ref(), service, timeframe)?;
     let clients = ctx.aws(&config, env).await?;
     let _progress = ctx.out.progress(format!(
         "investigating {} resource(s) in {env}",

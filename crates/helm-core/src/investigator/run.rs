@@ -10,7 +10,7 @@ use super::rules::Category;
 use super::{Analyzer, DeployMark, Event, InvestigationReport, TimelineEntry, Window, timephrase};
 use crate::clock::{self, rfc3339};
 use crate::error::{CaseError, Error, Result};
-use crate::issues::IssueStore;
+use crate::issues::{Issue, IssueStore};
 use crate::monitor::check::{HealthOptions, Target};
 use crate::monitor::{slo, trend};
 use crate::ports::{Failure, LogEvent, LogSource, Observer};
@@ -54,15 +54,14 @@ pub struct Scope {
 /// over the time it names or `timeframe`; else every resource with logs.
 pub fn scope(
     view: &EnvironmentView,
-    store: &IssueStore,
     now: DateTime<Utc>,
     question: &str,
-    issue: Option<&str>,
+    issue: Option<&Issue>,
     service: Option<&str>,
     timeframe: &str,
 ) -> Result<Scope> {
-    if let Some(id) = issue {
-        let issue = crate::scope::find_issue(store, id)?;
+    if let Some(issue) = issue {
+        let id = &issue.id;
         let detected = clock::parse_rfc3339(&issue.detected_at).unwrap_or(now);
         let resources: Vec<Resource> = issue
             .affected_resources
@@ -82,7 +81,7 @@ pub fn scope(
             resources,
             start: detected - Duration::minutes(30),
             end: now,
-            issue: Some(issue.id),
+            issue: Some(issue.id.clone()),
         });
     }
     let found = timephrase::find(question, now);
@@ -576,15 +575,17 @@ mod tests {
         s.sync("test", "health", &[d], &e, t("2025-11-03T20:00:00Z"))
             .unwrap();
         let now = t("2025-11-03T21:00:00Z");
-        let sc = scope(&view(), &s, now, "", Some("infra-001"), None, "1h").unwrap();
+        let issue = crate::scope::find_issue(&s, "infra-001").unwrap();
+        let sc = scope(&view(), now, "", Some(&issue), None, "1h").unwrap();
         assert_eq!(sc.resources.len(), 1);
         assert_eq!(sc.resources[0].id, "api");
         assert_eq!(sc.start, t("2025-11-03T19:30:00Z"));
         assert_eq!(sc.issue.as_deref(), Some("infra-001"));
-        assert!(scope(&view(), &s, now, "", Some("infra-002"), None, "1h").is_err());
-        assert!(scope(&view(), &s, now, "", Some("../x"), None, "1h").is_err());
+        let mut elsewhere = issue.clone();
+        elsewhere.affected_resources = vec!["gone".into()];
+        assert!(scope(&view(), now, "", Some(&elsewhere), None, "1h").is_err());
         // No issue, no resource named: every resource with logs, over the timeframe.
-        let sc = scope(&view(), &s, now, "what happened", None, None, "2h").unwrap();
+        let sc = scope(&view(), now, "what happened", None, None, "2h").unwrap();
         let ids: Vec<&str> = sc.resources.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["api", "web"]);
         assert_eq!(sc.start, t("2025-11-03T19:00:00Z"));

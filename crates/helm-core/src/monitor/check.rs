@@ -52,6 +52,24 @@ impl HealthOptions {
         }
     }
 
+    /// A health check over `start..end`: status, metrics and alarms as `[monitoring]
+    /// enabled_checks` turns them on (`resource_status`, `cloudwatch_metrics`,
+    /// `cloudwatch_alarms`).
+    pub fn health(
+        environment: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        enabled_checks: &[String],
+    ) -> Self {
+        let on = |c: &str| enabled_checks.iter().any(|e| e == c);
+        HealthOptions {
+            status: on("resource_status"),
+            metrics: on("cloudwatch_metrics"),
+            alarms: on("cloudwatch_alarms"),
+            ..HealthOptions::metrics_only(environment, start, end)
+        }
+    }
+
     /// The period that covers the whole window in one datapoint (a multiple of 60).
     pub fn window_period_secs(&self) -> i32 {
         let secs = (self.end - self.start).num_seconds().max(60);
