@@ -2,7 +2,10 @@
 //! that builds them (credentials, region, endpoint override, retry and timeouts), and
 //! [`AwsError`] names the API call and the resource of every failure. SDK types never
 //! leave this crate; callers get helm-core's types or plain data. It implements helm-core's
-//! ports (`Observer`, `Actuator`) for [`AwsClients`], and it must not depend on the binary.
+//! AWS ports (`Observer`, `LogSource`, `Actuator`, `SecurityFacts`, `ComplianceFacts`,
+//! `CostFacts`) for [`AwsClients`], pages with the SDK's paginators, and holds no rule of
+//! its own (what a state proves, what to check: helm-core decides). It must not depend on
+//! the binary.
 
 pub mod audit;
 mod clients;

@@ -1,5 +1,7 @@
-//! The `helm-cloud` binary: parses the command line, runs one subcommand, and turns its
-//! result into an exit code and at most two lines on stderr (INTERFACE.md).
+//! The `helm-cloud` binary: parses the command line, builds the adapters (helm-aws,
+//! helm-services, the terminal), calls one of helm-core's use cases, renders what it returns
+//! as text, JSON or voice, and turns the outcome into an exit code and at most two lines on
+//! stderr (INTERFACE.md). No domain rule lives here: a front end parses, renders and maps.
 
 mod board;
 mod cli;

@@ -1,7 +1,8 @@
 //! helm-cloud's domain and its use cases: configuration, the deployment registry, resource
 //! kinds, the rules (SLOs, issues, remediation policy, audit checks), and the use cases every
-//! front end calls the same way (`monitor::check`, `responder::remediation`), which reach
-//! the world only through the traits of [`ports`].
+//! front end calls the same way (`monitor::{check, performance}`, `investigator::run`,
+//! `responder::{resolve, remediation}`, `auditor::audit`, `central::{board, escalate}`),
+//! which reach the world only through the traits of [`ports`] and return data.
 //!
 //! This crate must not depend on the AWS SDK, on the network or on a terminal: everything
 //! here is plain data, functions over it, and use cases over the ports, so it is tested with
