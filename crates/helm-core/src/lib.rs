@@ -28,6 +28,8 @@ pub mod responder;
 pub mod router;
 pub mod scope;
 pub mod suggest;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod trust;
 pub mod version;
 

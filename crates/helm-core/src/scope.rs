@@ -162,17 +162,13 @@ pub fn find_issue(store: &IssueStore, id: &str) -> Result<Issue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Registry;
-    use std::path::Path;
 
     fn view() -> EnvironmentView {
-        let text = r#"{"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-west-2:123456789012:function:api"},
+        crate::testing::view(
+            r#"{"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-west-2:123456789012:function:api"},
             {"id": "worker", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:worker"},
-            {"id": "vpc", "type": "vpc", "arn": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"}]}]}"#;
-        Registry::parse(Path::new("r.json"), text)
-            .unwrap()
-            .environment_view("test")
+            {"id": "vpc", "type": "vpc", "arn": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"}"#,
+        )
     }
 
     #[test]

@@ -289,19 +289,7 @@ mod tests {
     impl Down {
         #[allow(clippy::result_large_err)]
         fn fail<T>(&self, api: &str) -> Result<T, Failure> {
-            let cause = match self.0 {
-                FailureKind::PermissionDenied => "access denied",
-                _ => "endpoint unreachable",
-            };
-            Err(Failure {
-                kind: self.0,
-                api: api.into(),
-                code: None,
-                cause: cause.into(),
-                message: format!("{api} failed: {cause}"),
-                brief: cause.into(),
-                hint: String::new(),
-            })
+            Err(crate::testing::failure(api, self.0))
         }
     }
 

@@ -430,104 +430,13 @@ pub async fn logs<L: LogSource>(
 
 #[cfg(test)]
 mod tests {
-    //! The use cases on a fake of their ports: log groups by name, each with its events.
+    //! The use cases on the shared fake of their ports: log groups by name, each with its
+    //! events.
     use super::*;
     use crate::issues::{Detection, Evaluated, Severity};
-    use crate::monitor::{Observation, StatusObs};
-    use crate::ports::{FailureKind, LogSweep, MetricQuery, MetricSeries};
-    use crate::registry::Registry;
+    use crate::ports::FailureKind;
+    use crate::testing::{self, FakeWorld};
     use futures::executor::block_on;
-    use std::collections::BTreeMap;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Fake {
-        groups: BTreeMap<String, Vec<LogEvent>>,
-        /// Groups whose read fails.
-        failing: Vec<String>,
-        /// (group, pattern) of each sweep.
-        swept: Mutex<Vec<(String, Option<String>)>>,
-    }
-
-    impl LogSource for Fake {
-        async fn filter_events(
-            &self,
-            _region: &str,
-            group: &str,
-            _s: i64,
-            _e: i64,
-            pattern: Option<&str>,
-            each: &mut dyn FnMut(LogEvent) -> bool,
-        ) -> std::result::Result<LogSweep, Failure> {
-            self.swept
-                .lock()
-                .unwrap()
-                .push((group.to_string(), pattern.map(str::to_string)));
-            if self.failing.iter().any(|g| g == group) {
-                return Err(Failure {
-                    kind: FailureKind::PermissionDenied,
-                    api: "logs:FilterLogEvents".into(),
-                    code: Some("AccessDeniedException".into()),
-                    cause: "access denied".into(),
-                    message: format!("logs:FilterLogEvents failed on {group}: access denied"),
-                    brief: "access denied".into(),
-                    hint: "grant logs:FilterLogEvents".into(),
-                });
-            }
-            let Some(events) = self.groups.get(group) else {
-                return Ok(LogSweep {
-                    missing: true,
-                    ..Default::default()
-                });
-            };
-            let mut sweep = LogSweep {
-                pages: 1,
-                ..Default::default()
-            };
-            for e in events {
-                sweep.events += 1;
-                if !each(e.clone()) {
-                    break;
-                }
-            }
-            Ok(sweep)
-        }
-        async fn ecs_log_groups(
-            &self,
-            _r: &str,
-            _c: &str,
-            service: &str,
-        ) -> std::result::Result<Vec<String>, Failure> {
-            Ok(vec![format!("/ecs/{service}")])
-        }
-    }
-
-    impl Observer for Fake {
-        async fn metric_data(
-            &self,
-            _r: &str,
-            q: &[MetricQuery],
-            _s: DateTime<Utc>,
-            _e: DateTime<Utc>,
-        ) -> std::result::Result<Vec<MetricSeries>, Failure> {
-            Ok(vec![MetricSeries::default(); q.len()])
-        }
-        async fn observe(&self, t: &[Target], _o: &HealthOptions) -> Vec<Observation> {
-            t.iter()
-                .map(|_| Observation {
-                    status: StatusObs::NotChecked,
-                    metrics: BTreeMap::new(),
-                    metrics_error: None,
-                    alarms: Vec::new(),
-                    alarms_error: None,
-                    alarms_read: false,
-                })
-                .collect()
-        }
-        async fn detail_status(&self, _t: &Target, _e: &str) -> StatusObs {
-            StatusObs::NotChecked
-        }
-    }
 
     fn view() -> EnvironmentView {
         let text = r#"{"deployments": [{"id": "d1", "environment": "test", "project": "shop", "version": "1.4.2",
@@ -535,9 +444,7 @@ mod tests {
             {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"},
             {"id": "web", "type": "ecs_service", "arn": "arn:aws:ecs:us-east-1:123456789012:service/main/web"},
             {"id": "site", "type": "s3_bucket", "arn": "arn:aws:s3:::site"}]}]}"#;
-        Registry::parse(Path::new("r.json"), text)
-            .unwrap()
-            .environment_view("test")
+        testing::view_of(text)
     }
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -593,7 +500,7 @@ mod tests {
 
     #[test]
     fn timeouts_in_the_logs_name_the_cause_with_its_evidence_and_the_fitting_action() {
-        let mut fake = Fake::default();
+        let mut fake = FakeWorld::default();
         fake.groups.insert(
             "/aws/lambda/api".into(),
             (0..6)
@@ -639,8 +546,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_log_group_fails_the_investigation_rather_than_reading_as_quiet() {
-        let fake = Fake {
-            failing: vec!["/aws/lambda/api".into()],
+        let fake = FakeWorld {
+            denied_groups: vec!["/aws/lambda/api".into()],
             ..Default::default()
         };
         let v = view();
@@ -656,7 +563,7 @@ mod tests {
 
     #[test]
     fn logs_apply_the_whole_filter_stop_at_the_limit_and_redact() {
-        let mut fake = Fake::default();
+        let mut fake = FakeWorld::default();
         fake.groups.insert(
             "/aws/lambda/api".into(),
             vec![

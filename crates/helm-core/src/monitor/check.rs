@@ -256,7 +256,6 @@ mod tests {
     //! The health check on a fake of its port: no emulator, no network.
     use super::*;
     use crate::monitor::MetricValues;
-    use crate::registry::Registry;
     use futures::executor::block_on;
     use std::collections::BTreeMap;
     use std::sync::Mutex;
@@ -290,12 +289,11 @@ mod tests {
     }
 
     fn target() -> Target {
-        let text = r#"{"deployments": [{"id": "d", "environment": "test", "resources": [{"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"}]}]}"#;
-        let r = Registry::parse(Path::new("r.json"), text)
-            .unwrap()
-            .environment_view("test")
-            .resources[0]
-            .clone();
+        let r = crate::testing::view(
+            r#"{"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"}"#,
+        )
+        .resources[0]
+        .clone();
         Target {
             resource: r,
             kind: ResourceKind::Lambda,

@@ -390,50 +390,16 @@ pub async fn performance<O: Observer>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::{Observation, StatusObs};
+    use crate::monitor::Observation;
     use crate::ports::MetricSeries;
-    use crate::registry::Registry;
+    use crate::testing::{self, FakeWorld};
     use futures::executor::block_on;
-    use std::path::Path;
-    use std::sync::Mutex;
-
-    /// An observer answering with prepared observations and metric series, and recording
-    /// the queries it was asked.
-    #[derive(Default)]
-    struct Fake {
-        observations: Vec<Observation>,
-        series: Vec<MetricSeries>,
-        asked: Mutex<Vec<(String, MetricQuery)>>,
-    }
-
-    impl Observer for Fake {
-        async fn metric_data(
-            &self,
-            region: &str,
-            queries: &[MetricQuery],
-            _s: DateTime<Utc>,
-            _e: DateTime<Utc>,
-        ) -> Result<Vec<MetricSeries>, Failure> {
-            let mut asked = self.asked.lock().unwrap();
-            asked.extend(queries.iter().map(|q| (region.to_string(), q.clone())));
-            Ok(self.series.clone())
-        }
-        async fn observe(&self, _t: &[Target], _o: &HealthOptions) -> Vec<Observation> {
-            self.observations.clone()
-        }
-        async fn detail_status(&self, _t: &Target, _e: &str) -> StatusObs {
-            StatusObs::NotChecked
-        }
-    }
 
     fn target(kind: &str, arn: &str, k: ResourceKind) -> Target {
-        let text = format!(
-            r#"{{"deployments": [{{"id": "d", "environment": "test", "resources": [{{"id": "api", "type": "{kind}", "arn": "{arn}"}}]}}]}}"#
-        );
-        let r = Registry::parse(Path::new("r.json"), &text)
-            .unwrap()
-            .environment_view("test")
-            .resources[0]
+        let r = testing::view(&format!(
+            r#"{{"id": "api", "type": "{kind}", "arn": "{arn}"}}"#
+        ))
+        .resources[0]
             .clone();
         Target {
             resource: r,
@@ -467,8 +433,8 @@ mod tests {
 
     #[test]
     fn a_known_metric_is_asked_with_its_dimensions_and_every_statistic() {
-        let fake = Fake {
-            series: (0..8).map(|_| series(&[1.0, 3.0, 2.0])).collect(),
+        let fake = FakeWorld {
+            series: Some((0..8).map(|_| series(&[1.0, 3.0, 2.0])).collect()),
             ..Default::default()
         };
         let r = block_on(metric(&fake, &lambda(), "test", "Duration", at(0), at(60))).unwrap();
@@ -491,8 +457,8 @@ mod tests {
 
     #[test]
     fn a_name_that_cannot_be_a_metric_is_refused_before_any_call_and_an_unknown_one_is_asked() {
-        let fake = Fake {
-            series: vec![MetricSeries::default(); 8],
+        let fake = FakeWorld {
+            series: Some(vec![MetricSeries::default(); 8]),
             ..Default::default()
         };
         let e = block_on(metric(
@@ -527,8 +493,8 @@ mod tests {
     fn an_answer_with_an_error_fails_the_metric_rather_than_reading_as_no_data() {
         let mut s = vec![MetricSeries::default(); 8];
         s[3].error = Some("InternalError".into());
-        let fake = Fake {
-            series: s,
+        let fake = FakeWorld {
+            series: Some(s),
             ..Default::default()
         };
         match block_on(metric(&fake, &lambda(), "test", "Errors", at(0), at(60))) {
@@ -541,32 +507,17 @@ mod tests {
     }
 
     fn obs(metrics: &[(&'static str, &[f64])], error: Option<&str>) -> Observation {
-        Observation {
-            status: StatusObs::NotChecked,
-            metrics: metrics
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        *k,
-                        MetricValues {
-                            window: None,
-                            series: series(v).points,
-                            error: None,
-                        },
-                    )
-                })
-                .collect(),
-            metrics_error: error.map(str::to_string),
-            alarms: Vec::new(),
-            alarms_error: None,
-            alarms_read: false,
-        }
+        let m: Vec<(&'static str, Series)> = metrics
+            .iter()
+            .map(|(k, v)| (*k, series(v).points))
+            .collect();
+        testing::observation(&m, error)
     }
 
     #[test]
     fn a_rising_error_rate_is_a_finding_with_a_recommendation_and_no_data_is_not_evaluated() {
         let rising: &[f64] = &[0.0, 0.0, 0.0, 1.0, 5.0, 9.0];
-        let fake = Fake {
+        let fake = FakeWorld {
             observations: vec![obs(
                 &[("invocations", &[100.0; 6]), ("errors", rising)],
                 None,
@@ -584,7 +535,7 @@ mod tests {
         assert!(r.recommendations[0].contains("helm-cloud investigate --service api"));
 
         for o in [obs(&[], None), obs(&[], Some("endpoint unreachable"))] {
-            let fake = Fake {
+            let fake = FakeWorld {
                 observations: vec![o],
                 ..Default::default()
             };

@@ -205,18 +205,14 @@ pub fn resolve(view: &EnvironmentView, req: &Asked, issue: Option<&Issue>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Registry;
-    use std::path::Path;
 
     fn view() -> EnvironmentView {
-        let text = r#"{"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"},
+        crate::testing::view(
+            r#"{"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"},
             {"id": "web", "type": "ecs_service", "arn": "arn:aws:ecs:us-east-1:123456789012:service/main/web"},
             {"id": "cdn", "type": "cloudfront", "arn": "arn:aws:cloudfront::123456789012:distribution/E1"},
-            {"id": "site", "type": "s3_bucket", "arn": "arn:aws:s3:::site"}]}]}"#;
-        Registry::parse(Path::new("r.json"), text)
-            .unwrap()
-            .environment_view("test")
+            {"id": "site", "type": "s3_bucket", "arn": "arn:aws:s3:::site"}"#,
+        )
     }
 
     fn ask<'a>(
