@@ -27,6 +27,7 @@ pub mod resource;
 pub mod responder;
 pub mod router;
 pub mod scope;
+pub mod slo;
 pub mod suggest;
 #[cfg(test)]
 pub(crate) mod testing;
