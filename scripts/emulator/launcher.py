@@ -43,12 +43,25 @@ DEFAULT_ACCOUNT = "123456789012"
 # statistic it does not know and the whole request fails with HTTP 500. moto keeps every
 # raw value (a `Values`/`Counts` put is expanded into single values), so nearest-rank
 # percentiles over the period's raw values are exact for the data we seed.
+# Percentile rank too: `PR(:200)` is the percent of the period's values at or under 200,
+# `PR(10:200)` of those over 10 and at or under 200 (CloudWatch's percentile-rank statistic,
+# which `slo` reads for latency objectives).
 # --------------------------------------------------------------------------------------
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+_RANK = re.compile(r"^PR\((\d+(?:\.\d+)?)?:(\d+(?:\.\d+)?)?\)$")
 _original_stat = cw_models.Statistics.get_statistics_for_type
 
 
 def _stat_with_percentiles(self, stat):
+    r = _RANK.match(stat or "")
+    if r:
+        values = self.metric_single_values_list
+        if not values:
+            return None
+        low = float(r.group(1)) if r.group(1) else float("-inf")
+        high = float(r.group(2)) if r.group(2) else float("inf")
+        inside = sum(1 for v in values if low < v <= high)
+        return 100.0 * inside / len(values)
     m = _PERCENTILE.match(stat or "")
     if not m:
         return _original_stat(self, stat)

@@ -109,6 +109,16 @@ class LauncherTest(unittest.TestCase):
             })
             self.assertEqual(body["MetricDataResults"][0]["Values"], [expected], stat)
 
+    def test_percentile_rank_is_the_share_of_values_in_range(self):
+        self.put_durations("rank-fn", [float(v) for v in range(1, 101)])
+        now = dt.datetime.now(dt.timezone.utc)
+        for stat, expected in [("PR(:95)", 95.0), ("PR(:0.5)", 0.0), ("PR(10:20)", 10.0), ("PR(90:)", 10.0)]:
+            _, _, body = self.cbor("GetMetricData", {
+                "MetricDataQueries": [self.query("rank-fn", stat)],
+                "StartTime": now - dt.timedelta(hours=1), "EndTime": now,
+            })
+            self.assertEqual(body["MetricDataResults"][0]["Values"], [expected], stat)
+
     def test_errors_keep_their_type(self):
         status, headers, body = self.cbor("DeleteDashboards", {"DashboardNames": ["no-such-dashboard"]})
         self.assertGreaterEqual(status, 400)

@@ -25,6 +25,12 @@ pub enum ValueType {
     Number,
     Duration,
     StrList,
+    /// `"month"` or a duration of whole 5-minute buckets, at least 1h.
+    Period,
+    /// A list of burn-rate alert pairs: `[{ long = "1h", short = "5m", burn = 14.4 }, …]`.
+    BurnPairs,
+    /// `"k/n"`: k of the last n.
+    Fraction,
 }
 
 impl ValueType {
@@ -35,6 +41,11 @@ impl ValueType {
             ValueType::Number => "a number",
             ValueType::Duration => "a duration such as \"30s\", \"5m\", \"1h\" or \"7d\"",
             ValueType::StrList => "a list of strings",
+            ValueType::Period => "\"month\" or a duration such as \"30d\" (at least 1h)",
+            ValueType::BurnPairs => {
+                "a list of { long = \"1h\", short = \"5m\", burn = 14.4 } (short under long, burn above 0)"
+            }
+            ValueType::Fraction => "\"k/n\" with 1 ≤ k ≤ n, such as \"3/6\"",
         }
     }
 }
@@ -98,6 +109,24 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
             ("cpu_unhealthy_percent", ValueType::Number),
             ("memory_degraded_percent", ValueType::Number),
             ("memory_unhealthy_percent", ValueType::Number),
+        ],
+    ),
+    (
+        "slo",
+        &[
+            ("period", ValueType::Period),
+            ("budget_warning_percent", ValueType::Number),
+            ("min_requests", ValueType::Int),
+            ("page", ValueType::BurnPairs),
+            ("ticket", ValueType::BurnPairs),
+        ],
+    ),
+    (
+        "watch",
+        &[
+            ("extended_outage_cycles", ValueType::Int),
+            ("repeated_degradation", ValueType::Fraction),
+            ("max_remediations_per_cycle", ValueType::Int),
         ],
     ),
     (
@@ -390,8 +419,61 @@ fn convert(value: &toml_edit::Value, ty: ValueType) -> std::result::Result<Value
             })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map(Value::Array),
+        (ValueType::Period, T::String(s)) => {
+            crate::slo::budget::Period::parse(s.value()).map_err(|e| format!("a bad period ({e})"))?;
+            Ok(Value::String(s.value().clone()))
+        }
+        (ValueType::Fraction, T::String(s)) => {
+            fraction(s.value()).ok_or_else(|| format!("the string {:?}", s.value()))?;
+            Ok(Value::String(s.value().clone()))
+        }
+        (ValueType::BurnPairs, T::Array(a)) => a
+            .iter()
+            .map(|v| burn_pair(v).map_err(|e| format!("a list holding {e}")))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(Value::Array),
         (_, v) => Err(found(v)),
     }
+}
+
+/// `"k/n"` with 1 ≤ k ≤ n.
+pub fn fraction(s: &str) -> Option<(u32, u32)> {
+    let (k, n) = s.split_once('/')?;
+    let (k, n): (u32, u32) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+    (k >= 1 && k <= n).then_some((k, n))
+}
+
+/// One `{ long, short, burn }` table, checked: durations of whole 5-minute buckets, short
+/// under long, burn above 0.
+fn burn_pair(v: &toml_edit::Value) -> std::result::Result<Value, String> {
+    let t = v.as_inline_table().ok_or("something that is not a table")?;
+    for (k, _) in t.iter() {
+        if !["long", "short", "burn"].contains(&k) {
+            return Err(format!("the unknown key `{k}`"));
+        }
+    }
+    let window = |k: &str| -> std::result::Result<(String, u64), String> {
+        let s = t
+            .get(k)
+            .and_then(|x| x.as_str())
+            .ok_or(format!("a table without `{k}` as a duration"))?;
+        let d = duration::parse(s).map_err(|e| format!("a bad `{k}` ({e})"))?;
+        if d.as_secs() == 0 || d.as_secs() % 300 != 0 {
+            return Err(format!("`{k} = {s:?}`, not whole 5-minute buckets"));
+        }
+        Ok((s.to_string(), d.as_secs()))
+    };
+    let (long, long_s) = window("long")?;
+    let (short, short_s) = window("short")?;
+    if short_s >= long_s {
+        return Err(format!("short {short:?} not under long {long:?}"));
+    }
+    let burn = t
+        .get("burn")
+        .and_then(|b| b.as_float().or(b.as_integer().map(|i| i as f64)))
+        .filter(|b| b.is_finite() && *b > 0.0)
+        .ok_or("a table without a `burn` above 0")?;
+    Ok(serde_json::json!({"long": long, "short": short, "burn": burn}))
 }
 
 #[cfg(test)]
@@ -583,5 +665,44 @@ mod tests {
     fn inline_tables_are_read_too() {
         let m = parse("slos = { lambda = { p95_latency_ms = 300 } }\n").unwrap();
         assert_eq!(m.number("slos.lambda.p95_latency_ms"), Some(300.0));
+    }
+
+    #[test]
+    fn slo_and_watch_values_are_checked_where_they_are_written() {
+        for (text, key, says) in [
+            ("[slo]\nperiod = \"10m\"\n", "slo.period", "a bad period"),
+            ("[slo]\nperiod = 30\n", "slo.period", "\"month\" or a duration"),
+            (
+                "[slo]\npage = [{ long = \"5m\", short = \"1h\", burn = 14.4 }]\n",
+                "slo.page",
+                "not under long",
+            ),
+            (
+                "[slo]\npage = [{ long = \"1h\", short = \"5m\", burn = 0 }]\n",
+                "slo.page",
+                "burn` above 0",
+            ),
+            (
+                "[slo]\nticket = [{ long = \"1d\", short = \"2h\", burn = 3, brun = 1 }]\n",
+                "slo.ticket",
+                "unknown key `brun`",
+            ),
+            (
+                "[slo]\nticket = [{ long = \"1d\", short = \"90s\", burn = 3 }]\n",
+                "slo.ticket",
+                "whole 5-minute buckets",
+            ),
+            ("[watch]\nrepeated_degradation = \"7/3\"\n", "watch.repeated_degradation", "k/n"),
+        ] {
+            let (line, field, message, _) = err(text);
+            assert_eq!(field.as_deref(), Some(key), "{text}");
+            assert_eq!(line, Some(2), "{text}");
+            assert!(message.contains(says), "{text}: {message}");
+        }
+        let m = parse("[slo]\nperiod = \"month\"\npage = []\n").unwrap();
+        let s = m.settings().slo;
+        assert_eq!(s.period, crate::slo::budget::Period::CalendarMonth);
+        assert!(s.page.is_empty(), "an empty list turns paging off");
+        assert_eq!(s.ticket.len(), 2, "untouched: the template's");
     }
 }

@@ -18,6 +18,37 @@ pub struct Settings {
     pub issues: Issues,
     pub cloudwatch: CloudWatch,
     pub cost: Cost,
+    pub slo: Slo,
+    pub watch: Watch,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    pub period: crate::slo::budget::Period,
+    pub budget_warning_percent: f64,
+    pub min_requests: f64,
+    /// As written (for 30 days); `rules` scales them to the period.
+    pub page: Vec<crate::slo::budget::BurnPair>,
+    pub ticket: Vec<crate::slo::budget::BurnPair>,
+}
+
+impl Slo {
+    /// The alerting rules for a period of `period_secs`, factors scaled to it.
+    pub fn rules(&self, period_secs: i64) -> crate::slo::budget::Rules {
+        crate::slo::budget::Rules {
+            page: self.page.iter().map(|p| p.scaled(period_secs)).collect(),
+            ticket: self.ticket.iter().map(|p| p.scaled(period_secs)).collect(),
+            min_requests: self.min_requests,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watch {
+    pub extended_outage_cycles: u32,
+    /// (k, n): DEGRADED in k of the last n cycles.
+    pub repeated_degradation: (u32, u32),
+    pub max_remediations_per_cycle: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +135,41 @@ impl Monitoring {
                 daily_budget_usd: n("cost.daily_budget_usd"),
                 monthly_budget_usd: n("cost.monthly_budget_usd"),
             },
+            slo: Slo {
+                period: crate::slo::budget::Period::parse(&s("slo.period"))
+                    .unwrap_or(crate::slo::budget::Period::Rolling(30 * 86_400)),
+                budget_warning_percent: n("slo.budget_warning_percent"),
+                min_requests: n("slo.min_requests"),
+                page: self.burn_pairs("slo.page"),
+                ticket: self.burn_pairs("slo.ticket"),
+            },
+            watch: Watch {
+                extended_outage_cycles: n("watch.extended_outage_cycles") as u32,
+                repeated_degradation: super::monitoring::fraction(&s("watch.repeated_degradation"))
+                    .unwrap_or((3, 6)),
+                max_remediations_per_cycle: n("watch.max_remediations_per_cycle") as u32,
+            },
         }
+    }
+
+    /// A list of burn pairs (checked when read).
+    fn burn_pairs(&self, key: &str) -> Vec<crate::slo::budget::BurnPair> {
+        let secs = |v: &serde_json::Value| {
+            v.as_str()
+                .and_then(|s| super::duration::parse(s).ok())
+                .map_or(0, |d| d.as_secs() as i64)
+        };
+        self.values
+            .get(key)
+            .and_then(|s| s.value.as_array())
+            .into_iter()
+            .flatten()
+            .map(|p| crate::slo::budget::BurnPair {
+                long: secs(&p["long"]),
+                short: secs(&p["short"]),
+                burn: p["burn"].as_f64().unwrap_or(f64::INFINITY),
+            })
+            .collect()
     }
 }
 
@@ -124,6 +189,13 @@ mod tests {
         assert_eq!(d.issues.retention_days, 90);
         assert_eq!(d.cost.daily_budget_usd, 100.0);
         assert_eq!(d.escalation.github_repo, None);
+        assert_eq!(d.slo.period, crate::slo::budget::Period::Rolling(30 * 86_400));
+        assert_eq!(d.slo.page.len(), 2);
+        assert_eq!((d.slo.page[0].long, d.slo.page[0].short, d.slo.page[0].burn), (3600, 300, 14.4));
+        assert_eq!(d.slo.ticket[1].long, 3 * 86_400);
+        assert_eq!(d.slo.min_requests, 100.0);
+        assert_eq!(d.watch.repeated_degradation, (3, 6));
+        assert_eq!(d.watch.extended_outage_cycles, 3);
         let m = Monitoring::parse(
             Path::new("m.toml"),
             "[remediation]\ncooldown = \"1h\"\n[cost]\ndaily_budget_usd = 7.5\n[escalation]\ngithub_repo = \"acme/ops\"\n",
