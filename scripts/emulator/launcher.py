@@ -78,6 +78,61 @@ cw_models.Statistics.get_statistics_for_type = _stat_with_percentiles
 
 
 # --------------------------------------------------------------------------------------
+# Patch 1b: GetMetricData in one pass over the data, not one pass per period.
+# moto scans every datum of the account once per period of every query, so 30 days at
+# 5-minute periods (8,640 periods, what `slo` reads) over a few thousand datums takes
+# minutes. Same answers, same quirks (with dimensions, moto matches the name and the
+# dimensions but not the namespace): the query's datums are taken once and grouped by
+# period. Metric math and Metric Insights queries keep moto's own path.
+# --------------------------------------------------------------------------------------
+_original_get_metric_data = cw_models.CloudWatchBackend.get_metric_data
+
+
+def _get_metric_data_indexed(self, queries, start_time, end_time, scan_by="TimestampAscending"):
+    if any("MetricStat" not in q for q in queries):
+        return _original_get_metric_data(self, queries, start_time, end_time, scan_by)
+    start_time = start_time.replace(microsecond=0)
+    end_time = end_time.replace(microsecond=0)
+    if start_time >= end_time:
+        return _original_get_metric_data(self, queries, start_time, end_time, scan_by)
+    by_name = defaultdict(list)
+    for md in self.get_all_metrics():
+        if start_time <= md.timestamp < end_time:
+            by_name[md.name].append(md)
+    out = []
+    for query in queries:
+        ms = query["MetricStat"]
+        ns, name = ms["Metric"]["Namespace"], ms["Metric"]["MetricName"]
+        delta = int(ms["Period"])
+        dims = sorted(cw_models.Dimension(name=d["Name"], value=d["Value"]) for d in ms["Metric"].get("Dimensions", []))
+        if dims:
+            data = [md for md in by_name.get(name, []) if sorted(md.dimensions) == dims]
+        else:
+            data = [md for md in by_name.get(name, []) if md.namespace == ns]
+        if ms.get("Unit"):
+            data = [md for md in data if md.unit == ms["Unit"]]
+        periods = defaultdict(list)
+        for md in data:
+            periods[int((md.timestamp - start_time).total_seconds()) // delta].append(md)
+        values, timestamps = [], []
+        for k in sorted(periods):
+            stats = cw_models.Statistics([ms["Stat"]], start_time + dt.timedelta(seconds=k * delta))
+            stats.metric_data = periods[k]
+            values.append(stats.get_statistics_for_type(ms["Stat"]))
+            timestamps.append(stats.timestamp)
+        if scan_by == "TimestampDescending":
+            values.reverse()
+            timestamps.reverse()
+        if query.get("ReturnData", True):
+            out.append({"id": query["Id"], "label": query.get("Label") or f"{name} {ms['Stat']}",
+                        "values": values, "timestamps": timestamps, "status_code": "Complete"})
+    return out
+
+
+cw_models.CloudWatchBackend.get_metric_data = _get_metric_data_indexed
+
+
+# --------------------------------------------------------------------------------------
 # Patch 2: Smithy RPCv2 CBOR for CloudWatch.
 # aws-sdk-cloudwatch >= 1.100 sends `POST /service/GraniteServiceVersion20100801/operation/Op`
 # with a CBOR body and `smithy-protocol: rpc-v2-cbor`; AWS answers in kind. moto speaks only

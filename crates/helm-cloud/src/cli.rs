@@ -134,6 +134,16 @@ pub enum Command {
         timeframe: String,
     },
 
+    /// Error budgets and burn-rate alerts of each objective ([slo] in monitoring.toml).
+    /// Exit 0 ok, 1 ticket, 2 page, 3 insufficient data everywhere.
+    Slo {
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// Only this resource (its registry id, or a type).
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+    },
+
     /// Matching log events of one resource over a window, streamed (CloudWatch Logs).
     Logs {
         /// The resource (its registry id).

@@ -161,6 +161,7 @@ fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
         Command::Health { env, .. }
         | Command::Metrics { env, .. }
         | Command::Performance { env, .. }
+        | Command::Slo { env, .. }
         | Command::Logs { env, .. }
         | Command::Audit { env, .. }
         | Command::Config(ConfigCommand::Show { env }) => resolve(env)?,
@@ -483,6 +484,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             service,
             timeframe,
         } => commands::metrics::performance(ctx, &env, service.as_deref(), &timeframe).await,
+        Command::Slo { env, service } => commands::slo::run(ctx, &env, service.as_deref()).await,
         Command::Config(ConfigCommand::Show { env }) => commands::config::show(ctx, &env),
         Command::Config(ConfigCommand::Validate { aws, env }) => {
             commands::config::validate(ctx, aws, env.as_deref()).await

@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod patterns;
 pub mod registry;
 pub mod remediate;
+pub mod slo;
 pub mod targets;

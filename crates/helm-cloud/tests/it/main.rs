@@ -17,3 +17,4 @@ mod lifecycle;
 mod registry;
 mod remediate;
 mod safety;
+mod slo;

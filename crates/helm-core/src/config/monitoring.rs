@@ -420,7 +420,8 @@ fn convert(value: &toml_edit::Value, ty: ValueType) -> std::result::Result<Value
             .collect::<std::result::Result<Vec<_>, _>>()
             .map(Value::Array),
         (ValueType::Period, T::String(s)) => {
-            crate::slo::budget::Period::parse(s.value()).map_err(|e| format!("a bad period ({e})"))?;
+            crate::slo::budget::Period::parse(s.value())
+                .map_err(|e| format!("a bad period ({e})"))?;
             Ok(Value::String(s.value().clone()))
         }
         (ValueType::Fraction, T::String(s)) => {
@@ -671,7 +672,11 @@ mod tests {
     fn slo_and_watch_values_are_checked_where_they_are_written() {
         for (text, key, says) in [
             ("[slo]\nperiod = \"10m\"\n", "slo.period", "a bad period"),
-            ("[slo]\nperiod = 30\n", "slo.period", "\"month\" or a duration"),
+            (
+                "[slo]\nperiod = 30\n",
+                "slo.period",
+                "\"month\" or a duration",
+            ),
             (
                 "[slo]\npage = [{ long = \"5m\", short = \"1h\", burn = 14.4 }]\n",
                 "slo.page",
@@ -692,7 +697,11 @@ mod tests {
                 "slo.ticket",
                 "whole 5-minute buckets",
             ),
-            ("[watch]\nrepeated_degradation = \"7/3\"\n", "watch.repeated_degradation", "k/n"),
+            (
+                "[watch]\nrepeated_degradation = \"7/3\"\n",
+                "watch.repeated_degradation",
+                "k/n",
+            ),
         ] {
             let (line, field, message, _) = err(text);
             assert_eq!(field.as_deref(), Some(key), "{text}");

@@ -189,9 +189,15 @@ mod tests {
         assert_eq!(d.issues.retention_days, 90);
         assert_eq!(d.cost.daily_budget_usd, 100.0);
         assert_eq!(d.escalation.github_repo, None);
-        assert_eq!(d.slo.period, crate::slo::budget::Period::Rolling(30 * 86_400));
+        assert_eq!(
+            d.slo.period,
+            crate::slo::budget::Period::Rolling(30 * 86_400)
+        );
         assert_eq!(d.slo.page.len(), 2);
-        assert_eq!((d.slo.page[0].long, d.slo.page[0].short, d.slo.page[0].burn), (3600, 300, 14.4));
+        assert_eq!(
+            (d.slo.page[0].long, d.slo.page[0].short, d.slo.page[0].burn),
+            (3600, 300, 14.4)
+        );
         assert_eq!(d.slo.ticket[1].long, 3 * 86_400);
         assert_eq!(d.slo.min_requests, 100.0);
         assert_eq!(d.watch.repeated_degradation, (3, 6));

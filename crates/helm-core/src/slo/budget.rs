@@ -48,7 +48,9 @@ impl Period {
         let d = crate::config::duration::parse(s)?;
         let secs = d.as_secs() as i64;
         if secs < 3_600 || secs % BUCKET_SECS != 0 {
-            return Err(format!("{s:?}: a period is at least 1h and whole 5-minute buckets"));
+            return Err(format!(
+                "{s:?}: a period is at least 1h and whole 5-minute buckets"
+            ));
         }
         Ok(Period::Rolling(secs))
     }
@@ -76,7 +78,10 @@ impl Period {
                 } else {
                     (start.year(), start.month() + 1)
                 };
-                let next = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(start);
+                let next = Utc
+                    .with_ymd_and_hms(y, m, 1, 0, 0, 0)
+                    .single()
+                    .unwrap_or(start);
                 (next - start).num_seconds()
             }
         }
@@ -84,7 +89,9 @@ impl Period {
 
     pub fn label(&self) -> String {
         match self {
-            Period::Rolling(secs) => crate::config::duration::format(std::time::Duration::from_secs(*secs as u64)),
+            Period::Rolling(secs) => {
+                crate::config::duration::format(std::time::Duration::from_secs(*secs as u64))
+            }
             Period::CalendarMonth => "month".into(),
         }
     }
@@ -102,7 +109,9 @@ pub struct BurnPair {
 }
 
 fn as_duration<S: serde::Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::config::duration::format(std::time::Duration::from_secs(*secs as u64)))
+    s.serialize_str(&crate::config::duration::format(
+        std::time::Duration::from_secs(*secs as u64),
+    ))
 }
 
 impl BurnPair {
@@ -194,7 +203,12 @@ pub fn counts(buckets: &[Bucket], now: i64, window_secs: i64) -> (f64, f64) {
 
 /// How fast the budget burns over a window: the window's error ratio over the allowed one
 /// (1.0 spends exactly the budget over the period). None without requests in the window.
-pub fn burn_rate(buckets: &[Bucket], now: i64, window_secs: i64, target_percent: f64) -> Option<f64> {
+pub fn burn_rate(
+    buckets: &[Bucket],
+    now: i64,
+    window_secs: i64,
+    target_percent: f64,
+) -> Option<f64> {
     let (bad, total) = counts(buckets, now, window_secs);
     let allowed_ratio = 1.0 - target_percent / 100.0;
     (total > 0.0 && allowed_ratio > 0.0).then(|| (bad / total) / allowed_ratio)
@@ -245,7 +259,12 @@ fn firing(
 }
 
 /// Which alert fires, and the pair that fired it; a page silences the objective's ticket.
-pub fn alert(buckets: &[Bucket], now: i64, target: f64, rules: &Rules) -> (AlertState, Option<BurnPair>) {
+pub fn alert(
+    buckets: &[Bucket],
+    now: i64,
+    target: f64,
+    rules: &Rules,
+) -> (AlertState, Option<BurnPair>) {
     if let Some(p) = firing(buckets, now, target, &rules.page, rules.min_requests) {
         return (AlertState::Page, Some(p));
     }
@@ -283,7 +302,8 @@ pub fn remaining_over_time(
 mod tests {
     use super::*;
 
-    const NOW: i64 = 1_700_000_100 - 1_700_000_100 % 300 + 300 * 1000;
+    // A bucket boundary (a multiple of 300).
+    const NOW: i64 = 1_700_100_000;
 
     /// `n` buckets back from NOW, each with `total` requests and `bad` of them bad.
     fn steady(n: i64, total: f64, bad: f64) -> Vec<Bucket> {
@@ -312,16 +332,30 @@ mod tests {
             (100.0, 0.3, -200.0, BudgetStatus::Breached),
         ] {
             let b = budget(&steady(288, total, bad), 99.9, 25.0);
-            assert!(close(b.remaining_percent, remaining_pct), "{bad}: {}", b.remaining_percent);
+            assert!(
+                close(b.remaining_percent, remaining_pct),
+                "{bad}: {}",
+                b.remaining_percent
+            );
             assert_eq!(b.status, status, "{bad}");
             assert!(close(b.total_requests, 28_800.0));
         }
         // Weighted, not a mean of ratios: one bad bucket of 1 request among busy ones.
         let mut v = steady(10, 1000.0, 0.0);
-        v.push(Bucket { start: NOW - 11 * 300, good: 0.0, total: 1.0 });
+        v.push(Bucket {
+            start: NOW - 11 * 300,
+            good: 0.0,
+            total: 1.0,
+        });
         let b = budget(&v, 99.0, 25.0);
-        assert!(close(b.attainment_percent.unwrap(), 10_000.0 / 10_001.0 * 100.0));
-        assert_eq!(budget(&[], 99.9, 25.0).status, BudgetStatus::InsufficientData);
+        assert!(close(
+            b.attainment_percent.unwrap(),
+            10_000.0 / 10_001.0 * 100.0
+        ));
+        assert_eq!(
+            budget(&[], 99.9, 25.0).status,
+            BudgetStatus::InsufficientData
+        );
         assert_eq!(budget(&[], 99.9, 25.0).attainment_percent, None);
     }
 
@@ -330,11 +364,18 @@ mod tests {
         // 3 days steady at 0.05% errors, then the last 5 minutes at 2%.
         let mut v = steady(864, 1000.0, 0.5);
         v.retain(|b| b.start != NOW - 300);
-        v.push(Bucket { start: NOW - 300, good: 980.0, total: 1000.0 });
+        v.push(Bucket {
+            start: NOW - 300,
+            good: 980.0,
+            total: 1000.0,
+        });
         let burn = |w| burn_rate(&v, NOW, w, 99.9).unwrap();
         assert!(close(burn(300), 20.0));
         assert!(close(burn(1_800), (0.5 * 5.0 + 20.0) / 6000.0 / 0.001));
-        assert!(close(burn(259_200), (0.5 * 863.0 + 20.0) / 864_000.0 / 0.001));
+        assert!(close(
+            burn(259_200),
+            (0.5 * 863.0 + 20.0) / 864_000.0 / 0.001
+        ));
         assert_eq!(burn_rate(&[], NOW, 300, 99.9), None);
         assert_eq!(burn_rate(&v, NOW - 10 * 86_400, 300, 99.9), None);
     }
@@ -342,12 +383,28 @@ mod tests {
     fn rules() -> Rules {
         Rules {
             page: vec![
-                BurnPair { long: 3_600, short: 300, burn: 14.4 },
-                BurnPair { long: 21_600, short: 1_800, burn: 6.0 },
+                BurnPair {
+                    long: 3_600,
+                    short: 300,
+                    burn: 14.4,
+                },
+                BurnPair {
+                    long: 21_600,
+                    short: 1_800,
+                    burn: 6.0,
+                },
             ],
             ticket: vec![
-                BurnPair { long: 86_400, short: 7_200, burn: 3.0 },
-                BurnPair { long: 259_200, short: 21_600, burn: 1.0 },
+                BurnPair {
+                    long: 86_400,
+                    short: 7_200,
+                    burn: 3.0,
+                },
+                BurnPair {
+                    long: 259_200,
+                    short: 21_600,
+                    burn: 1.0,
+                },
             ],
             min_requests: 100.0,
         }
@@ -368,7 +425,10 @@ mod tests {
         // stops, nothing else reaches its factor (6h at 1h×20/6 = 3.3 < 6): the ticket
         // 1d/2h needs 3.0 on both: 2h burns 20×50/120 = 8.3, 1d 20×50/1440 = 0.69: ok.
         let mut v2 = steady(864, 1000.0, 0.0);
-        for b in v2.iter_mut().filter(|b| b.start >= NOW - 3_600 && b.start < NOW - 600) {
+        for b in v2
+            .iter_mut()
+            .filter(|b| b.start >= NOW - 3_600 && b.start < NOW - 600)
+        {
             b.good = 980.0;
         }
         assert_eq!(alert(&v2, NOW, 99.9, &rules()).0, AlertState::Ok);
@@ -393,7 +453,11 @@ mod tests {
 
     #[test]
     fn factors_scale_with_the_period_and_a_month_has_its_days() {
-        let p = BurnPair { long: 3_600, short: 300, burn: 14.4 };
+        let p = BurnPair {
+            long: 3_600,
+            short: 300,
+            burn: 14.4,
+        };
         assert!(close(p.scaled(30 * 86_400).burn, 14.4));
         assert!(close(p.scaled(7 * 86_400).burn, 14.4 * 7.0 / 30.0));
         let feb = Utc.with_ymd_and_hms(2028, 2, 15, 12, 0, 0).unwrap();

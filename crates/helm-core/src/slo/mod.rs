@@ -3,3 +3,5 @@
 //! the `slo` use case that reads 5-minute buckets through the `Observer` port.
 
 pub mod budget;
+pub mod objective;
+pub mod report;
