@@ -144,6 +144,30 @@ pub enum Command {
         service: Option<String>,
     },
 
+    /// The Helm loop: health, issues, SLOs and escalation for each environment, every
+    /// health_check_interval. One per project root; SIGINT/SIGTERM finish the cycle.
+    Watch {
+        /// An environment to watch (repeatable; default: [helm-cloud] environments).
+        #[arg(long, value_name = "E")]
+        env: Vec<String>,
+        /// Time between cycles (default: [monitoring] health_check_interval).
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<String>,
+        /// Stop after N cycles.
+        #[arg(long, value_name = "N", conflicts_with = "once")]
+        cycles: Option<u64>,
+        /// One cycle, then exit (for cron and tests).
+        #[arg(long)]
+        once: bool,
+        /// Serve /metrics (Prometheus text) and /healthz on ADDR, e.g. 127.0.0.1:9464.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Never remediate automatically (the loop does not remediate yet; accepted for
+        /// the plugins' command line).
+        #[arg(long)]
+        no_remediate: bool,
+    },
+
     /// Matching log events of one resource over a window, streamed (CloudWatch Logs).
     Logs {
         /// The resource (its registry id).

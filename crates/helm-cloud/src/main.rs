@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod context;
 mod error;
+mod exporter;
 mod output;
 mod table;
 
@@ -485,6 +486,26 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             timeframe,
         } => commands::metrics::performance(ctx, &env, service.as_deref(), &timeframe).await,
         Command::Slo { env, service } => commands::slo::run(ctx, &env, service.as_deref()).await,
+        Command::Watch {
+            env,
+            interval,
+            cycles,
+            once,
+            listen,
+            no_remediate: _,
+        } => {
+            commands::watch::run(
+                ctx,
+                commands::watch::WatchArgs {
+                    envs: env,
+                    interval: interval.as_deref(),
+                    cycles,
+                    once,
+                    listen: listen.as_deref(),
+                },
+            )
+            .await
+        }
         Command::Config(ConfigCommand::Show { env }) => commands::config::show(ctx, &env),
         Command::Config(ConfigCommand::Validate { aws, env }) => {
             commands::config::validate(ctx, aws, env.as_deref()).await

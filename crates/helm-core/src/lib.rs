@@ -33,5 +33,6 @@ pub mod suggest;
 pub(crate) mod testing;
 pub mod trust;
 pub mod version;
+pub mod watch;
 
 pub use error::{CaseError, Error, ErrorKind, Result};

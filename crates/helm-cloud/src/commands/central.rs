@@ -5,11 +5,13 @@
 use super::health::issue_store;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
+use helm_core::CaseError;
 use helm_core::central::board::{self, IssueFilter, action_command, issue_json};
 use helm_core::central::escalate::{self, MarkdownTracker};
 use helm_core::central::{self, DomainMonitors, short_age};
 use helm_core::config::Config;
 use helm_core::issues::Severity;
+use helm_core::ports::{WorkItem, WorkTracker};
 use helm_services::github::{self, GitHub};
 use serde_json::json;
 
@@ -189,32 +191,62 @@ fn github_api(ctx: &Ctx, config: &Config) -> String {
         .unwrap_or_else(|| github::PUBLIC_API.to_string())
 }
 
+/// Where work items go: GitHub when `[escalation] github_repo` and GITHUB_TOKEN are set,
+/// else Markdown files under `.fractary/helm/work-items/`.
+pub enum Tracker {
+    GitHub(GitHub),
+    Markdown(MarkdownTracker),
+}
+
+impl WorkTracker for Tracker {
+    fn find(&self, key: &str, marker: &str) -> Result<Option<WorkItem>, CaseError> {
+        match self {
+            Tracker::GitHub(g) => g.find(key, marker),
+            Tracker::Markdown(m) => m.find(key, marker),
+        }
+    }
+    fn create(
+        &self,
+        key: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<WorkItem, CaseError> {
+        match self {
+            Tracker::GitHub(g) => g.create(key, title, body, labels),
+            Tracker::Markdown(m) => m.create(key, title, body, labels),
+        }
+    }
+}
+
+/// The tracker the configuration and the environment name.
+pub fn tracker(ctx: &Ctx, config: &Config) -> Tracker {
+    let repo = config.monitoring.settings().escalation.github_repo;
+    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    match (repo, token) {
+        (Some(repo), Some(token)) => {
+            Tracker::GitHub(GitHub::new(&github_api(ctx, config), &repo, token))
+        }
+        _ => {
+            let paths = ctx.paths.clone();
+            Tracker::Markdown(MarkdownTracker {
+                dir: ctx.paths.fractary().join("helm/work-items"),
+                shown: Box::new(move |p| paths.display(p).into_owned()),
+            })
+        }
+    }
+}
+
 pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
     helm_core::issues::check_id(id)?;
     let config = ctx.config()?;
     let store = issue_store(ctx, &config);
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
-    let now = ctx.clock.now();
-    let repo = config.monitoring.settings().escalation.github_repo;
-    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let done = match (repo, token) {
-        (Some(repo), Some(token)) => {
-            let gh = GitHub::new(&github_api(ctx, &config), &repo, token);
-            escalate::escalate(&store, &monitors, &gh, id, priority, now)?
-        }
-        _ => {
-            let paths = ctx.paths.clone();
-            let md = MarkdownTracker {
-                dir: ctx.paths.fractary().join("helm/work-items"),
-                shown: Box::new(move |p| paths.display(p).into_owned()),
-            };
-            let done = escalate::escalate(&store, &monitors, &md, id, priority, now)?;
-            if done.created {
-                ctx.out.warn("wrote the work item as Markdown; to create GitHub issues set [escalation] github_repo = \"owner/name\" in monitoring.toml and export GITHUB_TOKEN");
-            }
-            done
-        }
-    };
+    let tracker = tracker(ctx, &config);
+    let done = escalate::escalate(&store, &monitors, &tracker, id, priority, ctx.clock.now())?;
+    if done.created && matches!(tracker, Tracker::Markdown(_)) {
+        ctx.out.warn("wrote the work item as Markdown; to create GitHub issues set [escalation] github_repo = \"owner/name\" in monitoring.toml and export GITHUB_TOKEN");
+    }
     ctx.out.result(&done.to_json(), || {
         let url = done
             .work_item

@@ -14,3 +14,4 @@ pub mod registry;
 pub mod remediate;
 pub mod slo;
 pub mod targets;
+pub mod watch;

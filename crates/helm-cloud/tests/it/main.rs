@@ -18,3 +18,4 @@ mod registry;
 mod remediate;
 mod safety;
 mod slo;
+mod watch;

@@ -21,7 +21,9 @@ use spec::{StateClass, classify_state};
 use std::collections::BTreeMap;
 
 /// A resource's health, ordered HEALTHY < UNKNOWN < DEGRADED < UNHEALTHY (the worst wins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HealthStatus {
     Healthy,
