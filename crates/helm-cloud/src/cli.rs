@@ -162,8 +162,8 @@ pub enum Command {
         /// Serve /metrics (Prometheus text) and /healthz on ADDR, e.g. 127.0.0.1:9464.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
-        /// Never remediate automatically (the loop does not remediate yet; accepted for
-        /// the plugins' command line).
+        /// Never remediate automatically (by default the loop runs the auto_remediate
+        /// actions where the environment needs no confirmation).
         #[arg(long)]
         no_remediate: bool,
     },

@@ -492,7 +492,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             cycles,
             once,
             listen,
-            no_remediate: _,
+            no_remediate,
         } => {
             commands::watch::run(
                 ctx,
@@ -502,6 +502,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
                     cycles,
                     once,
                     listen: listen.as_deref(),
+                    no_remediate,
                 },
             )
             .await

@@ -37,6 +37,15 @@ pub struct EnvState {
     pub history: BTreeMap<String, Vec<HealthStatus>>,
     /// Issues this loop escalated (once each).
     pub escalated: Vec<String>,
+    /// Active issues and how many cycles in a row they have been seen.
+    #[serde(default)]
+    pub seen: BTreeMap<String, u32>,
+    /// Issues this loop remediated, and the cycle it did (once each).
+    #[serde(default)]
+    pub remediated: BTreeMap<String, u64>,
+    /// This environment's cycles so far.
+    #[serde(default)]
+    pub cycle: u64,
 }
 
 /// Cycles of history kept per resource.
@@ -159,7 +168,13 @@ pub fn to_escalate(
             .map(String::as_str)
             .unwrap_or("");
         let slo = check.starts_with("slo:");
-        let trigger = if on(Trigger::CriticalSloBreach)
+        // Remediated by this loop and still open `extended_outage_cycles` later.
+        let unhelped = state.remediated.get(&i.id).is_some_and(|c| {
+            state.cycle >= c + u64::from(settings.watch.extended_outage_cycles.max(1))
+        });
+        let trigger = if on(Trigger::ExtendedOutage) && unhelped {
+            Some(Trigger::ExtendedOutage)
+        } else if on(Trigger::CriticalSloBreach)
             && slo
             && (check.ends_with(":page") || i.severity == Severity::Critical)
         {
@@ -178,6 +193,62 @@ pub fn to_escalate(
     out
 }
 
+/// The issues to remediate now, with their action: an issue seen in two consecutive
+/// cycles, whose failed check has a fitting action the policy runs without a person
+/// (`auto_remediate`, in an environment that does not require confirmation), never one this
+/// loop remediated before, at most `max_remediations_per_cycle`. The remediation use case
+/// still decides the policy, the cooldown and the lock itself.
+pub fn to_remediate(
+    monitoring: &Monitoring,
+    state: &EnvState,
+    active: &[Issue],
+    kinds: &BTreeMap<String, crate::resource::ResourceKind>,
+    requires_confirmation: bool,
+) -> Vec<(String, String, &'static crate::responder::catalogue::Action)> {
+    use crate::responder::{catalogue, policy};
+    let max = monitoring.settings().watch.max_remediations_per_cycle as usize;
+    if requires_confirmation || max == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for i in active {
+        if out.len() >= max {
+            break;
+        }
+        if state.remediated.contains_key(&i.id) || state.seen.get(&i.id).copied().unwrap_or(0) < 2 {
+            continue;
+        }
+        let Some((resource, check)) = crate::issues::fingerprint_parts(&i.fingerprint) else {
+            continue;
+        };
+        let Some(kind) = kinds.get(resource) else {
+            continue;
+        };
+        let Some(id) = crate::kinds::info(*kind).fix(check) else {
+            continue;
+        };
+        let Some(action) = catalogue::find(id.name()) else {
+            continue;
+        };
+        if policy::decide(monitoring, action, requires_confirmation).0 == policy::Policy::Auto {
+            out.push((i.id.clone(), resource.to_string(), action));
+        }
+    }
+    out
+}
+
+/// Nobody to ask: the loop runs unattended, so a plan that needs a person is refused.
+pub struct Unattended;
+
+impl crate::ports::Confirmer for Unattended {
+    fn can_ask(&self) -> bool {
+        false
+    }
+    fn confirm(&self, _plan: &str, _question: &str, _expected: &str) -> std::io::Result<bool> {
+        Ok(false)
+    }
+}
+
 /// What one cycle of one environment did.
 #[derive(Debug)]
 pub struct EnvCycle {
@@ -185,13 +256,19 @@ pub struct EnvCycle {
     pub slo: SloReport,
     /// Issues escalated this cycle, with their trigger.
     pub escalated: Vec<(Escalation, Trigger)>,
+    /// Remediations this cycle: (issue, action, what happened).
+    pub remediated: Vec<(String, &'static str, String)>,
     /// What could not be done, one line each (the cycle went on).
     pub notes: Vec<String>,
 }
 
 /// The world one environment's cycle reaches.
-pub struct CycleWorld<'a, O: Observer, T: WorkTracker> {
+pub struct CycleWorld<'a, O: Observer + crate::ports::Actuator, T: WorkTracker> {
     pub observer: &'a O,
+    /// Remediate as the policy allows (false: `--no-remediate`).
+    pub remediate: bool,
+    /// Where the remediation history lives (`.fractary/plugins/helm-cloud`).
+    pub plugin_dir: PathBuf,
     pub tracker: &'a T,
     pub store: &'a IssueStore,
     pub monitors: &'a DomainMonitors,
@@ -204,7 +281,7 @@ pub struct CycleWorld<'a, O: Observer, T: WorkTracker> {
 /// opened and resolved as `health` does), the SLO evaluation on what the cache lacks (its
 /// issues synced), the health history, and the escalations the triggers call for.
 #[allow(clippy::too_many_arguments)]
-pub async fn cycle<O: Observer, T: WorkTracker>(
+pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
     w: &CycleWorld<'_, O, T>,
     env: &str,
     targets: &[Target],
@@ -269,6 +346,84 @@ pub async fn cycle<O: Observer, T: WorkTracker>(
         .into_iter()
         .filter(|i| i.environment == env)
         .collect();
+    state.cycle += 1;
+    let seen: BTreeMap<String, u32> = active
+        .iter()
+        .map(|i| {
+            (
+                i.id.clone(),
+                state.seen.get(&i.id).copied().unwrap_or(0) + 1,
+            )
+        })
+        .collect();
+    state.seen = seen;
+
+    let mut remediated = Vec::new();
+    if w.remediate {
+        let kinds: BTreeMap<String, crate::resource::ResourceKind> = targets
+            .iter()
+            .map(|t| (t.resource.id.clone(), t.kind))
+            .collect();
+        let history = crate::responder::history::History::new(&w.plugin_dir, env);
+        let clock = crate::clock::FixedClock(now);
+        for (issue, resource, action) in
+            to_remediate(w.monitoring, state, &active, &kinds, requires_confirmation)
+        {
+            let Some(t) = targets.iter().find(|t| t.resource.id == resource) else {
+                continue;
+            };
+            use crate::responder::remediation::{self, Outcome, Request, Stop, World};
+            let req = Request {
+                environment: env,
+                action,
+                resource: t.resource.clone(),
+                issue_id: Some(issue.clone()),
+                value: None,
+                min: None,
+                max: None,
+                paths: None,
+                yes: false,
+                dry_run: false,
+                force: false,
+            };
+            let rs = remediation::Settings::from_config(
+                w.monitoring,
+                requires_confirmation,
+                t.region.clone(),
+            );
+            let world = World {
+                actuator: w.observer,
+                confirmer: &Unattended,
+                history: &history,
+                issues: w.store,
+                clock: &clock,
+                monitoring: w.monitoring,
+            };
+            let said = match remediation::remediate(&req, &rs, &world).await {
+                Ok(Outcome::Applied { verification, .. }) => format!(
+                    "applied, {} ({})",
+                    if verification.ok {
+                        "verified"
+                    } else {
+                        "NOT verified"
+                    },
+                    verification.detail
+                ),
+                Ok(Outcome::DryRun { .. }) => "planned only".into(),
+                Err(Stop::Refused { message, .. }) | Err(Stop::Usage { message, .. }) => {
+                    format!("refused: {message}")
+                }
+                Err(Stop::Failed(f)) => format!("failed: {}", f.brief),
+                Err(Stop::Store(e)) => format!("failed: {e}"),
+            };
+            // Once per issue, whatever came of it: a refusal is not retried every cycle.
+            state.remediated.insert(issue.clone(), state.cycle);
+            remediated.push((issue, action.name, said));
+        }
+    }
+    state
+        .remediated
+        .retain(|id, _| active.iter().any(|i| &i.id == id));
     let mut escalated = Vec::new();
     for (id, trigger) in to_escalate(&settings, state, &active) {
         match escalate::escalate(w.store, w.monitors, w.tracker, &id, None, now) {
@@ -284,6 +439,7 @@ pub async fn cycle<O: Observer, T: WorkTracker>(
         health,
         slo,
         escalated,
+        remediated,
         notes,
     })
 }
@@ -401,6 +557,53 @@ mod tests {
             aside.len(),
             1,
             "the corrupt file is kept for a person to read"
+        );
+    }
+
+    #[test]
+    fn only_an_auto_action_on_an_issue_seen_twice_where_no_person_is_needed_is_remediated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = IssueStore::new(dir.path(), "a/", "r/", "infrastructure", 90);
+        let m = Monitoring::defaults();
+        let lambda_down = issue(&store, "api", "error_rate", Severity::High);
+        let ecs_busy = issue(&store, "web", "tasks", Severity::Medium);
+        let kinds: BTreeMap<String, crate::resource::ResourceKind> = [
+            ("api".to_string(), crate::resource::ResourceKind::Lambda),
+            ("web".to_string(), crate::resource::ResourceKind::Ecs),
+        ]
+        .into_iter()
+        .collect();
+        let all = [lambda_down.clone(), ecs_busy.clone()];
+        let mut state = EnvState::default();
+        state.seen.insert(lambda_down.id.clone(), 1);
+        state.seen.insert(ecs_busy.id.clone(), 2);
+        assert!(
+            to_remediate(&m, &state, &all, &kinds, false).is_empty(),
+            "seen once is not yet"
+        );
+        state.seen.insert(lambda_down.id.clone(), 2);
+        let got = to_remediate(&m, &state, &all, &kinds, false);
+        // restart_lambda is in auto_remediate; restart_ecs_service asks a person: not here.
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].0.as_str(), got[0].2.name),
+            (lambda_down.id.as_str(), "restart_lambda")
+        );
+        assert!(
+            to_remediate(&m, &state, &all, &kinds, true).is_empty(),
+            "the environment asks a person"
+        );
+        state.remediated.insert(lambda_down.id.clone(), 3);
+        assert!(
+            to_remediate(&m, &state, &all, &kinds, false).is_empty(),
+            "once per issue"
+        );
+        // Still open three cycles after its remediation: escalated as an extended outage.
+        state.cycle = 6;
+        let esc = to_escalate(&m.settings(), &state, &all);
+        assert!(
+            esc.contains(&(lambda_down.id.clone(), Trigger::ExtendedOutage)),
+            "{esc:?}"
         );
     }
 }

@@ -23,6 +23,7 @@ pub struct WatchArgs<'a> {
     pub cycles: Option<u64>,
     pub once: bool,
     pub listen: Option<&'a str>,
+    pub no_remediate: bool,
 }
 
 fn health_gauge(h: HealthStatus) -> i64 {
@@ -144,6 +145,8 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                 let clients = helm_aws::AwsClients::new(cs).await;
                 let world = CycleWorld {
                     observer: &clients,
+                    remediate: !a.no_remediate,
+                    plugin_dir: ctx.paths.plugin_dir(),
                     tracker: &tracker,
                     store: &store,
                     monitors: &monitors,
@@ -220,6 +223,10 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                             .map(|(e, t)| format!(", escalated {} ({}) as {}", e.issue_id, t.as_str(), e.work_item.id))
                             .collect::<String>()
                     ));
+                    for (issue, action, said) in &c.remediated {
+                        ctx.out
+                            .text(&format!("  remediated {issue} with {action}: {said}"));
+                    }
                     for note in &c.notes {
                         ctx.out.warn(note);
                     }

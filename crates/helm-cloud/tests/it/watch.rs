@@ -268,3 +268,89 @@ fn one_watch_per_project_metrics_parse_and_sigterm_ends_after_the_cycle() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("state saved"));
     assert!(state(dir.path())["cycles"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn an_issue_seen_in_two_cycles_is_remediated_once_with_its_auto_action() {
+    let emu = Emulator::shared();
+    let name = unique_name("wfix");
+    let dims = json!({"FunctionName": name});
+    emu.seed(
+        &json!({"lambdas": [{"name": name}], "metrics": [
+            {"namespace": "AWS/Lambda", "name": "Invocations", "dimensions": dims, "value": 100, "minutes_ago": 2},
+            {"namespace": "AWS/Lambda", "name": "Errors", "dimensions": dims, "value": 50, "minutes_ago": 2},
+        ]})
+        .to_string(),
+    );
+    let dir = emulated_project();
+    write(
+        dir.path(),
+        ".fractary/registry/deployments.json",
+        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
+            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}]}]})
+        .to_string(),
+    );
+    write(
+        dir.path(),
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+    let r = helm_emu(dir.path(), &["watch", "--cycles", "3", "--interval", "1s"]);
+    assert_eq!(
+        r.code, 2,
+        "still UNHEALTHY by its metrics: {}\n{}",
+        r.stdout, r.stderr
+    );
+    let fixes: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("remediated"))
+        .collect();
+    assert_eq!(fixes.len(), 1, "once, on the second cycle: {}", r.stdout);
+    assert!(
+        fixes[0].contains("with restart_lambda: applied, verified"),
+        "{}",
+        fixes[0]
+    );
+    let history = std::fs::read_to_string(
+        dir.path()
+            .join(".fractary/plugins/helm-cloud/remediations/test/history.jsonl"),
+    )
+    .unwrap_or_else(|_| {
+        let d = dir.path().join(".fractary/plugins/helm-cloud/remediations");
+        panic!(
+            "no history: {:?}",
+            std::fs::read_dir(&d).map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        )
+    });
+    assert!(
+        history.contains("\"started\"") && history.contains("\"applied\""),
+        "{history}"
+    );
+
+    // --no-remediate: nothing is changed.
+    let dir2 = emulated_project();
+    write(
+        dir2.path(),
+        ".fractary/registry/deployments.json",
+        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
+            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}]}]})
+        .to_string(),
+    );
+    write(
+        dir2.path(),
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+    let r = helm_emu(
+        dir2.path(),
+        &[
+            "watch",
+            "--cycles",
+            "2",
+            "--interval",
+            "1s",
+            "--no-remediate",
+        ],
+    );
+    assert!(!r.stdout.contains("remediated"), "{}", r.stdout);
+}
