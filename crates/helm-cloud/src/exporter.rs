@@ -3,6 +3,8 @@
 //! thread. Loopback unless the user names another address. The loop updates the gauges
 //! after each cycle; a scrape reads them as they are.
 
+use helm_core::monitor::HealthStatus;
+use helm_core::watch::EnvCycle;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -102,6 +104,55 @@ impl Metrics {
             m.aws_requests.clone(),
         );
         r
+    }
+}
+
+fn health_gauge(h: HealthStatus) -> i64 {
+    match h {
+        HealthStatus::Healthy => 0,
+        HealthStatus::Degraded => 1,
+        HealthStatus::Unhealthy => 2,
+        HealthStatus::Unknown => 3,
+    }
+}
+
+impl Metrics {
+    /// What one environment's cycle found: each resource's health, each objective's budget
+    /// and burn rates.
+    pub fn record(&self, env: &str, c: &EnvCycle) {
+        for r in &c.health.results {
+            self.resource_health
+                .get_or_create(&ResourceLabels {
+                    environment: env.into(),
+                    resource: r.id.clone(),
+                    r#type: r.kind.as_str().into(),
+                })
+                .set(health_gauge(r.status));
+        }
+        for o in &c.slo.objectives {
+            let labels = ObjectiveLabels {
+                environment: env.into(),
+                resource: o.resource.clone(),
+                objective: o.objective.into(),
+            };
+            if o.budget.remaining_percent.is_finite() {
+                self.budget_remaining
+                    .get_or_create(&labels)
+                    .set(o.budget.remaining_percent / 100.0);
+            }
+            for (w, v) in &o.burn_rates {
+                if let Some(v) = v {
+                    self.burn_rate
+                        .get_or_create(&WindowLabels {
+                            environment: env.into(),
+                            resource: o.resource.clone(),
+                            objective: o.objective.into(),
+                            window: w.to_string(),
+                        })
+                        .set(*v);
+                }
+            }
+        }
     }
 }
 

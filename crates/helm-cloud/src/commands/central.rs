@@ -5,14 +5,13 @@
 use super::health::issue_store;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use helm_core::CaseError;
 use helm_core::central::board::{self, IssueFilter, action_command, issue_json};
 use helm_core::central::escalate::{self, MarkdownTracker};
 use helm_core::central::{self, DomainMonitors, short_age};
 use helm_core::config::Config;
 use helm_core::issues::Severity;
-use helm_core::ports::{WorkItem, WorkTracker};
 use helm_services::github::{self, GitHub};
+use helm_services::tracker::Tracker;
 use serde_json::json;
 
 pub(crate) fn glyph(s: Severity) -> &'static str {
@@ -191,35 +190,8 @@ fn github_api(ctx: &Ctx, config: &Config) -> String {
         .unwrap_or_else(|| github::PUBLIC_API.to_string())
 }
 
-/// Where work items go: GitHub when `[escalation] github_repo` and GITHUB_TOKEN are set,
-/// else Markdown files under `.fractary/helm/work-items/`.
-pub enum Tracker {
-    GitHub(GitHub),
-    Markdown(MarkdownTracker),
-}
-
-impl WorkTracker for Tracker {
-    fn find(&self, key: &str, marker: &str) -> Result<Option<WorkItem>, CaseError> {
-        match self {
-            Tracker::GitHub(g) => g.find(key, marker),
-            Tracker::Markdown(m) => m.find(key, marker),
-        }
-    }
-    fn create(
-        &self,
-        key: &str,
-        title: &str,
-        body: &str,
-        labels: &[String],
-    ) -> Result<WorkItem, CaseError> {
-        match self {
-            Tracker::GitHub(g) => g.create(key, title, body, labels),
-            Tracker::Markdown(m) => m.create(key, title, body, labels),
-        }
-    }
-}
-
-/// The tracker the configuration and the environment name.
+/// The tracker the configuration and the environment name: GitHub when `[escalation]
+/// github_repo` and GITHUB_TOKEN are set, else Markdown files under `.fractary/helm/work-items/`.
 pub fn tracker(ctx: &Ctx, config: &Config) -> Tracker {
     let repo = config.monitoring.settings().escalation.github_repo;
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());

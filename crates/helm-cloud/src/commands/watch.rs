@@ -11,7 +11,6 @@ use helm_core::central::DomainMonitors;
 use helm_core::config::duration;
 use helm_core::fsutil::FileLock;
 use helm_core::issues::Severity;
-use helm_core::monitor::HealthStatus;
 use helm_core::watch::{self, CycleWorld, WatchState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,15 +23,6 @@ pub struct WatchArgs<'a> {
     pub once: bool,
     pub listen: Option<&'a str>,
     pub no_remediate: bool,
-}
-
-fn health_gauge(h: HealthStatus) -> i64 {
-    match h {
-        HealthStatus::Healthy => 0,
-        HealthStatus::Degraded => 1,
-        HealthStatus::Unhealthy => 2,
-        HealthStatus::Unknown => 3,
-    }
 }
 
 pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
@@ -164,42 +154,7 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                 Ok(c) => {
                     let code = c.health.overall_health.exit_code();
                     worst = Some(worst.map_or(code, |w| w.max(code)));
-                    for r in &c.health.results {
-                        metrics
-                            .resource_health
-                            .get_or_create(&exporter::ResourceLabels {
-                                environment: env.clone(),
-                                resource: r.id.clone(),
-                                r#type: r.kind.as_str().into(),
-                            })
-                            .set(health_gauge(r.status));
-                    }
-                    for o in &c.slo.objectives {
-                        let labels = exporter::ObjectiveLabels {
-                            environment: env.clone(),
-                            resource: o.resource.clone(),
-                            objective: o.objective.into(),
-                        };
-                        if o.budget.remaining_percent.is_finite() {
-                            metrics
-                                .budget_remaining
-                                .get_or_create(&labels)
-                                .set(o.budget.remaining_percent / 100.0);
-                        }
-                        for (w, v) in &o.burn_rates {
-                            if let Some(v) = v {
-                                metrics
-                                    .burn_rate
-                                    .get_or_create(&exporter::WindowLabels {
-                                        environment: env.clone(),
-                                        resource: o.resource.clone(),
-                                        objective: o.objective.into(),
-                                        window: w.to_string(),
-                                    })
-                                    .set(*v);
-                            }
-                        }
-                    }
+                    metrics.record(env, &c);
                     let alerts: Vec<String> = c
                         .slo
                         .objectives
