@@ -354,3 +354,52 @@ fn an_issue_seen_in_two_cycles_is_remediated_once_with_its_auto_action() {
     );
     assert!(!r.stdout.contains("remediated"), "{}", r.stdout);
 }
+
+#[test]
+fn a_failed_cycle_is_said_and_the_loop_goes_on() {
+    // No emulator: the endpoint is a closed port, so every cycle fails.
+    let dir = emulated_project();
+    write(
+        dir.path(),
+        ".fractary/registry/deployments.json",
+        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
+            {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"}]}]})
+        .to_string(),
+    );
+    write(
+        dir.path(),
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = run(helm(dir.path())
+        .args([
+            "watch",
+            "--cycles",
+            "2",
+            "--interval",
+            "1s",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("HELM_AWS_MAX_ATTEMPTS", "1"));
+    assert_eq!(r.code, 69, "every environment failed: {r:?}");
+    for n in [1, 2] {
+        assert!(
+            r.stderr.contains(&format!("cycle {n} test failed")),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        state(dir.path())["cycles"],
+        2,
+        "the state is saved after a failed cycle too"
+    );
+}
