@@ -74,6 +74,12 @@ step metrics --service api-lambda --metric Duration --env test
 step performance --service api-lambda --timeframe 2h --env test
 "$helm" performance --service api-lambda --timeframe 2h --env test
 
+step slo --env test "  (error budgets and burn-rate alerts; exit 2 = a page)"
+"$helm" slo --env test || echo "(exit code $?: 0 ok, 1 ticket, 2 page, 3 insufficient data)"
+
+step watch --once --no-remediate "  (one cycle of the loop: health, issues, SLOs, escalation)"
+"$helm" watch --once --no-remediate --env test || echo "(exit code $?: as health's)"
+
 step logs --service api-lambda --filter ERROR --since 30m --limit 3 --env test
 "$helm" logs --service api-lambda --filter ERROR --since 30m --limit 3 --env test
 

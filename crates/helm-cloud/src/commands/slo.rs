@@ -8,6 +8,7 @@ use crate::error::CliResult;
 use crate::table;
 use helm_core::config::duration;
 use helm_core::monitor::{self, Thresholds};
+use helm_core::slo::budget::BudgetStatus;
 use helm_core::slo::report::{self, BucketCache, SloReport, SloRequest};
 
 pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>) -> CliResult {
@@ -32,6 +33,16 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>) -> CliResult {
     report::sync_issues(&mut r, &issue_store(ctx, &config))?;
     ctx.out.result(&r.to_json(), || render(&r));
     Ok(r.exit_code())
+}
+
+/// The budget left through the period on a fixed scale: a full block is all of it, the
+/// lowest none (overspent reads as none too).
+fn budget_line(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| BARS[((v.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize])
+        .collect()
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -69,10 +80,21 @@ fn render(r: &SloReport) -> String {
                 o.objective.to_string(),
                 target,
                 pct(o.budget.attainment_percent),
-                format!("{:?}", o.budget.status).to_uppercase(),
-                pct(Some(o.budget.remaining_percent)),
+                serde_json::to_value(o.budget.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                if o.budget.status == BudgetStatus::InsufficientData {
+                    "-".into()
+                } else {
+                    pct(Some(o.budget.remaining_percent))
+                },
                 format!("{} / {} / {}", burn("5m"), burn("1h"), burn("6h")),
-                monitor::sparkline(&o.remaining_line),
+                if o.budget.status == BudgetStatus::InsufficientData {
+                    "-".into()
+                } else {
+                    budget_line(&o.remaining_line)
+                },
             ]
         })
         .collect();
