@@ -254,6 +254,8 @@ impl crate::ports::Confirmer for Unattended {
 pub struct EnvCycle {
     pub health: HealthReport,
     pub slo: SloReport,
+    /// Wall time of the SLO evaluation (reads included).
+    pub slo_seconds: f64,
     /// Issues escalated this cycle, with their trigger.
     pub escalated: Vec<(Escalation, Trigger)>,
     /// Remediations this cycle: (issue, action, what happened).
@@ -337,7 +339,9 @@ pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
         thresholds: &thresholds,
     };
     let mut notes = Vec::new();
+    let slo_started = std::time::Instant::now();
     let mut slo = slo::evaluate(w.observer, targets, &req, &mut state.slo).await?;
+    let slo_seconds = slo_started.elapsed().as_secs_f64();
     slo::sync_issues(&mut slo, w.store)?;
 
     let active: Vec<Issue> = w
@@ -438,6 +442,7 @@ pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
     Ok(EnvCycle {
         health,
         slo,
+        slo_seconds,
         escalated,
         remediated,
         notes,

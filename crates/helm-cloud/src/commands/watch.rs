@@ -155,19 +155,27 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                     let code = c.health.overall_health.exit_code();
                     worst = Some(worst.map_or(code, |w| w.max(code)));
                     metrics.record(env, &c);
-                    let alerts: Vec<String> = c
+                    let mut alerts: Vec<String> = c
                         .slo
                         .objectives
                         .iter()
                         .filter(|o| o.alert != helm_core::slo::budget::AlertState::Ok)
                         .map(|o| format!("{} {} {}", o.alert.as_str(), o.resource, o.objective))
                         .collect();
+                    // A line a person can read: the first five, and how many more
+                    // (`slo --format json` and /metrics have them all).
+                    if alerts.len() > 5 {
+                        let more = alerts.len() - 5;
+                        alerts.truncate(5);
+                        alerts.push(format!("and {more} more"));
+                    }
                     ctx.out.text(&format!(
-                        "cycle {n} {env}: {} ({} resources; SLO read: {} queries, {} datapoints){}{}",
+                        "cycle {n} {env}: {} ({} resources; SLO read: {} queries, {} datapoints, {:.2}s){}{}",
                         c.health.overall_health.as_str(),
                         c.health.results.len(),
                         c.slo.queries,
                         c.slo.datapoints_requested,
+                        c.slo_seconds,
                         if alerts.is_empty() {
                             ", SLOs ok".to_string()
                         } else {
