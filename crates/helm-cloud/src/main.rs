@@ -166,6 +166,11 @@ fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
         | Command::Logs { env, .. }
         | Command::Audit { env, .. }
         | Command::Config(ConfigCommand::Show { env }) => resolve(env)?,
+        Command::Watch { env, .. } => {
+            for e in env.iter_mut() {
+                resolve(e)?;
+            }
+        }
         Command::Investigate { env: Some(e), .. }
         | Command::Remediate { env: Some(e), .. }
         | Command::Config(ConfigCommand::Validate { env: Some(e), .. }) => resolve(e)?,
