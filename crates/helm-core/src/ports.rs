@@ -47,6 +47,27 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+impl Failure {
+    /// The world did not answer, or answered without the data: `message` is the one line
+    /// (also the brief), `cause` what went wrong without the API.
+    pub fn unavailable(
+        api: &str,
+        cause: impl Into<String>,
+        message: String,
+        hint: &str,
+    ) -> Failure {
+        Failure {
+            kind: FailureKind::Unavailable,
+            api: api.into(),
+            code: None,
+            cause: cause.into(),
+            brief: message.clone(),
+            message,
+            hint: hint.into(),
+        }
+    }
+}
+
 /// The resource an action acts on, as the APIs name it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionTarget {

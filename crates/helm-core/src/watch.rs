@@ -8,7 +8,7 @@ use crate::config::Monitoring;
 use crate::config::settings::Settings;
 use crate::error::{CaseError, Error};
 use crate::issues::{Issue, IssueStore, Severity};
-use crate::monitor::check::{self, HealthOptions, HealthStop, Target};
+use crate::monitor::check::{self, HealthOptions, Target};
 use crate::monitor::report::{HealthReport, Skipped};
 use crate::monitor::{HealthStatus, Thresholds};
 use crate::ports::{Observer, WorkTracker};
@@ -299,17 +299,7 @@ pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
     let opts = HealthOptions::health(env, now - interval, now, &settings.enabled_checks);
     let (mut health, results) = check::check(w.observer, w.monitoring, targets, skipped, &opts)
         .await
-        .map_err(|HealthStop::Unreachable(reason)| {
-            CaseError::World(Box::new(crate::ports::Failure {
-                kind: crate::ports::FailureKind::Unavailable,
-                api: "aws".into(),
-                code: None,
-                cause: reason.clone(),
-                message: format!("AWS could not be reached: {reason}"),
-                brief: format!("AWS could not be reached: {reason}"),
-                hint: "check the network, --endpoint-url / AWS_ENDPOINT_URL and --region".into(),
-            }))
-        })?;
+        .map_err(crate::ports::Failure::from)?;
     let (_, path) = check::record(
         w.store,
         &mut health,
@@ -327,9 +317,9 @@ pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
         }
     }
     // Resources no longer in the registry leave the history.
-    state
-        .history
-        .retain(|id, _| targets.iter().any(|t| &t.resource.id == id));
+    let ids: std::collections::HashSet<&str> =
+        targets.iter().map(|t| t.resource.id.as_str()).collect();
+    state.history.retain(|id, _| ids.contains(id.as_str()));
 
     let thresholds = |t: &Target| Thresholds::for_resource(w.monitoring, &t.resource, t.kind);
     let req = SloRequest {

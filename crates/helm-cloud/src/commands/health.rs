@@ -3,11 +3,11 @@
 
 use super::targets;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult, EXIT_UNAVAILABLE};
+use crate::error::CliResult;
 use crate::table;
 use helm_core::config::Config;
 use helm_core::issues::IssueStore;
-use helm_core::monitor::check::{self, HealthOptions, HealthStop};
+use helm_core::monitor::check::{self, HealthOptions};
 use helm_core::monitor::report::HealthReport;
 use helm_core::monitor::{self, ResourceResult};
 use helm_core::resource::ResourceKind;
@@ -45,13 +45,7 @@ pub async fn check(
     ));
     check::check(&clients, &config.monitoring, &targets, skipped, &opts)
         .await
-        .map_err(|HealthStop::Unreachable(reason)| {
-            CliError::new(
-                EXIT_UNAVAILABLE,
-                format!("AWS could not be reached: {reason}"),
-            )
-            .hint("check the network, --endpoint-url / AWS_ENDPOINT_URL and --region")
-        })
+        .map_err(|stop| helm_core::ports::Failure::from(stop).into())
 }
 
 /// Check, open or resolve issues, and save the report (what `health` and

@@ -612,16 +612,19 @@ pub async fn cost<F: CostFacts + Observer>(
             if matches!(t.kind, ResourceKind::Lambda | ResourceKind::Ecs)
                 || t.resource.log_group.is_some()
             {
-                let groups = match log_groups_of(facts, &t.resource, &t.region).await {
-                    Ok(g) => g,
-                    Err(e) => {
-                        let line = format!("log groups of {id}: {}", e.brief);
-                        if !part.not_evaluated.contains(&line) {
-                            part.not_evaluated.push(line);
+                let groups =
+                    match crate::investigator::run::log_groups_of(facts, &t.resource, &t.region)
+                        .await
+                    {
+                        Ok(g) => g,
+                        Err(e) => {
+                            let line = format!("log groups of {id}: {}", e.brief);
+                            if !part.not_evaluated.contains(&line) {
+                                part.not_evaluated.push(line);
+                            }
+                            Vec::new()
                         }
-                        Vec::new()
-                    }
-                };
+                    };
                 let mut read_all = true;
                 for g in groups {
                     let infos = match facts.log_groups(&t.region, &g).await {
@@ -676,15 +679,6 @@ pub async fn cost<F: CostFacts + Observer>(
     part.findings = findings;
     part.metrics = metrics;
     Ok(part)
-}
-
-/// The log groups of a resource (`investigator::run::log_groups_of`).
-pub async fn log_groups_of<F: CostFacts>(
-    facts: &F,
-    r: &crate::registry::Resource,
-    region: &str,
-) -> Result<Vec<String>, Failure> {
-    crate::investigator::run::log_groups_of(facts, r, region).await
 }
 
 fn round2(v: f64) -> f64 {

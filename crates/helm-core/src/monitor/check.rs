@@ -90,6 +90,17 @@ pub enum HealthStop {
     Unreachable(String),
 }
 
+impl From<HealthStop> for crate::ports::Failure {
+    fn from(HealthStop::Unreachable(reason): HealthStop) -> Self {
+        crate::ports::Failure::unavailable(
+            "aws",
+            reason.clone(),
+            format!("AWS could not be reached: {reason}"),
+            "check the network, --endpoint-url / AWS_ENDPOINT_URL and --region",
+        )
+    }
+}
+
 /// Whether a status that came from a list deserves a per-resource detail call: the lists
 /// of Lambda, DynamoDB and API Gateway say that a resource exists, not its state (or, for
 /// an API, that its stage exists). Traffic proves the rest; a resource with none (an

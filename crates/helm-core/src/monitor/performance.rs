@@ -8,7 +8,7 @@ use super::{MetricValues, slo, spec};
 use crate::clock::rfc3339;
 use crate::error::{CaseError, Error};
 use crate::kinds::{self, SeriesSource};
-use crate::ports::{Failure, FailureKind, MetricQuery, Observer};
+use crate::ports::{Failure, MetricQuery, Observer};
 use crate::resource::ResourceKind;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -139,16 +139,12 @@ pub async fn metric<O: Observer>(
     if let Some(e) = answers.iter().find_map(|a| a.error.clone()) {
         let api = "cloudwatch:GetMetricData";
         let line = format!("{api} on {}: {e}", target.resource.id);
-        return Err(Failure {
-            kind: FailureKind::Unavailable,
-            api: api.into(),
-            code: None,
-            cause: e,
-            message: line.clone(),
-            brief: line,
-            hint: "check the metric's name and dimensions with `aws cloudwatch list-metrics`"
-                .into(),
-        }
+        return Err(Failure::unavailable(
+            api,
+            e,
+            line,
+            "check the metric's name and dimensions with `aws cloudwatch list-metrics`",
+        )
         .into());
     }
     let values = |i: usize| -> Vec<f64> { answers[i].points.iter().map(|(_, v)| *v).collect() };
@@ -391,7 +387,7 @@ pub async fn performance<O: Observer>(
 mod tests {
     use super::*;
     use crate::monitor::Observation;
-    use crate::ports::MetricSeries;
+    use crate::ports::{FailureKind, MetricSeries};
     use crate::testing::{self, FakeWorld};
     use futures::executor::block_on;
 

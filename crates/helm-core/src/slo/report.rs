@@ -246,15 +246,13 @@ pub async fn evaluate<O: Observer>(
             let (a, b) = (answers.get(2 * n), answers.get(2 * n + 1));
             let (Some(a), Some(b)) = (a, b) else { continue };
             if let Some(e) = a.error.as_ref().or(b.error.as_ref()) {
-                return Err(Failure {
-                    kind: crate::ports::FailureKind::Unavailable,
-                    api: "cloudwatch:GetMetricData".into(),
-                    code: None,
-                    cause: e.clone(),
-                    message: format!("cloudwatch:GetMetricData on {}: {e}", t.resource.id),
-                    brief: format!("cloudwatch:GetMetricData on {}: {e}", t.resource.id),
-                    hint: "check the metric's name and dimensions".into(),
-                });
+                let api = "cloudwatch:GetMetricData";
+                return Err(Failure::unavailable(
+                    api,
+                    e.clone(),
+                    format!("{api} on {}: {e}", t.resource.id),
+                    "check the metric's name and dimensions",
+                ));
             }
             let fresh = objective::buckets(o, a, b);
             let entry = cache
@@ -307,7 +305,8 @@ pub async fn evaluate<O: Observer>(
         });
     }
     // Objectives no longer in the registry leave the cache.
-    let keep: Vec<String> = measured.iter().map(|(t, o)| cache_key(t, o)).collect();
+    let keep: std::collections::HashSet<String> =
+        measured.iter().map(|(t, o)| cache_key(t, o)).collect();
     cache.objectives.retain(|k, _| keep.contains(k));
     Ok(report)
 }
