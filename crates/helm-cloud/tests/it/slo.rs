@@ -38,14 +38,7 @@ fn a_fresh_burst_on_a_steady_service_pages_and_clean_traffic_after_it_resolves()
     // Two clean hours "after" the seeding, read by the second run (its --now is 2h later).
     metrics.extend(traffic(&name, -3, -120, |_| 0));
     emu.seed(&json!({"lambdas": [{"name": name}], "metrics": metrics}).to_string());
-    let dir = emulated_project();
-    write(
-        dir.path(),
-        ".fractary/registry/deployments.json",
-        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}]}]})
-        .to_string(),
-    );
+    let dir = lambda_project(&name, &[]);
     let now = chrono::Utc::now();
     let at = |t: chrono::DateTime<chrono::Utc>| helm_core::clock::rfc3339(t);
 
@@ -99,14 +92,11 @@ fn a_resource_without_traffic_is_insufficient_data_and_exits_3() {
     let emu = Emulator::shared();
     let name = unique_name("quiet");
     emu.seed(&json!({"lambdas": [{"name": name}]}).to_string());
-    let dir = emulated_project();
-    write(
-        dir.path(),
-        ".fractary/registry/deployments.json",
-        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")},
-            {"id": "web", "type": "ecs", "arn": "arn:aws:ecs:us-east-1:123456789012:service/main/web"}]}]})
-        .to_string(),
+    let dir = lambda_project(
+        &name,
+        &[
+            json!({"id": "web", "type": "ecs", "arn": "arn:aws:ecs:us-east-1:123456789012:service/main/web"}),
+        ],
     );
     let r = helm_emu(dir.path(), &["slo", "--format", "json"]);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);

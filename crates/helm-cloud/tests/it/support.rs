@@ -115,3 +115,24 @@ pub fn helm_emu_at(root: &Path, args: &[&str], now: Option<&str>) -> Run {
 pub fn helm_emu(root: &Path, args: &[&str]) -> Run {
     helm_emu_at(root, args, None)
 }
+
+/// An emulated project whose `test` environment holds one Lambda, `api`, named `function`
+/// in AWS (and `extra` resources), and whose monitoring.toml watches `test` alone.
+pub fn lambda_project(function: &str, extra: &[serde_json::Value]) -> tempfile::TempDir {
+    let dir = emulated_project();
+    let mut resources = vec![serde_json::json!({"id": "api", "type": "lambda",
+        "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}")})];
+    resources.extend(extra.iter().cloned());
+    let registry = serde_json::json!({"deployments": [{"id": "d", "environment": "test", "resources": resources}]});
+    write(
+        dir.path(),
+        ".fractary/registry/deployments.json",
+        &registry.to_string(),
+    );
+    write(
+        dir.path(),
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+    dir
+}

@@ -21,20 +21,7 @@ fn steady_project() -> (tempfile::TempDir, String) {
         m -= 5;
     }
     emu.seed(&json!({"lambdas": [{"name": name}], "metrics": metrics}).to_string());
-    let dir = emulated_project();
-    write(
-        dir.path(),
-        ".fractary/registry/deployments.json",
-        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}]}]})
-        .to_string(),
-    );
-    // Only the test environment.
-    write(
-        dir.path(),
-        MONITORING,
-        "[helm-cloud]\nenvironments = [\"test\"]\n",
-    );
+    let dir = lambda_project(&name, &[]);
     (dir, name)
 }
 
@@ -281,19 +268,7 @@ fn an_issue_seen_in_two_cycles_is_remediated_once_with_its_auto_action() {
         ]})
         .to_string(),
     );
-    let dir = emulated_project();
-    write(
-        dir.path(),
-        ".fractary/registry/deployments.json",
-        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}]}]})
-        .to_string(),
-    );
-    write(
-        dir.path(),
-        MONITORING,
-        "[helm-cloud]\nenvironments = [\"test\"]\n",
-    );
+    let dir = lambda_project(&name, &[]);
     let r = helm_emu(dir.path(), &["watch", "--cycles", "3", "--interval", "1s"]);
     assert_eq!(
         r.code, 2,
@@ -328,19 +303,7 @@ fn an_issue_seen_in_two_cycles_is_remediated_once_with_its_auto_action() {
     );
 
     // --no-remediate: nothing is changed.
-    let dir2 = emulated_project();
-    write(
-        dir2.path(),
-        ".fractary/registry/deployments.json",
-        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}]}]})
-        .to_string(),
-    );
-    write(
-        dir2.path(),
-        MONITORING,
-        "[helm-cloud]\nenvironments = [\"test\"]\n",
-    );
+    let dir2 = lambda_project(&name, &[]);
     let r = helm_emu(
         dir2.path(),
         &[
@@ -358,19 +321,7 @@ fn an_issue_seen_in_two_cycles_is_remediated_once_with_its_auto_action() {
 #[test]
 fn a_failed_cycle_is_said_and_the_loop_goes_on() {
     // No emulator: the endpoint is a closed port, so every cycle fails.
-    let dir = emulated_project();
-    write(
-        dir.path(),
-        ".fractary/registry/deployments.json",
-        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
-            {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:123456789012:function:api"}]}]})
-        .to_string(),
-    );
-    write(
-        dir.path(),
-        MONITORING,
-        "[helm-cloud]\nenvironments = [\"test\"]\n",
-    );
+    let dir = lambda_project("api", &[]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
