@@ -107,6 +107,9 @@ pub enum Command {
         /// How far back to look (30m, 1h, 24h…).
         #[arg(long, default_value = "1h", value_name = "DURATION")]
         timeframe: String,
+        /// Send what changed (issues opened, worse, resolved) to the [notifications] channels.
+        #[arg(long)]
+        notify: bool,
     },
 
     /// Average, minimum, maximum, p95 and p99 of one metric of one resource, with a sparkline.
@@ -142,6 +145,9 @@ pub enum Command {
         /// Only this resource (its registry id, or a type).
         #[arg(long, value_name = "ID")]
         service: Option<String>,
+        /// Send what changed to the [notifications] channels.
+        #[arg(long)]
+        notify: bool,
     },
 
     /// The Helm loop: health, issues, SLOs and escalation for each environment, every
@@ -166,6 +172,9 @@ pub enum Command {
         /// actions where the environment needs no confirmation).
         #[arg(long)]
         no_remediate: bool,
+        /// Send no notifications (by default every cycle does).
+        #[arg(long)]
+        no_notify: bool,
     },
 
     /// Matching log events of one resource over a window, streamed (CloudWatch Logs).
@@ -267,7 +276,14 @@ pub enum Command {
         env: String,
         #[arg(long, default_value = "30d", value_name = "DURATION")]
         timeframe: String,
+        /// Send what changed to the [notifications] channels.
+        #[arg(long)]
+        notify: bool,
     },
+
+    /// Alerts: `notify test CHANNEL`, `notify status`, `notify flush`.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
 
     /// Active issues in priority order; `issues show ID`, `issues resolve ID`.
     Issues {
@@ -350,6 +366,19 @@ pub enum Command {
     /// Read and edit the deployment registry (.fractary/registry/deployments.json).
     #[command(subcommand)]
     Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test event to one channel now (PagerDuty: a trigger at severity info and its resolve).
+    Test {
+        /// The channel's name ([notifications.<name>]).
+        channel: String,
+    },
+    /// The channels, and the deliveries pending or failed (exit 1 when any).
+    Status,
+    /// Deliver what waits in the outbox now (exit 1 when some still wait or were refused).
+    Flush,
 }
 
 #[derive(Debug, Subcommand)]

@@ -350,7 +350,13 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             kind,
             env,
             timeframe,
-        } => commands::audit::run(ctx, &kind, &env, &timeframe).await,
+            notify,
+        } => commands::audit::run(ctx, &kind, &env, &timeframe, notify).await,
+        Command::Notify(cli::NotifyCommand::Test { channel }) => {
+            commands::notify::test(ctx, &channel)
+        }
+        Command::Notify(cli::NotifyCommand::Status) => commands::notify::status(ctx),
+        Command::Notify(cli::NotifyCommand::Flush) => commands::notify::flush(ctx),
         Command::Issues {
             command: Some(IssuesCommand::Show { id }),
             ..
@@ -419,7 +425,8 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             env,
             service,
             timeframe,
-        } => commands::health::run(ctx, &env, service.as_deref(), &timeframe).await,
+            notify,
+        } => commands::health::run(ctx, &env, service.as_deref(), &timeframe, notify).await,
         Command::Metrics {
             service,
             metric,
@@ -490,7 +497,11 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             service,
             timeframe,
         } => commands::metrics::performance(ctx, &env, service.as_deref(), &timeframe).await,
-        Command::Slo { env, service } => commands::slo::run(ctx, &env, service.as_deref()).await,
+        Command::Slo {
+            env,
+            service,
+            notify,
+        } => commands::slo::run(ctx, &env, service.as_deref(), notify).await,
         Command::Watch {
             env,
             interval,
@@ -498,6 +509,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             once,
             listen,
             no_remediate,
+            no_notify,
         } => {
             commands::watch::run(
                 ctx,
@@ -508,6 +520,7 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
                     once,
                     listen: listen.as_deref(),
                     no_remediate,
+                    no_notify,
                 },
             )
             .await

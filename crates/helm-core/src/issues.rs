@@ -243,6 +243,11 @@ fn entry_covers((r, c): &(Option<String>, String), resource: &str, check: &str) 
 }
 
 /// The resource and check of a fingerprint `<env>/<resource>/<check>`.
+/// The environment of a fingerprint.
+pub fn fingerprint_env(fp: &str) -> Option<&str> {
+    fp.split_once('/').map(|(e, _)| e)
+}
+
 pub fn fingerprint_parts(fp: &str) -> Option<(&str, &str)> {
     let mut it = fp.splitn(3, '/');
     let _env = it.next()?;
@@ -613,6 +618,24 @@ impl IssueStore {
         check_id(id)?;
         let _lock = self.lock()?;
         let path = self.active_dir.join(format!("{id}.json"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let mut issue = read_issue(&path)?;
+        change(&mut issue);
+        self.write(&issue)?;
+        Ok(Some(issue))
+    }
+
+    /// Change a resolved issue under the registry's lock; returns it as written.
+    pub fn update_resolved(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Issue),
+    ) -> Result<Option<Issue>> {
+        check_id(id)?;
+        let _lock = self.lock()?;
+        let path = self.resolved_dir.join(format!("{id}.json"));
         if !path.exists() {
             return Ok(None);
         }

@@ -20,6 +20,7 @@ pub mod investigator;
 pub mod issues;
 pub mod kinds;
 pub mod monitor;
+pub mod notify;
 pub mod paths;
 pub mod ports;
 pub mod registry;

@@ -348,6 +348,45 @@ pub trait WorkTracker {
         body: &str,
         labels: &[String],
     ) -> Result<WorkItem, crate::CaseError>;
+    /// The issue `key` resolved: say so on work item `item_id` (`comment`) and close it.
+    fn close(&self, key: &str, item_id: &str, comment: &str) -> Result<(), crate::CaseError>;
+}
+
+/// Why a channel did not take an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// 429, 5xx, a timeout or a network error: worth another try, after `after` when the
+    /// service said (`Retry-After`).
+    Retry {
+        reason: String,
+        after: Option<std::time::Duration>,
+    },
+    /// Any other 4xx: the service will never take this event as it is.
+    Rejected { status: u16, reason: String },
+    /// The channel cannot be reached as configured (its secret is not in the environment):
+    /// the event waits until it is.
+    NotConfigured { reason: String },
+}
+
+impl SendError {
+    pub fn reason(&self) -> &str {
+        match self {
+            SendError::Retry { reason, .. }
+            | SendError::Rejected { reason, .. }
+            | SendError::NotConfigured { reason } => reason,
+        }
+    }
+}
+
+/// Where alerts go: Slack, PagerDuty, webhooks. It renders `event` as `channel`'s service
+/// documents, reads the channel's secret from the process environment at send time, and
+/// never puts that secret in a `SendError`.
+pub trait Notifier {
+    fn send(
+        &self,
+        channel: &crate::notify::Channel,
+        event: &crate::notify::Event,
+    ) -> Result<(), SendError>;
 }
 
 /// Where the dashboard and `status` read each domain's newest health report.

@@ -133,4 +133,45 @@ impl WorkTracker for GitHub {
         )?;
         Ok(self.item(&v))
     }
+
+    /// A comment (`POST /repos/{repo}/issues/{n}/comments`), then the issue closed as
+    /// completed (`PATCH /repos/{repo}/issues/{n}`).
+    fn close(&self, _key: &str, item_id: &str, comment: &str) -> Result<(), CaseError> {
+        let Some((repo, number)) = item_id
+            .rsplit_once('#')
+            .filter(|(r, n)| *r == self.repo && n.parse::<u64>().is_ok())
+        else {
+            return Err(self.failure(
+                "github:UpdateIssue",
+                &format!("closing {item_id}"),
+                "not an issue of this repository",
+                Some(404),
+            ));
+        };
+        let base = format!("{}/repos/{repo}/issues/{number}", self.api);
+        let post = self
+            .request(ureq::get(&base))
+            .header("Content-Type", "application/json");
+        // The same headers on a POST and a PATCH (ureq's builders differ by method).
+        let with = |r: ureq::RequestBuilder<ureq::typestate::WithBody>| {
+            r.header("Accept", "application/vnd.github+json")
+                .header("Authorization", &format!("Bearer {}", self.token))
+                .header("X-GitHub-Api-Version", "2022-11-28")
+                .header("User-Agent", "helm-cloud")
+                .header("Content-Type", "application/json")
+        };
+        drop(post);
+        self.answer(
+            "github:CreateIssueComment",
+            &format!("commenting on {item_id}"),
+            with(ureq::post(&format!("{base}/comments"))).send(json!({"body": comment}).to_string()),
+        )?;
+        self.answer(
+            "github:UpdateIssue",
+            &format!("closing {item_id}"),
+            with(ureq::patch(&base))
+                .send(json!({"state": "closed", "state_reason": "completed"}).to_string()),
+        )?;
+        Ok(())
+    }
 }

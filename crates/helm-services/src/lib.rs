@@ -1,6 +1,7 @@
 //! helm-cloud's adapters for the services that are not AWS: GitHub issues as work items
 //! ([`github::GitHub`], a `helm_core::ports::WorkTracker`) and the health commands of other
-//! domains ([`command::run_report`]). Slack, PagerDuty and webhooks join them.
+//! domains ([`command::run_report`]), and alerts to Slack, PagerDuty and webhooks
+//! ([`notify::HttpNotifier`], a `helm_core::ports::Notifier`).
 //!
 //! This crate implements helm-core's ports and owns the HTTP and process plumbing; it holds
 //! no domain rule (which command may run, what to escalate: helm-core decides) and must not
@@ -9,4 +10,5 @@
 
 pub mod command;
 pub mod github;
+pub mod notify;
 pub mod tracker;

@@ -12,7 +12,7 @@ use helm_core::auditor::run::CostRun;
 use helm_core::config::duration;
 use serde_json::Value;
 
-pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult {
+pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str, notify: bool) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let span =
@@ -58,6 +58,16 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str) -> CliResult
             findings,
             code,
         } => {
+            let mut data = data;
+            let report = data["report_path"]
+                .as_str()
+                .map(|p| [(env.to_string(), p.to_string())].into())
+                .unwrap_or_default();
+            if let Some(n) =
+                super::notify::after_issues(ctx, &config, &[env.to_string()], report, notify)
+            {
+                data["notifications"] = n;
+            }
             ctx.out.result(&data, || render(&data, &findings));
             Ok(code)
         }

@@ -121,6 +121,14 @@ pub fn resolve(ctx: &Ctx, id: &str, note: Option<&str>) -> CliResult {
     let done = issue_store(ctx, &config)
         .resolve(id, note, ctx.clock.now())?
         .ok_or_else(|| CliError::usage(format!("no active issue {id}")))?;
+    // Its work item is closed now; the channels hear of it on the next notifying run.
+    super::notify::after_issues(
+        ctx,
+        &config,
+        std::slice::from_ref(&done.environment),
+        Default::default(),
+        false,
+    );
     let json = serde_json::to_value(&done).expect("issues serialise");
     ctx.out
         .result(&json, || format!("resolved {}: {}", done.id, done.title));
@@ -195,17 +203,17 @@ fn github_api(ctx: &Ctx, config: &Config) -> String {
 pub fn tracker(ctx: &Ctx, config: &Config) -> Tracker {
     let repo = config.monitoring.settings().escalation.github_repo;
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let paths = ctx.paths.clone();
+    let markdown = MarkdownTracker {
+        dir: ctx.paths.fractary().join("helm/work-items"),
+        shown: Box::new(move |p| paths.display(p).into_owned()),
+    };
     match (repo, token) {
-        (Some(repo), Some(token)) => {
-            Tracker::GitHub(GitHub::new(&github_api(ctx, config), &repo, token))
-        }
-        _ => {
-            let paths = ctx.paths.clone();
-            Tracker::Markdown(MarkdownTracker {
-                dir: ctx.paths.fractary().join("helm/work-items"),
-                shown: Box::new(move |p| paths.display(p).into_owned()),
-            })
-        }
+        (Some(repo), Some(token)) => Tracker::GitHub(
+            GitHub::new(&github_api(ctx, config), &repo, token),
+            markdown,
+        ),
+        _ => Tracker::Markdown(markdown),
     }
 }
 
@@ -216,6 +224,9 @@ pub fn escalate(ctx: &Ctx, id: &str, priority: Option<&str>) -> CliResult {
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
     let tracker = tracker(ctx, &config);
     let done = escalate::escalate(&store, &monitors, &tracker, id, priority, ctx.clock.now())?;
+    if !done.already {
+        super::notify::escalated(ctx, &config, id, priority);
+    }
     if done.created && matches!(tracker, Tracker::Markdown(_)) {
         ctx.out.warn("wrote the work item as Markdown; to create GitHub issues set [escalation] github_repo = \"owner/name\" in monitoring.toml and export GITHUB_TOKEN");
     }

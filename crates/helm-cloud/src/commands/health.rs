@@ -77,11 +77,22 @@ pub async fn run_and_save(ctx: &Ctx, config: &Config, env: &str) -> CliResult<He
     Ok(check_and_record(ctx, config, env, None, "1h").await?.0)
 }
 
-pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, timeframe: &str) -> CliResult {
+pub async fn run(
+    ctx: &Ctx,
+    env: &str,
+    service: Option<&str>,
+    timeframe: &str,
+    notify: bool,
+) -> CliResult {
     let config = ctx.config()?;
     let (report, results, resolved) =
         check_and_record(ctx, &config, env, service, timeframe).await?;
-    let json = report.to_json();
+    let mut json = report.to_json();
+    let reports = [(env.to_string(), report.report_path.clone())].into();
+    if let Some(n) = super::notify::after_issues(ctx, &config, &[env.to_string()], reports, notify)
+    {
+        json["notifications"] = n;
+    }
     ctx.out
         .result(&json, || render(&report, &results, &resolved));
     Ok(report.overall_health.exit_code())

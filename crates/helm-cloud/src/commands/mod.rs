@@ -9,6 +9,7 @@ pub mod init;
 pub mod investigate;
 pub mod logs;
 pub mod metrics;
+pub mod notify;
 pub mod patterns;
 pub mod registry;
 pub mod remediate;

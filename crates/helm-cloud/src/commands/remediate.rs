@@ -132,6 +132,15 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
             json["verification"] = json!(verification);
             json["issue_id"] = json!(issue_id);
             let ok = verification.ok;
+            if let Some(id) = &issue_id {
+                let said = format!(
+                    "{} applied, {} ({})",
+                    action.name,
+                    if ok { "verified" } else { "NOT verified" },
+                    verification.detail
+                );
+                super::notify::remediated(ctx, &config, id, &said);
+            }
             ctx.out.result(&json, || {
                 format!(
                     "{}\nApplied. Verification: {} ({}).\nRecorded in {shown}.",

@@ -11,7 +11,7 @@ use helm_core::monitor::{self, Thresholds};
 use helm_core::slo::budget::BudgetStatus;
 use helm_core::slo::report::{self, BucketCache, SloReport, SloRequest};
 
-pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>) -> CliResult {
+pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, notify: bool) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let (targets, _) = targets::targets(ctx, &config, &view, service)?;
@@ -31,7 +31,13 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>) -> CliResult {
         .progress(format!("SLOs of {} resource(s) in {env}", targets.len()));
     let mut r = report::evaluate(&clients, &targets, &req, &mut BucketCache::default()).await?;
     report::sync_issues(&mut r, &issue_store(ctx, &config))?;
-    ctx.out.result(&r.to_json(), || render(&r));
+    let mut json = r.to_json();
+    if let Some(n) =
+        super::notify::after_issues(ctx, &config, &[env.to_string()], Default::default(), notify)
+    {
+        json["notifications"] = n;
+    }
+    ctx.out.result(&json, || render(&r));
     Ok(r.exit_code())
 }
 

@@ -23,6 +23,7 @@ pub struct WatchArgs<'a> {
     pub once: bool,
     pub listen: Option<&'a str>,
     pub no_remediate: bool,
+    pub no_notify: bool,
 }
 
 pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
@@ -189,10 +190,27 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                     for (issue, action, said) in &c.remediated {
                         ctx.out
                             .text(&format!("  remediated {issue} with {action}: {said}"));
+                        if !a.no_notify {
+                            let outcome = format!("{action} by watch: {said}");
+                            super::notify::remediated(ctx, &config, issue, &outcome);
+                        }
                     }
                     for note in &c.notes {
                         ctx.out.warn(note);
                     }
+                    for (e, _) in &c.escalated {
+                        if !a.no_notify {
+                            super::notify::escalated(ctx, &config, &e.issue_id, None);
+                        }
+                    }
+                    let reports = [(env.clone(), c.health.report_path.clone())].into();
+                    let _ = super::notify::after_issues(
+                        ctx,
+                        &config,
+                        std::slice::from_ref(env),
+                        reports,
+                        !a.no_notify,
+                    );
                 }
                 Err(e) => {
                     // A failed cycle is said and counted; the loop goes on.

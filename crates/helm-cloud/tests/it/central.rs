@@ -385,8 +385,24 @@ impl GitHub {
                     && headers.contains_key("user-agent");
                 let is_list = method == "GET" && path.starts_with("/repos/acme/ops/issues?");
                 let is_create = method == "POST" && path == "/repos/acme/ops/issues";
+                // "Create an issue comment" and "Update an issue" (closing it).
+                let number = path
+                    .strip_prefix("/repos/acme/ops/issues/")
+                    .map(|rest| rest.trim_end_matches("/comments"))
+                    .filter(|n| n.parse::<u64>().is_ok());
+                let is_comment = method == "POST"
+                    && number.is_some()
+                    && path.ends_with("/comments")
+                    && doc["body"].is_string();
+                let is_close = method == "PATCH"
+                    && number.is_some()
+                    && !path.ends_with("/comments")
+                    && doc["state"] == "closed"
+                    && ["completed", "not_planned"].contains(&doc["state_reason"].as_str().unwrap_or("completed"));
                 let contract_ok = headers_ok
                     && (is_list
+                        || is_comment
+                        || is_close
                         || (is_create
                             && doc["title"].is_string()
                             && doc["body"].is_string()
@@ -400,6 +416,15 @@ impl GitHub {
                     let mut list = issues2.lock().unwrap().clone();
                     list.reverse(); // newest first, as asked
                     ("200 OK", Value::Array(list))
+                } else if is_comment {
+                    ("201 Created", json!({"id": 1, "body": doc["body"]}))
+                } else if is_close {
+                    let n: u64 = number.unwrap().parse().unwrap();
+                    let mut all = issues2.lock().unwrap();
+                    for i in all.iter_mut().filter(|i| i["number"] == n) {
+                        i["state"] = json!("closed");
+                    }
+                    ("200 OK", json!({"number": n, "state": "closed"}))
                 } else {
                     let mut all = issues2.lock().unwrap();
                     let number = 42 + all.len();
@@ -432,9 +457,62 @@ impl GitHub {
     fn creates(&self) -> Vec<Seen> {
         self.seen()
             .into_iter()
-            .filter(|s| s.method == "POST")
+            .filter(|s| s.method == "POST" && s.path == "/repos/acme/ops/issues")
             .collect()
     }
+}
+
+#[test]
+fn a_resolved_escalated_issue_closes_its_github_issue_once_with_a_comment() {
+    let dir = seeded();
+    let gh = GitHub::start();
+    write(
+        dir.path(),
+        MONITORING,
+        "[escalation]\ngithub_repo = \"acme/ops\"\n",
+    );
+    let r = escalate_with(dir.path(), &gh.url, "infra-001");
+    assert_eq!(r.code, 0, "{r:?}");
+    let resolve = |dir: &Path| {
+        run(helm(dir)
+            .args(["issues", "resolve", "infra-001", "--note", "fixed by the deploy", "--now", NOW])
+            .env("GITHUB_TOKEN", "test-token")
+            .env("GITHUB_API_URL", &gh.url))
+    };
+    let r = resolve(dir.path());
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("closed its work item acme/ops#42"), "{}", r.stderr);
+    let seen = gh.seen();
+    assert!(seen.iter().all(|s| s.contract_ok), "{seen:?}");
+    let comment = seen
+        .iter()
+        .find(|s| s.path == "/repos/acme/ops/issues/42/comments")
+        .expect("a comment");
+    let body = comment.body["body"].as_str().unwrap();
+    assert!(body.contains("fixed by the deploy") && body.contains("Resolved at"), "{body}");
+    let close = seen.iter().find(|s| s.method == "PATCH").expect("a close");
+    assert_eq!(close.path, "/repos/acme/ops/issues/42");
+    assert_eq!(gh.issues.lock().unwrap()[0]["state"], "closed");
+    let issue: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".fractary/helm/issues/resolved/infra-001.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(issue["work_item_closed_at"].is_string(), "{issue}");
+    // Later runs do not close it again.
+    let n = gh.seen().len();
+    assert_eq!(helm_run(dir.path(), &["issues", "--format", "json"]).code, 0);
+    assert_eq!(gh.seen().len(), n);
+}
+
+#[test]
+fn a_resolved_markdown_work_item_gets_a_resolved_section() {
+    let dir = seeded();
+    assert_eq!(helm_run(dir.path(), &["escalate", "infra-001", "--now", NOW]).code, 0);
+    let r = helm_run(dir.path(), &["issues", "resolve", "infra-001", "--now", NOW]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let md = std::fs::read_to_string(dir.path().join(".fractary/helm/work-items/infra-001.md")).unwrap();
+    assert_eq!(md.matches("## Resolved").count(), 1, "{md}");
+    assert!(md.contains("resolved by hand"), "{md}");
 }
 
 fn escalate_with(dir: &Path, api: &str, id: &str) -> Run {

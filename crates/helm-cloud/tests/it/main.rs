@@ -14,6 +14,7 @@ mod health;
 mod init;
 mod investigate;
 mod lifecycle;
+mod notify;
 mod registry;
 mod remediate;
 mod safety;

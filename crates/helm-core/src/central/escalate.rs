@@ -142,6 +142,73 @@ pub fn escalate<T: WorkTracker>(
     })
 }
 
+/// The comment a work item gets when its issue resolves.
+pub fn resolution_note(issue: &Issue) -> String {
+    let how = issue
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.event == "resolved")
+        .and_then(|h| h.detail.clone())
+        .unwrap_or_else(|| "resolved".into());
+    let after = issue
+        .resolved_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)
+        .zip(crate::clock::parse_rfc3339(&issue.detected_at))
+        .map(|(r, d)| crate::notify::human_span((r - d).num_seconds().max(0)));
+    format!(
+        "Resolved at {} after {}, by helm-cloud: {how}.\n\nIssue {} ({}, {}): `helm-cloud issues show {}`.",
+        issue.resolved_at.as_deref().unwrap_or("?"),
+        after.as_deref().unwrap_or("an unknown time"),
+        issue.id,
+        issue.environment,
+        issue.severity.as_str(),
+        issue.id
+    )
+}
+
+/// Close the work items of escalated issues that have resolved (`[escalation]
+/// close_on_resolve`): each gets [`resolution_note`] and is closed once; the issue records
+/// it (`work_item_closed_at`). One that fails is said and tried again on the next pass.
+pub fn close_resolved<T: WorkTracker>(
+    store: &IssueStore,
+    tracker: &T,
+    environments: &[String],
+    now: DateTime<Utc>,
+) -> Result<(Vec<(String, String)>, Vec<String>), CaseError> {
+    let mut closed = Vec::new();
+    let mut failed = Vec::new();
+    for issue in store.resolved()? {
+        let Some(item) = issue.work_item_id.clone() else {
+            continue;
+        };
+        if issue.extra.contains_key("work_item_closed_at")
+            || !environments.iter().any(|e| e == &issue.environment)
+        {
+            continue;
+        }
+        let _lock = store.escalation_lock(&issue.id)?;
+        match tracker.close(&issue.id, &item, &resolution_note(&issue)) {
+            Ok(()) => {
+                let stamp = rfc3339(now);
+                store.update_resolved(&issue.id, |i| {
+                    i.extra
+                        .insert("work_item_closed_at".into(), json!(stamp.clone()));
+                    i.history.push(HistoryEntry {
+                        at: stamp.clone(),
+                        event: "work_item_closed".into(),
+                        detail: Some(item.clone()),
+                    });
+                })?;
+                closed.push((issue.id.clone(), item));
+            }
+            Err(e) => failed.push(format!("closing {item} of {}: {e}", issue.id)),
+        }
+    }
+    Ok((closed, failed))
+}
+
 /// Work items as Markdown files, one per issue, when no tracker is configured.
 pub struct MarkdownTracker {
     pub dir: PathBuf,
@@ -179,6 +246,18 @@ impl WorkTracker for MarkdownTracker {
         crate::fsutil::write_atomic(&self.path(key), format!("# {title}\n\n{body}").as_bytes())?;
         Ok(self.item(key))
     }
+
+    fn close(&self, key: &str, _item_id: &str, comment: &str) -> Result<(), CaseError> {
+        let path = self.path(key);
+        let text = crate::fsutil::read_optional(&path)?.unwrap_or_default();
+        if text.contains("\n## Resolved\n") {
+            return Ok(());
+        }
+        let sep = if text.ends_with('\n') { "" } else { "\n" };
+        let out = format!("{text}{sep}\n## Resolved\n\n{comment}\n");
+        crate::fsutil::write_atomic(&path, out.as_bytes())?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +272,9 @@ mod tests {
     struct Tracker {
         existing: Vec<(String, WorkItem)>,
         created: Mutex<Vec<(String, Vec<String>)>>,
+        closed: Mutex<Vec<(String, String)>>,
+        /// Closing fails this many times first.
+        close_failures: Mutex<u32>,
     }
 
     impl WorkTracker for Tracker {
@@ -217,6 +299,52 @@ mod tests {
                 url: None,
             })
         }
+        fn close(&self, _key: &str, item: &str, comment: &str) -> Result<(), CaseError> {
+            let mut f = self.close_failures.lock().unwrap();
+            if *f > 0 {
+                *f -= 1;
+                return Err(crate::ports::Failure::unavailable("github:UpdateIssue", "HTTP 502", "closing failed".into(), "retry").into());
+            }
+            self.closed
+                .lock()
+                .unwrap()
+                .push((item.to_string(), comment.to_string()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_resolved_escalated_issue_closes_its_work_item_once_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let t = Tracker {
+            close_failures: Mutex::new(1),
+            ..Default::default()
+        };
+        escalate(&s, &DomainMonitors::builtin(), &t, "infra-001", None, now()).unwrap();
+        let envs = vec!["prod".to_string()];
+        // Still open: nothing to close.
+        assert!(close_resolved(&s, &t, &envs, now()).unwrap().0.is_empty());
+        let later = now() + chrono::Duration::minutes(42);
+        s.sync("prod", "health", &[], &{
+            let mut e = Evaluated::new();
+            e.add("api", "error_rate");
+            e
+        }, later)
+        .unwrap();
+        let (closed, failed) = close_resolved(&s, &t, &envs, later).unwrap();
+        assert!(closed.is_empty() && failed.len() == 1, "{failed:?}");
+        let (closed, failed) = close_resolved(&s, &t, &envs, later).unwrap();
+        assert_eq!(closed, vec![("infra-001".to_string(), "acme/ops#42".to_string())]);
+        assert!(failed.is_empty());
+        let c = t.closed.lock().unwrap().clone();
+        assert_eq!(c.len(), 1);
+        assert!(c[0].1.contains("after 42 minutes") && c[0].1.contains("the check passes again"), "{}", c[0].1);
+        // Recorded: never closed twice.
+        assert!(close_resolved(&s, &t, &envs, later).unwrap().0.is_empty());
+        let issue = s.get("infra-001").unwrap().unwrap();
+        assert!(issue.extra.contains_key("work_item_closed_at"));
+        assert_eq!(issue.history.last().unwrap().event, "work_item_closed");
     }
 
     fn now() -> DateTime<Utc> {

@@ -31,6 +31,7 @@ pub enum ValueType {
     BurnPairs,
     /// `"k/n"`: k of the last n.
     Fraction,
+    Bool,
 }
 
 impl ValueType {
@@ -46,6 +47,7 @@ impl ValueType {
                 "a list of { long = \"1h\", short = \"5m\", burn = 14.4 } (short under long, burn above 0)"
             }
             ValueType::Fraction => "\"k/n\" with 1 ≤ k ≤ n, such as \"3/6\"",
+            ValueType::Bool => "true or false",
         }
     }
 }
@@ -85,6 +87,18 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
             ("auto_escalate_on", ValueType::StrList),
             ("github_repo", ValueType::Str),
             ("github_api_url", ValueType::Str),
+            ("close_on_resolve", ValueType::Bool),
+        ],
+    ),
+    (
+        "notifications",
+        &[
+            ("renotify_after", ValueType::Duration),
+            ("retry_attempts", ValueType::Int),
+            ("retry_delay", ValueType::Duration),
+            ("max_retry_delay", ValueType::Duration),
+            ("send_timeout", ValueType::Duration),
+            ("report_base_url", ValueType::Str),
         ],
     ),
     (
@@ -150,6 +164,17 @@ pub const SLO_KEYS: &[&str] = &[
     "get_latency_ms",
 ];
 
+/// The keys of a channel table, `[notifications.<name>]`.
+pub const CHANNEL_KEYS: &[(&str, ValueType)] = &[
+    ("type", ValueType::Str),
+    ("url_env", ValueType::Str),
+    ("routing_key_env", ValueType::Str),
+    ("secret_env", ValueType::Str),
+    ("min_severity", ValueType::Str),
+    ("environments", ValueType::StrList),
+    ("region", ValueType::Str),
+];
+
 /// One configuration value and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Setting {
@@ -170,6 +195,9 @@ fn schema_type(section: &str, key: &str) -> Option<ValueType> {
     if section.starts_with("slos.") {
         return SLO_KEYS.contains(&key).then_some(ValueType::Number);
     }
+    if section.starts_with("notifications.") {
+        return CHANNEL_KEYS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
+    }
     SCHEMA
         .iter()
         .find(|(s, _)| *s == section)?
@@ -182,6 +210,9 @@ fn schema_type(section: &str, key: &str) -> Option<ValueType> {
 fn section_keys(section: &str) -> Vec<&'static str> {
     if section.starts_with("slos.") {
         return SLO_KEYS.to_vec();
+    }
+    if section.starts_with("notifications.") {
+        return CHANNEL_KEYS.iter().map(|(k, _)| *k).collect();
     }
     SCHEMA
         .iter()
@@ -295,6 +326,11 @@ fn read_into(
             }
             continue;
         }
+        if name == "notifications" {
+            let table = as_table(path, item, "notifications", key_line)?;
+            read_notifications(path, text, table, values, &source)?;
+            continue;
+        }
         if !sections.contains(&name) {
             return Err(unknown(
                 path, key_line, name, name, &sections, "section", "",
@@ -304,6 +340,88 @@ fn read_into(
         read_section(path, text, name, t, values, &source)?;
     }
     Ok(())
+}
+
+/// `[notifications]`: its own keys, and one `[notifications.<name>]` table per channel,
+/// each checked for what its type needs (the secrets are names of environment variables).
+fn read_notifications(
+    path: &Path,
+    text: &str,
+    table: &dyn TableLike,
+    values: &mut BTreeMap<String, Setting>,
+    source: &impl Fn(usize) -> Source,
+) -> Result<()> {
+    let line = |key: &str| {
+        table
+            .key(key)
+            .and_then(|k| k.span())
+            .map(|s| line_of(text, s.start))
+            .unwrap_or(1)
+    };
+    let mut own = toml_edit::Table::new();
+    for (key, item) in table.iter() {
+        if !item.is_table_like() {
+            own.insert(key, item.clone());
+            continue;
+        }
+        let kline = line(key);
+        let section = format!("notifications.{key}");
+        if !crate::notify::valid_channel_name(key) {
+            return Err(Error::invalid(
+                path,
+                Some(kline),
+                Some(section),
+                format!("`{key}` is not a channel name: use lower-case letters, digits, `-` and `_`"),
+            ));
+        }
+        let t = as_table(path, item, &section, kline)?;
+        read_section(path, text, &section, t, values, source)?;
+        let get = |k: &str| t.get(k).and_then(|i| i.as_str()).map(str::to_string);
+        let fail = |msg: String| Error::invalid(path, Some(kline), Some(section.clone()), msg);
+        let kind = get("type").ok_or_else(|| {
+            fail(format!("[{section}] needs `type = \"slack\"`, `\"pagerduty\"` or `\"webhook\"`"))
+        })?;
+        let needs: &[&str] = match kind.as_str() {
+            "slack" | "webhook" => &["url_env"],
+            "pagerduty" => &["routing_key_env"],
+            other => {
+                return Err(fail(format!(
+                    "unknown channel type `{other}`: use slack, pagerduty or webhook"
+                )));
+            }
+        };
+        for k in needs {
+            if get(k).is_none() {
+                return Err(fail(format!(
+                    "a {kind} channel needs `{k}`, the name of the environment variable that holds its secret"
+                )));
+            }
+        }
+        for k in ["url_env", "routing_key_env", "secret_env"] {
+            if let Some(v) = get(k)
+                && !crate::notify::valid_env_name(&v)
+            {
+                return Err(fail(format!(
+                    "`{k} = {v:?}` is not an environment variable name (the secret itself never goes in this file)"
+                )));
+            }
+        }
+        if let Some(sev) = get("min_severity")
+            && crate::issues::Severity::parse(&sev).is_none()
+        {
+            return Err(fail(format!(
+                "`min_severity = {sev:?}`: use CRITICAL, HIGH, MEDIUM or LOW"
+            )));
+        }
+        if let Some(r) = get("region")
+            && !(kind == "pagerduty" && ["us", "eu"].contains(&r.as_str()))
+        {
+            return Err(fail(format!(
+                "`region = {r:?}`: only a pagerduty channel has a region, \"us\" or \"eu\""
+            )));
+        }
+    }
+    read_section(path, text, "notifications", &own, values, source)
 }
 
 fn as_table<'a>(path: &Path, item: &'a Item, name: &str, line: usize) -> Result<&'a dyn TableLike> {
@@ -403,6 +521,7 @@ fn convert(value: &toml_edit::Value, ty: ValueType) -> std::result::Result<Value
     };
     match (ty, value) {
         (ValueType::Str, T::String(s)) => Ok(Value::String(s.value().clone())),
+        (ValueType::Bool, T::Boolean(b)) => Ok(Value::Bool(*b.value())),
         (ValueType::Int, T::Integer(i)) if *i.value() >= 0 => Ok(Value::from(*i.value())),
         (ValueType::Number, T::Integer(i)) => Ok(Value::from(*i.value())),
         (ValueType::Number, T::Float(f)) if f.value().is_finite() => Ok(Value::from(*f.value())),

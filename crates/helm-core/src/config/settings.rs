@@ -20,6 +20,28 @@ pub struct Settings {
     pub cost: Cost,
     pub slo: Slo,
     pub watch: Watch,
+    pub notifications: Notifications,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notifications {
+    pub renotify_after: Duration,
+    pub retry: crate::notify::Retry,
+    pub send_timeout: Duration,
+    pub report_base_url: String,
+    /// The `[notifications.<name>]` tables, in name order.
+    pub channels: Vec<crate::notify::Channel>,
+}
+
+impl Settings {
+    /// The channels `[escalation]` routes to, and the names it gives that have no table.
+    pub fn routes(&self) -> (Vec<crate::notify::plan::Route>, Vec<String>) {
+        crate::notify::plan::routes(
+            &self.notifications.channels,
+            &self.escalation.channels,
+            &self.escalation.on_call_schedule,
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +90,7 @@ pub struct Escalation {
     /// None: work items are written as Markdown.
     pub github_repo: Option<String>,
     pub github_api_url: String,
+    pub close_on_resolve: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +143,11 @@ impl Monitoring {
                     .filter(|r| !r.is_empty())
                     .map(str::to_string),
                 github_api_url: s("escalation.github_api_url"),
+                close_on_resolve: self
+                    .values
+                    .get("escalation.close_on_resolve")
+                    .and_then(|v| v.value.as_bool())
+                    .unwrap_or(true),
             },
             issues: Issues {
                 active_path: s("issues.active_path"),
@@ -149,7 +177,46 @@ impl Monitoring {
                     .unwrap_or((3, 6)),
                 max_remediations_per_cycle: n("watch.max_remediations_per_cycle") as u32,
             },
+            notifications: Notifications {
+                renotify_after: d("notifications.renotify_after"),
+                retry: crate::notify::Retry {
+                    attempts: (n("notifications.retry_attempts") as u32).max(1),
+                    delay: d("notifications.retry_delay"),
+                    max_delay: d("notifications.max_retry_delay"),
+                },
+                send_timeout: d("notifications.send_timeout"),
+                report_base_url: s("notifications.report_base_url"),
+                channels: self.channels(),
+            },
         }
+    }
+
+    /// The channel tables (checked when read: each has a known type and what it needs).
+    fn channels(&self) -> Vec<crate::notify::Channel> {
+        let mut names: Vec<&str> = self
+            .values
+            .keys()
+            .filter_map(|k| k.strip_prefix("notifications.")?.split_once('.'))
+            .map(|(name, _)| name)
+            .collect();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let get = |k: &str| self.str(&format!("notifications.{name}.{k}")).map(str::to_string);
+                Some(crate::notify::Channel {
+                    name: name.to_string(),
+                    kind: crate::notify::ChannelKind::parse(&get("type")?)?,
+                    url_env: get("url_env"),
+                    routing_key_env: get("routing_key_env"),
+                    secret_env: get("secret_env"),
+                    min_severity: get("min_severity")
+                        .and_then(|s| crate::issues::Severity::parse(&s)),
+                    environments: self.str_list(&format!("notifications.{name}.environments")),
+                    eu: get("region").as_deref() == Some("eu"),
+                })
+            })
+            .collect()
     }
 
     /// A list of burn pairs (checked when read).

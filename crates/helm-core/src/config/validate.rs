@@ -105,8 +105,31 @@ pub fn validate(paths: &ProjectPaths) -> Validation {
         paths.monitoring_fallback()
     };
     let monitoring = super::load_monitoring(paths, &mut warnings);
+    let mut secret_checks = Vec::new();
     if let Ok(m) = &monitoring {
         warnings.extend(crate::responder::policy::listed_twice(m));
+        let settings = m.settings();
+        let env = |k: &str| std::env::var(k).ok();
+        for c in &settings.notifications.channels {
+            if let Some(missing) = c.missing_secret(&env) {
+                secret_checks.push(FileCheck {
+                    path: mon_path.clone(),
+                    status: "invalid",
+                    detail: format!("[notifications.{}]: {missing}", c.name),
+                    hint: Some(format!(
+                        "export it before running helm-cloud (secrets never go in a file), or remove [notifications.{}]",
+                        c.name
+                    )),
+                });
+            }
+        }
+        if !settings.notifications.channels.is_empty() {
+            for name in settings.routes().1 {
+                warnings.push(format!(
+                    "[escalation] names the channel {name:?}, which has no [notifications.{name}] table: nothing is sent to it"
+                ));
+            }
+        }
     }
     checks.push(check(&mon_path, monitoring, |m| {
         format!(
@@ -118,6 +141,7 @@ pub fn validate(paths: &ProjectPaths) -> Validation {
                 .count()
         )
     }));
+    checks.extend(secret_checks);
     let registry = Registry::load(&paths.registry());
     if let (Ok(r), Some(names)) = (&registry, &env_names) {
         for e in r.environments() {
