@@ -68,6 +68,42 @@ echo "  … (helm-cloud config show --format json for everything)"
 step health --env test
 "$helm" health --env test || echo "(exit code $?: 2 = UNHEALTHY)"
 
+# Alerts: a local "on-call" server that checks Slack's and PagerDuty's documented contracts
+# and prints what it receives; the secrets are only in this shell's environment.
+"$py" "$repo/scripts/contracts/alert_server.py" --print \
+  --pagerduty-openapi "$repo/crates/helm-cloud/tests/it/fixtures/contracts/pagerduty-events-v2.openapi.json" \
+  >"$project/on-call.log" &
+oncall=$!
+if [ -z "${HELM_DEMO_KEEP:-}" ]; then
+  trap 'kill $oncall 2>/dev/null; "$repo/scripts/emulator.sh" stop' EXIT
+fi
+for _ in $(seq 50); do grep -q listening "$project/on-call.log" 2>/dev/null && break; sleep 0.1; done
+oncall_url="$(sed -n 's/^listening on //p' "$project/on-call.log")"
+cat >>"$project/.fractary/plugins/helm-cloud/config/monitoring.toml" <<TOML
+
+[notifications.slack-ops]
+type = "slack"
+url_env = "SLACK_WEBHOOK_URL"
+
+[notifications.pagerduty-infra-oncall]
+type = "pagerduty"
+routing_key_env = "PAGERDUTY_ROUTING_KEY"
+min_severity = "HIGH"
+TOML
+export SLACK_WEBHOOK_URL="$oncall_url/slack/T000/B000/demo" PAGERDUTY_ROUTING_KEY=0123456789abcdef0123456789abcdef
+export HELM_PAGERDUTY_EVENTS_URL="$oncall_url/pagerduty/v2"
+
+step health --env test --notify "  (what changed goes to [escalation] channels and on_call_schedule)"
+"$helm" health --env test --notify >/dev/null || true
+sed 's/^/  on-call server received: /' "$project/on-call.log" | grep -v listening | head -8
+
+step health --env test --notify "  (the same issues again: nobody is told twice)"
+"$helm" health --env test --notify >/dev/null || true
+echo "  on-call server: $(grep -vc listening "$project/on-call.log") messages in all (no new ones)"
+
+step notify status
+"$helm" notify status || true
+
 step metrics --service api-lambda --metric Duration --env test
 "$helm" metrics --service api-lambda --metric Duration --env test
 

@@ -164,7 +164,8 @@ impl WorkTracker for GitHub {
         self.answer(
             "github:CreateIssueComment",
             &format!("commenting on {item_id}"),
-            with(ureq::post(&format!("{base}/comments"))).send(json!({"body": comment}).to_string()),
+            with(ureq::post(&format!("{base}/comments")))
+                .send(json!({"body": comment}).to_string()),
         )?;
         self.answer(
             "github:UpdateIssue",

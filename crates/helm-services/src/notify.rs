@@ -26,20 +26,19 @@ const SLACK_FIELD_TEXT: usize = 2000;
 /// PagerDuty's limit for `payload.summary`.
 const PAGERDUTY_SUMMARY: usize = 1024;
 
+/// Reads one environment variable (the process environment, or a test's).
+pub type EnvReader = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Sends over HTTP with one agent.
 pub struct HttpNotifier {
     agent: ureq::Agent,
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvReader,
     user_agent: String,
 }
 
 impl HttpNotifier {
     /// `env` reads the process environment (tests pass their own).
-    pub fn new(
-        timeout: Duration,
-        version: &str,
-        env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
-    ) -> HttpNotifier {
+    pub fn new(timeout: Duration, version: &str, env: EnvReader) -> HttpNotifier {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -110,7 +109,14 @@ impl HttpNotifier {
                 }),
             },
             408 | 429 | 500..=599 => Err(SendError::Retry {
-                reason: format!("HTTP {status}{}", if said.is_empty() { String::new() } else { format!(": {said}") }),
+                reason: format!(
+                    "HTTP {status}{}",
+                    if said.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {said}")
+                    }
+                ),
                 after,
             }),
             _ => Err(SendError::Rejected {
@@ -144,7 +150,12 @@ impl Notifier for HttpNotifier {
                 let base = (self.env)(PAGERDUTY_URL_ENV)
                     .filter(|v| !v.is_empty())
                     .unwrap_or_else(|| {
-                        if channel.eu { PAGERDUTY_EU } else { PAGERDUTY_US }.to_string()
+                        if channel.eu {
+                            PAGERDUTY_EU
+                        } else {
+                            PAGERDUTY_US
+                        }
+                        .to_string()
                     });
                 let url = format!("{}/enqueue", base.trim_end_matches('/'));
                 self.post(channel, &url, &body.to_string(), &[], |_, _| None)
@@ -160,7 +171,10 @@ impl Notifier for HttpNotifier {
                     let key = self.secret(channel, channel.secret_env.as_ref())?;
                     headers.push((
                         "X-Helm-Signature-256",
-                        format!("sha256={}", hex(&hmac_sha256(key.as_bytes(), body.as_bytes()))),
+                        format!(
+                            "sha256={}",
+                            hex(&hmac_sha256(key.as_bytes(), body.as_bytes()))
+                        ),
                     ));
                 }
                 self.post(channel, &url, &body, &headers, |_, _| None)
@@ -253,9 +267,7 @@ pub fn slack_message(e: &Event) -> Value {
         (EventKind::Worsened, Some(p)) => format!("{} → {}", p.as_str(), e.severity.as_str()),
         _ => e.severity.as_str().to_string(),
     };
-    let field = |k: &str, v: &str| {
-        json!({"type": "mrkdwn", "text": truncate(&format!("*{k}*\n{}", mrkdwn(v)), SLACK_FIELD_TEXT)})
-    };
+    let field = |k: &str, v: &str| json!({"type": "mrkdwn", "text": truncate(&format!("*{k}*\n{}", mrkdwn(v)), SLACK_FIELD_TEXT)});
     let mut fields = vec![
         field("Severity", &severity),
         field("Environment", &e.environment),
@@ -280,7 +292,9 @@ pub fn slack_message(e: &Event) -> Value {
     if !metrics.is_empty() && e.event != EventKind::Resolved {
         reason.push_str(&format!("\n{}", mrkdwn(&metrics)));
     }
-    let mut context = vec![json!({"type": "mrkdwn", "text": truncate(&format!("Act: `{}`", e.command), SLACK_SECTION_TEXT)})];
+    let mut context = vec![
+        json!({"type": "mrkdwn", "text": truncate(&format!("Act: `{}`", e.command), SLACK_SECTION_TEXT)}),
+    ];
     match (&e.report_url, &e.report_path) {
         (Some(u), _) => context.push(json!({"type": "mrkdwn", "text": format!("<{}|Report>", u.replace('|', "%7C"))})),
         (None, Some(p)) => context.push(json!({"type": "mrkdwn", "text": truncate(&format!("Report: `{}`", mrkdwn(p)), SLACK_SECTION_TEXT)})),
@@ -426,7 +440,12 @@ mod tests {
         let mut e = event(EventKind::Opened);
         e.detail = "a < b & c".into();
         let m = slack_message(&e);
-        assert!(m["blocks"][2]["text"]["text"].as_str().unwrap().starts_with("a &lt; b &amp; c"));
+        assert!(
+            m["blocks"][2]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("a &lt; b &amp; c")
+        );
     }
 
     #[test]
@@ -437,7 +456,10 @@ mod tests {
         let text = m["blocks"][2]["text"]["text"].as_str().unwrap();
         assert!(text.starts_with("Resolved after 42 minutes"), "{text}");
         let pd = pagerduty_event(&e, "k").unwrap();
-        assert_eq!(pd, json!({"routing_key": "k", "event_action": "resolve", "dedup_key": "prod/api/error_rate"}));
+        assert_eq!(
+            pd,
+            json!({"routing_key": "k", "event_action": "resolve", "dedup_key": "prod/api/error_rate"})
+        );
     }
 
     #[test]

@@ -44,9 +44,7 @@ impl WorkTracker for Tracker {
     fn close(&self, key: &str, item_id: &str, comment: &str) -> Result<(), CaseError> {
         match self {
             // A Markdown work item from before a repository was configured stays Markdown.
-            _ if item_id.starts_with("file:") => {
-                self.markdown().close(key, item_id, comment)
-            }
+            _ if item_id.starts_with("file:") => self.markdown().close(key, item_id, comment),
             Tracker::GitHub(g, _) => g.close(key, item_id, comment),
             Tracker::Markdown(_) => Err(helm_core::ports::Failure {
                 kind: helm_core::ports::FailureKind::Rejected,
@@ -55,7 +53,8 @@ impl WorkTracker for Tracker {
                 cause: "no GitHub access".into(),
                 brief: format!("cannot close {item_id}: GitHub is not configured here"),
                 message: format!("cannot close {item_id}: GitHub is not configured here"),
-                hint: "set [escalation] github_repo and GITHUB_TOKEN, then run any command again".into(),
+                hint: "set [escalation] github_repo and GITHUB_TOKEN, then run any command again"
+                    .into(),
             }
             .into()),
         }

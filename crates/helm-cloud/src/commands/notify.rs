@@ -52,7 +52,11 @@ fn say(ctx: &Ctx, n: &Notified) {
             "[escalation] names the channel {name:?} but monitoring.toml has no [notifications.{name}] table: nothing was sent to it"
         ));
     }
-    if !n.queued.is_empty() || !n.delivery.sent.is_empty() || !n.delivery.waiting.is_empty() || !n.delivery.refused.is_empty() {
+    if !n.queued.is_empty()
+        || !n.delivery.sent.is_empty()
+        || !n.delivery.waiting.is_empty()
+        || !n.delivery.refused.is_empty()
+    {
         ctx.out.warn_plain(&n.line());
     }
     for (e, why) in &n.delivery.refused {
@@ -187,13 +191,15 @@ pub fn test(ctx: &Ctx, channel: &str) -> CliResult {
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        return Err(CliError::usage(format!("no channel {channel:?} in monitoring.toml")).hint(
-            if names.is_empty() {
-                "add a [notifications.<name>] table (see the README, Alerts)".to_string()
-            } else {
-                format!("configured: {}", names.join(", "))
-            },
-        ));
+        return Err(
+            CliError::usage(format!("no channel {channel:?} in monitoring.toml")).hint(
+                if names.is_empty() {
+                    "add a [notifications.<name>] table (see the README, Alerts)".to_string()
+                } else {
+                    format!("configured: {}", names.join(", "))
+                },
+            ),
+        );
     };
     if let Some(missing) = c.missing_secret(&|k| std::env::var(k).ok()) {
         return Err(CliError::new(crate::error::EXIT_USAGE, missing)
@@ -234,7 +240,11 @@ pub fn test(ctx: &Ctx, channel: &str) -> CliResult {
         None => format!("sent a test event to {channel} ({})", c.kind.as_str()),
         Some(why) => format!("the test event to {channel} was not delivered: {why}"),
     });
-    Ok(if problem.is_none() { 0 } else { crate::error::EXIT_UNAVAILABLE })
+    Ok(if problem.is_none() {
+        0
+    } else {
+        crate::error::EXIT_UNAVAILABLE
+    })
 }
 
 fn entries_json(list: &[notify::outbox::Entry]) -> Vec<Value> {
@@ -292,7 +302,9 @@ pub fn status(ctx: &Ctx) -> CliResult {
     ctx.out.result(&doc, || {
         let mut s = String::from("Channels:\n");
         if channels.is_empty() {
-            s.push_str("  none: add [notifications.<name>] tables to monitoring.toml (README, Alerts)\n");
+            s.push_str(
+                "  none: add [notifications.<name>] tables to monitoring.toml (README, Alerts)\n",
+            );
         }
         for c in &channels {
             s.push_str(&format!(
@@ -301,13 +313,18 @@ pub fn status(ctx: &Ctx) -> CliResult {
                 c["type"].as_str().unwrap_or(""),
                 c["routed"]
                     .as_str()
-                    .map(|r| format!("routed by [escalation] {r}, from {}", c["min_severity"].as_str().unwrap_or("")))
+                    .map(|r| format!(
+                        "routed by [escalation] {r}, from {}",
+                        c["min_severity"].as_str().unwrap_or("")
+                    ))
                     .unwrap_or_else(|| "not routed (only `notify test`)".into()),
                 c["secret"].as_str().unwrap_or("")
             ));
         }
         for n in &unrouted {
-            s.push_str(&format!("  {n}: named in [escalation], no [notifications.{n}] table\n"));
+            s.push_str(&format!(
+                "  {n}: named in [escalation], no [notifications.{n}] table\n"
+            ));
         }
         s.push_str(&format!("Pending: {}\n", pending.len()));
         for e in &pending {
@@ -321,7 +338,11 @@ pub fn status(ctx: &Ctx) -> CliResult {
         }
         s
     });
-    Ok(if pending.is_empty() && failed.is_empty() { 0 } else { 1 })
+    Ok(if pending.is_empty() && failed.is_empty() {
+        0
+    } else {
+        1
+    })
 }
 
 /// `notify flush`: deliver what waits in the outbox now.
@@ -350,9 +371,11 @@ pub fn flush(ctx: &Ctx) -> CliResult {
         }
         s
     });
-    Ok(if n.delivery.waiting.is_empty() && n.delivery.refused.is_empty() && !n.delivery.busy {
-        0
-    } else {
-        1
-    })
+    Ok(
+        if n.delivery.waiting.is_empty() && n.delivery.refused.is_empty() && !n.delivery.busy {
+            0
+        } else {
+            1
+        },
+    )
 }

@@ -198,11 +198,7 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                     for note in &c.notes {
                         ctx.out.warn(note);
                     }
-                    for (e, _) in &c.escalated {
-                        if !a.no_notify {
-                            super::notify::escalated(ctx, &config, &e.issue_id, None);
-                        }
-                    }
+                    // What changed first (an issue is heard opened), then its escalation.
                     let reports = [(env.clone(), c.health.report_path.clone())].into();
                     let _ = super::notify::after_issues(
                         ctx,
@@ -211,6 +207,11 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
                         reports,
                         !a.no_notify,
                     );
+                    for (e, _) in &c.escalated {
+                        if !a.no_notify {
+                            super::notify::escalated(ctx, &config, &e.issue_id, None);
+                        }
+                    }
                 }
                 Err(e) => {
                     // A failed cycle is said and counted; the loop goes on.

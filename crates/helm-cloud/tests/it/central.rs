@@ -398,7 +398,8 @@ impl GitHub {
                     && number.is_some()
                     && !path.ends_with("/comments")
                     && doc["state"] == "closed"
-                    && ["completed", "not_planned"].contains(&doc["state_reason"].as_str().unwrap_or("completed"));
+                    && ["completed", "not_planned"]
+                        .contains(&doc["state_reason"].as_str().unwrap_or("completed"));
                 let contract_ok = headers_ok
                     && (is_list
                         || is_comment
@@ -475,13 +476,25 @@ fn a_resolved_escalated_issue_closes_its_github_issue_once_with_a_comment() {
     assert_eq!(r.code, 0, "{r:?}");
     let resolve = |dir: &Path| {
         run(helm(dir)
-            .args(["issues", "resolve", "infra-001", "--note", "fixed by the deploy", "--now", NOW])
+            .args([
+                "issues",
+                "resolve",
+                "infra-001",
+                "--note",
+                "fixed by the deploy",
+                "--now",
+                NOW,
+            ])
             .env("GITHUB_TOKEN", "test-token")
             .env("GITHUB_API_URL", &gh.url))
     };
     let r = resolve(dir.path());
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("closed its work item acme/ops#42"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("closed its work item acme/ops#42"),
+        "{}",
+        r.stderr
+    );
     let seen = gh.seen();
     assert!(seen.iter().all(|s| s.contract_ok), "{seen:?}");
     let comment = seen
@@ -489,28 +502,45 @@ fn a_resolved_escalated_issue_closes_its_github_issue_once_with_a_comment() {
         .find(|s| s.path == "/repos/acme/ops/issues/42/comments")
         .expect("a comment");
     let body = comment.body["body"].as_str().unwrap();
-    assert!(body.contains("fixed by the deploy") && body.contains("Resolved at"), "{body}");
+    assert!(
+        body.contains("fixed by the deploy") && body.contains("Resolved at"),
+        "{body}"
+    );
     let close = seen.iter().find(|s| s.method == "PATCH").expect("a close");
     assert_eq!(close.path, "/repos/acme/ops/issues/42");
     assert_eq!(gh.issues.lock().unwrap()[0]["state"], "closed");
     let issue: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".fractary/helm/issues/resolved/infra-001.json")).unwrap(),
+        &std::fs::read_to_string(
+            dir.path()
+                .join(".fractary/helm/issues/resolved/infra-001.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert!(issue["work_item_closed_at"].is_string(), "{issue}");
     // Later runs do not close it again.
     let n = gh.seen().len();
-    assert_eq!(helm_run(dir.path(), &["issues", "--format", "json"]).code, 0);
+    assert_eq!(
+        helm_run(dir.path(), &["issues", "--format", "json"]).code,
+        0
+    );
     assert_eq!(gh.seen().len(), n);
 }
 
 #[test]
 fn a_resolved_markdown_work_item_gets_a_resolved_section() {
     let dir = seeded();
-    assert_eq!(helm_run(dir.path(), &["escalate", "infra-001", "--now", NOW]).code, 0);
-    let r = helm_run(dir.path(), &["issues", "resolve", "infra-001", "--now", NOW]);
+    assert_eq!(
+        helm_run(dir.path(), &["escalate", "infra-001", "--now", NOW]).code,
+        0
+    );
+    let r = helm_run(
+        dir.path(),
+        &["issues", "resolve", "infra-001", "--now", NOW],
+    );
     assert_eq!(r.code, 0, "{r:?}");
-    let md = std::fs::read_to_string(dir.path().join(".fractary/helm/work-items/infra-001.md")).unwrap();
+    let md =
+        std::fs::read_to_string(dir.path().join(".fractary/helm/work-items/infra-001.md")).unwrap();
     assert_eq!(md.matches("## Resolved").count(), 1, "{md}");
     assert!(md.contains("resolved by hand"), "{md}");
 }

@@ -37,7 +37,11 @@ fn http(url: &str, method: &str, path: &str, body: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_string();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
     (status, body)
 }
 
@@ -47,7 +51,9 @@ impl Alerts {
         let mut cmd = Command::new(Emulator::shared().python());
         cmd.arg(root.join("scripts/contracts/alert_server.py"))
             .arg("--pagerduty-openapi")
-            .arg(root.join("crates/helm-cloud/tests/it/fixtures/contracts/pagerduty-events-v2.openapi.json"))
+            .arg(root.join(
+                "crates/helm-cloud/tests/it/fixtures/contracts/pagerduty-events-v2.openapi.json",
+            ))
             .args(["--webhook-secret", HOOK_SECRET])
             .stdout(Stdio::piped());
         if print {
@@ -88,9 +94,15 @@ impl Alerts {
 
     fn env(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("SLACK_WEBHOOK_URL", format!("{}/slack/{SLACK_TOKEN}", self.url)),
+            (
+                "SLACK_WEBHOOK_URL",
+                format!("{}/slack/{SLACK_TOKEN}", self.url),
+            ),
             ("PAGERDUTY_ROUTING_KEY", ROUTING_KEY.to_string()),
-            ("HELM_PAGERDUTY_EVENTS_URL", format!("{}/pagerduty/v2", self.url)),
+            (
+                "HELM_PAGERDUTY_EVENTS_URL",
+                format!("{}/pagerduty/v2", self.url),
+            ),
             ("OPS_WEBHOOK_URL", format!("{}/webhook/ops", self.url)),
             ("OPS_WEBHOOK_SECRET", HOOK_SECRET.to_string()),
             ("HELM_NOTIFY_WAIT_SCALE", "0.01".to_string()),
@@ -174,7 +186,9 @@ fn notify_run(root: &Path, alerts: &Alerts, args: &[&str], now: Option<&str>) ->
 }
 
 fn outbox(root: &Path, sub: &str) -> Vec<Value> {
-    let dir = root.join(".fractary/plugins/helm-cloud/notifications").join(sub);
+    let dir = root
+        .join(".fractary/plugins/helm-cloud/notifications")
+        .join(sub);
     let mut out: Vec<Value> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -204,7 +218,10 @@ fn assert_no_secret(root: &Path, runs: &[&Run]) {
     }
     for r in runs {
         for s in secrets {
-            assert!(!r.stdout.contains(s) && !r.stderr.contains(s), "a secret printed: {r:?}");
+            assert!(
+                !r.stdout.contains(s) && !r.stderr.contains(s),
+                "a secret printed: {r:?}"
+            );
         }
     }
 }
@@ -228,26 +245,46 @@ fn trigger_then_resolve_with_the_same_dedup_key_on_every_channel_and_silence_bet
     let alerts = Alerts::start(false);
     let dir = failing_project("");
     let root = dir.path();
-    let first = notify_run(root, &alerts, &["health", "--notify", "--format", "json"], None);
+    let first = notify_run(
+        root,
+        &alerts,
+        &["health", "--notify", "--format", "json"],
+        None,
+    );
     assert_eq!(first.code, 2, "{first:?}");
     let doc = first.json();
-    assert!(!doc["notifications"]["sent"].as_array().unwrap().is_empty(), "{doc}");
+    assert!(
+        !doc["notifications"]["sent"].as_array().unwrap().is_empty(),
+        "{doc}"
+    );
     let seen = alerts.seen();
     assert!(!seen.is_empty());
     for s in &seen {
-        assert!(s["contract_ok"].as_bool().unwrap(), "broke the contract: {s}");
+        assert!(
+            s["contract_ok"].as_bool().unwrap(),
+            "broke the contract: {s}"
+        );
     }
     let triggers: Vec<_> = pd_actions(&alerts);
     assert!(triggers.iter().all(|t| t.0 == "trigger"), "{triggers:?}");
     let key = triggers[0].1.clone();
-    assert!(key.starts_with("test/api/"), "dedup key is the fingerprint: {key}");
+    assert!(
+        key.starts_with("test/api/"),
+        "dedup key is the fingerprint: {key}"
+    );
     let pd = &alerts.seen_of("pagerduty")[0]["json"];
     assert_eq!(pd["payload"]["group"], "test");
     assert_eq!(pd["payload"]["component"], "api");
-    assert!(pd["payload"]["custom_details"]["metrics"].is_object(), "{pd}");
+    assert!(
+        pd["payload"]["custom_details"]["metrics"].is_object(),
+        "{pd}"
+    );
     let slack = &alerts.seen_of("slack")[0]["json"];
     let text = slack["blocks"].to_string();
-    assert!(text.contains("helm-cloud investigate --issue infra-"), "{text}");
+    assert!(
+        text.contains("helm-cloud investigate --issue infra-"),
+        "{text}"
+    );
     let hook = &alerts.seen_of("webhook")[0];
     assert_eq!(hook["json"]["version"], "1");
     assert_eq!(hook["json"]["event"], "opened");
@@ -257,7 +294,11 @@ fn trigger_then_resolve_with_the_same_dedup_key_on_every_channel_and_silence_bet
     let n = alerts.seen().len();
     let again = notify_run(root, &alerts, &["health", "--notify"], None);
     assert_eq!(again.code, 2, "{again:?}");
-    assert_eq!(alerts.seen().len(), n, "a repeated detection notified again");
+    assert_eq!(
+        alerts.seen().len(),
+        n,
+        "a repeated detection notified again"
+    );
 
     // Recovered: each channel hears the resolve once; PagerDuty resolves the same key.
     let healed = notify_run(root, &alerts, &["health", "--notify"], Some(&later(90)));
@@ -275,7 +316,10 @@ fn trigger_then_resolve_with_the_same_dedup_key_on_every_channel_and_silence_bet
         "resolved"
     );
     for s in alerts.seen() {
-        assert!(s["contract_ok"].as_bool().unwrap(), "broke the contract: {s}");
+        assert!(
+            s["contract_ok"].as_bool().unwrap(),
+            "broke the contract: {s}"
+        );
     }
     assert!(outbox(root, "outbox").is_empty());
     assert_no_secret(root, &[&first, &again, &healed]);
@@ -295,7 +339,11 @@ fn a_429_then_202_is_delivered_once_after_the_wait_the_service_asked() {
     assert_eq!(pd[0].1, pd[1].1, "the retry is the same event");
     let accepted = pd.iter().filter(|a| a.2 == 202).count();
     let keys: std::collections::BTreeSet<_> = pd.iter().map(|a| a.1.clone()).collect();
-    assert_eq!(accepted, keys.len(), "each alert accepted exactly once: {pd:?}");
+    assert_eq!(
+        accepted,
+        keys.len(),
+        "each alert accepted exactly once: {pd:?}"
+    );
     assert!(outbox(root_of(&dir), "outbox").is_empty());
 }
 
@@ -307,7 +355,10 @@ fn root_of(d: &tempfile::TempDir) -> &Path {
 fn a_server_down_keeps_events_in_order_and_a_later_run_delivers_trigger_before_resolve() {
     let alerts = Alerts::start(false);
     // PagerDuty fails every attempt of the first run.
-    alerts.script("pagerduty", json!([{"status": 503}, {"status": 503}, {"status": 503}]));
+    alerts.script(
+        "pagerduty",
+        json!([{"status": 503}, {"status": 503}, {"status": 503}]),
+    );
     let dir = failing_project("");
     let root = dir.path();
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -317,14 +368,26 @@ fn a_server_down_keeps_events_in_order_and_a_later_run_delivers_trigger_before_r
     for (k, v) in alerts.env() {
         cmd.env(k, v);
     }
-    let r = run(cmd.env("SLACK_WEBHOOK_URL", &down).args(["health", "--notify"]));
+    let r = run(cmd
+        .env("SLACK_WEBHOOK_URL", &down)
+        .args(["health", "--notify"]));
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("wait in the outbox"), "{}", r.stderr);
     assert!(r.stderr.contains("could not be reached"), "{}", r.stderr);
     let pending = outbox(root, "outbox");
     assert!(pending.iter().any(|e| e["channel"] == "slack-ops"));
-    assert!(pending.iter().any(|e| e["channel"] == "pd" && e["attempts"] == 3), "{pending:?}");
-    let status = notify_run(root, &alerts, &["notify", "status", "--format", "json"], None);
+    assert!(
+        pending
+            .iter()
+            .any(|e| e["channel"] == "pd" && e["attempts"] == 3),
+        "{pending:?}"
+    );
+    let status = notify_run(
+        root,
+        &alerts,
+        &["notify", "status", "--format", "json"],
+        None,
+    );
     assert_eq!(status.code, 1, "pending deliveries: {status:?}");
     assert_eq!(
         status.json()["pending"].as_array().unwrap().len(),
@@ -357,7 +420,10 @@ fn a_server_down_keeps_events_in_order_and_a_later_run_delivers_trigger_before_r
         .iter()
         .map(|s| s["json"]["text"].as_str().unwrap().to_string())
         .collect();
-    assert!(!slack[0].contains("resolved") && slack.last().unwrap().contains("resolved"), "{slack:?}");
+    assert!(
+        !slack[0].contains("resolved") && slack.last().unwrap().contains("resolved"),
+        "{slack:?}"
+    );
     assert!(outbox(root, "outbox").is_empty());
     let status = notify_run(root, &alerts, &["notify", "status"], None);
     assert_eq!(status.code, 0, "{status:?}");
@@ -399,7 +465,10 @@ fn a_run_killed_mid_send_leaves_the_event_and_the_next_run_delivers_it() {
     let slack = alerts.seen_of("slack");
     assert_eq!(slack.len(), 2);
     assert_eq!(slack[1]["answered"], 200);
-    assert_eq!(slack[0]["json"], slack[1]["json"], "the same message, sent again");
+    assert_eq!(
+        slack[0]["json"], slack[1]["json"],
+        "the same message, sent again"
+    );
 }
 
 #[test]
@@ -413,12 +482,26 @@ fn a_refusal_lands_in_failed_with_the_reason_and_is_never_retried() {
     assert!(r.stderr.contains("invalid_payload"), "{}", r.stderr);
     let failed = outbox(root, "failed");
     assert_eq!(failed.len(), 1, "{failed:?}");
-    assert!(failed[0]["last_error"].as_str().unwrap().contains("HTTP 400"));
+    assert!(
+        failed[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 400")
+    );
     let n = alerts.seen_of("slack").len();
     let flushed = notify_run(root, &alerts, &["notify", "flush"], None);
     assert_eq!(flushed.code, 0, "{flushed:?}");
-    assert_eq!(alerts.seen_of("slack").len(), n, "a refused event was sent again");
-    let status = notify_run(root, &alerts, &["notify", "status", "--format", "json"], None);
+    assert_eq!(
+        alerts.seen_of("slack").len(),
+        n,
+        "a refused event was sent again"
+    );
+    let status = notify_run(
+        root,
+        &alerts,
+        &["notify", "status", "--format", "json"],
+        None,
+    );
     assert_eq!(status.code, 1);
     assert_eq!(status.json()["failed"][0]["channel"], "slack-ops");
 }
@@ -429,17 +512,41 @@ fn an_open_issue_is_said_again_after_renotify_after_and_not_before() {
     let dir = failing_project("");
     let root = dir.path();
     let text = std::fs::read_to_string(root.join(MONITORING)).unwrap();
-    write(root, MONITORING, &text.replace("retry_delay = \"2s\"", "retry_delay = \"2s\"\nrenotify_after = \"10m\""));
+    write(
+        root,
+        MONITORING,
+        &text.replace(
+            "retry_delay = \"2s\"",
+            "retry_delay = \"2s\"\nrenotify_after = \"10m\"",
+        ),
+    );
     let t0 = later(0);
-    assert_eq!(notify_run(root, &alerts, &["health", "--notify"], Some(&t0)).code, 2);
+    assert_eq!(
+        notify_run(root, &alerts, &["health", "--notify"], Some(&t0)).code,
+        2
+    );
     let n = alerts.seen_of("slack").len();
-    assert_eq!(notify_run(root, &alerts, &["health", "--notify"], Some(&later(5))).code, 2);
+    assert_eq!(
+        notify_run(root, &alerts, &["health", "--notify"], Some(&later(5))).code,
+        2
+    );
     assert_eq!(alerts.seen_of("slack").len(), n, "before renotify_after");
-    assert_eq!(notify_run(root, &alerts, &["health", "--notify"], Some(&later(11))).code, 2);
+    assert_eq!(
+        notify_run(root, &alerts, &["health", "--notify"], Some(&later(11))).code,
+        2
+    );
     let slack = alerts.seen_of("slack");
     assert_eq!(slack.len(), 2 * n, "once more per issue");
-    assert!(slack.last().unwrap()["json"]["text"].as_str().unwrap().contains("still open"));
-    assert_eq!(alerts.seen_of("webhook").last().unwrap()["json"]["event"], "renotify");
+    assert!(
+        slack.last().unwrap()["json"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("still open")
+    );
+    assert_eq!(
+        alerts.seen_of("webhook").last().unwrap()["json"]["event"],
+        "renotify"
+    );
 }
 
 #[test]
@@ -447,7 +554,11 @@ fn notify_test_sends_and_resolves_a_pagerduty_test_and_names_what_is_missing() {
     let alerts = Alerts::start(false);
     let dir = project();
     let root = dir.path();
-    write(root, MONITORING, &format!("[helm-cloud]\nenvironments = [\"test\"]\n{CHANNELS}"));
+    write(
+        root,
+        MONITORING,
+        &format!("[helm-cloud]\nenvironments = [\"test\"]\n{CHANNELS}"),
+    );
     let r = notify_run(root, &alerts, &["notify", "test", "pd"], None);
     assert_eq!(r.code, 0, "{r:?}");
     let pd = pd_actions(&alerts);
@@ -455,10 +566,17 @@ fn notify_test_sends_and_resolves_a_pagerduty_test_and_names_what_is_missing() {
         pd.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(),
         ["trigger", "resolve"]
     );
-    assert_eq!(alerts.seen_of("pagerduty")[0]["json"]["payload"]["severity"], "info");
+    assert_eq!(
+        alerts.seen_of("pagerduty")[0]["json"]["payload"]["severity"],
+        "info"
+    );
     let r = notify_run(root, &alerts, &["notify", "test", "ops-hook"], None);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(alerts.seen_of("webhook")[0]["contract_ok"].as_bool().unwrap());
+    assert!(
+        alerts.seen_of("webhook")[0]["contract_ok"]
+            .as_bool()
+            .unwrap()
+    );
 
     // Without the secret: a clear error naming the variable, at send time and at validate.
     let r = run(helm(root).args(["notify", "test", "slack-ops"]));
@@ -466,7 +584,10 @@ fn notify_test_sends_and_resolves_a_pagerduty_test_and_names_what_is_missing() {
     assert!(r.stderr.contains("SLACK_WEBHOOK_URL"), "{}", r.stderr);
     let v = run(helm(root).args(["config", "validate"]));
     assert_eq!(v.code, 65, "{v:?}");
-    assert!(v.stdout.contains("SLACK_WEBHOOK_URL") || v.stderr.contains("SLACK_WEBHOOK_URL"), "{v:?}");
+    assert!(
+        v.stdout.contains("SLACK_WEBHOOK_URL") || v.stderr.contains("SLACK_WEBHOOK_URL"),
+        "{v:?}"
+    );
     let mut ok = helm(root);
     for (k, val) in alerts.env() {
         ok.env(k, val);
@@ -474,7 +595,11 @@ fn notify_test_sends_and_resolves_a_pagerduty_test_and_names_what_is_missing() {
     assert_eq!(run(ok.args(["config", "validate"])).code, 0);
     let unknown = run(helm(root).args(["notify", "test", "nowhere"]));
     assert_eq!(unknown.code, 64);
-    assert!(unknown.stderr.contains("slack-ops"), "lists the channels: {}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("slack-ops"),
+        "lists the channels: {}",
+        unknown.stderr
+    );
 }
 
 #[test]
@@ -482,18 +607,124 @@ fn a_bad_channel_table_is_refused_with_its_line_and_no_file_changes() {
     let dir = project();
     let root = dir.path();
     for (bad, says) in [
-        ("[notifications.x]\ntype = \"teams\"\nurl_env = \"U\"\n", "unknown channel type"),
+        (
+            "[notifications.x]\ntype = \"teams\"\nurl_env = \"U\"\n",
+            "unknown channel type",
+        ),
         ("[notifications.x]\ntype = \"slack\"\n", "needs `url_env`"),
-        ("[notifications.x]\ntype = \"slack\"\nurl_env = \"https://hooks.slack.com/services/T/B/x\"\n", "not an environment variable name"),
-        ("[notifications.x]\ntype = \"pagerduty\"\nrouting_key_env = \"K\"\nregion = \"mars\"\n", "region"),
-        ("[notifications.x]\ntype = \"slack\"\nurl_env = \"U\"\nmin_severity = \"urgent\"\n", "min_severity"),
-        ("[notifications]\nrenotify_after = \"soon\"\n", "renotify_after"),
+        (
+            "[notifications.x]\ntype = \"slack\"\nurl_env = \"https://hooks.slack.com/services/T/B/x\"\n",
+            "not an environment variable name",
+        ),
+        (
+            "[notifications.x]\ntype = \"pagerduty\"\nrouting_key_env = \"K\"\nregion = \"mars\"\n",
+            "region",
+        ),
+        (
+            "[notifications.x]\ntype = \"slack\"\nurl_env = \"U\"\nmin_severity = \"urgent\"\n",
+            "min_severity",
+        ),
+        (
+            "[notifications]\nrenotify_after = \"soon\"\n",
+            "renotify_after",
+        ),
     ] {
         write(root, MONITORING, bad);
         let before = std::fs::read_to_string(root.join(MONITORING)).unwrap();
         let r = helm_run(root, &["notify", "status"]);
         assert_eq!(r.code, 65, "{bad}: {r:?}");
-        assert!(r.stderr.contains(says) && r.stderr.contains("monitoring.toml"), "{bad}: {}", r.stderr);
-        assert_eq!(std::fs::read_to_string(root.join(MONITORING)).unwrap(), before);
+        assert!(
+            r.stderr.contains(says) && r.stderr.contains("monitoring.toml"),
+            "{bad}: {}",
+            r.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join(MONITORING)).unwrap(),
+            before
+        );
     }
+}
+
+#[test]
+fn watch_escalate_and_remediate_each_tell_the_channels() {
+    let alerts = Alerts::start(false);
+    let dir = failing_project("");
+    let root = dir.path();
+    // One watch cycle: its SLO evaluation pages, the issue opens and is auto-escalated, and
+    // the channels hear both (no remediation: this test drives it).
+    let w = notify_run(
+        root,
+        &alerts,
+        &["watch", "--once", "--no-remediate", "--env", "test"],
+        None,
+    );
+    assert!(w.stdout.contains("escalated infra-001"), "{w:?}");
+    let events = |kind: &str| -> Vec<Value> {
+        alerts
+            .seen_of("webhook")
+            .into_iter()
+            .filter(|s| s["json"]["event"] == kind)
+            .collect()
+    };
+    assert!(
+        !events("opened").is_empty(),
+        "watch notified: {:?}",
+        alerts.seen()
+    );
+    assert_eq!(events("escalated").len(), 1, "{:?}", alerts.seen());
+
+    // `escalate` by hand on the issue health opens.
+    let h = notify_run(
+        root,
+        &alerts,
+        &["health", "--notify", "--format", "json"],
+        None,
+    );
+    assert_eq!(h.code, 2, "{h:?}");
+    let id = h.json()["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i["issue_id"].as_str().filter(|id| *id != "infra-001"))
+        .unwrap()
+        .to_string();
+    let e = notify_run(root, &alerts, &["escalate", &id], None);
+    assert_eq!(e.code, 0, "{e:?}");
+    let esc = events("escalated");
+    assert_eq!(esc.len(), 2, "{esc:?}");
+    assert_eq!(esc[1]["json"]["issue_id"], id.as_str());
+    assert!(esc[1]["contract_ok"].as_bool().unwrap(), "{esc:?}");
+    let pd_before = pd_actions(&alerts).len();
+
+    let r = notify_run(
+        root,
+        &alerts,
+        &[
+            "remediate",
+            "--issue",
+            &id,
+            "--action",
+            "restart_lambda",
+            "--yes",
+        ],
+        None,
+    );
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    let last = alerts.seen_of("webhook").last().unwrap().clone();
+    assert_eq!(last["json"]["event"], "remediated", "{last}");
+    assert!(
+        last["json"]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("restart_lambda applied"),
+        "{last}"
+    );
+    // A remediation's outcome is not an alert: the on-call schedule never hears it.
+    assert_eq!(
+        pd_actions(&alerts).len(),
+        pd_before,
+        "{:?}",
+        pd_actions(&alerts)
+    );
+    assert_no_secret(root, &[&w, &h, &e, &r]);
 }

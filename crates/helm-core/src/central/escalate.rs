@@ -168,6 +168,9 @@ pub fn resolution_note(issue: &Issue) -> String {
     )
 }
 
+/// (issue id, work item) closed, and one line per close that failed.
+pub type Closed = (Vec<(String, String)>, Vec<String>);
+
 /// Close the work items of escalated issues that have resolved (`[escalation]
 /// close_on_resolve`): each gets [`resolution_note`] and is closed once; the issue records
 /// it (`work_item_closed_at`). One that fails is said and tried again on the next pass.
@@ -176,7 +179,7 @@ pub fn close_resolved<T: WorkTracker>(
     tracker: &T,
     environments: &[String],
     now: DateTime<Utc>,
-) -> Result<(Vec<(String, String)>, Vec<String>), CaseError> {
+) -> Result<Closed, CaseError> {
     let mut closed = Vec::new();
     let mut failed = Vec::new();
     for issue in store.resolved()? {
@@ -303,7 +306,13 @@ mod tests {
             let mut f = self.close_failures.lock().unwrap();
             if *f > 0 {
                 *f -= 1;
-                return Err(crate::ports::Failure::unavailable("github:UpdateIssue", "HTTP 502", "closing failed".into(), "retry").into());
+                return Err(crate::ports::Failure::unavailable(
+                    "github:UpdateIssue",
+                    "HTTP 502",
+                    "closing failed".into(),
+                    "retry",
+                )
+                .into());
             }
             self.closed
                 .lock()
@@ -326,20 +335,33 @@ mod tests {
         // Still open: nothing to close.
         assert!(close_resolved(&s, &t, &envs, now()).unwrap().0.is_empty());
         let later = now() + chrono::Duration::minutes(42);
-        s.sync("prod", "health", &[], &{
-            let mut e = Evaluated::new();
-            e.add("api", "error_rate");
-            e
-        }, later)
+        s.sync(
+            "prod",
+            "health",
+            &[],
+            &{
+                let mut e = Evaluated::new();
+                e.add("api", "error_rate");
+                e
+            },
+            later,
+        )
         .unwrap();
         let (closed, failed) = close_resolved(&s, &t, &envs, later).unwrap();
         assert!(closed.is_empty() && failed.len() == 1, "{failed:?}");
         let (closed, failed) = close_resolved(&s, &t, &envs, later).unwrap();
-        assert_eq!(closed, vec![("infra-001".to_string(), "acme/ops#42".to_string())]);
+        assert_eq!(
+            closed,
+            vec![("infra-001".to_string(), "acme/ops#42".to_string())]
+        );
         assert!(failed.is_empty());
         let c = t.closed.lock().unwrap().clone();
         assert_eq!(c.len(), 1);
-        assert!(c[0].1.contains("after 42 minutes") && c[0].1.contains("the check passes again"), "{}", c[0].1);
+        assert!(
+            c[0].1.contains("after 42 minutes") && c[0].1.contains("the check passes again"),
+            "{}",
+            c[0].1
+        );
         // Recorded: never closed twice.
         assert!(close_resolved(&s, &t, &envs, later).unwrap().0.is_empty());
         let issue = s.get("infra-001").unwrap().unwrap();

@@ -196,7 +196,10 @@ fn schema_type(section: &str, key: &str) -> Option<ValueType> {
         return SLO_KEYS.contains(&key).then_some(ValueType::Number);
     }
     if section.starts_with("notifications.") {
-        return CHANNEL_KEYS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
+        return CHANNEL_KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, t)| *t);
     }
     SCHEMA
         .iter()
@@ -371,7 +374,9 @@ fn read_notifications(
                 path,
                 Some(kline),
                 Some(section),
-                format!("`{key}` is not a channel name: use lower-case letters, digits, `-` and `_`"),
+                format!(
+                    "`{key}` is not a channel name: use lower-case letters, digits, `-` and `_`"
+                ),
             ));
         }
         let t = as_table(path, item, &section, kline)?;
@@ -379,7 +384,9 @@ fn read_notifications(
         let get = |k: &str| t.get(k).and_then(|i| i.as_str()).map(str::to_string);
         let fail = |msg: String| Error::invalid(path, Some(kline), Some(section.clone()), msg);
         let kind = get("type").ok_or_else(|| {
-            fail(format!("[{section}] needs `type = \"slack\"`, `\"pagerduty\"` or `\"webhook\"`"))
+            fail(format!(
+                "[{section}] needs `type = \"slack\"`, `\"pagerduty\"` or `\"webhook\"`"
+            ))
         })?;
         let needs: &[&str] = match kind.as_str() {
             "slack" | "webhook" => &["url_env"],

@@ -203,7 +203,10 @@ impl Monitoring {
         names
             .into_iter()
             .filter_map(|name| {
-                let get = |k: &str| self.str(&format!("notifications.{name}.{k}")).map(str::to_string);
+                let get = |k: &str| {
+                    self.str(&format!("notifications.{name}.{k}"))
+                        .map(str::to_string)
+                };
                 Some(crate::notify::Channel {
                     name: name.to_string(),
                     kind: crate::notify::ChannelKind::parse(&get("type")?)?,

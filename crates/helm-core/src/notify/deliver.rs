@@ -220,8 +220,10 @@ mod tests {
     fn retries_with_backoff_then_waits_in_order_and_delivers_next_run() {
         let dir = tempfile::tempdir().unwrap();
         let ob = Outbox::new(dir.path());
-        ob.enqueue("a", event("prod/api/x", "1"), None, "t").unwrap();
-        ob.enqueue("a", event("prod/api/x", "2"), None, "t").unwrap();
+        ob.enqueue("a", event("prod/api/x", "1"), None, "t")
+            .unwrap();
+        ob.enqueue("a", event("prod/api/x", "2"), None, "t")
+            .unwrap();
         ob.enqueue("b", event("prod/db/y", "3"), None, "t").unwrap();
         let n = Scripted {
             answers: RefCell::new(vec![
@@ -232,25 +234,43 @@ mod tests {
             seen: RefCell::default(),
         };
         let mut slept = Vec::new();
-        let d = deliver(&ob, &n, &[channel("a"), channel("b")], &retry(), &mut |w| slept.push(w), now())
-            .unwrap();
-        assert_eq!(slept, vec![Duration::from_secs(10), Duration::from_secs(20)]);
+        let d = deliver(
+            &ob,
+            &n,
+            &[channel("a"), channel("b")],
+            &retry(),
+            &mut |w| slept.push(w),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            slept,
+            vec![Duration::from_secs(10), Duration::from_secs(20)]
+        );
         assert_eq!(d.retries, 2);
         assert_eq!(d.sent.len(), 1, "b is not held back by a: {d:?}");
         assert_eq!(d.waiting.len(), 2);
         // The second event of the same issue was never tried before the first.
-        assert_eq!(
-            n.seen.borrow().iter().filter(|s| s.1 == "2").count(),
-            0
-        );
+        assert_eq!(n.seen.borrow().iter().filter(|s| s.1 == "2").count(), 0);
         let pending = ob.pending().unwrap();
         assert_eq!(pending.len(), 2);
         assert_eq!(pending[0].attempts, 3);
         assert_eq!(pending[0].last_error.as_deref(), Some("HTTP 503"));
         // The service is back: both go, first then second.
-        let d2 = deliver(&ob, &n, &[channel("a"), channel("b")], &retry(), &mut |_| {}, now()).unwrap();
+        let d2 = deliver(
+            &ob,
+            &n,
+            &[channel("a"), channel("b")],
+            &retry(),
+            &mut |_| {},
+            now(),
+        )
+        .unwrap();
         assert_eq!(
-            d2.sent.iter().map(|e| e.event.event_id.clone()).collect::<Vec<_>>(),
+            d2.sent
+                .iter()
+                .map(|e| e.event.event_id.clone())
+                .collect::<Vec<_>>(),
             vec!["1", "2"]
         );
         assert!(ob.pending().unwrap().is_empty());
@@ -260,7 +280,8 @@ mod tests {
     fn retry_after_longer_than_the_cap_waits_for_a_later_run() {
         let dir = tempfile::tempdir().unwrap();
         let ob = Outbox::new(dir.path());
-        ob.enqueue("a", event("prod/api/x", "1"), None, "t").unwrap();
+        ob.enqueue("a", event("prod/api/x", "1"), None, "t")
+            .unwrap();
         let n = Scripted {
             answers: RefCell::new(vec![(
                 "a".into(),
@@ -272,7 +293,15 @@ mod tests {
             seen: RefCell::default(),
         };
         let mut slept = Vec::new();
-        let d = deliver(&ob, &n, &[channel("a")], &retry(), &mut |w| slept.push(w), now()).unwrap();
+        let d = deliver(
+            &ob,
+            &n,
+            &[channel("a")],
+            &retry(),
+            &mut |w| slept.push(w),
+            now(),
+        )
+        .unwrap();
         assert!(slept.is_empty());
         assert_eq!(d.waiting.len(), 1);
         assert_eq!(
@@ -290,7 +319,8 @@ mod tests {
     fn a_rejection_goes_to_failed_and_is_not_retried() {
         let dir = tempfile::tempdir().unwrap();
         let ob = Outbox::new(dir.path());
-        ob.enqueue("a", event("prod/api/x", "1"), None, "t").unwrap();
+        ob.enqueue("a", event("prod/api/x", "1"), None, "t")
+            .unwrap();
         let n = Scripted {
             answers: RefCell::new(vec![(
                 "a".into(),
@@ -305,7 +335,10 @@ mod tests {
         assert_eq!(d.refused.len(), 1);
         assert!(ob.pending().unwrap().is_empty());
         let failed = ob.failed().unwrap();
-        assert_eq!(failed[0].last_error.as_deref(), Some("HTTP 400: invalid event"));
+        assert_eq!(
+            failed[0].last_error.as_deref(),
+            Some("HTTP 400: invalid event")
+        );
         assert_eq!(n.seen.borrow().len(), 1);
     }
 
@@ -313,7 +346,8 @@ mod tests {
     fn an_unconfigured_channel_keeps_its_events() {
         let dir = tempfile::tempdir().unwrap();
         let ob = Outbox::new(dir.path());
-        ob.enqueue("gone", event("prod/api/x", "1"), None, "t").unwrap();
+        ob.enqueue("gone", event("prod/api/x", "1"), None, "t")
+            .unwrap();
         let n = Scripted {
             answers: RefCell::default(),
             seen: RefCell::default(),

@@ -123,11 +123,7 @@ impl Retry {
     /// The wait before attempt `n + 1` (n from 1): `delay · 2^(n-1)` or what the service
     /// asked for, within `max_delay`. None: the service asked for longer than `max_delay`,
     /// so this run stops trying and the next honours the wait.
-    pub fn wait(
-        &self,
-        n: u32,
-        asked: Option<std::time::Duration>,
-    ) -> Option<std::time::Duration> {
+    pub fn wait(&self, n: u32, asked: Option<std::time::Duration>) -> Option<std::time::Duration> {
         match asked {
             Some(a) if a > self.max_delay => None,
             Some(a) => Some(a),
@@ -213,7 +209,11 @@ pub struct Event {
 impl Event {
     /// The event `kind` about `issue` at `at`.
     pub fn about(issue: &Issue, kind: EventKind, at: &str, report_path: Option<&str>) -> Event {
-        let resource = issue.affected_resources.first().cloned().unwrap_or_default();
+        let resource = issue
+            .affected_resources
+            .first()
+            .cloned()
+            .unwrap_or_default();
         let check = crate::issues::fingerprint_parts(&issue.fingerprint)
             .map(|(_, c)| c.to_string())
             .unwrap_or_default();

@@ -34,6 +34,9 @@ pub struct LedgerEntry {
     pub notified_at: String,
 }
 
+/// What the ledger records once an event is out: (issue id, its line).
+pub type Effect = Option<(String, LedgerEntry)>;
+
 /// channel → issue id → what it heard.
 pub type Ledger = BTreeMap<String, BTreeMap<String, LedgerEntry>>;
 
@@ -44,7 +47,7 @@ pub struct Entry {
     pub channel: String,
     pub created_at: String,
     /// What the ledger records once the event is out (None: the ledger does not change).
-    pub effect: Option<(String, LedgerEntry)>,
+    pub effect: Effect,
     pub event: Event,
     #[serde(default)]
     pub attempts: u32,
@@ -149,13 +152,7 @@ impl Outbox {
     }
 
     /// Queue `event` for `channel` (call under [`Outbox::lock`]): fsynced before return.
-    pub fn enqueue(
-        &self,
-        channel: &str,
-        event: Event,
-        effect: Option<(String, LedgerEntry)>,
-        now: &str,
-    ) -> Result<Entry> {
+    pub fn enqueue(&self, channel: &str, event: Event, effect: Effect, now: &str) -> Result<Entry> {
         let entry = Entry {
             seq: self.next_seq()?,
             channel: channel.to_string(),
@@ -197,8 +194,13 @@ impl Outbox {
             };
             // A file that is not an entry stays where it is and is said, never sent.
             let entry: Entry = serde_json::from_str(&text).map_err(|e| {
-                Error::invalid(&p, Some(e.line()), None, format!("not an outbox entry: {e}"))
-                    .with_hint("move the file out of the outbox; nothing else in it is affected")
+                Error::invalid(
+                    &p,
+                    Some(e.line()),
+                    None,
+                    format!("not an outbox entry: {e}"),
+                )
+                .with_hint("move the file out of the outbox; nothing else in it is affected")
             })?;
             out.push(entry);
         }

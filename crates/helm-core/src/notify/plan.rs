@@ -39,11 +39,7 @@ impl Route {
 
 /// The routes of `[escalation]`: `channels` then `on_call_schedule`, each once, and the
 /// names that have no `[notifications.<name>]` table (said, not sent to).
-pub fn routes(
-    channels: &[Channel],
-    names: &[String],
-    on_call: &str,
-) -> (Vec<Route>, Vec<String>) {
+pub fn routes(channels: &[Channel], names: &[String], on_call: &str) -> (Vec<Route>, Vec<String>) {
     let mut out: Vec<Route> = Vec::new();
     let mut missing = Vec::new();
     let wanted = names
@@ -70,7 +66,7 @@ pub fn routes(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     /// (channel, event, what the ledger records once it is out), in issue order.
-    pub events: Vec<(String, Event, Option<(String, LedgerEntry)>)>,
+    pub events: Vec<(String, Event, super::outbox::Effect)>,
     /// Ledger lines that change without a message (a severity fall, a forgotten issue).
     pub quiet: Vec<(String, String, Option<LedgerEntry>)>,
 }
@@ -87,7 +83,10 @@ pub struct Wording {
 
 impl Wording {
     fn event(&self, issue: &Issue, kind: EventKind, at: &str) -> Event {
-        let report = self.report_paths.get(&issue.environment).map(String::as_str);
+        let report = self
+            .report_paths
+            .get(&issue.environment)
+            .map(String::as_str);
         let mut e = Event::about(issue, kind, at, report);
         if let Some(p) = report
             && !self.report_base_url.is_empty()
@@ -340,13 +339,17 @@ mod tests {
     fn after(mut l: Ledger, p: &Plan) -> Ledger {
         for (c, _, eff) in &p.events {
             if let Some((id, line)) = eff {
-                l.entry(c.clone()).or_default().insert(id.clone(), line.clone());
+                l.entry(c.clone())
+                    .or_default()
+                    .insert(id.clone(), line.clone());
             }
         }
         for (c, id, line) in &p.quiet {
             match line {
                 Some(line) => {
-                    l.entry(c.clone()).or_default().insert(id.clone(), line.clone());
+                    l.entry(c.clone())
+                        .or_default()
+                        .insert(id.clone(), line.clone());
                 }
                 None => {
                     l.entry(c.clone()).or_default().remove(id);
@@ -370,18 +373,45 @@ mod tests {
     #[test]
     fn open_once_then_silence_then_resolve_once() {
         let (r, _) = routes(&[channel("ops", None, &[])], &["ops".into()], "");
-        let open = [issue("infra-001", "prod", Severity::High, IssueStatus::Active)];
+        let open = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Active,
+        )];
         let p = plan(&open, &Ledger::new(), &r, &wording(), now());
         assert_eq!(kinds(&p), vec![("ops".into(), EventKind::Opened)]);
         let l = after(Ledger::new(), &p);
         // Seen again an hour later: nothing.
-        let p2 = plan(&open, &l, &r, &wording(), now() + chrono::Duration::hours(1));
+        let p2 = plan(
+            &open,
+            &l,
+            &r,
+            &wording(),
+            now() + chrono::Duration::hours(1),
+        );
         assert!(p2.events.is_empty(), "{p2:?}");
-        let done = [issue("infra-001", "prod", Severity::High, IssueStatus::Resolved)];
-        let p3 = plan(&done, &l, &r, &wording(), now() + chrono::Duration::hours(2));
+        let done = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Resolved,
+        )];
+        let p3 = plan(
+            &done,
+            &l,
+            &r,
+            &wording(),
+            now() + chrono::Duration::hours(2),
+        );
         assert_eq!(kinds(&p3), vec![("ops".into(), EventKind::Resolved)]);
         assert_eq!(p3.events[0].1.open_seconds, Some(42 * 60));
-        assert!(p3.events[0].1.summary().contains("resolved after 42 minutes"));
+        assert!(
+            p3.events[0]
+                .1
+                .summary()
+                .contains("resolved after 42 minutes")
+        );
         let l3 = after(l, &p3);
         assert!(plan(&done, &l3, &r, &wording(), now()).events.is_empty());
     }
@@ -389,14 +419,32 @@ mod tests {
     #[test]
     fn severity_rise_renotifies_and_a_fall_is_recorded_quietly() {
         let (r, _) = routes(&[channel("ops", None, &[])], &["ops".into()], "");
-        let high = [issue("infra-001", "prod", Severity::High, IssueStatus::Active)];
-        let l = after(Ledger::new(), &plan(&high, &Ledger::new(), &r, &wording(), now()));
-        let crit = [issue("infra-001", "prod", Severity::Critical, IssueStatus::Active)];
+        let high = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Active,
+        )];
+        let l = after(
+            Ledger::new(),
+            &plan(&high, &Ledger::new(), &r, &wording(), now()),
+        );
+        let crit = [issue(
+            "infra-001",
+            "prod",
+            Severity::Critical,
+            IssueStatus::Active,
+        )];
         let p = plan(&crit, &l, &r, &wording(), now());
         assert_eq!(kinds(&p), vec![("ops".into(), EventKind::Worsened)]);
         assert_eq!(p.events[0].1.previous_severity, Some(Severity::High));
         let l = after(l, &p);
-        let med = [issue("infra-001", "prod", Severity::Medium, IssueStatus::Active)];
+        let med = [issue(
+            "infra-001",
+            "prod",
+            Severity::Medium,
+            IssueStatus::Active,
+        )];
         let p = plan(&med, &l, &r, &wording(), now());
         assert!(p.events.is_empty());
         assert_eq!(p.quiet.len(), 1);
@@ -409,8 +457,16 @@ mod tests {
     #[test]
     fn renotify_after_the_configured_time_only() {
         let (r, _) = routes(&[channel("ops", None, &[])], &["ops".into()], "");
-        let open = [issue("infra-001", "prod", Severity::High, IssueStatus::Active)];
-        let l = after(Ledger::new(), &plan(&open, &Ledger::new(), &r, &wording(), now()));
+        let open = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Active,
+        )];
+        let l = after(
+            Ledger::new(),
+            &plan(&open, &Ledger::new(), &r, &wording(), now()),
+        );
         let soon = now() + chrono::Duration::minutes(239);
         assert!(plan(&open, &l, &r, &wording(), soon).events.is_empty());
         let later = now() + chrono::Duration::hours(4);
@@ -452,9 +508,22 @@ mod tests {
     fn a_resolve_goes_only_where_the_open_went() {
         let chans = [channel("ops", None, &[]), channel("pd", None, &[])];
         let (r, _) = routes(&chans, &["ops".into()], "pd");
-        let high = [issue("infra-001", "prod", Severity::High, IssueStatus::Active)];
-        let l = after(Ledger::new(), &plan(&high, &Ledger::new(), &r, &wording(), now()));
-        let done = [issue("infra-001", "prod", Severity::High, IssueStatus::Resolved)];
+        let high = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Active,
+        )];
+        let l = after(
+            Ledger::new(),
+            &plan(&high, &Ledger::new(), &r, &wording(), now()),
+        );
+        let done = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Resolved,
+        )];
         assert_eq!(
             kinds(&plan(&done, &l, &r, &wording(), now())),
             vec![("ops".into(), EventKind::Resolved)]
@@ -468,7 +537,12 @@ mod tests {
         w.report_paths
             .insert("prod".into(), ".fractary/reports/x.json".into());
         w.report_base_url = "https://ci.example/artifacts/".into();
-        let open = [issue("infra-001", "prod", Severity::High, IssueStatus::Active)];
+        let open = [issue(
+            "infra-001",
+            "prod",
+            Severity::High,
+            IssueStatus::Active,
+        )];
         let p = plan(&open, &Ledger::new(), &r, &w, now());
         assert_eq!(
             p.events[0].1.report_url.as_deref(),
