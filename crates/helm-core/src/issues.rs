@@ -615,9 +615,18 @@ impl IssueStore {
         id: &str,
         change: impl FnOnce(&mut Issue),
     ) -> Result<Option<Issue>> {
+        self.update_in(&self.active_dir, id, change)
+    }
+
+    fn update_in(
+        &self,
+        dir: &Path,
+        id: &str,
+        change: impl FnOnce(&mut Issue),
+    ) -> Result<Option<Issue>> {
         check_id(id)?;
         let _lock = self.lock()?;
-        let path = self.active_dir.join(format!("{id}.json"));
+        let path = dir.join(format!("{id}.json"));
         if !path.exists() {
             return Ok(None);
         }
@@ -633,16 +642,7 @@ impl IssueStore {
         id: &str,
         change: impl FnOnce(&mut Issue),
     ) -> Result<Option<Issue>> {
-        check_id(id)?;
-        let _lock = self.lock()?;
-        let path = self.resolved_dir.join(format!("{id}.json"));
-        if !path.exists() {
-            return Ok(None);
-        }
-        let mut issue = read_issue(&path)?;
-        change(&mut issue);
-        self.write(&issue)?;
-        Ok(Some(issue))
+        self.update_in(&self.resolved_dir, id, change)
     }
 
     /// Append a history entry to an issue (active or resolved).

@@ -62,6 +62,18 @@ impl GitHub {
             .header("User-Agent", "helm-cloud")
     }
 
+    /// The same headers on a request with a JSON body (ureq's builders differ by method).
+    fn with_body(
+        &self,
+        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        req.header("Accept", "application/vnd.github+json")
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .header("User-Agent", "helm-cloud")
+            .header("Content-Type", "application/json")
+    }
+
     fn answer(
         &self,
         api: &str,
@@ -120,12 +132,7 @@ impl WorkTracker for GitHub {
     ) -> Result<WorkItem, CaseError> {
         let url = format!("{}/repos/{}/issues", self.api, self.repo);
         let payload = json!({"title": title, "body": body, "labels": labels});
-        let req = ureq::post(&url)
-            .header("Accept", "application/vnd.github+json")
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .header("User-Agent", "helm-cloud")
-            .header("Content-Type", "application/json");
+        let req = self.with_body(ureq::post(&url));
         let v = self.answer(
             "github:CreateIssue",
             "creating the GitHub issue",
@@ -149,18 +156,7 @@ impl WorkTracker for GitHub {
             ));
         };
         let base = format!("{}/repos/{repo}/issues/{number}", self.api);
-        let post = self
-            .request(ureq::get(&base))
-            .header("Content-Type", "application/json");
-        // The same headers on a POST and a PATCH (ureq's builders differ by method).
-        let with = |r: ureq::RequestBuilder<ureq::typestate::WithBody>| {
-            r.header("Accept", "application/vnd.github+json")
-                .header("Authorization", &format!("Bearer {}", self.token))
-                .header("X-GitHub-Api-Version", "2022-11-28")
-                .header("User-Agent", "helm-cloud")
-                .header("Content-Type", "application/json")
-        };
-        drop(post);
+        let with = |r| self.with_body(r);
         self.answer(
             "github:CreateIssueComment",
             &format!("commenting on {item_id}"),

@@ -219,14 +219,7 @@ pub fn test(ctx: &Ctx, channel: &str) -> CliResult {
             ob.enqueue(channel, resolve, None, &at)?;
         }
     }
-    let d = notify::deliver::deliver(
-        &ob,
-        &notifier(&settings),
-        &settings.notifications.channels,
-        &settings.notifications.retry,
-        &mut sleeper(ctx),
-        now,
-    )?;
+    let d = notify::deliver_outbox(&ob, &notifier(&settings), &settings, &mut sleeper(ctx), now)?;
     let mine = |e: &notify::outbox::Entry| e.event.fingerprint == event.fingerprint;
     let sent = d.sent.iter().filter(|e| mine(e)).count();
     let problem = d
@@ -350,14 +343,8 @@ pub fn flush(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
     let settings = config.monitoring.settings();
     let ob = outbox(ctx);
-    let d = notify::deliver::deliver(
-        &ob,
-        &notifier(&settings),
-        &settings.notifications.channels,
-        &settings.notifications.retry,
-        &mut sleeper(ctx),
-        ctx.clock.now(),
-    )?;
+    let now = ctx.clock.now();
+    let d = notify::deliver_outbox(&ob, &notifier(&settings), &settings, &mut sleeper(ctx), now)?;
     let n = Notified {
         delivery: d,
         ..Default::default()

@@ -59,6 +59,10 @@ pub fn deliver<N: Notifier>(
     now: DateTime<Utc>,
 ) -> Result<Delivery> {
     let mut out = Delivery::default();
+    // Nothing was ever queued: no file is touched (a project without channels stays as it was).
+    if !outbox.pending_dir().exists() {
+        return Ok(out);
+    }
     let Some(_lock) = outbox.try_delivery_lock()? else {
         out.busy = true;
         return Ok(out);

@@ -416,19 +416,30 @@ pub fn notify_issues<N: crate::ports::Notifier>(
         };
         queued = plan::queue(outbox, &issues, environments, &routes, &wording, now)?;
     }
-    let delivery = deliver::deliver(
+    let delivery = deliver_outbox(outbox, notifier, settings, sleep, now)?;
+    Ok(Notified {
+        queued,
+        delivery,
+        unrouted,
+    })
+}
+
+/// Deliver the outbox to the configured channels with the configured retries.
+pub fn deliver_outbox<N: crate::ports::Notifier>(
+    outbox: &outbox::Outbox,
+    notifier: &N,
+    settings: &crate::config::settings::Settings,
+    sleep: &mut dyn FnMut(std::time::Duration),
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<deliver::Delivery> {
+    deliver::deliver(
         outbox,
         notifier,
         &settings.notifications.channels,
         &settings.notifications.retry,
         sleep,
         now,
-    )?;
-    Ok(Notified {
-        queued,
-        delivery,
-        unrouted,
-    })
+    )
 }
 
 /// Queue one event outside the issue comparison (an escalation, a remediation's outcome)
@@ -444,14 +455,7 @@ pub fn notify_event<N: crate::ports::Notifier>(
 ) -> crate::Result<Notified> {
     let (routes, unrouted) = settings.routes();
     let queued = plan::queue_event(outbox, event, &routes, to_on_call, now)?;
-    let delivery = deliver::deliver(
-        outbox,
-        notifier,
-        &settings.notifications.channels,
-        &settings.notifications.retry,
-        sleep,
-        now,
-    )?;
+    let delivery = deliver_outbox(outbox, notifier, settings, sleep, now)?;
     Ok(Notified {
         queued,
         delivery,
