@@ -728,3 +728,38 @@ fn watch_escalate_and_remediate_each_tell_the_channels() {
     );
     assert_no_secret(root, &[&w, &h, &e, &r]);
 }
+
+#[test]
+fn audit_notify_sends_what_the_audit_opened() {
+    let alerts = Alerts::start(false);
+    let dir = failing_project("");
+    let root = dir.path();
+    let r = notify_run(
+        root,
+        &alerts,
+        &[
+            "audit",
+            "--type",
+            "compliance",
+            "--notify",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let doc = r.json();
+    let opened = doc["issues"].as_array().map_or(0, |a| a.len());
+    assert!(opened > 0, "the fixture has compliance findings: {doc}");
+    let sent = doc["notifications"]["sent"].as_array().unwrap();
+    assert!(!sent.is_empty(), "{doc}");
+    let hook = alerts.seen_of("webhook");
+    assert!(
+        hook.iter().all(|h| h["contract_ok"].as_bool().unwrap()),
+        "{hook:?}"
+    );
+    assert!(
+        hook.iter().any(|h| h["json"]["event"] == "opened"),
+        "{hook:?}"
+    );
+    assert_no_secret(root, &[&r]);
+}
