@@ -763,3 +763,64 @@ fn audit_notify_sends_what_the_audit_opened() {
     );
     assert_no_secret(root, &[&r]);
 }
+
+/// A flapping receiver (the fault scenario of the faults issue): answers alternate between
+/// 503s and success across attempts and runs; in the end every event is accepted exactly
+/// once, each issue's events in order, and nothing is left in the outbox.
+#[test]
+fn a_flapping_receiver_gets_every_event_exactly_once_and_in_order() {
+    let alerts = Alerts::start(false);
+    let flap = json!([
+        {"status": 503}, {"status": 200}, {"status": 503}, {"status": 503}, {"status": 503},
+        {"status": 502}, {"status": 200}, {"status": 503}
+    ]);
+    alerts.script("slack", flap.clone());
+    let dir = failing_project("");
+    let root = dir.path();
+    notify_run(root, &alerts, &["health", "--notify"], None);
+    let healed_at = later(90);
+    notify_run(root, &alerts, &["health", "--notify"], Some(&healed_at));
+    // Whatever is still waiting goes on the following runs.
+    for _ in 0..3 {
+        if outbox(root, "outbox").is_empty() {
+            break;
+        }
+        notify_run(root, &alerts, &["notify", "flush"], Some(&healed_at));
+    }
+    assert!(
+        outbox(root, "outbox").is_empty(),
+        "{:?}",
+        outbox(root, "outbox")
+    );
+    assert!(outbox(root, "failed").is_empty());
+    let slack = alerts.seen_of("slack");
+    let accepted: Vec<String> = slack
+        .iter()
+        .filter(|s| s["answered"] == 200)
+        .map(|s| s["json"]["text"].as_str().unwrap().to_string())
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = accepted.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        accepted.len(),
+        "accepted twice: {accepted:?}"
+    );
+    assert!(
+        slack.iter().any(|s| s["answered"] == 503),
+        "the receiver flapped"
+    );
+    // Per issue: opened before resolved.
+    for (i, text) in accepted.iter().enumerate() {
+        if let Some(id) = text
+            .split_whitespace()
+            .nth(2)
+            .filter(|_| text.contains("(resolved"))
+        {
+            let opened = accepted
+                .iter()
+                .position(|t| t.contains(id) && !t.contains("(resolved"))
+                .unwrap_or_else(|| panic!("{id} resolved but never opened: {accepted:?}"));
+            assert!(opened < i, "{accepted:?}");
+        }
+    }
+}
