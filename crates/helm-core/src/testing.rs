@@ -174,3 +174,35 @@ impl LogSource for FakeWorld {
         Ok(vec![format!("/ecs/{service}")])
     }
 }
+
+/// A seeded xorshift generator for property tests on stable Rust without a dependency:
+/// the same seed gives the same cases, and a failure prints its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// In `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// How many cases a property test runs: `HELM_PROPERTY_CASES` (a longer run), else 300.
+pub fn cases() -> u64 {
+    std::env::var("HELM_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}

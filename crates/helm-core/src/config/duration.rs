@@ -71,6 +71,34 @@ pub fn format(d: Duration) -> String {
 mod tests {
     use super::*;
 
+    /// Property: every duration formats to a string that parses back to it, and no string
+    /// (random bytes of the alphabet people type, units, digits, spaces, signs) panics.
+    #[test]
+    fn format_round_trips_and_no_input_panics() {
+        use crate::testing::{Rng, cases};
+        let alphabet: Vec<char> = "0123456789smhdwx .-+hé9".chars().collect();
+        for seed in 1..=cases() * 10 {
+            let mut rng = Rng::new(seed);
+            let secs = match rng.below(3) {
+                0 => rng.below(120) + 1,
+                1 => rng.below(10_000_000) + 1,
+                _ => rng.next_u64() % (u64::MAX / 1_000_000) + 1,
+            };
+            let d = Duration::from_secs(secs);
+            assert_eq!(parse(&format(d)), Ok(d), "seed {seed}: {}", format(d));
+            let len = rng.below(12) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            if let Ok(p) = parse(&s) {
+                assert!(p.as_secs() > 0, "seed {seed}: {s:?}");
+            }
+        }
+        // Overflow is an error, not a wrap.
+        assert!(parse(&format!("{}w", u64::MAX / 604_800 + 1)).is_err());
+        assert!(parse("18446744073709551615s1s").is_err());
+    }
+
     #[test]
     fn parses_each_unit_and_sums() {
         assert_eq!(parse("30s").unwrap().as_secs(), 30);

@@ -6,8 +6,8 @@
 //!
 //! The model is Alertmanager's: the notification state of every (channel, issue) pair is
 //! kept in a ledger, and each pass compares the issues with it. A channel hears an issue
-//! once when it opens, again when its severity rises or after `renotify_after`, and once
-//! when it resolves (only a channel that heard it open). Because the decision is a
+//! once when it opens, again when its severity rises above what it was told or after
+//! `renotify_after`, and once when it resolves (only a channel that heard it open). Because the decision is a
 //! comparison of states, a pass that died half-way is simply done again by the next.
 
 pub mod deliver;

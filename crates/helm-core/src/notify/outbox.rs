@@ -28,7 +28,7 @@ pub enum Heard {
 pub struct LedgerEntry {
     pub fingerprint: String,
     pub heard: Heard,
-    /// The severity the channel knows (a fall is recorded without a message).
+    /// The severity the channel was last told.
     pub severity: Severity,
     /// When the channel was last sent something about the issue.
     pub notified_at: String,

@@ -141,31 +141,21 @@ pub fn plan(
                 }
                 (_, None) => {}
                 (_, Some(k)) if k.heard == Heard::Resolved => {}
-                (_, Some(k)) if issue.severity > k.severity => {
-                    if route.wants(issue) {
+                (_, Some(k)) => {
+                    let due = wording.renotify_after.is_some_and(|after| {
+                        parse_rfc3339(&k.notified_at).is_none_or(|t| now - t >= after)
+                    });
+                    if issue.severity > k.severity && route.wants(issue) {
                         send(
                             EventKind::Worsened,
                             line(issue, Heard::Open, &at),
                             Some(k.severity),
                         )
-                    } else {
-                        let mut l = k.clone();
-                        l.severity = issue.severity;
-                        p.quiet.push((name.clone(), issue.id.clone(), Some(l)));
-                    }
-                }
-                (_, Some(k)) if issue.severity < k.severity => {
-                    let mut l = k.clone();
-                    l.severity = issue.severity;
-                    p.quiet.push((name.clone(), issue.id.clone(), Some(l)));
-                }
-                (_, Some(k)) => {
-                    let due = wording.renotify_after.is_some_and(|after| {
-                        parse_rfc3339(&k.notified_at).is_none_or(|t| now - t >= after)
-                    });
-                    if due && route.wants(issue) {
+                    } else if due && route.wants(issue) {
                         send(EventKind::Renotify, line(issue, Heard::Open, &at), None)
                     }
+                    // The ledger keeps the severity the channel was told: a fall and a rise
+                    // back to it say nothing new, and a later rise is measured from it.
                 }
             }
         }
@@ -292,6 +282,7 @@ mod tests {
     use super::*;
     use crate::notify::ChannelKind;
     use chrono::TimeZone;
+    use std::collections::BTreeMap;
 
     fn channel(name: &str, min: Option<Severity>, envs: &[&str]) -> Channel {
         Channel {
@@ -417,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn severity_rise_renotifies_and_a_fall_is_recorded_quietly() {
+    fn a_rise_above_what_was_told_is_said_and_a_dip_and_return_is_not() {
         let (r, _) = routes(&[channel("ops", None, &[])], &["ops".into()], "");
         let high = [issue(
             "infra-001",
@@ -446,12 +437,9 @@ mod tests {
             IssueStatus::Active,
         )];
         let p = plan(&med, &l, &r, &wording(), now());
-        assert!(p.events.is_empty());
-        assert_eq!(p.quiet.len(), 1);
-        let l = after(l, &p);
-        // Back up to HIGH: a rise from what the channel now knows.
-        let p = plan(&high, &l, &r, &wording(), now());
-        assert_eq!(kinds(&p), vec![("ops".into(), EventKind::Worsened)]);
+        assert!(p.events.is_empty() && p.quiet.is_empty(), "{p:?}");
+        // Back up to CRITICAL, which the channel was told: nothing new.
+        assert!(plan(&crit, &l, &r, &wording(), now()).events.is_empty());
     }
 
     #[test]
@@ -528,6 +516,82 @@ mod tests {
             kinds(&plan(&done, &l, &r, &wording(), now())),
             vec![("ops".into(), EventKind::Resolved)]
         );
+    }
+
+    /// Property: whatever an issue does (severity up and down, time passing, resolving), each
+    /// channel hears at most one `opened`, first; `resolved` at most once, last, and only after
+    /// an `opened`; a `worsened` only above what it heard; nothing below its min severity
+    /// opens it; and re-planning the same state right after queues nothing.
+    #[test]
+    fn any_history_of_an_issue_gives_each_channel_a_well_formed_story() {
+        use crate::testing::{Rng, cases};
+        let sevs = [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ];
+        for seed in 1..=cases() {
+            let mut rng = Rng::new(seed);
+            let min = sevs[rng.below(4) as usize];
+            let chans = [channel("ops", Some(min), &[]), channel("pd", None, &[])];
+            let (r, _) = routes(&chans, &["ops".into()], "pd");
+            let mut ledger = Ledger::new();
+            let mut t = now();
+            let mut told: BTreeMap<String, Vec<(EventKind, Severity)>> = BTreeMap::new();
+            let mut sev = sevs[rng.below(4) as usize];
+            let mut resolved = false;
+            for _ in 0..rng.below(12) + 1 {
+                if resolved {
+                    break;
+                }
+                match rng.below(5) {
+                    0 => sev = sevs[rng.below(4) as usize],
+                    1 => resolved = rng.below(3) == 0,
+                    _ => {}
+                }
+                t += chrono::Duration::minutes(rng.below(300) as i64);
+                let status = if resolved {
+                    IssueStatus::Resolved
+                } else {
+                    IssueStatus::Active
+                };
+                let i = [issue("infra-001", "prod", sev, status)];
+                let p = plan(&i, &ledger, &r, &wording(), t);
+                for (c, e, _) in &p.events {
+                    told.entry(c.clone())
+                        .or_default()
+                        .push((e.event, e.severity));
+                }
+                ledger = after(ledger, &p);
+                let again = plan(&i, &ledger, &r, &wording(), t);
+                assert!(again.events.is_empty(), "seed {seed}: re-planned {again:?}");
+            }
+            for (c, story) in &told {
+                let route = r.iter().find(|x| &x.channel.name == c).unwrap();
+                let kinds: Vec<EventKind> = story.iter().map(|s| s.0).collect();
+                assert_eq!(kinds[0], EventKind::Opened, "seed {seed} {c}: {kinds:?}");
+                assert!(
+                    story[0].1 >= route.min_severity(),
+                    "seed {seed} {c}: {story:?}"
+                );
+                assert_eq!(kinds.iter().filter(|k| **k == EventKind::Opened).count(), 1);
+                let res = kinds.iter().filter(|k| **k == EventKind::Resolved).count();
+                assert!(res <= 1, "seed {seed} {c}: {kinds:?}");
+                if res == 1 {
+                    assert_eq!(kinds.last(), Some(&EventKind::Resolved), "seed {seed}");
+                }
+                let mut heard = story[0].1;
+                for (k, s) in &story[1..] {
+                    if *k == EventKind::Worsened {
+                        assert!(*s > heard, "seed {seed} {c}: {story:?}");
+                    }
+                    if *k != EventKind::Resolved {
+                        heard = *s;
+                    }
+                }
+            }
+        }
     }
 
     #[test]
