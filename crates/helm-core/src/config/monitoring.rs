@@ -607,6 +607,46 @@ fn burn_pair(v: &toml_edit::Value) -> std::result::Result<Value, String> {
 mod tests {
     use super::*;
 
+    /// Property: the template with random bytes deleted, duplicated or replaced never
+    /// panics; it is read, or refused with the file and a line inside it.
+    #[test]
+    fn a_mangled_file_is_read_or_refused_with_a_line_never_a_panic() {
+        use crate::testing::{Rng, cases};
+        let bytes = TEMPLATE.as_bytes();
+        let noise = b"[]=\"'#\n.-_a9{},\x00\xff";
+        for seed in 1..=cases() * 3 {
+            let mut rng = Rng::new(seed);
+            let mut b = bytes.to_vec();
+            for _ in 0..rng.below(4) + 1 {
+                let at = rng.below(b.len() as u64) as usize;
+                match rng.below(3) {
+                    0 => {
+                        b.remove(at);
+                    }
+                    1 => b.insert(at, b[at]),
+                    _ => b[at] = noise[rng.below(noise.len() as u64) as usize],
+                }
+            }
+            let text = String::from_utf8_lossy(&b);
+            if let Err(e) = parse(&text) {
+                let said = e.to_string();
+                assert!(said.contains("monitoring.toml"), "seed {seed}: {said}");
+                let lines = text.lines().count().max(1);
+                if let Some(l) = said
+                    .split("monitoring.toml:")
+                    .nth(1)
+                    .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    assert!(
+                        l >= 1 && l <= lines + 1,
+                        "seed {seed}: line {l} of {lines}: {said}"
+                    );
+                }
+            }
+        }
+    }
+
     fn parse(text: &str) -> Result<Monitoring> {
         Monitoring::parse(Path::new("monitoring.toml"), text)
     }

@@ -289,6 +289,11 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
             while j < chars.len() && !chars[j].is_whitespace() && !"()=!<>&|".contains(chars[j]) {
                 j += 1;
             }
+            if j == i {
+                // A lone `&` or `|` (the operators are `&&` and `||`). Without this the
+                // lexer stood still and pushed empty words until memory ran out.
+                return Err(format!("unexpected {c:?} (write && or ||)"));
+            }
             let word: String = chars[i..j].iter().collect();
             out.push(match word.to_ascii_uppercase().as_str() {
                 "EXISTS" => Tok::Exists,
@@ -462,6 +467,42 @@ fn eval(e: &Expr, v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_ampersand_or_bar_is_refused_not_looped_on() {
+        for p in ["{ $.a = 1 & $.b = 2 }", "{ $.a = 1 | $.b = 2 }", "{ & }"] {
+            let e = Filter::parse(p).unwrap_err();
+            assert!(e.reason.contains("&& or ||"), "{p}: {e}");
+        }
+    }
+
+    /// Property: no pattern (random runs of the syntax's own characters) panics in parsing,
+    /// in its server-side form or in matching a random message.
+    #[test]
+    fn no_pattern_or_message_panics() {
+        use crate::testing::{Rng, cases};
+        let alphabet: Vec<char> = "{}$.=!<>\"?-&|()* \\abcERROR0123.5e%[]é\t"
+            .chars()
+            .collect();
+        let pick = |rng: &mut Rng, n: u64| -> String {
+            (0..rng.below(n))
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect()
+        };
+        for seed in 1..=cases() * 10 {
+            let mut rng = Rng::new(seed);
+            let mut pattern = pick(&mut rng, 24);
+            if rng.below(2) == 0 {
+                pattern = format!("{{ $.{} }}", pattern);
+            }
+            let message = pick(&mut rng, 40);
+            if let Ok(f) = Filter::parse(&pattern) {
+                let _ = f.server_side();
+                let _ = f.matches(&message);
+                let _ = f.matches("{\"level\": \"ERROR\", \"latency\": 1e308}");
+            }
+        }
+    }
 
     fn m(p: &str, line: &str) -> bool {
         Filter::parse(p).unwrap().matches(line)
