@@ -80,6 +80,19 @@ fn logs_applies_every_filter_pattern_form() {
         &["logs", "--service", "f", "--filter", "{ $.level = }"],
     );
     assert_eq!(bad.code, 64, "{bad:?}");
+    // A lone `&` once looped forever in the lexer; now it is refused at once.
+    let lone = helm_emu(
+        dir.path(),
+        &[
+            "logs",
+            "--service",
+            "f",
+            "--filter",
+            "{ $.level = \"ERROR\" & $.code = 5 }",
+        ],
+    );
+    assert_eq!(lone.code, 64, "{lone:?}");
+    assert!(lone.stderr.contains("&&"), "{}", lone.stderr);
     assert_eq!(
         helm_emu(dir.path(), &["logs", "--service", "nope"]).code,
         64
