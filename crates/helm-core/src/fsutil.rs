@@ -95,6 +95,21 @@ pub fn reserve_unique(dir: &Path, stamp: &str, suffix: &str) -> Result<PathBuf> 
     ))
 }
 
+/// The `*.json` files of `dir`, in name order; none when the folder does not exist.
+pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == IoKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("reading", dir, e)),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 /// Replace `path` with `bytes` atomically (temporary file, fsync, rename, fsync folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path

@@ -330,17 +330,7 @@ impl IssueStore {
 
     fn read_dir(&self, dir: &Path) -> Result<Vec<Issue>> {
         let mut out = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(Error::io("reading", dir, e)),
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        for p in paths {
+        for p in fsutil::json_files(dir)? {
             match read_issue(&p) {
                 Ok(i) => out.push(i),
                 Err(e) if e.kind() == crate::error::ErrorKind::InvalidFile => {

@@ -33,7 +33,6 @@ pub type EnvReader = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct HttpNotifier {
     agent: ureq::Agent,
     env: EnvReader,
-    user_agent: String,
 }
 
 impl HttpNotifier {
@@ -45,11 +44,7 @@ impl HttpNotifier {
             .user_agent(format!("helm-cloud/{version}"))
             .build()
             .into();
-        HttpNotifier {
-            agent,
-            env,
-            user_agent: format!("helm-cloud/{version}"),
-        }
+        HttpNotifier { agent, env }
     }
 
     fn secret(&self, channel: &Channel, var: Option<&String>) -> Result<String, SendError> {
@@ -74,11 +69,11 @@ impl HttpNotifier {
         headers: &[(&str, String)],
         ok: impl Fn(u16, &str) -> Option<String>,
     ) -> Result<(), SendError> {
+        // The agent sets `User-Agent: helm-cloud/<version>`.
         let mut req = self
             .agent
             .post(url)
-            .header("Content-Type", "application/json")
-            .header("User-Agent", &self.user_agent);
+            .header("Content-Type", "application/json");
         for (k, v) in headers {
             req = req.header(*k, v);
         }

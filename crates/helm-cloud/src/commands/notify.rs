@@ -151,27 +151,42 @@ pub fn send_event(ctx: &Ctx, config: &Config, event: &Event, to_on_call: bool) {
 /// The event of an issue's escalation, for the channels (and the on-call schedule when
 /// the issue is CRITICAL or escalated as critical).
 pub fn escalated(ctx: &Ctx, config: &Config, id: &str, priority: Option<&str>) {
-    let store = issue_store(ctx, config);
-    let Ok(Some(issue)) = store.get(id) else {
-        return;
+    let page = |issue: &helm_core::issues::Issue| {
+        issue.severity == helm_core::issues::Severity::Critical
+            || priority.is_some_and(|p| p.eq_ignore_ascii_case("critical"))
     };
-    let at = helm_core::clock::rfc3339(ctx.clock.now());
-    let event = Event::about(&issue, EventKind::Escalated, &at, None);
-    let page = issue.severity == helm_core::issues::Severity::Critical
-        || priority.is_some_and(|p| p.eq_ignore_ascii_case("critical"));
-    send_event(ctx, config, &event, page);
+    issue_event(ctx, config, id, EventKind::Escalated, None, page);
 }
 
 /// The outcome of a remediation of issue `id`, for the channels (never the on-call).
 pub fn remediated(ctx: &Ctx, config: &Config, id: &str, outcome: &str) {
-    let store = issue_store(ctx, config);
-    let Ok(Some(issue)) = store.get(id) else {
+    issue_event(
+        ctx,
+        config,
+        id,
+        EventKind::Remediated,
+        Some(outcome),
+        |_| false,
+    );
+}
+
+/// An event `kind` about issue `id` (when it exists), to the on-call schedule too when
+/// `to_on_call` says so.
+fn issue_event(
+    ctx: &Ctx,
+    config: &Config,
+    id: &str,
+    kind: EventKind,
+    outcome: Option<&str>,
+    to_on_call: impl Fn(&helm_core::issues::Issue) -> bool,
+) {
+    let Ok(Some(issue)) = issue_store(ctx, config).get(id) else {
         return;
     };
     let at = helm_core::clock::rfc3339(ctx.clock.now());
-    let mut event = Event::about(&issue, EventKind::Remediated, &at, None);
-    event.outcome = Some(outcome.to_string());
-    send_event(ctx, config, &event, false);
+    let mut event = Event::about(&issue, kind, &at, None);
+    event.outcome = outcome.map(str::to_string);
+    send_event(ctx, config, &event, to_on_call(&issue));
 }
 
 /// `notify test CHANNEL`: one test event, sent now (PagerDuty: a trigger at severity info,

@@ -177,18 +177,8 @@ impl Outbox {
     }
 
     fn read_dir(&self, dir: &Path) -> Result<Vec<Entry>> {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("reading", dir, e)),
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
         let mut out = Vec::new();
-        for p in paths {
+        for p in fsutil::json_files(dir)? {
             let Some(text) = fsutil::read_optional(&p)? else {
                 continue; // delivered by another process meanwhile
             };
