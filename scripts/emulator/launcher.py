@@ -386,6 +386,49 @@ rds_models.RDSBackend.reboot_db_instance = _reboot_with_event
 
 
 # --------------------------------------------------------------------------------------
+# Patch: Lambda's RevisionId guard. AWS gives a function a revision id, a new one at every
+# configuration change, and refuses UpdateFunctionConfiguration with HTTP 412
+# PreconditionFailedException when the RevisionId sent is not the latest; moto's functions
+# have no revision id and the one sent is ignored, so the guard restart_lambda relies on
+# (and the retry of an update whose answer was lost) could not be tested.
+# --------------------------------------------------------------------------------------
+from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import PreconditionFailedException
+import uuid as _uuid
+
+_original_update_config = lambda_models.LambdaBackend.update_function_configuration
+_original_get_configuration = lambda_models.LambdaFunction.get_configuration
+
+
+def _revision_of(fn):
+    if not getattr(fn, "helm_revision_id", None):
+        fn.helm_revision_id = str(_uuid.uuid4())
+    return fn.helm_revision_id
+
+
+def _configuration_with_revision(self, *args, **kwargs):
+    config = _original_get_configuration(self, *args, **kwargs)
+    config["RevisionId"] = _revision_of(self)
+    return config
+
+
+def _update_config_guarded(self, function_name, qualifier, body):
+    fn = self.get_function(function_name, qualifier)
+    sent = body.get("RevisionId")
+    if sent and sent != _revision_of(fn):
+        raise PreconditionFailedException(
+            "The Revision Id provided does not match the latest Revision Id. "
+            "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+    out = _original_update_config(self, function_name, qualifier, {k: v for k, v in body.items() if k != "RevisionId"})
+    fn.helm_revision_id = str(_uuid.uuid4())
+    return fn.get_configuration() if out is not None else out
+
+
+lambda_models.LambdaFunction.get_configuration = _configuration_with_revision
+lambda_models.LambdaBackend.update_function_configuration = _update_config_guarded
+
+
+# --------------------------------------------------------------------------------------
 # Fault injection (not a moto patch: AWS fails in ways moto never does). A fault matches a
 # request by the region of its signature and/or a string in its path or body, and answers
 # with the AWS error shape of the request's protocol. For GetMetricData a `match` fault

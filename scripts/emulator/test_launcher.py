@@ -251,6 +251,20 @@ class LauncherTest(unittest.TestCase):
         with self.assertRaises(lam.exceptions.InvalidParameterValueException):
             lam.put_function_concurrency(FunctionName="acct-settings-fn", ReservedConcurrentExecutions=950)
 
+    def test_a_lambda_update_changes_the_revision_and_a_stale_revision_is_refused(self):
+        iam, lam = self._client("iam"), self._client("lambda")
+        role = iam.create_role(RoleName="revision-guard", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam.create_function(FunctionName="revision-fn", Runtime="python3.12", Role=role,
+                            Handler="x.y", Code={"ZipFile": b"x"})
+        first = lam.get_function_configuration(FunctionName="revision-fn")["RevisionId"]
+        second = lam.update_function_configuration(FunctionName="revision-fn", MemorySize=256,
+                                                   RevisionId=first)["RevisionId"]
+        self.assertNotEqual(second, first)
+        self.assertEqual(lam.get_function_configuration(FunctionName="revision-fn")["RevisionId"], second)
+        with self.assertRaises(lam.exceptions.PreconditionFailedException):
+            lam.update_function_configuration(FunctionName="revision-fn", MemorySize=512, RevisionId=first)
+        self.assertEqual(lam.get_function_configuration(FunctionName="revision-fn")["MemorySize"], 256)
+
     def test_a_reboot_leaves_a_restart_event(self):
         rds = self._client("rds")
         rds.create_db_instance(DBInstanceIdentifier="reboot-ev", DBInstanceClass="db.t3.micro", Engine="postgres",

@@ -114,26 +114,7 @@ impl Emulator {
 
     /// A plain HTTP request to the emulator (seeding endpoints, moto-api). Returns status and body.
     pub fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
-        s.set_read_timeout(Some(Duration::from_secs(60)))?;
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.port,
-            body.len()
-        )?;
-        let mut raw = String::new();
-        s.read_to_string(&mut raw)?;
-        let status = raw
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = raw
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        Ok((status, body))
+        http_request(self.port, method, path, body)
     }
 
     /// Environment variables that point helm-cloud (and the SDK) at this emulator, with
@@ -174,6 +155,122 @@ impl Emulator {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// A plain HTTP/1.1 request to a loopback port. Returns status and body.
+fn http_request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The fault-injecting proxy (`scripts/emulator/faultproxy.py`) in front of an emulator:
+/// point helm-cloud at [`FaultProxy::env`] and say in one line what AWS should do wrong
+/// (`"GetMetricData throttle 30%"`; the rule syntax is in the script's header).
+/// Stopped when dropped.
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub port: u16,
+    upstream: Vec<(&'static str, String)>,
+    child: Child,
+}
+
+impl FaultProxy {
+    /// Start a proxy in front of `emulator` with `rules` (empty: pass everything).
+    pub fn start(emulator: &Emulator, rules: &str) -> FaultProxy {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("helm-faultproxy-{port}.log"));
+        let child = Command::new(emulator.python())
+            .arg(repo_root().join("scripts/emulator/faultproxy.py"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--upstream",
+                &emulator.endpoint,
+            ])
+            .args(["--rules", rules])
+            .args(["--parent-pid", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(&log)
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            )
+            .spawn()
+            .expect("starting faultproxy.py");
+        let proxy = FaultProxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            upstream: emulator.env(),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = http_request(port, "GET", "/helm-fault/ping", "") {
+                return proxy;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the fault proxy did not answer on port {port}; see {}",
+            log.display()
+        );
+    }
+
+    /// Replace the rules (`;` or newlines between them; empty: pass everything).
+    pub fn set_rules(&self, rules: &str) {
+        let body = format!("{{\"rules\": {rules:?}}}");
+        let (status, text) =
+            http_request(self.port, "POST", "/helm-fault/rules", &body).expect("fault proxy rules");
+        assert_eq!(status, 200, "fault proxy refused rules {rules:?}: {text}");
+    }
+
+    /// What the proxy has seen since the last [`FaultProxy::clear`], as JSON:
+    /// `{"requests": [{"service", "operation", "fault"}], "counts": {"Op fault": n}}`.
+    pub fn stats(&self) -> String {
+        http_request(self.port, "GET", "/helm-fault/stats", "")
+            .expect("fault proxy stats")
+            .1
+    }
+
+    /// Forget the requests seen so far.
+    pub fn clear(&self) {
+        http_request(self.port, "POST", "/helm-fault/clear", "").expect("fault proxy clear");
+    }
+
+    /// The emulator's environment ([`Emulator::env`]) with the endpoint moved to the proxy.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        self.upstream
+            .iter()
+            .map(|(k, v)| match *k {
+                "AWS_ENDPOINT_URL" => (*k, self.endpoint.clone()),
+                _ => (*k, v.clone()),
+            })
+            .collect()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
