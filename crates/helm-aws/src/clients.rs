@@ -17,6 +17,9 @@ pub struct ClientSettings {
     pub endpoint_url: Option<String>,
     /// Attempts per call in the SDK's standard retry mode (1 = no retry).
     pub max_attempts: u32,
+    /// The longest wait between two attempts (the SDK backs off exponentially with
+    /// jitter from min(1 s, this) up to this).
+    pub max_backoff: Duration,
     pub connect_timeout: Duration,
     /// Bound on one attempt.
     pub attempt_timeout: Duration,
@@ -49,6 +52,7 @@ impl ClientSettings {
             region: region.into(),
             endpoint_url: None,
             max_attempts: 3,
+            max_backoff: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(3),
             attempt_timeout: Duration::from_secs(20),
             operation_timeout: Duration::from_secs(60),
@@ -80,6 +84,8 @@ pub struct CallRecord {
     pub region: String,
     pub duration: Duration,
     pub ok: bool,
+    /// Attempts the SDK made (1: no retry).
+    pub attempts: u32,
 }
 
 /// Where call records go (the binary prints them with `-v`; `watch` will count them).
@@ -116,6 +122,13 @@ impl aws_smithy_types::config_bag::Storable for CallStarted {
     type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Attempts(u32);
+
+impl aws_smithy_types::config_bag::Storable for Attempts {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
 impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
     fn name(&self) -> &'static str {
         "helm-cloud call log"
@@ -129,6 +142,19 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
         if self.sink.is_some() {
             cfg.interceptor_state()
                 .store_put(CallStarted(std::time::Instant::now()));
+        }
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if self.sink.is_some() {
+            let n = cfg.load::<Attempts>().map_or(0, |a| a.0);
+            cfg.interceptor_state().store_put(Attempts(n + 1));
         }
         Ok(())
     }
@@ -152,6 +178,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
             region: self.region.clone(),
             duration: started.map(|s| s.0.elapsed()).unwrap_or_default(),
             ok: ctx.output_or_error().is_some_and(|r| r.is_ok()),
+            attempts: cfg.load::<Attempts>().map_or(0, |a| a.0),
         });
         Ok(())
     }
@@ -169,7 +196,12 @@ impl AwsClients {
     pub async fn new(settings: ClientSettings) -> AwsClients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
-            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(settings.max_attempts.max(1))
+                    .with_initial_backoff(settings.max_backoff.min(Duration::from_secs(1)))
+                    .with_max_backoff(settings.max_backoff),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(settings.connect_timeout)
@@ -323,6 +355,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("region", &self.region)
             .field("endpoint_url", &self.endpoint_url)
             .field("max_attempts", &self.max_attempts)
+            .field("max_backoff", &self.max_backoff)
             .field("static_keys", &self.static_keys)
             .field("call_sink", &self.call_sink.is_some())
             .finish()

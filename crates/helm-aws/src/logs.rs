@@ -20,6 +20,7 @@ impl AwsClients {
     ) -> Result<LogSweep, AwsError> {
         let client = self.logs(region);
         let mut sweep = LogSweep::default();
+        let mut last_ms = start_ms;
         // The SDK's paginator ends on a repeated token (the service repeats the last one).
         let mut pages = client
             .filter_log_events()
@@ -35,9 +36,23 @@ impl AwsClients {
                 Ok(p) => p,
                 Err(e) => {
                     let err = AwsError::from_sdk("logs:FilterLogEvents", Some(group), e);
-                    if err.kind == AwsErrorKind::NotFound {
+                    if err.kind == AwsErrorKind::NotFound && sweep.pages == 0 {
                         sweep.missing = true;
                         return Ok(sweep);
+                    }
+                    // Mid-sweep: what was read stands, and the error says where the gap
+                    // begins, so nobody takes a partial answer for the whole window.
+                    let mut err = err;
+                    if sweep.pages > 0 {
+                        err.message = format!(
+                            "{} (the sweep stopped after {} events in {} pages; events after {} \
+                             were not read)",
+                            err.message,
+                            sweep.events,
+                            sweep.pages,
+                            chrono::DateTime::from_timestamp_millis(last_ms)
+                                .map_or_else(|| last_ms.to_string(), helm_core::clock::rfc3339)
+                        );
                     }
                     return Err(err);
                 }
@@ -54,6 +69,7 @@ impl AwsClients {
                         .to_string(),
                     stream: e.log_stream_name().unwrap_or_default().to_string(),
                 };
+                last_ms = last_ms.max(ev.timestamp_ms);
                 if !each(ev) {
                     return Ok(sweep);
                 }

@@ -271,17 +271,65 @@ impl AwsClients {
                     .revision_id
                     .clone()
                     .or_else(|| f.revision_id().map(str::to_string));
-                lambda
+                let sent = lambda
                     .update_function_configuration()
                     .function_name(&t.name)
                     .environment(env)
                     .set_revision_id(revision)
                     .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk("lambda:UpdateFunctionConfiguration", Some(&t.name), e)
-                    })?;
-                Ok(Receipt::default())
+                    .await;
+                match sent {
+                    Ok(_) => Ok(Receipt::default()),
+                    Err(e) => {
+                        let err = AwsError::from_sdk(
+                            "lambda:UpdateFunctionConfiguration",
+                            Some(&t.name),
+                            e,
+                        );
+                        // The revision guard refused (someone changed the function since
+                        // the plan, or this very update was applied, its answer lost and
+                        // the SDK's retry carried the old revision), or no answer came at
+                        // all. The marker on a re-read tells which; the update is never
+                        // sent again.
+                        let refused = err.code.as_deref() == Some("PreconditionFailedException");
+                        if !refused && err.kind != crate::AwsErrorKind::Unreachable {
+                            return Err(err);
+                        }
+                        let now = lambda
+                            .get_function_configuration()
+                            .function_name(&t.name)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                AwsError::from_sdk(
+                                    "lambda:GetFunctionConfiguration",
+                                    Some(&t.name),
+                                    e,
+                                )
+                            })?;
+                        let marker = now
+                            .environment()
+                            .and_then(|e| e.variables())
+                            .and_then(|v| v.get(RESTART_MARKER));
+                        if change.marker.is_some() && marker == change.marker.as_ref() {
+                            Ok(Receipt {
+                                note: Some(format!(
+                                    "AWS's answer to UpdateFunctionConfiguration was lost{}; a \
+                                     re-read shows this change applied ({RESTART_MARKER}={})",
+                                    if refused {
+                                        " and the retry was refused by the revision guard (412)"
+                                    } else {
+                                        ""
+                                    },
+                                    marker.map(String::as_str).unwrap_or_default()
+                                )),
+                                ..Receipt::default()
+                            })
+                        } else {
+                            Err(err)
+                        }
+                    }
+                }
             }
             (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
                 let v = required(change.value, "lambda:PutFunctionConcurrency", &t.name)?;
@@ -378,6 +426,7 @@ impl AwsClients {
                     })?;
                 Ok(Receipt {
                     invalidation_id: out.invalidation().map(|i| i.id().to_string()),
+                    ..Receipt::default()
                 })
             }
             (ActionId::RebootRds, _) => {

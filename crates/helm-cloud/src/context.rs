@@ -8,6 +8,7 @@ use helm_aws::ClientSettings;
 use helm_core::clock::{self, Clock, FixedClock, SystemClock};
 use helm_core::config::{Config, Inputs, duration};
 use helm_core::paths::ProjectPaths;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Environment variables helm-cloud reads (besides the AWS SDK's own).
@@ -22,6 +23,8 @@ pub mod env_vars {
     pub const HELM_AWS_MAX_ATTEMPTS: &str = "HELM_AWS_MAX_ATTEMPTS";
     /// Bound on one AWS call, retries included (default 60s).
     pub const HELM_AWS_TIMEOUT: &str = "HELM_AWS_TIMEOUT";
+    /// The longest wait between two attempts of an AWS call (default 20s).
+    pub const HELM_AWS_MAX_BACKOFF: &str = "HELM_AWS_MAX_BACKOFF";
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
     pub const AWS_PROFILE: &str = "AWS_PROFILE";
     pub const AWS_REGION: &str = "AWS_REGION";
@@ -42,6 +45,44 @@ pub struct Ctx {
     pub out: Printer,
     /// The configuration, read once per run (its warnings shown once).
     config: std::sync::OnceLock<Config>,
+    /// Every AWS call of this run, counted (`-v` prints the totals at the end).
+    pub calls: std::sync::Arc<CallTally>,
+}
+
+/// AWS calls of one run: how many, how many the SDK retried and how many failed.
+#[derive(Debug, Default)]
+pub struct CallTally {
+    calls: AtomicU64,
+    retried: AtomicU64,
+    extra_attempts: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl CallTally {
+    fn add(&self, c: &helm_aws::CallRecord) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if c.attempts > 1 {
+            self.retried.fetch_add(1, Ordering::Relaxed);
+            self.extra_attempts
+                .fetch_add(u64::from(c.attempts - 1), Ordering::Relaxed);
+        }
+        if !c.ok {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `aws: 40 calls, 6 retried (9 more attempts), 2 failed`, or None before any call.
+    pub fn summary(&self) -> Option<String> {
+        let calls = self.calls.load(Ordering::Relaxed);
+        (calls > 0).then(|| {
+            format!(
+                "aws: {calls} calls, {} retried ({} more attempts), {} failed",
+                self.retried.load(Ordering::Relaxed),
+                self.extra_attempts.load(Ordering::Relaxed),
+                self.failed.load(Ordering::Relaxed)
+            )
+        })
+    }
 }
 
 impl Ctx {
@@ -78,6 +119,7 @@ impl Ctx {
             inputs,
             out,
             config: std::sync::OnceLock::new(),
+            calls: Default::default(),
         })
     }
 
@@ -108,19 +150,28 @@ impl Ctx {
             config.region(&self.inputs, None).value,
         );
         s.endpoint_url = config.endpoint(&self.inputs).map(|e| e.value);
-        // -v: every AWS call on stderr with its service, operation, region and duration.
-        if self.out.verbose > 0 && !self.out.quiet {
-            s.call_sink = Some(std::sync::Arc::new(|c: &helm_aws::CallRecord| {
+        // Every call counted; with -v each on stderr with its service, operation, region,
+        // duration and (when the SDK retried) attempts.
+        let verbose = self.out.verbose > 0 && !self.out.quiet;
+        let tally = std::sync::Arc::clone(&self.calls);
+        s.call_sink = Some(std::sync::Arc::new(move |c: &helm_aws::CallRecord| {
+            tally.add(c);
+            if verbose {
                 eprintln!(
-                    "aws: {} {} {} {}ms {}",
+                    "aws: {} {} {} {}ms {}{}",
                     c.service,
                     c.operation,
                     c.region,
                     c.duration.as_millis(),
-                    if c.ok { "ok" } else { "error" }
+                    if c.ok { "ok" } else { "error" },
+                    if c.attempts > 1 {
+                        format!(" after {} attempts", c.attempts)
+                    } else {
+                        String::new()
+                    }
                 );
-            }));
-        }
+            }
+        }));
         if let Some(v) = env_nonempty(env_vars::HELM_AWS_MAX_ATTEMPTS) {
             s.max_attempts = v.parse().map_err(|_| {
                 CliError::new(
@@ -138,6 +189,19 @@ impl Ctx {
             })?;
             s.operation_timeout = d;
             s.attempt_timeout = s.attempt_timeout.min(d);
+        }
+        if let Some(v) = env_nonempty(env_vars::HELM_AWS_MAX_BACKOFF) {
+            // Milliseconds too (`50ms`): tests and fast retry loops back off below a second.
+            let millis = v.trim().strip_suffix("ms").and_then(|n| n.parse().ok());
+            s.max_backoff = match millis {
+                Some(ms) => Duration::from_millis(ms),
+                None => duration::parse(&v).map_err(|e| {
+                    CliError::new(
+                        EXIT_USAGE,
+                        format!("{}: {e}", env_vars::HELM_AWS_MAX_BACKOFF),
+                    )
+                })?,
+            };
         }
         Ok(s)
     }

@@ -60,6 +60,8 @@ pub struct Metrics {
     pub cycle_failures: Counter,
     pub cycle_seconds: Gauge<f64, AtomicU64>,
     pub aws_requests: Family<CallLabels, Counter>,
+    pub aws_retries: Family<CallLabels, Counter>,
+    pub aws_errors: Family<CallLabels, Counter>,
 }
 
 impl Metrics {
@@ -102,6 +104,16 @@ impl Metrics {
             "helm_aws_requests",
             "AWS requests by service and operation",
             m.aws_requests.clone(),
+        );
+        r.register(
+            "helm_aws_retries",
+            "AWS request attempts beyond the first (the SDK's retries of throttling and transient errors)",
+            m.aws_retries.clone(),
+        );
+        r.register(
+            "helm_aws_request_errors",
+            "AWS requests that failed after their retries",
+            m.aws_errors.clone(),
         );
         r
     }

@@ -188,7 +188,14 @@ fn run(cli: Cli) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("starting the async runtime: {e}")))?;
-    runtime.block_on(dispatch(&ctx, cli.command))
+    let result = runtime.block_on(dispatch(&ctx, cli.command));
+    if ctx.out.verbose > 0
+        && !ctx.out.quiet
+        && let Some(line) = ctx.calls.summary()
+    {
+        eprintln!("{line}");
+    }
+    result
 }
 
 fn dispatch<'a>(

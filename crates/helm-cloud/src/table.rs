@@ -4,6 +4,23 @@
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
+/// The longest cell shown (in characters). comfy-table measures a cell grapheme by
+/// grapheme more than once, which took minutes on a 10 MB log template; nobody reads a
+/// cell that long in a terminal, and `--format json` has it whole.
+const MAX_CELL: usize = 4096;
+
+fn shown(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.char_indices().nth(MAX_CELL) {
+        None => cell.into(),
+        Some((at, _)) => format!(
+            "{}… ({} more characters; --format json has them)",
+            &cell[..at],
+            cell[at..].chars().count()
+        )
+        .into(),
+    }
+}
+
 /// Render rows under a header, columns separated by two spaces; no line ends in spaces.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut t = Table::new();
@@ -12,7 +29,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().copied());
     for row in rows {
-        t.add_row(row.iter().take(header.len()).map(String::as_str));
+        t.add_row(row.iter().take(header.len()).map(|c| shown(c)));
     }
     for (i, c) in t.column_iter_mut().enumerate() {
         c.set_padding((0, if i + 1 == header.len() { 0 } else { 2 }));
@@ -36,6 +53,18 @@ mod tests {
             ],
         );
         assert_eq!(t, "A    LONGER\nxyz  1\nq    22");
+    }
+
+    #[test]
+    fn a_huge_cell_is_cut_and_says_how_much_was_left_out() {
+        let long = "é".repeat(super::MAX_CELL + 10);
+        let t = super::render(&["T"], &[vec![long]]);
+        let line = t.lines().nth(1).unwrap();
+        assert!(line.starts_with(&"é".repeat(super::MAX_CELL)));
+        assert!(
+            line.ends_with("… (10 more characters; --format json has them)"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -69,10 +69,11 @@ pub fn lock_path(target: &Path) -> PathBuf {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A new file `dir/<stamp><suffix>` that no other writer holds: when a report of the same
+/// A new name `dir/<stamp><suffix>` that no other writer holds: when a report of the same
 /// second exists, `<stamp>.01<suffix>`, `.02`…, which sort after it, so "the newest report"
-/// stays the last name in order. The file is created empty (reserved) and the caller
-/// replaces it with [`write_atomic`].
+/// stays the last name in order. The name is held by a hidden marker
+/// (`.<name>.reserved`), never by an empty file a reader could take for the report; the
+/// caller writes the file with [`write_reserved`], which drops the marker.
 pub fn reserve_unique(dir: &Path, stamp: &str, suffix: &str) -> Result<PathBuf> {
     fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     for n in 0..1000u32 {
@@ -81,11 +82,24 @@ pub fn reserve_unique(dir: &Path, stamp: &str, suffix: &str) -> Result<PathBuf> 
         } else {
             format!("{stamp}.{n:02}{suffix}")
         };
-        let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
+        let path = dir.join(&name);
+        if path.exists() {
+            continue;
+        }
+        let marker = reserved_marker(&path);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+        {
+            // Written and its marker dropped between the check and the marker: taken.
+            Ok(_) if path.exists() => {
+                let _ = fs::remove_file(&marker);
+                continue;
+            }
             Ok(_) => return Ok(path),
             Err(e) if e.kind() == IoKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io("creating", &path, e)),
+            Err(e) => return Err(Error::io("creating", &marker, e)),
         }
     }
     Err(Error::io(
@@ -93,6 +107,21 @@ pub fn reserve_unique(dir: &Path, stamp: &str, suffix: &str) -> Result<PathBuf> 
         dir,
         std::io::Error::other("1000 files of the same second already exist"),
     ))
+}
+
+fn reserved_marker(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".reserved");
+    path.with_file_name(name)
+}
+
+/// Write a file whose name [`reserve_unique`] holds (atomically, as [`write_atomic`]), then
+/// let the name go.
+pub fn write_reserved(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes)?;
+    let _ = fs::remove_file(reserved_marker(path));
+    Ok(())
 }
 
 /// The `*.json` files of `dir`, in name order; none when the folder does not exist.
@@ -172,6 +201,27 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reserved_name_is_unique_and_no_reader_sees_it_until_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = reserve_unique(dir.path(), "20261202T100000Z", "-x.json").unwrap();
+        let b = reserve_unique(dir.path(), "20261202T100000Z", "-x.json").unwrap();
+        assert_ne!(a, b);
+        assert!(b.to_string_lossy().ends_with("20261202T100000Z.01-x.json"));
+        assert_eq!(
+            json_files(dir.path()).unwrap(),
+            Vec::<PathBuf>::new(),
+            "nothing to read yet"
+        );
+        write_reserved(&a, b"{}").unwrap();
+        assert_eq!(json_files(dir.path()).unwrap(), vec![a.clone()]);
+        assert_eq!(fs::read(&a).unwrap(), b"{}");
+        assert!(!reserved_marker(&a).exists(), "the marker is gone");
+        // The written name is taken for good; the unwritten one still held.
+        let c = reserve_unique(dir.path(), "20261202T100000Z", "-x.json").unwrap();
+        assert!(c.to_string_lossy().ends_with("20261202T100000Z.02-x.json"));
+    }
 
     #[test]
     fn write_atomic_replaces_and_leaves_no_temporary_files() {

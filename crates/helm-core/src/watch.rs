@@ -55,14 +55,15 @@ impl WatchState {
     /// The state at `path`: absent is a fresh state; unreadable is set aside (renamed
     /// `<name>.corrupt-<stamp>`) and rebuilt, with a warning saying so.
     pub fn load(path: &Path, now: DateTime<Utc>) -> crate::Result<(WatchState, Option<String>)> {
-        let text = match std::fs::read_to_string(path) {
+        let bytes = match std::fs::read(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((WatchState::fresh(), None));
             }
             Err(e) => return Err(Error::io("reading", path, e)),
         };
-        match serde_json::from_str::<WatchState>(&text) {
+        // Not UTF-8 is corrupt like any other damage: set aside and rebuilt, not fatal.
+        match serde_json::from_slice::<WatchState>(&bytes) {
             Ok(s) if s.version == STATE_VERSION => Ok((s, None)),
             outcome => {
                 let why = match outcome {

@@ -99,14 +99,25 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
         ));
         exporter::serve(listener, Arc::clone(&scraped));
     }
-    let requests = metrics.aws_requests.clone();
+    let (requests, retries, errors) = (
+        metrics.aws_requests.clone(),
+        metrics.aws_retries.clone(),
+        metrics.aws_errors.clone(),
+    );
     let count_call = move |c: &helm_aws::CallRecord| {
-        requests
-            .get_or_create(&exporter::CallLabels {
-                service: c.service.clone(),
-                operation: c.operation.clone(),
-            })
-            .inc();
+        let labels = exporter::CallLabels {
+            service: c.service.clone(),
+            operation: c.operation.clone(),
+        };
+        requests.get_or_create(&labels).inc();
+        if c.attempts > 1 {
+            retries
+                .get_or_create(&labels)
+                .inc_by(u64::from(c.attempts - 1));
+        }
+        if !c.ok {
+            errors.get_or_create(&labels).inc();
+        }
     };
     let count_call = Arc::new(count_call);
 

@@ -262,7 +262,7 @@ fn save(
 ) -> crate::Result<PathBuf> {
     let json_path = crate::fsutil::reserve_unique(dir, &file_stamp(now), &format!("-{kind}.json"))?;
     data["report_path"] = json!(shown(&json_path));
-    crate::fsutil::write_atomic(
+    crate::fsutil::write_reserved(
         &json_path,
         (serde_json::to_string_pretty(data).expect("JSON") + "\n").as_bytes(),
     )?;

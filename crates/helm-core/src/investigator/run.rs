@@ -325,7 +325,7 @@ pub fn save(
     let md_path = json_path.with_extension("md");
     report.report_path = shown(&json_path);
     let json = serde_json::to_string_pretty(report).expect("reports serialise") + "\n";
-    crate::fsutil::write_atomic(&json_path, json.as_bytes())?;
+    crate::fsutil::write_reserved(&json_path, json.as_bytes())?;
     crate::fsutil::write_atomic(&md_path, report.markdown().as_bytes())?;
     if let Some(id) = &report.issue_id {
         store.add_history(

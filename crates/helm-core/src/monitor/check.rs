@@ -256,7 +256,7 @@ pub fn record(
 /// Write the report (with its `report_path` set) where [`record`] reserved it.
 pub fn save(report: &HealthReport, path: &Path) -> crate::Result<()> {
     let json = report.to_json();
-    fsutil::write_atomic(
+    fsutil::write_reserved(
         path,
         (serde_json::to_string_pretty(&json).expect("JSON") + "\n").as_bytes(),
     )

@@ -637,9 +637,13 @@ async fn execute<A: Actuator, C: Confirmer>(
         ok,
         detail: detail.clone(),
     };
+    let reason = match &applied.note {
+        Some(note) => format!("{}; {note}", p.reason),
+        None => p.reason.clone(),
+    };
     w.history.append(&record(
         Decision::Applied,
-        &p.reason,
+        &reason,
         after.clone(),
         Some(verification.clone()),
     ))?;

@@ -64,6 +64,10 @@ pub enum ActionState {
 pub struct Receipt {
     /// invalidate_cloudfront: the invalidation's id.
     pub invalidation_id: Option<String>,
+    /// What the record should say about how the change was applied (an answer lost and
+    /// the change found applied on a re-read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Whether a change took effect: the verdict and what it rests on.
