@@ -29,10 +29,18 @@ cargo build --workspace --all-targets
 echo "==> built in $(( $(date +%s) - start ))s" >&2
 # The Rust tests, then one closing line with the totals of every test binary.
 log="$(mktemp)"
+# The fault tests record what they observed; the "What it survives" table is made from it.
+HELM_SURVIVES_OUT="$(mktemp)"
+export HELM_SURVIVES_OUT
 set +e
 cargo test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+if [ "$status" -eq 0 ] && [ -s "$HELM_SURVIVES_OUT" ]; then
+    echo "==> what it survives (this run; scripts/survives.sh update puts it in the README)" >&2
+    bash "$repo/scripts/survives.sh" render "$HELM_SURVIVES_OUT" | tee "$CARGO_TARGET_DIR/survives.md"
+fi
+rm -f "$HELM_SURVIVES_OUT"
 passed=$(grep -Eo '^test result: .* [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .* [0-9]+ failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 rm -f "$log"

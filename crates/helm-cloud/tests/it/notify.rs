@@ -823,4 +823,13 @@ fn a_flapping_receiver_gets_every_event_exactly_once_and_in_order() {
             assert!(opened < i, "{accepted:?}");
         }
     }
+    survived(
+        "the Slack receiver flapping (503/502 between successes)",
+        "health --notify, notify flush",
+        &format!(
+            "{} events accepted exactly once, each issue opened before resolved, {} refused attempts retried, outbox empty",
+            accepted.len(),
+            slack.iter().filter(|s| s["answered"] != 200).count()
+        ),
+    );
 }

@@ -136,3 +136,21 @@ pub fn lambda_project(function: &str, extra: &[serde_json::Value]) -> tempfile::
     );
     dir
 }
+
+/// One row of the README's "What it survives" table, observed by the test that calls it:
+/// appended as a JSON line to `$HELM_SURVIVES_OUT` when set (`scripts/survives.sh` renders
+/// the table), nothing otherwise. Call it after the test's assertions have passed.
+pub fn survived(fault: &str, command: &str, outcome: &str) {
+    let Some(path) = std::env::var_os("HELM_SURVIVES_OUT") else {
+        return;
+    };
+    use std::io::Write as _;
+    let line = serde_json::json!({"fault": fault, "command": command, "outcome": outcome});
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("HELM_SURVIVES_OUT is writable");
+    // One write of one line: parallel tests append whole rows.
+    f.write_all(format!("{line}\n").as_bytes()).unwrap();
+}

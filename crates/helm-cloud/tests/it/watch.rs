@@ -9,7 +9,7 @@ use serde_json::json;
 use std::path::Path;
 
 /// A project with one Lambda that has three days of steady traffic.
-fn steady_project() -> (tempfile::TempDir, String) {
+pub(crate) fn steady_project() -> (tempfile::TempDir, String) {
     let emu = Emulator::shared();
     let name = unique_name("watch");
     let dims = json!({"FunctionName": name});
@@ -26,7 +26,7 @@ fn steady_project() -> (tempfile::TempDir, String) {
 }
 
 /// (queries, datapoints) the cycle line says the SLO evaluation read.
-fn read(stdout: &str) -> (i64, i64) {
+pub(crate) fn read(stdout: &str) -> (i64, i64) {
     let at = stdout
         .find("SLO read: ")
         .expect("the cycle line says what it read")
@@ -35,7 +35,7 @@ fn read(stdout: &str) -> (i64, i64) {
     (words[0].parse().unwrap(), words[2].parse().unwrap())
 }
 
-fn state(root: &Path) -> serde_json::Value {
+pub(crate) fn state(root: &Path) -> serde_json::Value {
     serde_json::from_str(
         &std::fs::read_to_string(root.join(".fractary/plugins/helm-cloud/watch/state.json"))
             .unwrap(),
