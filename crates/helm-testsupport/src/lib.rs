@@ -71,22 +71,7 @@ impl Emulator {
         };
         let port = free_port();
         let log = std::env::temp_dir().join(format!("helm-emulator-{port}.log"));
-        let child = Command::new(&python)
-            .arg(root.join("scripts/emulator/launcher.py"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--parent-pid",
-                &std::process::id().to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(&log)
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            )
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting the emulator with {python}: {e}"));
+        let child = spawn_script(&python, "launcher.py", &["--port", &port.to_string()], &log);
         let emulator = Emulator {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
@@ -197,24 +182,19 @@ impl FaultProxy {
     pub fn start(emulator: &Emulator, rules: &str) -> FaultProxy {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("helm-faultproxy-{port}.log"));
-        let child = Command::new(emulator.python())
-            .arg(repo_root().join("scripts/emulator/faultproxy.py"))
-            .args([
+        let child = spawn_script(
+            emulator.python(),
+            "faultproxy.py",
+            &[
                 "--port",
                 &port.to_string(),
                 "--upstream",
                 &emulator.endpoint,
-            ])
-            .args(["--rules", rules])
-            .args(["--parent-pid", &std::process::id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(&log)
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            )
-            .spawn()
-            .expect("starting faultproxy.py");
+                "--rules",
+                rules,
+            ],
+            &log,
+        );
         let proxy = FaultProxy {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
@@ -272,6 +252,23 @@ impl Drop for FaultProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `python scripts/emulator/<script> args --parent-pid <this process>`, its stderr in `log`
+/// (it exits when the test binary does).
+fn spawn_script(python: &str, script: &str, args: &[&str], log: &Path) -> Child {
+    Command::new(python)
+        .arg(repo_root().join("scripts/emulator").join(script))
+        .args(args)
+        .args(["--parent-pid", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::File::create(log)
+                .map(Stdio::from)
+                .unwrap_or(Stdio::null()),
+        )
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {script} with {python}: {e}"))
 }
 
 fn free_port() -> u16 {

@@ -252,6 +252,16 @@ fn one_lambda() -> (tempfile::TempDir, String) {
     (lambda_project(&name, &[]), name)
 }
 
+const RESTART: [&str; 7] = [
+    "remediate",
+    "--action",
+    "restart_lambda",
+    "--service",
+    "api",
+    "--format",
+    "json",
+];
+
 fn history(root: &Path) -> Vec<Value> {
     std::fs::read_to_string(
         root.join(".fractary/plugins/helm-cloud/remediations/test/history.jsonl"),
@@ -265,20 +275,11 @@ fn history(root: &Path) -> Vec<Value> {
 #[test]
 fn an_update_applied_but_its_answer_lost_is_not_applied_twice() {
     let proxy = FaultProxy::start(Emulator::shared(), "UpdateFunctionConfiguration lost x1");
-    let restart = [
-        "remediate",
-        "--action",
-        "restart_lambda",
-        "--service",
-        "api",
-        "--format",
-        "json",
-    ];
 
     // With retries: the SDK resends the update with the plan's revision, the guard refuses
     // it (412), and a re-read finds the first one applied.
     let (dir, _) = one_lambda();
-    let r = run(helm_via(&proxy, dir.path(), 3).args(restart));
+    let r = run(helm_via(&proxy, dir.path(), 3).args(RESTART));
     assert_eq!(r.code, 0, "{r:?}");
     let j = r.json();
     assert_eq!(j["decision"], "applied");
@@ -303,7 +304,7 @@ fn an_update_applied_but_its_answer_lost_is_not_applied_twice() {
     proxy.set_rules("UpdateFunctionConfiguration lost x1");
     proxy.clear();
     let (dir2, _) = one_lambda();
-    let r2 = run(helm_via(&proxy, dir2.path(), 1).args(restart));
+    let r2 = run(helm_via(&proxy, dir2.path(), 1).args(RESTART));
     assert_eq!(r2.code, 0, "{r2:?}");
     assert_eq!(
         stats(&proxy)["counts"]["UpdateFunctionConfiguration lost"],
@@ -335,15 +336,7 @@ fn a_verification_that_cannot_read_after_the_apply_is_exit_1_and_recorded() {
     let (dir, _) = one_lambda();
     // The plan and the apply each read the configuration once; the verification's reads fail.
     let proxy = FaultProxy::start(Emulator::shared(), "GetFunctionConfiguration 503 after 2");
-    let r = run(helm_via(&proxy, dir.path(), 1).args([
-        "remediate",
-        "--action",
-        "restart_lambda",
-        "--service",
-        "api",
-        "--format",
-        "json",
-    ]));
+    let r = run(helm_via(&proxy, dir.path(), 1).args(RESTART));
     assert_eq!(r.code, 1, "applied, not verified: {r:?}");
     let j = r.json();
     assert_eq!(j["decision"], "applied");
