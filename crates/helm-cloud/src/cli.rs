@@ -13,7 +13,9 @@ use std::path::PathBuf;
     name = "helm-cloud",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    // A later `--format voice` wins over an earlier `--format json` (the plugins put theirs first).
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -357,6 +359,19 @@ pub enum Command {
         /// Only print the command it would run.
         #[arg(long)]
         explain: bool,
+    },
+
+    /// Serve the commands to AI agents over the Model Context Protocol (stdio): health,
+    /// slo, metrics, logs, investigate, audit, issues, issue_show, dashboard, status,
+    /// escalate, remediate_plan and remediate_apply. The project, endpoint and AWS settings
+    /// are this command's own (flags and environment), never the agent's.
+    Mcp {
+        /// The only environment agents may act on (default: any the project configures).
+        #[arg(long, value_name = "E")]
+        env: Option<String>,
+        /// How long a remediation plan stays valid for remediate_apply.
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        plan_ttl: String,
     },
 
     /// Show or check the configuration.

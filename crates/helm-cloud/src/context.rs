@@ -47,6 +47,8 @@ pub struct Ctx {
     config: std::sync::OnceLock<Config>,
     /// Every AWS call of this run, counted (`-v` prints the totals at the end).
     pub calls: std::sync::Arc<CallTally>,
+    /// Who the remediation history names (None: the user and host; `mcp` names its client).
+    pub actor: Option<String>,
 }
 
 /// AWS calls of one run: how many, how many the SDK retried and how many failed.
@@ -111,6 +113,7 @@ impl Ctx {
             format: g.format,
             quiet: g.quiet,
             verbose: g.verbose,
+            capture: None,
         };
         Ok(Ctx {
             global: g.clone(),
@@ -120,6 +123,7 @@ impl Ctx {
             out,
             config: std::sync::OnceLock::new(),
             calls: Default::default(),
+            actor: None,
         })
     }
 

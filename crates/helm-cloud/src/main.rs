@@ -9,6 +9,7 @@ mod commands;
 mod context;
 mod error;
 mod exporter;
+mod mcp;
 mod output;
 mod table;
 
@@ -129,7 +130,7 @@ fn clap_error(e: &clap::Error, args: &[std::ffi::OsString]) -> CliError {
 /// The plugins' vocabulary, mapped to its meaning before a command runs: `--env all` and
 /// `--domain all` on the read-only central views mean every one; an environment alias
 /// (`production`, `live`…) means the one configured environment it can only mean.
-fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
+pub(crate) fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
     // The configuration the command reads anyway (once per run); when it is invalid the
     // command itself reports it, so an alias is left as it is here.
     let resolve = |e: &mut String| -> CliResult<()> {
@@ -198,7 +199,7 @@ fn run(cli: Cli) -> CliResult {
     result
 }
 
-fn dispatch<'a>(
+pub(crate) fn dispatch<'a>(
     ctx: &'a Ctx,
     command: Command,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CliResult> + 'a>> {
@@ -428,6 +429,11 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         }
         Command::OpsManage { operation, args } => ops_manage(ctx, &operation, &args).await,
         Command::Ask { text, explain } => ask(ctx, &text, explain).await,
+        Command::Mcp { env, plan_ttl } => {
+            let ttl = helm_core::config::duration::parse(&plan_ttl)
+                .map_err(|e| CliError::usage(format!("--plan-ttl: {e}")))?;
+            mcp::serve(ctx.global.clone(), env, ttl).await
+        }
         Command::Health {
             env,
             service,

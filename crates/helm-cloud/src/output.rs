@@ -10,11 +10,31 @@ pub struct Printer {
     pub format: Format,
     pub quiet: bool,
     pub verbose: u8,
+    /// A front end that is not a terminal (`mcp`) takes the result here instead of stdout,
+    /// which carries its protocol.
+    pub capture: Option<std::sync::Arc<std::sync::Mutex<Captured>>>,
+}
+
+/// What a command printed, when the printer captures.
+#[derive(Debug, Default)]
+pub struct Captured {
+    /// The JSON document of the result.
+    pub json: Option<Value>,
+    /// Its text rendering, and any text lines.
+    pub text: String,
 }
 
 impl Printer {
     /// Print a result: `json` when the format is JSON, else the text `text()` builds.
     pub fn result(&self, json: &Value, text: impl FnOnce() -> String) {
+        if let Some(c) = &self.capture {
+            let body = text();
+            if let Ok(mut c) = c.lock() {
+                c.json = Some(json.clone());
+                c.text.push_str(&body);
+            }
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let body = match self.format {
             Format::Json => serde_json::to_string_pretty(json).expect("JSON values serialise"),
@@ -25,6 +45,13 @@ impl Printer {
 
     /// Text as it is, on stdout (whatever the format).
     pub fn text(&self, body: &str) {
+        if let Some(c) = &self.capture {
+            if let Ok(mut c) = c.lock() {
+                c.text.push_str(body);
+                c.text.push('\n');
+            }
+            return;
+        }
         emit(&mut std::io::stdout().lock(), body);
     }
 
@@ -46,7 +73,7 @@ impl Printer {
     /// with -q): pipes, CI logs and JSON consumers never see it. Cleared when dropped.
     pub fn progress(&self, message: impl Into<String>) -> Progress {
         use std::io::IsTerminal;
-        if self.quiet || !std::io::stderr().is_terminal() {
+        if self.quiet || self.capture.is_some() || !std::io::stderr().is_terminal() {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new_spinner();

@@ -380,6 +380,7 @@ pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
                 yes: false,
                 dry_run: false,
                 force: false,
+                actor: None,
             };
             let rs = remediation::Settings::from_config(
                 w.monitoring,

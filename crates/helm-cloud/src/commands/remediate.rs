@@ -49,6 +49,12 @@ impl Confirmer for Terminal {
 }
 
 pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
+    run_with(ctx, req, &Terminal).await
+}
+
+/// As [`run`], with the person asked by `confirmer` (the MCP server asks through its
+/// client's elicitation).
+pub async fn run_with<C: Confirmer>(ctx: &Ctx, req: Request<'_>, confirmer: &C) -> CliResult {
     let config = ctx.config()?;
     let (env, issue) = targets::env_for_issue(ctx, &config, req.env, req.issue)?;
     let env = env.as_str();
@@ -84,12 +90,13 @@ pub async fn run(ctx: &Ctx, req: Request<'_>) -> CliResult {
         yes: req.yes,
         dry_run: req.dry_run,
         force: req.force,
+        actor: ctx.actor.as_deref(),
     };
     // The clients are built lazily by the SDK: nothing reaches AWS before the use case asks.
     let clients = ctx.aws(&config, env).await?;
     let world = remediation::World {
         actuator: &clients,
-        confirmer: &Terminal,
+        confirmer,
         history: &history,
         issues: &issues,
         clock: ctx.clock.as_ref(),

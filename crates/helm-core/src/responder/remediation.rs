@@ -40,6 +40,9 @@ pub struct Request<'a> {
     pub dry_run: bool,
     /// Past the cooldown and an unfinished earlier run.
     pub force: bool,
+    /// Who the history names (None: the user and host running helm-cloud; the MCP server
+    /// names its client, `mcp:<client>`).
+    pub actor: Option<&'a str>,
 }
 
 /// What the configuration says for this run.
@@ -290,7 +293,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         before,
         after,
         verification,
-        actor: actor(),
+        actor: req.actor.map_or_else(actor, str::to_string),
     };
     let refuse = |message: String, hint: &str| -> Result<Outcome, Stop> {
         w.history.append(&record(
@@ -601,7 +604,7 @@ async fn execute<A: Actuator, C: Confirmer>(
             before: p.before.to_json(),
             after,
             verification,
-            actor: actor(),
+            actor: req.actor.map_or_else(actor, str::to_string),
         };
     w.history
         .append(&record(Decision::Started, &p.reason, Value::Null, None))?;
@@ -816,6 +819,7 @@ mod tests {
             yes: false,
             dry_run: false,
             force: false,
+            actor: None,
         }
     }
 
