@@ -475,34 +475,8 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             )
             .await
         }
-        Command::Remediate {
-            description,
-            action,
-            service,
-            issue,
-            value,
-            min,
-            max,
-            paths,
-            env,
-            yes,
-            dry_run,
-            force,
-        } => {
-            let req = commands::remediate::Request {
-                env: env.as_deref(),
-                description: description.as_deref(),
-                action: action.as_deref(),
-                service: service.as_deref(),
-                issue: issue.as_deref(),
-                value,
-                min,
-                max,
-                paths: paths.as_deref(),
-                yes,
-                dry_run,
-                force,
-            };
+        c @ Command::Remediate { .. } => {
+            let req = commands::remediate::Request::of(&c).expect("a remediate command");
             commands::remediate::run(ctx, req).await
         }
         Command::Performance {

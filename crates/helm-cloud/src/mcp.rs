@@ -310,42 +310,12 @@ fn run_captured(
         .build()
         .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("starting the async runtime: {e}")))?;
     let code = runtime.block_on(async {
-        match (command, confirm) {
-            (
-                crate::cli::Command::Remediate {
-                    description,
-                    action,
-                    service,
-                    issue,
-                    value,
-                    min,
-                    max,
-                    paths,
-                    env,
-                    yes,
-                    dry_run,
-                    force,
-                },
-                Some(confirmer),
-            ) => {
-                let req = crate::commands::remediate::Request {
-                    env: env.as_deref(),
-                    description: description.as_deref(),
-                    action: action.as_deref(),
-                    service: service.as_deref(),
-                    issue: issue.as_deref(),
-                    value,
-                    min,
-                    max,
-                    paths: paths.as_deref(),
-                    yes,
-                    dry_run,
-                    force,
-                };
-                crate::commands::remediate::run_with(&ctx, req, &confirmer).await
-            }
-            (command, _) => crate::dispatch(&ctx, command).await,
+        if let Some(confirmer) = confirm
+            && let Some(req) = crate::commands::remediate::Request::of(&command)
+        {
+            return crate::commands::remediate::run_with(&ctx, req, &confirmer).await;
         }
+        crate::dispatch(&ctx, command).await
     })?;
     let captured = std::mem::take(&mut *captured.lock().expect("capture lock"));
     Ok(Ran { code, captured })
@@ -856,4 +826,70 @@ pub async fn serve(global: GlobalOpts, only_env: Option<String>, plan_ttl: Durat
     let _ = running.waiting().await;
     drop(writer);
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global() -> GlobalOpts {
+        Cli::try_parse_from(["helm-cloud", "status"])
+            .unwrap()
+            .global
+    }
+
+    #[test]
+    fn a_remediation_becomes_its_command_line() {
+        let a = RemediateArgs {
+            description: Some("restart the api lambda".into()),
+            service: Some("api".into()),
+            value: Some(-1),
+            env: Some("prod".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            a.argv(),
+            [
+                "remediate",
+                "restart the api lambda",
+                "--service",
+                "api",
+                "--value",
+                "-1",
+                "--env",
+                "prod"
+            ]
+        );
+        // Parsed by the CLI's own parser, negative values and words included.
+        let mut argv = vec!["helm-cloud".to_string()];
+        argv.extend(a.argv());
+        assert!(Cli::try_parse_from(argv).is_ok());
+    }
+
+    #[test]
+    fn a_server_for_one_environment_refuses_the_others_and_defaults_to_it() {
+        let s = HelmMcp::new(global(), Some("test".into()), Duration::from_secs(600));
+        assert!(s.env_allowed(&Some("test".into())).is_ok());
+        assert!(s.env_allowed(&None).is_ok());
+        let e = s.env_allowed(&Some("prod".into())).unwrap_err();
+        assert_eq!(e.code, EXIT_REFUSED);
+        assert_eq!(s.default_env(None), Some("test".into()));
+        let any = HelmMcp::new(global(), None, Duration::from_secs(600));
+        assert!(any.env_allowed(&Some("prod".into())).is_ok());
+    }
+
+    #[test]
+    fn plan_ids_are_not_guessable_from_each_other() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| plan_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|i| i.len() == "plan-".len() + 32));
+    }
+
+    #[test]
+    fn a_tool_error_carries_the_clis_error_document() {
+        let e = CliError::new(EXIT_REFUSED, "no").hint("do this");
+        let r = tool_error(&e);
+        assert_eq!(r.is_error, Some(true));
+        assert_eq!(r.structured_content, Some(e.to_json()));
+    }
 }

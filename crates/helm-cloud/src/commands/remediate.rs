@@ -30,6 +30,43 @@ pub struct Request<'a> {
     pub force: bool,
 }
 
+impl<'a> Request<'a> {
+    /// The request of a `remediate` command line (None for any other command).
+    pub fn of(command: &'a crate::cli::Command) -> Option<Request<'a>> {
+        let crate::cli::Command::Remediate {
+            description,
+            action,
+            service,
+            issue,
+            value,
+            min,
+            max,
+            paths,
+            env,
+            yes,
+            dry_run,
+            force,
+        } = command
+        else {
+            return None;
+        };
+        Some(Request {
+            env: env.as_deref(),
+            description: description.as_deref(),
+            action: action.as_deref(),
+            service: service.as_deref(),
+            issue: issue.as_deref(),
+            value: *value,
+            min: *min,
+            max: *max,
+            paths: paths.as_deref(),
+            yes: *yes,
+            dry_run: *dry_run,
+            force: *force,
+        })
+    }
+}
+
 /// Confirmation at the terminal: the plan and the question on stderr, the answer on stdin.
 struct Terminal;
 

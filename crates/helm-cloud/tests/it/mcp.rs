@@ -25,10 +25,10 @@ const TOOLS: [&str; 13] = [
 ];
 
 /// A project with Lambdas `api` and `worker` in test and prod (prod needs confirmation).
-fn project_with_prod() -> (tempfile::TempDir, String) {
+fn project_with_prod(emu: &Emulator) -> (tempfile::TempDir, String) {
     let p = unique_name("mcp");
     let created: Value = serde_json::from_str(
-        &Emulator::shared().seed(
+        &emu.seed(
             &json!({"lambdas": [{"name": format!("{p}-api")}, {"name": format!("{p}-worker")}],
                 "log_events": [{"group": format!("/aws/lambda/{p}-api"), "stream": "s",
                                 "messages": ["ERROR db timeout", "INFO ok", "ERROR db timeout"]}]})
@@ -62,8 +62,7 @@ fn project_with_prod() -> (tempfile::TempDir, String) {
 }
 
 /// Run the Python client with `spec` against `helm-cloud mcp` in `root`.
-fn client(root: &Path, spec: Value) -> Value {
-    let emu = Emulator::shared();
+fn client(emu: &Emulator, root: &Path, spec: Value) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/mcp_client.py");
     let mut py = std::process::Command::new(emu.python());
     for (k, v) in emu.env() {
@@ -99,8 +98,8 @@ fn client(root: &Path, spec: Value) -> Value {
 }
 
 /// The CLI's `--format json` for the same call, at the same fixed time.
-fn cli_json(root: &Path, args: &[&str]) -> Value {
-    let mut cmd = helm_against(Emulator::shared(), root);
+fn cli_json(emu: &Emulator, root: &Path, args: &[&str]) -> Value {
+    let mut cmd = helm_against(emu, root);
     let r = run(cmd
         .env("HELM_NOW", "2026-12-02T12:00:00Z")
         .args(args)
@@ -134,17 +133,18 @@ fn history(root: &Path, env: &str) -> Vec<Value> {
 
 #[test]
 fn an_mcp_client_lists_the_tools_and_gets_the_clis_json_on_both_handshakes() {
-    let (dir, _) = project_with_prod();
+    // An emulator of its own: the security audit reads the whole account, which the other
+    // tests change as they run.
+    let emu = Emulator::dedicated();
+    let (dir, _) = project_with_prod(&emu);
     let root = dir.path();
     for handshake in ["initialize", "discover"] {
         let out = client(
+            &emu,
             root,
             json!({"handshake": handshake, "elicit": null, "calls": [
                 ["health", {"env": "nowhere"}],
-                ["health", {"env": "test"}],
-                ["investigate", {"service": "api", "env": "test"}],
-                ["issues", {}],
-                ["audit", {"type": "security", "env": "test"}],
+                ["status", {}],
             ]}),
         );
         let names: Vec<&str> = out["tools"]
@@ -159,6 +159,20 @@ fn an_mcp_client_lists_the_tools_and_gets_the_clis_json_on_both_handshakes() {
         for t in out["tools"].as_array().unwrap() {
             let name = t["name"].as_str().unwrap();
             assert_eq!(t["input_schema"]["type"], "object", "{name}");
+            assert_eq!(
+                t["schema_valid"], true,
+                "{name}: a valid JSON Schema (2020-12)"
+            );
+            for (field, def) in t["input_schema"]["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                assert!(
+                    def["description"].is_string(),
+                    "{name}.{field} says what it is"
+                );
+            }
             assert!(
                 t["description"].as_str().unwrap().len() > 40,
                 "{name} says what it does"
@@ -193,21 +207,43 @@ fn an_mcp_client_lists_the_tools_and_gets_the_clis_json_on_both_handshakes() {
             "{metrics}"
         );
         let calls = out["calls"].as_array().unwrap();
-        let pairs: [(&Value, &[&str]); 4] = [
-            (&calls[1], &["health", "--env", "test"]),
+        assert_eq!(
+            calls[1]["is_error"], false,
+            "the server went on: {:#}",
+            calls[1]
+        );
+        // Each tool's document is the CLI's for the same call, the CLI run right after it
+        // (both change the project: reports, issues).
+        let pairs: [(&str, Value, &[&str]); 4] = [
             (
-                &calls[2],
+                "health",
+                json!({"env": "test"}),
+                &["health", "--env", "test"],
+            ),
+            (
+                "investigate",
+                json!({"service": "api", "env": "test"}),
                 &["investigate", "--service", "api", "--env", "test"],
             ),
-            (&calls[3], &["issues"]),
-            (&calls[4], &["audit", "--type", "security", "--env", "test"]),
+            (
+                "audit",
+                json!({"type": "security", "env": "test"}),
+                &["audit", "--type", "security", "--env", "test"],
+            ),
+            ("issues", json!({}), &["issues"]),
         ];
-        for (call, args) in pairs {
-            assert_eq!(call["is_error"], false, "{handshake} {args:?}: {call:#}");
+        for (tool, args, cli) in pairs {
+            let one = client(
+                &emu,
+                root,
+                json!({"handshake": handshake, "elicit": null, "calls": [[tool, args]]}),
+            );
+            let call = &one["calls"][0];
+            assert_eq!(call["is_error"], false, "{handshake} {tool}: {call:#}");
             assert_eq!(
                 stable(&call["structured"]),
-                stable(&cli_json(root, args)),
-                "{handshake}: {args:?} as the CLI gives it"
+                stable(&cli_json(&emu, root, cli)),
+                "{handshake}: {tool} as the CLI gives it"
             );
             assert!(
                 call["text"][0].as_str().unwrap().contains("(exit "),
@@ -219,7 +255,7 @@ fn an_mcp_client_lists_the_tools_and_gets_the_clis_json_on_both_handshakes() {
         let bad = &calls[0];
         assert_eq!(bad["is_error"], true, "{bad:#}");
         assert_eq!(bad["structured"]["error"]["kind"], "usage", "{bad:#}");
-        let cli_err = cli_json(root, &["health", "--env", "nowhere"]);
+        let cli_err = cli_json(&emu, root, &["health", "--env", "nowhere"]);
         assert_eq!(bad["structured"], cli_err);
         assert!(out["protocol"].is_string(), "{out}");
     }
@@ -227,11 +263,13 @@ fn an_mcp_client_lists_the_tools_and_gets_the_clis_json_on_both_handshakes() {
 
 #[test]
 fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
-    let (dir, p) = project_with_prod();
+    let emu = Emulator::shared();
+    let (dir, p) = project_with_prod(emu);
     let root = dir.path();
 
     // test: an auto action where no confirmation is needed applies and is verified.
     let out = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": null, "calls": [
             ["remediate_plan", {"action": "restart_lambda", "service": "api", "env": "test"}],
@@ -265,6 +303,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
 
     // prod: the person types the id through elicitation → applied.
     let out = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": "right", "calls": [
             ["remediate_plan", {"action": "restart_lambda", "service": "api", "env": "prod"}],
@@ -288,6 +327,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
     // prod: a wrong id cancels; a client without elicitation is refused; nothing changes.
     let before = history(root, "prod").len();
     let wrong = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": "wrong", "calls": [
             ["remediate_plan", {"action": "restart_lambda", "service": "worker", "env": "prod"}],
@@ -301,6 +341,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
     );
     assert_eq!(wrong["calls"][1]["structured"]["error"]["kind"], "refused");
     let unable = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": null, "calls": [
             ["remediate_plan", {"action": "restart_lambda", "service": "worker", "env": "prod"}],
@@ -333,6 +374,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
 
     // A server started for one environment serves no other.
     let only = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": null, "server_args": ["--env", "test"], "calls": [
             ["health", {"env": "prod"}],
@@ -351,6 +393,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
 
     // never_auto, an expired plan and a plan made stale by a change are refused.
     let never = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": null, "calls": [
             ["remediate_plan", {"action": "scale_resources", "service": "api", "env": "test", "value": 5}],
@@ -362,6 +405,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
         never["calls"][0]
     );
     let expired = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": null, "server_args": ["--plan-ttl", "1s"], "calls": [
             ["remediate_plan", {"action": "restart_lambda", "service": "worker", "env": "test"}],
@@ -372,6 +416,7 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
     let e = &expired["calls"][1]["structured"]["error"];
     assert!(e["message"].as_str().unwrap().contains("expired"), "{e}");
     let stale = client(
+        emu,
         root,
         json!({"handshake": "initialize", "elicit": null, "calls": [
             ["remediate_plan", {"action": "restart_lambda", "service": "worker", "env": "test"}],

@@ -20,6 +20,8 @@ import re
 import sys
 
 import boto3
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 import mcp.types as types
 from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -64,7 +66,13 @@ async def main(spec, binary):
             listed = await session.list_tools()
             for t in listed.tools:
                 a = t.annotations
+                try:
+                    Draft202012Validator.check_schema(t.input_schema)
+                    valid = True
+                except SchemaError as e:
+                    valid = str(e)
                 out["tools"].append({
+                    "schema_valid": valid,
                     "name": t.name, "description": t.description, "input_schema": t.input_schema,
                     "read_only": a.read_only_hint if a else None,
                     "destructive": a.destructive_hint if a else None,
