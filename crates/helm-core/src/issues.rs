@@ -198,9 +198,18 @@ pub struct Evaluated {
     /// (resource, check or family): None resource is every resource; a check ending in `.`
     /// or `:` covers the family (`sg.`, `alarm:`).
     entries: Vec<(Option<String>, String)>,
+    /// (resource, check) held back by a suppression: judged by no one, so its issue is
+    /// neither opened nor resolved.
+    excluded: Vec<(String, String)>,
 }
 
 impl Evaluated {
+    /// `check` on `resource` is suppressed: not evidence either way.
+    pub fn exclude(&mut self, resource: &str, check: &str) {
+        self.excluded
+            .push((resource.to_string(), check.to_string()));
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -217,9 +226,14 @@ impl Evaluated {
     }
 
     pub fn covers(&self, resource: &str, check: &str) -> bool {
-        self.entries
+        !self
+            .excluded
             .iter()
-            .any(|e| entry_covers(e, resource, check))
+            .any(|(r, c)| r == resource && c == check)
+            && self
+                .entries
+                .iter()
+                .any(|e| entry_covers(e, resource, check))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -20,7 +20,13 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str, notify: bool
     let (tgts, _) = targets::targets(ctx, &config, &view, None)?;
     let settings = config.monitoring.settings();
     let region_of = |arn: Option<&str>| config.region(&ctx.inputs, arn).value;
+    let suppressions = helm_core::auditor::suppress::Suppressions::load(
+        &ctx.paths
+            .plugin_dir()
+            .join("config/audit-suppressions.toml"),
+    )?;
     let req = AuditRequest {
+        suppressions: &suppressions,
         kind,
         view: &view,
         targets: &tgts,
@@ -59,6 +65,9 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str, notify: bool
             code,
         } => {
             let mut data = data;
+            for w in data["warnings"].as_array().into_iter().flatten() {
+                ctx.out.warn(w.as_str().unwrap_or_default());
+            }
             let report = data["report_path"]
                 .as_str()
                 .map(|p| [(env.to_string(), p.to_string())].into())
@@ -177,6 +186,15 @@ fn render(data: &Value, findings: &[Finding]) -> String {
     }
     if findings.is_empty() {
         s.push_str("\nNo finding.\n");
+    }
+    for h in data["suppressed"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "\nSUPPRESSED {} ({}): {} until {}\n",
+            h["title"].as_str().unwrap_or_default(),
+            h["resource"].as_str().unwrap_or_default(),
+            h["reason"].as_str().unwrap_or_default(),
+            h["expires"].as_str().unwrap_or("no expiry"),
+        ));
     }
     s.push_str(&format!(
         "\nReport: {} (and .md)\n",

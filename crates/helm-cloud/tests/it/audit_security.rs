@@ -277,3 +277,114 @@ fn compliance_controls_both_ways_and_all_combined() {
     assert_eq!(all.json()["audit"]["type"], "all");
     assert_eq!(all.code, 3);
 }
+
+/// Suppressions (audit-suppressions.toml): a held-back finding is listed, not counted, and
+/// touches no issue; an expired one counts again and is said; a broken file is exit 65.
+#[test]
+fn a_suppressed_finding_is_listed_not_counted_until_it_expires() {
+    // Its own emulator: the security audit reads the whole account.
+    let emu = Emulator::dedicated();
+    let p = unique_name("mute");
+    emu.seed(
+        &json!({"buckets": [{"name": format!("{p}-open"), "public_policy": true}]}).to_string(),
+    );
+    let dir = emulated_project();
+    register(
+        dir.path(),
+        &p,
+        json!([{"id": "open", "type": "s3", "arn": format!("arn:aws:s3:::{p}-open")}]),
+    );
+    let audit = || {
+        run(helm_against(&emu, dir.path())
+            .env("HELM_NOW", "2026-12-02T12:00:00Z")
+            .args(["audit", "--type", "security", "--format", "json"]))
+    };
+    let suppress = |expires: &str| {
+        write(
+            dir.path(),
+            ".fractary/plugins/helm-cloud/config/audit-suppressions.toml",
+            &format!(
+                "[[suppress]]\ncheck = \"*\"\nresource = \"*{p}-open*\"\nreason = \"public site, reviewed\"\nexpires = \"{expires}\"\n"
+            ),
+        )
+    };
+    let active = |root: &Path| {
+        helm_run(root, &["issues", "--format", "json"]).json()["issues"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // Before any suppression: the bucket's findings fail the audit.
+    let open = audit();
+    assert!(open.code >= 1, "{open:?}");
+    let failing = all_findings(&open.json()).len();
+    assert!(failing > 0);
+    let issues_open = active(dir.path());
+    assert!(issues_open > 0);
+
+    // In force: listed as suppressed, not counted, and the open issues stay as they are.
+    suppress("2027-03-01");
+    let held = audit();
+    assert_eq!(held.code, 0, "nothing left to fail: {held:?}");
+    let report = held.json();
+    assert!(all_findings(&report).is_empty(), "{report:#}");
+    let listed = report["suppressed"].as_array().unwrap();
+    assert_eq!(listed.len(), failing);
+    assert_eq!(report["summary"]["suppressed"], failing);
+    assert!(
+        listed
+            .iter()
+            .all(|s| s["reason"] == "public site, reviewed" && s["expires"] == "2027-03-01")
+    );
+    assert_eq!(
+        active(dir.path()),
+        issues_open,
+        "a suppression neither opens nor resolves"
+    );
+    let md = std::fs::read_to_string(
+        dir.path()
+            .join(report["report_path"].as_str().unwrap())
+            .with_extension("md"),
+    )
+    .unwrap();
+    assert!(
+        md.contains("## Suppressed") && md.contains("public site, reviewed"),
+        "{md}"
+    );
+
+    // Expired: the findings count again, and the expiry is said.
+    suppress("2026-12-01");
+    let back = audit();
+    assert_eq!(back.code, open.code, "{back:?}");
+    assert_eq!(all_findings(&back.json()).len(), failing);
+    assert!(
+        back.stderr.contains("expired on 2026-12-01"),
+        "{}",
+        back.stderr
+    );
+
+    // A broken file stops the audit before AWS, naming the file and line; nothing written.
+    write(
+        dir.path(),
+        ".fractary/plugins/helm-cloud/config/audit-suppressions.toml",
+        "[[suppress]]\ncheck = \"*\"\n",
+    );
+    let reports = |root: &Path| {
+        std::fs::read_dir(root.join(".fractary/plugins/helm-cloud/audits/test"))
+            .unwrap()
+            .count()
+    };
+    let before = reports(dir.path());
+    let bad = audit();
+    assert_eq!(bad.code, 65, "{bad:?}");
+    assert!(
+        bad.stderr.contains("audit-suppressions.toml") && bad.stderr.contains("says why"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(reports(dir.path()), before);
+    let v = helm_run(dir.path(), &["config", "validate"]);
+    assert_eq!(v.code, 65, "config validate checks it too: {v:?}");
+    assert!(v.stdout.contains("audit-suppressions.toml"), "{}", v.stdout);
+}

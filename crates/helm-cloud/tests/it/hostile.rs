@@ -116,6 +116,11 @@ const PARSERS: &[Parser] = &[
         args: &["notify", "status"],
     },
     Parser {
+        name: "audit suppressions",
+        file: Some(".fractary/plugins/helm-cloud/config/audit-suppressions.toml"),
+        args: &["config", "validate"],
+    },
+    Parser {
         name: "log lines",
         file: Some("lines.log"),
         args: &["patterns", "lines.log"],

@@ -31,6 +31,8 @@ pub struct AuditRequest<'a> {
     /// A budget overrun in an environment that asks before every change is critical.
     pub requires_confirmation: bool,
     pub cost: CostRun<'a>,
+    /// Findings the team accepted (audit-suppressions.toml).
+    pub suppressions: &'a super::suppress::Suppressions,
 }
 
 /// What an audit produced.
@@ -142,6 +144,15 @@ pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
         failures.extend(part.failures);
         parts.push((k, part.evaluated));
     }
+    // Suppressed findings are listed, not counted: no exit code, no issue opened or resolved.
+    let (kept, suppressed, suppression_warnings) =
+        req.suppressions.apply(findings, now.date_naive());
+    let mut findings = kept;
+    for (_, e) in parts.iter_mut() {
+        for h in &suppressed {
+            e.exclude(&h.finding.resource, &h.finding.check);
+        }
+    }
     let coverage = Coverage::of(parts.iter().any(|(_, e)| !e.is_empty()), &not_evaluated);
     // Nothing evaluated because AWS could not be used at all, every failure of one kind:
     // say why rather than write a report of nothing.
@@ -178,8 +189,10 @@ pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
         .take(10)
         .map(|f| format!("{} ({}): {}", f.title, f.resource, f.recommendation))
         .collect();
+    // A suppressed check did not pass either.
     let failed: Vec<(String, String)> = findings
         .iter()
+        .chain(suppressed.iter().map(|h| &h.finding))
         .map(|f| (f.resource.clone(), f.check.clone()))
         .collect();
     let mut data = audit_data(
@@ -231,6 +244,11 @@ pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
         );
     }
     data["issues"] = json!(issue_refs);
+    data["suppressed"] = json!(suppressed);
+    data["summary"]["suppressed"] = json!(suppressed.len());
+    if !suppression_warnings.is_empty() {
+        data["warnings"] = json!(suppression_warnings);
+    }
     let path = save(&mut data, dir, kind, now, shown)?;
     debug_assert!(path.exists());
     let code = data["summary"]["exit_code"].as_u64().unwrap_or(0) as u8;
@@ -431,6 +449,7 @@ mod tests {
         let settings = crate::config::Monitoring::defaults().settings();
         let region_of = |r: Option<&str>| r.unwrap_or("us-east-1").to_string();
         let req = AuditRequest {
+            suppressions: &super::super::suppress::Suppressions::default(),
             kind,
             view: &view,
             targets: &targets,
@@ -491,6 +510,7 @@ mod tests {
             .environment_view("test");
         let settings = crate::config::Monitoring::defaults().settings();
         let req = AuditRequest {
+            suppressions: &super::super::suppress::Suppressions::default(),
             kind: "vibes",
             view: &view,
             targets: &[],

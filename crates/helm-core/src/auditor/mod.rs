@@ -7,6 +7,7 @@ pub mod compliance;
 pub mod cost;
 pub mod run;
 pub mod security;
+pub mod suppress;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -175,6 +176,19 @@ pub fn markdown(data: &Value) -> String {
         md.push_str("\n## Not evaluated\n\n");
         for n in missing {
             md.push_str(&format!("- {}\n", n.as_str().unwrap_or_default()));
+        }
+    }
+    let held = data["suppressed"].as_array().cloned().unwrap_or_default();
+    if !held.is_empty() {
+        md.push_str("\n## Suppressed\n\n");
+        for h in held {
+            md.push_str(&format!(
+                "- {} on {}: {} (until {})\n",
+                h["check"].as_str().unwrap_or_default(),
+                h["resource"].as_str().unwrap_or_default(),
+                h["reason"].as_str().unwrap_or_default(),
+                h["expires"].as_str().unwrap_or("no expiry"),
+            ));
         }
     }
     md.push_str("\n## Findings\n");

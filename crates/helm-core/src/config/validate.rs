@@ -198,6 +198,11 @@ pub fn validate(paths: &ProjectPaths) -> Validation {
     checks.push(check(&paths.domain_monitors(), monitors, |_| {
         "valid JSON".into()
     }));
+    let suppressions_path = paths.plugin_dir().join("config/audit-suppressions.toml");
+    let suppressions = crate::auditor::suppress::Suppressions::load(&suppressions_path);
+    checks.push(check(&suppressions_path, suppressions, |s| {
+        format!("{} audit suppression(s)", s.rules.len())
+    }));
     // A file whose values are unfilled placeholders is not "ok".
     for c in &mut checks {
         if c.status == "ok"
