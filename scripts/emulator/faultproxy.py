@@ -62,6 +62,8 @@ import urllib.parse
 
 import cbor2
 
+import parent
+
 FAULTS = ("throttle", "500", "503", "latency", "reset", "truncate", "lost", "down")
 _CBOR_PATH = re.compile(r"^/service/([A-Za-z0-9_]+)/operation/([A-Za-z0-9_]+)$")
 _SCOPE = re.compile(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/")
@@ -420,17 +422,6 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-def _watch_parent(pid):
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            pass
-        time.sleep(0.5)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -451,7 +442,7 @@ def main(argv=None):
         print(f"faultproxy: {e}", file=sys.stderr)
         return 64
     if args.parent_pid:
-        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+        parent.follow(args.parent_pid)
     server = Server((args.host, args.port), Handler)
     server.state = State(args.upstream, rules, args.seed)
     server.serve_forever()

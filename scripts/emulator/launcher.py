@@ -29,6 +29,8 @@ import threading
 from collections import defaultdict
 
 import cbor2
+
+import parent
 from botocore.session import get_session
 from werkzeug.serving import run_simple
 
@@ -596,20 +598,6 @@ def _query_action(environ):
     return None
 
 
-def _watch_parent(pid):
-    """A test binary cannot stop its emulator from a static; the emulator follows it out."""
-    import time
-
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            pass
-        time.sleep(0.5)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -618,7 +606,7 @@ def main(argv=None):
     parser.add_argument("--parent-pid", type=int, help="exit when this process is gone (test harness)")
     args = parser.parse_args(argv)
     if args.parent_pid:
-        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+        parent.follow(args.parent_pid)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     # moto starts no ECS task: a new service reports MOTO_ECS_SERVICE_RUNNING tasks running
     # (AWS would start desiredCount). 2 lets a test seed a service short of tasks

@@ -241,7 +241,8 @@ impl RemediateArgs {
 /// sends the question, the tool's task asks the person and sends back the answer.
 struct Elicited {
     can: bool,
-    asked: std::sync::mpsc::SyncSender<Question>,
+    /// To the tool's task (sending never blocks the run's thread).
+    asked: tokio::sync::mpsc::UnboundedSender<Question>,
     /// Set when the use case wanted a person and this client cannot ask one.
     wanted: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -414,7 +415,7 @@ impl HelmMcp {
         let can = peer
             .supported_elicitation_modes()
             .contains(&ElicitationMode::Form);
-        let (asked, questions) = std::sync::mpsc::sync_channel::<Question>(1);
+        let (asked, mut questions) = tokio::sync::mpsc::unbounded_channel::<Question>();
         let wanted = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let confirmer = Elicited {
             can,
@@ -425,18 +426,7 @@ impl HelmMcp {
         let mut job = tokio::task::spawn_blocking(move || {
             run_captured(&global, argv, Some(actor), Some(confirmer))
         });
-        // Questions arrive on a std channel; poll it beside the job.
-        let questions = Arc::new(Mutex::new(questions));
         loop {
-            let q = {
-                let questions = Arc::clone(&questions);
-                tokio::task::spawn_blocking(move || {
-                    questions
-                        .lock()
-                        .ok()
-                        .and_then(|r| r.recv_timeout(Duration::from_millis(200)).ok())
-                })
-            };
             tokio::select! {
                 done = &mut job => {
                     let out = done.map_err(|e| CliError::new(EXIT_SOFTWARE, format!("the tool failed: {e}")))?;
@@ -448,13 +438,11 @@ impl HelmMcp {
                         other => other,
                     };
                 }
-                q = q => {
-                    if let Ok(Some(q)) = q {
-                        let message = format!("{}\n\n{}", q.plan, q.question);
-                        let typed = peer.elicit::<Confirmation>(message).await;
-                        let ok = matches!(&typed, Ok(Some(c)) if c.resource_id.trim() == q.expected);
-                        let _ = q.answer.send(ok);
-                    }
+                Some(q) = questions.recv() => {
+                    let message = format!("{}\n\n{}", q.plan, q.question);
+                    let typed = peer.elicit::<Confirmation>(message).await;
+                    let ok = matches!(&typed, Ok(Some(c)) if c.resource_id.trim() == q.expected);
+                    let _ = q.answer.send(ok);
                 }
             }
         }
