@@ -604,7 +604,7 @@ impl HelmMcp {
     }
 
     /// Plan a remediation without changing anything: the action, the resource, its state
-    /// now, the policy decision (auto, confirm, never_auto) and a plan_id for
+    /// now, the policy decision (auto or confirm; never_auto is refused) and a plan_id for
     /// remediate_apply. Recorded in the remediation history as a dry run.
     #[tool(annotations(
         title = "Plan a remediation",
@@ -629,18 +629,7 @@ impl HelmMcp {
             Err(e) => return tool_error(&e),
         };
         let plan = ran.captured.json.clone().unwrap_or(Value::Null);
-        if plan["policy"] == "never_auto" {
-            return tool_error(
-                &CliError::new(
-                    EXIT_REFUSED,
-                    format!(
-                        "{} is never_auto: no agent applies it",
-                        plan["action"].as_str().unwrap_or("this action")
-                    ),
-                )
-                .hint("a person does it by hand, outside helm-cloud"),
-            );
-        }
+        // never_auto needs no check here: the use case refuses it at the dry run.
         let id = plan_id();
         self.plans.lock().expect("plans lock").insert(
             id.clone(),
