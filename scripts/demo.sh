@@ -175,6 +175,19 @@ step ops-manage check-health --env=test --service=web "  (the retired form: a no
 "$helm" ops-manage check-health --env=test --service=web || true
 
 echo
+echo "\$ an MCP agent (Python's mcp client) drives helm-cloud mcp: tools, status, a remediation plan"
+"$py" "$repo/crates/helm-cloud/tests/it/mcp_client.py" \
+    '{"handshake": "initialize", "elicit": null, "calls": [["status", {}], ["remediate_plan", {"action": "restart_lambda", "service": "api-lambda", "env": "test"}]]}' \
+    "$helm" | "$py" -c '
+import json, sys
+out = json.load(sys.stdin)
+print("tools:", ", ".join(t["name"] for t in out["tools"]), "(protocol", out["protocol"] + ")")
+for c in out["calls"]:
+    print("--", c["tool"], "error" if c["is_error"] else "ok")
+    print(c["text"][0])
+' || true
+
+echo
 echo "Demo project: $project"
 if [ -n "${HELM_DEMO_KEEP:-}" ]; then
   echo "Emulator left running at $endpoint: export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo HELM_ROOT=$project"
