@@ -305,6 +305,15 @@ impl AwsClients {
     pub(crate) fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
         client!(self, aws_sdk_securityhub, self.region(Some(region)))
     }
+    pub(crate) fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
+        client!(self, aws_sdk_guardduty, self.region(Some(region)))
+    }
+    pub(crate) fn secretsmanager(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        client!(self, aws_sdk_secretsmanager, self.region(Some(region)))
+    }
+    pub(crate) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        client!(self, aws_sdk_kms, self.region(Some(region)))
+    }
     pub(crate) fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         client!(self, aws_sdk_cloudtrail, self.region(Some(region)))
     }

@@ -17,6 +17,7 @@ mod logs;
 mod responder;
 mod status;
 mod sts;
+mod sweep;
 
 pub use clients::{AwsClients, CallRecord, CallSink, ClientSettings, StaticKeys};
 pub use cloudwatch::{AlarmInfo, MAX_QUERIES_PER_CALL, MetricQuery, MetricSeries};

@@ -281,6 +281,15 @@ pub enum Command {
         /// Send what changed to the [notifications] channels.
         #[arg(long)]
         notify: bool,
+        /// `registry`: the registry's resources; `account`: also sweep every volume,
+        /// snapshot, database, key, log group, function, task definition and secret of
+        /// the regions (all regions at once).
+        #[arg(long, value_parser = ["registry", "account"], default_value = "registry")]
+        scope: String,
+        /// The regions `--scope account` sweeps (comma-separated; default: the
+        /// registry's regions and the default region).
+        #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
+        regions: Vec<String>,
     },
 
     /// Alerts: `notify test CHANNEL`, `notify status`, `notify flush`.

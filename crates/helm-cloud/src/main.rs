@@ -359,7 +359,15 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             env,
             timeframe,
             notify,
-        } => commands::audit::run(ctx, &kind, &env, &timeframe, notify).await,
+            scope,
+            regions,
+        } => {
+            let scope = commands::audit::Scope {
+                account: scope == "account",
+                regions,
+            };
+            commands::audit::run(ctx, &kind, &env, &timeframe, notify, &scope).await
+        }
         Command::Notify(cli::NotifyCommand::Test { channel }) => {
             commands::notify::test(ctx, &channel)
         }

@@ -225,6 +225,12 @@ impl Evaluated {
         self.entries.push((None, check.to_string()));
     }
 
+    /// Everything `other` evaluated (and excluded) as well.
+    pub fn extend(&mut self, other: Evaluated) {
+        self.entries.extend(other.entries);
+        self.excluded.extend(other.excluded);
+    }
+
     pub fn covers(&self, resource: &str, check: &str) -> bool {
         !self
             .excluded

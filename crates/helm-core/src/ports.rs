@@ -401,3 +401,12 @@ pub trait DomainReports {
         environment: &str,
     ) -> impl Future<Output = Result<Value, String>>;
 }
+
+/// What `audit --scope account` reads of a region: every resource of the swept families,
+/// each family its own result (`auditor::account`).
+pub trait AccountFacts {
+    fn region_sweep(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = crate::auditor::account::RegionSweep>;
+}

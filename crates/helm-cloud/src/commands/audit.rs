@@ -12,7 +12,20 @@ use helm_core::auditor::run::CostRun;
 use helm_core::config::duration;
 use serde_json::Value;
 
-pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str, notify: bool) -> CliResult {
+/// `--scope` and `--regions`.
+pub struct Scope {
+    pub account: bool,
+    pub regions: Vec<String>,
+}
+
+pub async fn run(
+    ctx: &Ctx,
+    kind: &str,
+    env: &str,
+    timeframe: &str,
+    notify: bool,
+    scope: &Scope,
+) -> CliResult {
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let span =
@@ -25,7 +38,34 @@ pub async fn run(ctx: &Ctx, kind: &str, env: &str, timeframe: &str, notify: bool
             .plugin_dir()
             .join("config/audit-suppressions.toml"),
     )?;
+    if !scope.account && !scope.regions.is_empty() {
+        return Err(CliError::usage(
+            "--regions is for --scope account (the registry scope audits the registry's regions)",
+        ));
+    }
+    if let Some(bad) = scope.regions.iter().find(|r| {
+        r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }) {
+        return Err(CliError::usage(format!(
+            "--regions: {bad:?} is not a region name"
+        )));
+    }
+    let swept: Vec<String> = if scope.regions.is_empty() {
+        let mut r = audit::regions(&view, &region_of);
+        r.push(region_of(None));
+        r.sort();
+        r.dedup();
+        r
+    } else {
+        let mut r = scope.regions.clone();
+        r.dedup();
+        r
+    };
     let req = AuditRequest {
+        account_regions: scope.account.then_some(swept.as_slice()),
         suppressions: &suppressions,
         kind,
         view: &view,

@@ -9,7 +9,7 @@ use crate::clock::{file_stamp, rfc3339};
 use crate::error::CaseError;
 use crate::issues::{self, Detection, Evaluated, IssueStore};
 use crate::monitor::check::Target;
-use crate::ports::{ComplianceFacts, CostFacts, FailureKind, Observer};
+use crate::ports::{AccountFacts, ComplianceFacts, CostFacts, FailureKind, Observer};
 use crate::registry::EnvironmentView;
 use crate::resource::ResourceKind;
 use serde_json::{Map, Value, json};
@@ -33,6 +33,9 @@ pub struct AuditRequest<'a> {
     pub cost: CostRun<'a>,
     /// Findings the team accepted (audit-suppressions.toml).
     pub suppressions: &'a super::suppress::Suppressions,
+    /// `--scope account`: sweep every resource of these regions as well (None: the
+    /// registry's resources only).
+    pub account_regions: Option<&'a [String]>,
 }
 
 /// What an audit produced.
@@ -92,7 +95,7 @@ fn detection(f: &Finding, env: &str, requires_confirmation: bool) -> Option<Dete
 
 /// Run the audit of `req`, sync its issues in `store` and save the report under `dir`
 /// (`shown` gives the path as the user sees it).
-pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
+pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
     world: &W,
     req: &AuditRequest<'_>,
     store: &IssueStore,
@@ -127,7 +130,16 @@ pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
                         region: (req.region_of)(r.region.as_deref()),
                     })
                     .collect();
-                run::security(world, &scoped, &regions).await
+                let mut part = run::security(world, &scoped, &regions).await;
+                if let Some(swept) = req.account_regions {
+                    let acc = run::account(world, swept).await;
+                    part.findings.extend(acc.findings);
+                    part.not_evaluated.extend(acc.not_evaluated);
+                    part.failures.extend(acc.failures);
+                    part.evaluated.extend(acc.evaluated);
+                    part.metrics["account_sweep"] = acc.metrics;
+                }
+                part
             }
             "compliance" => run::compliance(world, &regions).await,
             other => {
@@ -209,6 +221,25 @@ pub async fn audit<W: CostFacts + ComplianceFacts + Observer>(
             passing: parts.iter().map(|(_, e)| e.passing(&failed)).sum(),
         },
     );
+    // Each finding with its catalogue entry: control ids, permissions, remediation steps.
+    for sev in ["critical", "high", "medium", "low"] {
+        for f in data["findings"]["by_severity"][sev]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(extra) = f["check"].as_str().and_then(super::catalogue::annotation)
+                && let (Value::Object(f), Value::Object(extra)) = (f, extra)
+            {
+                f.extend(extra);
+            }
+        }
+    }
+    data["audit"]["scope"] = json!(if req.account_regions.is_some() {
+        "account"
+    } else {
+        "registry"
+    });
     // The plugin's ops-auditor `audit` block.
     data["audit"]["check_type"] = json!(kind);
     data["audit"]["duration_seconds"] =
@@ -371,6 +402,25 @@ mod tests {
         }
     }
 
+    impl AccountFacts for Down {
+        async fn region_sweep(&self, region: &str) -> crate::auditor::account::RegionSweep {
+            let f = |api: &str| crate::testing::failure(api, self.0);
+            crate::auditor::account::RegionSweep {
+                region: region.into(),
+                volumes: Err(f("ec2:DescribeVolumes")),
+                snapshots: Err(f("ec2:DescribeSnapshots")),
+                databases: Err(f("rds:DescribeDBInstances")),
+                db_snapshots: Err(f("rds:DescribeDBSnapshots")),
+                keys: Err(f("kms:ListKeys")),
+                log_groups: Err(f("logs:DescribeLogGroups")),
+                guardduty: Err(f("guardduty:ListDetectors")),
+                functions: Err(f("lambda:ListFunctions")),
+                task_definitions: Err(f("ecs:ListTaskDefinitions")),
+                secrets: Err(f("secretsmanager:ListSecrets")),
+            }
+        }
+    }
+
     impl LogSource for Down {
         async fn filter_events(
             &self,
@@ -450,6 +500,7 @@ mod tests {
         let region_of = |r: Option<&str>| r.unwrap_or("us-east-1").to_string();
         let req = AuditRequest {
             suppressions: &super::super::suppress::Suppressions::default(),
+            account_regions: Some(&["us-east-1".to_string()]),
             kind,
             view: &view,
             targets: &targets,
@@ -511,6 +562,7 @@ mod tests {
         let settings = crate::config::Monitoring::defaults().settings();
         let req = AuditRequest {
             suppressions: &super::super::suppress::Suppressions::default(),
+            account_regions: None,
             kind: "vibes",
             view: &view,
             targets: &[],

@@ -2,7 +2,9 @@
 //! (check id, title, resource, severity, why, how to fix), and the `audit_data` report.
 //! This version audits cost; security and compliance come next (see the README).
 
+pub mod account;
 pub mod audit;
+pub mod catalogue;
 pub mod compliance;
 pub mod cost;
 pub mod run;

@@ -168,6 +168,51 @@ pub async fn security<F: SecurityFacts>(
     part
 }
 
+/// The account sweep of `regions`, all regions at once: its findings, and a family whose
+/// every region was read is evaluated everywhere (an issue on it may resolve).
+pub async fn account<F: crate::ports::AccountFacts>(facts: &F, regions: &[String]) -> Part {
+    use super::account as acc;
+    let sweeps = futures::future::join_all(regions.iter().map(|r| facts.region_sweep(r))).await;
+    let mut part = Part::new();
+    let mut counts = Map::new();
+    let mut unread: Vec<&str> = Vec::new();
+    for s in &sweeps {
+        part.findings.extend(acc::findings(s));
+        for (checks, err) in acc::families(s) {
+            if let Some(e) = err {
+                part.missed(&e.api, Some(&s.region), e);
+                unread.extend(checks.iter().copied());
+            }
+        }
+        let n = |r: Result<usize, &Failure>| json!(r.ok());
+        counts.insert(
+            s.region.clone(),
+            json!({
+                "volumes": n(s.volumes.as_ref().map(Vec::len)),
+                "snapshots": n(s.snapshots.as_ref().map(Vec::len)),
+                "db_instances": n(s.databases.as_ref().map(Vec::len)),
+                "db_snapshots": n(s.db_snapshots.as_ref().map(Vec::len)),
+                "kms_keys": n(s.keys.as_ref().map(Vec::len)),
+                "log_groups": n(s.log_groups.as_ref().map(Vec::len)),
+                "functions": n(s.functions.as_ref().map(Vec::len)),
+                "task_definitions": n(s.task_definitions.as_ref().map(Vec::len)),
+                "secrets": n(s.secrets.as_ref().map(Vec::len)),
+                "guardduty_enabled": s.guardduty.as_ref().ok(),
+            }),
+        );
+    }
+    for c in super::catalogue::CATALOGUE {
+        let swept = sweeps
+            .first()
+            .is_some_and(|s| acc::families(s).iter().any(|(cs, _)| cs.contains(&c.id)));
+        if swept && !unread.contains(&c.id) {
+            part.evaluated.add_everywhere(c.id);
+        }
+    }
+    part.metrics = json!({"regions": regions, "read": counts});
+    part
+}
+
 /// The compliance audit: the CIS controls the APIs can decide, and AWS Config rules'
 /// compliance where Config records. `regions` are the resources' regions (the first is
 /// where the account-level reads go).

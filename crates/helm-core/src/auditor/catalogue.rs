@@ -1,0 +1,541 @@
+//! The check catalogue: every check the security audit reports, with what it reads, the
+//! IAM permissions it needs, its CIS AWS Foundations Benchmark v3.0.0 and AWS Foundational
+//! Security Best Practices control ids, and its fix as CLI, Terraform and console steps.
+//! Reports carry an entry's mappings and remediation beside each finding.
+
+use super::Severity;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy)]
+pub struct CheckDef {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// The resource kinds it reads.
+    pub reads: &'static [&'static str],
+    /// The IAM actions it needs.
+    pub permissions: &'static [&'static str],
+    /// CIS AWS Foundations Benchmark v3.0.0 recommendation numbers (empty: none maps).
+    pub cis: &'static [&'static str],
+    /// AWS Foundational Security Best Practices control ids (empty: none maps).
+    pub fsbp: &'static [&'static str],
+    pub cli: &'static str,
+    pub terraform: &'static str,
+    pub console: &'static str,
+}
+
+/// Checks whose ids are made at run time (Security Hub's own findings) are not listed.
+pub const CATALOGUE: &[CheckDef] = &[
+    CheckDef {
+        id: "sg.open_admin_port",
+        title: "Remote administration open to the world",
+        severity: Severity::Critical,
+        reads: &["security group"],
+        permissions: &["ec2:DescribeSecurityGroups"],
+        cis: &["5.2", "5.3"],
+        fsbp: &["EC2.13", "EC2.19"],
+        cli: "aws ec2 revoke-security-group-ingress --group-id SG --ip-permissions IpProtocol=tcp,FromPort=22,ToPort=22,IpRanges='[{CidrIp=0.0.0.0/0}]'",
+        terraform: "aws_vpc_security_group_ingress_rule: set cidr_ipv4 to the admin network, never \"0.0.0.0/0\"",
+        console: "EC2 > Security Groups > the group > Inbound rules > Edit: delete the 0.0.0.0/0 rule on 22/3389",
+    },
+    CheckDef {
+        id: "sg.open_database_port",
+        title: "Database port open to the world",
+        severity: Severity::High,
+        reads: &["security group"],
+        permissions: &["ec2:DescribeSecurityGroups"],
+        cis: &[],
+        fsbp: &["EC2.19"],
+        cli: "aws ec2 revoke-security-group-ingress --group-id SG --protocol tcp --port PORT --cidr 0.0.0.0/0",
+        terraform: "aws_vpc_security_group_ingress_rule: referenced_security_group_id = the application's group",
+        console: "EC2 > Security Groups > the group > Inbound rules > Edit: source = the application's security group",
+    },
+    CheckDef {
+        id: "sg.open_port",
+        title: "Port open to the world",
+        severity: Severity::Medium,
+        reads: &["security group"],
+        permissions: &["ec2:DescribeSecurityGroups"],
+        cis: &[],
+        fsbp: &["EC2.18"],
+        cli: "aws ec2 revoke-security-group-ingress --group-id SG --protocol tcp --port PORT --cidr 0.0.0.0/0",
+        terraform: "aws_vpc_security_group_ingress_rule: cidr_ipv4 = the clients' range",
+        console: "EC2 > Security Groups > the group > Inbound rules > Edit: narrow the source",
+    },
+    CheckDef {
+        id: "s3.public_bucket",
+        title: "Bucket open to everyone",
+        severity: Severity::Critical,
+        reads: &["s3 bucket"],
+        permissions: &["s3:GetBucketPolicy", "s3:GetBucketAcl"],
+        cis: &["2.1.4"],
+        fsbp: &["S3.2", "S3.3"],
+        cli: "aws s3api delete-bucket-policy --bucket B && aws s3api put-public-access-block --bucket B --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+        terraform: "aws_s3_bucket_public_access_block with all four arguments true; remove the public statement from aws_s3_bucket_policy",
+        console: "S3 > the bucket > Permissions: edit the bucket policy and ACL, then Block public access > Edit > all on",
+    },
+    CheckDef {
+        id: "s3.public_access_block",
+        title: "Public access block incomplete",
+        severity: Severity::Medium,
+        reads: &["s3 bucket"],
+        permissions: &["s3:GetBucketPublicAccessBlock"],
+        cis: &["2.1.4"],
+        fsbp: &["S3.8"],
+        cli: "aws s3api put-public-access-block --bucket B --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+        terraform: "aws_s3_bucket_public_access_block { block_public_acls = true, ignore_public_acls = true, block_public_policy = true, restrict_public_buckets = true }",
+        console: "S3 > the bucket > Permissions > Block public access > Edit: turn on all four",
+    },
+    CheckDef {
+        id: "s3.default_encryption",
+        title: "No explicit default encryption",
+        severity: Severity::Low,
+        reads: &["s3 bucket"],
+        permissions: &["s3:GetEncryptionConfiguration"],
+        cis: &[],
+        fsbp: &[],
+        cli: "aws s3api put-bucket-encryption --bucket B --server-side-encryption-configuration '{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\"}}]}'",
+        terraform: "aws_s3_bucket_server_side_encryption_configuration with sse_algorithm = \"aws:kms\"",
+        console: "S3 > the bucket > Properties > Default encryption > Edit",
+    },
+    CheckDef {
+        id: "iam.admin_wildcard",
+        title: "Policy allows every action on every resource",
+        severity: Severity::Critical,
+        reads: &["iam policy"],
+        permissions: &["iam:ListPolicies", "iam:GetPolicyVersion"],
+        cis: &["1.16"],
+        fsbp: &["IAM.1"],
+        cli: "aws iam create-policy-version --policy-arn ARN --policy-document file://least-privilege.json --set-as-default",
+        terraform: "aws_iam_policy: list the actions and resources the role needs instead of \"*\"",
+        console: "IAM > Policies > the policy > Edit: replace \"*\" with the actions and resources needed",
+    },
+    CheckDef {
+        id: "iam.service_wildcard",
+        title: "Policy allows a whole service on every resource",
+        severity: Severity::High,
+        reads: &["iam policy"],
+        permissions: &["iam:ListPolicies", "iam:GetPolicyVersion"],
+        cis: &[],
+        fsbp: &["IAM.21"],
+        cli: "aws iam create-policy-version --policy-arn ARN --policy-document file://scoped.json --set-as-default",
+        terraform: "aws_iam_policy: list the service's actions needed instead of service:*",
+        console: "IAM > Policies > the policy > Edit: replace service:* with named actions",
+    },
+    CheckDef {
+        id: "rds.public",
+        title: "Database publicly accessible",
+        severity: Severity::High,
+        reads: &["rds instance"],
+        permissions: &["rds:DescribeDBInstances"],
+        cis: &["2.3.3"],
+        fsbp: &["RDS.2"],
+        cli: "aws rds modify-db-instance --db-instance-identifier DB --no-publicly-accessible --apply-immediately",
+        terraform: "aws_db_instance { publicly_accessible = false }",
+        console: "RDS > Databases > the database > Modify > Connectivity: Not publicly accessible",
+    },
+    CheckDef {
+        id: "rds.unencrypted",
+        title: "Database storage not encrypted",
+        severity: Severity::Medium,
+        reads: &["rds instance"],
+        permissions: &["rds:DescribeDBInstances"],
+        cis: &["2.3.1"],
+        fsbp: &["RDS.3"],
+        cli: "aws rds create-db-snapshot ... && aws rds copy-db-snapshot --kms-key-id KEY ... && aws rds restore-db-instance-from-db-snapshot ...",
+        terraform: "aws_db_instance { storage_encrypted = true } (forces a new instance: restore from an encrypted snapshot copy)",
+        console: "RDS > Snapshots > take one > Copy with encryption > Restore",
+    },
+    CheckDef {
+        id: "rds.backups_off",
+        title: "Database automated backups off",
+        severity: Severity::High,
+        reads: &["rds instance"],
+        permissions: &["rds:DescribeDBInstances"],
+        cis: &[],
+        fsbp: &["RDS.11"],
+        cli: "aws rds modify-db-instance --db-instance-identifier DB --backup-retention-period 7 --apply-immediately",
+        terraform: "aws_db_instance { backup_retention_period = 7 }",
+        console: "RDS > Databases > the database > Modify > Backup: retention 7 days",
+    },
+    CheckDef {
+        id: "rds.deletion_protection_off",
+        title: "Database deletion protection off",
+        severity: Severity::Low,
+        reads: &["rds instance"],
+        permissions: &["rds:DescribeDBInstances"],
+        cis: &[],
+        fsbp: &["RDS.8"],
+        cli: "aws rds modify-db-instance --db-instance-identifier DB --deletion-protection --apply-immediately",
+        terraform: "aws_db_instance { deletion_protection = true }",
+        console: "RDS > Databases > the database > Modify: Enable deletion protection",
+    },
+    CheckDef {
+        id: "rds.minor_upgrade_off",
+        title: "Database minor-version upgrades off",
+        severity: Severity::Low,
+        reads: &["rds instance"],
+        permissions: &["rds:DescribeDBInstances"],
+        cis: &["2.3.2"],
+        fsbp: &["RDS.13"],
+        cli: "aws rds modify-db-instance --db-instance-identifier DB --auto-minor-version-upgrade --apply-immediately",
+        terraform: "aws_db_instance { auto_minor_version_upgrade = true }",
+        console: "RDS > Databases > the database > Modify > Maintenance: Enable auto minor version upgrade",
+    },
+    CheckDef {
+        id: "rds.public_snapshot",
+        title: "Database snapshot restorable by anyone",
+        severity: Severity::Critical,
+        reads: &["rds snapshot"],
+        permissions: &[
+            "rds:DescribeDBSnapshots",
+            "rds:DescribeDBSnapshotAttributes",
+        ],
+        cis: &[],
+        fsbp: &["RDS.1"],
+        cli: "aws rds modify-db-snapshot-attribute --db-snapshot-identifier S --attribute-name restore --values-to-remove all",
+        terraform: "do not set shared_accounts = [\"all\"] on aws_db_snapshot; remove the public share",
+        console: "RDS > Snapshots > the snapshot > Actions > Share snapshot: Private",
+    },
+    CheckDef {
+        id: "lambda.public_url",
+        title: "Function URL without authentication",
+        severity: Severity::High,
+        reads: &["lambda function"],
+        permissions: &["lambda:GetFunctionUrlConfig"],
+        cis: &[],
+        fsbp: &["Lambda.1"],
+        cli: "aws lambda update-function-url-config --function-name F --auth-type AWS_IAM",
+        terraform: "aws_lambda_function_url { authorization_type = \"AWS_IAM\" }",
+        console: "Lambda > the function > Configuration > Function URL > Edit: Auth type AWS_IAM",
+    },
+    CheckDef {
+        id: "lambda.deprecated_runtime",
+        title: "Deprecated Lambda runtime",
+        severity: Severity::Medium,
+        reads: &["lambda function"],
+        permissions: &["lambda:GetFunctionConfiguration"],
+        cis: &[],
+        fsbp: &["Lambda.2"],
+        cli: "aws lambda update-function-configuration --function-name F --runtime python3.12 (after testing the code on it)",
+        terraform: "aws_lambda_function { runtime = \"python3.12\" }",
+        console: "Lambda > the function > Code > Runtime settings > Edit",
+    },
+    CheckDef {
+        id: "lambda.env_secret",
+        title: "Secret in Lambda environment variables",
+        severity: Severity::High,
+        reads: &["lambda function"],
+        permissions: &["lambda:ListFunctions"],
+        cis: &[],
+        fsbp: &[],
+        cli: "aws secretsmanager create-secret --name N --secret-string ... && aws lambda update-function-configuration --function-name F --environment Variables={SECRET_ARN=...}",
+        terraform: "aws_secretsmanager_secret + aws_lambda_function environment { SECRET_ARN = aws_secretsmanager_secret.x.arn }",
+        console: "Lambda > the function > Configuration > Environment variables: remove the value; read it from Secrets Manager",
+    },
+    CheckDef {
+        id: "ecs.env_secret",
+        title: "Secret in ECS task definition environment",
+        severity: Severity::High,
+        reads: &["ecs task definition"],
+        permissions: &["ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"],
+        cis: &[],
+        fsbp: &["ECS.8"],
+        cli: "aws ecs register-task-definition ... with containerDefinitions[].secrets[{name,valueFrom=SECRET_ARN}] instead of environment",
+        terraform: "aws_ecs_task_definition container_definitions: secrets = [{ name = ..., valueFrom = aws_secretsmanager_secret.x.arn }]",
+        console: "ECS > Task definitions > Create new revision: move the variable to Secrets (valueFrom)",
+    },
+    CheckDef {
+        id: "secretsmanager.rotation_off",
+        title: "Secret without automatic rotation",
+        severity: Severity::Medium,
+        reads: &["secret"],
+        permissions: &["secretsmanager:ListSecrets"],
+        cis: &[],
+        fsbp: &["SecretsManager.1"],
+        cli: "aws secretsmanager rotate-secret --secret-id S --rotation-lambda-arn ARN --rotation-rules AutomaticallyAfterDays=30",
+        terraform: "aws_secretsmanager_secret_rotation { rotation_rules { automatically_after_days = 30 } }",
+        console: "Secrets Manager > the secret > Rotation configuration > Edit rotation",
+    },
+    CheckDef {
+        id: "ebs.unencrypted_volume",
+        title: "EBS volume not encrypted",
+        severity: Severity::Medium,
+        reads: &["ebs volume"],
+        permissions: &["ec2:DescribeVolumes"],
+        cis: &["2.2.1"],
+        fsbp: &["EC2.3"],
+        cli: "aws ec2 create-snapshot --volume-id V && aws ec2 copy-snapshot --encrypted ... && aws ec2 create-volume --snapshot-id ENCRYPTED ...",
+        terraform: "aws_ebs_volume { encrypted = true } and aws_ebs_encryption_by_default { enabled = true }",
+        console: "EC2 > Volumes > Create snapshot > Copy (encrypt) > Create volume; EC2 settings > EBS encryption > Always encrypt",
+    },
+    CheckDef {
+        id: "ebs.unencrypted_snapshot",
+        title: "EBS snapshot not encrypted",
+        severity: Severity::Medium,
+        reads: &["ebs snapshot"],
+        permissions: &["ec2:DescribeSnapshots"],
+        cis: &[],
+        fsbp: &[],
+        cli: "aws ec2 copy-snapshot --source-snapshot-id S --source-region R --encrypted && aws ec2 delete-snapshot --snapshot-id S",
+        terraform: "aws_ebs_snapshot_copy { encrypted = true }",
+        console: "EC2 > Snapshots > the snapshot > Actions > Copy: Encrypt this snapshot",
+    },
+    CheckDef {
+        id: "ebs.public_snapshot",
+        title: "EBS snapshot restorable by anyone",
+        severity: Severity::Critical,
+        reads: &["ebs snapshot"],
+        permissions: &["ec2:DescribeSnapshots", "ec2:DescribeSnapshotAttribute"],
+        cis: &[],
+        fsbp: &["EC2.1"],
+        cli: "aws ec2 modify-snapshot-attribute --snapshot-id S --attribute createVolumePermission --operation-type remove --group-names all",
+        terraform: "remove aws_snapshot_create_volume_permission with account_id \"all\"; aws_ebs_snapshot_block_public_access { state = \"block-all-sharing\" }",
+        console: "EC2 > Snapshots > the snapshot > Actions > Snapshot settings > Modify permissions: Private",
+    },
+    CheckDef {
+        id: "kms.rotation_off",
+        title: "KMS key rotation off",
+        severity: Severity::Medium,
+        reads: &["kms key"],
+        permissions: &[
+            "kms:ListKeys",
+            "kms:DescribeKey",
+            "kms:GetKeyRotationStatus",
+        ],
+        cis: &["3.6"],
+        fsbp: &["KMS.4"],
+        cli: "aws kms enable-key-rotation --key-id K",
+        terraform: "aws_kms_key { enable_key_rotation = true }",
+        console: "KMS > Customer managed keys > the key > Key rotation: Automatically rotate",
+    },
+    CheckDef {
+        id: "logs.unencrypted_group",
+        title: "Log group not encrypted with a KMS key",
+        severity: Severity::Low,
+        reads: &["log group"],
+        permissions: &["logs:DescribeLogGroups"],
+        cis: &[],
+        fsbp: &[],
+        cli: "aws logs associate-kms-key --log-group-name G --kms-key-arn KEY",
+        terraform: "aws_cloudwatch_log_group { kms_key_id = aws_kms_key.logs.arn }",
+        console: "not in the console: use the CLI or Terraform",
+    },
+    CheckDef {
+        id: "guardduty.disabled",
+        title: "GuardDuty not enabled",
+        severity: Severity::High,
+        reads: &["account region"],
+        permissions: &["guardduty:ListDetectors", "guardduty:GetDetector"],
+        cis: &[],
+        fsbp: &["GuardDuty.1"],
+        cli: "aws guardduty create-detector --enable --region R",
+        terraform: "aws_guardduty_detector { enable = true } in each region's provider",
+        console: "GuardDuty > Get started > Enable GuardDuty (each region)",
+    },
+];
+
+pub fn get(id: &str) -> Option<&'static CheckDef> {
+    CATALOGUE.iter().find(|c| c.id == id)
+}
+
+/// What a report adds to a finding of check `id`: its mappings and remediation steps.
+pub fn annotation(id: &str) -> Option<Value> {
+    get(id).map(|c| {
+        json!({
+            "cis_3_0": c.cis,
+            "fsbp": c.fsbp,
+            "permissions": c.permissions,
+            "remediation": {"cli": c.cli, "terraform": c.terraform, "console": c.console},
+        })
+    })
+}
+
+/// Every IAM action the catalogue's checks need, sorted (the README's policy is this list).
+pub fn permissions() -> Vec<&'static str> {
+    let mut p: Vec<&str> = CATALOGUE
+        .iter()
+        .flat_map(|c| c.permissions.iter().copied())
+        .collect();
+    p.sort_unstable();
+    p.dedup();
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_has_every_field_and_well_formed_control_ids() {
+        let mut seen = std::collections::HashSet::new();
+        for c in CATALOGUE {
+            assert!(seen.insert(c.id), "{} twice", c.id);
+            assert!(c.id.contains('.') && !c.id.contains(' '), "{}: id", c.id);
+            for (name, v) in [
+                ("title", c.title),
+                ("cli", c.cli),
+                ("terraform", c.terraform),
+                ("console", c.console),
+            ] {
+                assert!(v.trim().len() > 5, "{}: {name} missing", c.id);
+            }
+            assert!(!c.reads.is_empty(), "{}: reads missing", c.id);
+            assert!(!c.permissions.is_empty(), "{}: permissions missing", c.id);
+            for p in c.permissions {
+                let (svc, action) = p
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("{}: permission {p}", c.id));
+                assert!(
+                    !svc.is_empty()
+                        && action
+                            .chars()
+                            .next()
+                            .is_some_and(|x| x.is_ascii_uppercase()),
+                    "{}: {p}",
+                    c.id
+                );
+            }
+            for id in c.cis {
+                let parts: Vec<&str> = id.split('.').collect();
+                assert!(
+                    (2..=3).contains(&parts.len()) && parts.iter().all(|p| p.parse::<u8>().is_ok()),
+                    "{}: CIS {id}",
+                    c.id
+                );
+                assert!(
+                    ("1"..="5").contains(&parts[0]),
+                    "{}: CIS v3.0.0 has sections 1 to 5, not {id}",
+                    c.id
+                );
+            }
+            for id in c.fsbp {
+                let (svc, n) = id
+                    .split_once('.')
+                    .unwrap_or_else(|| panic!("{}: FSBP {id}", c.id));
+                assert!(
+                    svc.chars().all(|x| x.is_ascii_alphanumeric()) && n.parse::<u16>().is_ok(),
+                    "{}: FSBP {id}",
+                    c.id
+                );
+            }
+        }
+        assert!(permissions().contains(&"guardduty:ListDetectors"));
+    }
+
+    /// Every check the audit code can emit is in the catalogue, at the severity it emits.
+    #[test]
+    #[allow(clippy::result_large_err)] // the sweep's results carry the port's error
+    fn every_emitted_check_is_catalogued_at_its_severity() {
+        use super::super::{account, security as sec};
+        let mut emitted = Vec::new();
+        let rule = |p: &str, f: i32, t: i32| sec::OpenRule {
+            group_id: "sg".into(),
+            group_name: "g".into(),
+            protocol: p.into(),
+            from_port: Some(f),
+            to_port: Some(t),
+            cidr: "0.0.0.0/0".into(),
+        };
+        emitted.extend(sec::security_group_findings(&[
+            rule("tcp", 22, 22),
+            rule("tcp", 5432, 5432),
+            rule("tcp", 8080, 8080),
+        ]));
+        emitted.extend(sec::bucket_findings(&sec::BucketFacts {
+            id: "b".into(),
+            name: "b".into(),
+            policy_public: true,
+            acl_public: true,
+            public_access_block_complete: None,
+            default_encryption: false,
+        }));
+        let st = |a: &str| sec::Statement {
+            allow: true,
+            actions: vec![a.into()],
+            resources: vec!["*".into()],
+        };
+        emitted.extend(sec::policy_findings(&sec::PolicyFacts {
+            name: "p".into(),
+            attached: true,
+            statements: vec![st("*"), st("iam:*")],
+        }));
+        emitted.extend(sec::rds_findings(&sec::RdsFacts {
+            id: "d".into(),
+            public: true,
+            encrypted: false,
+        }));
+        emitted.extend(sec::lambda_findings(&sec::LambdaFacts {
+            id: "f".into(),
+            url_auth: Some("NONE".into()),
+            runtime: Some("python3.7".into()),
+        }));
+        let env = || {
+            Ok(vec![account::Environ {
+                id: "x".into(),
+                secrets: vec![account::SecretVar {
+                    name: "P".into(),
+                    why: "w",
+                }],
+            }])
+        };
+        let snap = || {
+            Ok(vec![account::Snapshot {
+                id: "s".into(),
+                encrypted: false,
+                public: true,
+            }])
+        };
+        emitted.extend(account::findings(&account::RegionSweep {
+            region: "r".into(),
+            volumes: Ok(vec![account::Volume {
+                id: "v".into(),
+                encrypted: false,
+                attached_to: None,
+            }]),
+            snapshots: snap(),
+            databases: Ok(vec![account::Database {
+                id: "d".into(),
+                backup_retention_days: 0,
+                deletion_protection: false,
+                auto_minor_version_upgrade: false,
+            }]),
+            db_snapshots: snap(),
+            keys: Ok(vec![account::Key {
+                id: "k".into(),
+                rotation: false,
+            }]),
+            log_groups: Ok(vec![account::LogGroup {
+                name: "g".into(),
+                kms: false,
+            }]),
+            guardduty: Ok(false),
+            functions: env(),
+            task_definitions: env(),
+            secrets: Ok(vec![account::Secret {
+                name: "s".into(),
+                rotation: false,
+            }]),
+        }));
+        let mut ids: Vec<&str> = emitted.iter().map(|f| f.check.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for f in &emitted {
+            let c = get(&f.check).unwrap_or_else(|| panic!("{} is not in the catalogue", f.check));
+            if f.check != "iam.admin_wildcard" {
+                // An unattached admin policy is one step lower than its catalogue severity.
+                assert_eq!(c.severity, f.severity, "{}", f.check);
+            }
+        }
+        assert_eq!(
+            ids.len(),
+            CATALOGUE.len(),
+            "catalogued checks nothing emits: {:?}",
+            CATALOGUE
+                .iter()
+                .map(|c| c.id)
+                .filter(|i| !ids.contains(i))
+                .collect::<Vec<_>>()
+        );
+    }
+}
