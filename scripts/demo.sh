@@ -152,6 +152,21 @@ step audit --type security --env test
 step audit --type compliance --env test
 "$helm" audit --type compliance --env test | head -12 || true
 
+# The whole account, not only the registry: every region's volumes, snapshots, databases,
+# keys, log groups, functions, secrets, security groups and ACLs, and the account's IAM,
+# buckets and trails; then the CIS v3.0.0 view, a SARIF export and what changed since.
+step audit --type security --scope account --regions us-east-1 --env test
+"$helm" audit --type security --scope account --regions us-east-1 --env test | grep -E '^(security|[A-Z]+ +|  not evaluated)' | head -24 || true
+
+step audit --type compliance --framework cis-3.0 --scope account --regions us-east-1 --env test
+"$helm" audit --type compliance --framework cis-3.0 --scope account --regions us-east-1 --env test | grep -E '^(CIS|  [0-9.]+ )' | head -16 || true
+
+step audit --type security --scope account --regions us-east-1 --output sarif --env test
+"$helm" audit --type security --scope account --regions us-east-1 --output sarif --env test | head -12 || true
+
+step audit --type security --scope account --regions us-east-1 --since-last --env test
+"$helm" audit --type security --scope account --regions us-east-1 --since-last --env test | grep -A6 '^audit diff' || true
+
 # Central Helm: the issues health opened, the board, a work item, plain language, the old form.
 step issues --env test
 "$helm" issues --env test

@@ -13,6 +13,8 @@ Extra endpoints (not AWS, only for seeding tests and demos):
                                         "message": "...", "status": 403}  or {"match": "name", ...}
                                         or {"operation": "GetMetricData", ...} (with or without region);
                                         an empty list ({"faults": []}) clears them
+  POST /helm-emulator/iam/age          {"user": "u", "days": 100, "password_last_used_days_ago": 60,
+                                        "key_last_used_days_ago": 50}: back-date a user's credentials
   GET  /helm-emulator/ping             "ok" once the server answers
 """
 
@@ -431,6 +433,87 @@ lambda_models.LambdaBackend.update_function_configuration = _update_config_guard
 
 
 # --------------------------------------------------------------------------------------
+# Patch: the EBS default key is AWS-managed. AWS creates `alias/aws/ebs` as an AWS managed
+# key (KeyManager AWS, rotated by AWS every year) the first time an encrypted volume is made
+# without a key; moto creates it as a CUSTOMER key without rotation, so every account that
+# encrypts its volumes would fail the customer-key rotation check.
+# --------------------------------------------------------------------------------------
+from moto.ec2.models import elastic_block_store as ebs_models  # noqa: E402
+
+_original_default_key = ebs_models.EBSBackend._create_default_encryption_key
+
+
+def _default_key_aws_managed(self):
+    from moto.kms import kms_backends
+    arn = _original_default_key(self)
+    key = kms_backends[self.account_id][self.region_name].describe_key(arn)
+    key.key_manager = "AWS"
+    return arn
+
+
+ebs_models.EBSBackend._create_default_encryption_key = _default_key_aws_managed
+
+
+# --------------------------------------------------------------------------------------
+# Patch: IAM server certificates' expiry. AWS answers each certificate's Expiration from
+# the certificate itself (its notAfter); moto answers 2012-05-08 for every one, so every
+# certificate would look expired and the expired-certificate check could never pass.
+# --------------------------------------------------------------------------------------
+from moto.iam import responses as iam_responses  # noqa: E402
+from moto.iam.models import iam_backends  # noqa: E402
+
+_original_list_server_certificates = iam_responses.IamResponse.list_server_certificates
+
+
+def _not_after(body):
+    from cryptography import x509
+    try:
+        cert = x509.load_pem_x509_certificate(body.encode())
+    except Exception:  # a body moto accepted but that is no PEM certificate
+        return None
+    return cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _list_server_certificates_with_expiry(self):
+    result = _original_list_server_certificates(self)
+    certs = {c.cert_name: c for c in self.backend.list_server_certificates()}
+    for meta in result.result["ServerCertificateMetadataList"]:
+        cert = certs.get(meta["ServerCertificateName"])
+        expires = cert and _not_after(cert.cert_body or "")
+        if expires:
+            meta["Expiration"] = expires
+    return result
+
+
+iam_responses.IamResponse.list_server_certificates = _list_server_certificates_with_expiry
+
+
+def _age_iam_user(environ, start_response):
+    """Seeding hook (not AWS): make a user's credentials `days` older, as a real account's
+    are after months of use (moto dates every key and user at the call that made it).
+    Body: {"user": "u", "days": 100, "password_last_used_days_ago": 60 (optional),
+    "key_last_used_days_ago": 50 (optional)}."""
+    payload = json.loads(_read_body(environ) or b"{}")
+    backend = iam_backends[_account_of(environ)]["aws"]
+    user = backend.users.get(payload.get("user"))
+    if user is None:
+        return _json(start_response, "404 Not Found", {"error": "no such user"})
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    delta = dt.timedelta(days=float(payload.get("days", 0)))
+    user.create_date = user.create_date - delta
+    for key in user.access_keys:
+        key.create_date = key.create_date - delta
+        if payload.get("key_last_used_days_ago") is not None:
+            from moto.iam.models import AccessKeyLastUsed
+            key.last_used = AccessKeyLastUsed(
+                timestamp=now - dt.timedelta(days=float(payload["key_last_used_days_ago"])),
+                service="s3", region="us-east-1")
+    if payload.get("password_last_used_days_ago") is not None:
+        user.password_last_used = now - dt.timedelta(days=float(payload["password_last_used_days_ago"]))
+    return _json(start_response, "200 OK", {"user": user.name, "keys": len(user.access_keys)})
+
+
+# --------------------------------------------------------------------------------------
 # Fault injection (not a moto patch: AWS fails in ways moto never does). A fault matches a
 # request by the region of its signature and/or a string in its path or body, and answers
 # with the AWS error shape of the request's protocol. For GetMetricData a `match` fault
@@ -547,6 +630,8 @@ class HelmEmulator:
             return _json(start_response, "200 OK", "ok")
         if path == "/helm-emulator/ce/daily-costs" and environ["REQUEST_METHOD"] == "POST":
             return _seed_costs(environ, start_response)
+        if path == "/helm-emulator/iam/age" and environ["REQUEST_METHOD"] == "POST":
+            return _age_iam_user(environ, start_response)
         if path == "/helm-emulator/faults" and environ["REQUEST_METHOD"] == "POST":
             return _set_faults(environ, start_response)
         if path == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
@@ -582,7 +667,26 @@ class HelmEmulator:
                 rows = dict(_costs.get(_account_of(environ), {}))
             if rows:
                 return _get_cost_and_usage(environ, start_response, rows)
+        if environ.get("REQUEST_METHOD") == "GET" and "versioning" in environ.get("QUERY_STRING", "").split("&"):
+            return _bucket_versioning(self.app, environ, start_response)
         return self.app(environ, start_response)
+
+
+# --------------------------------------------------------------------------------------
+# Patch: GetBucketVersioning's root element. AWS answers <VersioningConfiguration>; moto
+# 5.2.5 answers <GetBucketVersioningResponse>, which botocore reads anyway but the AWS SDK
+# for Rust refuses ("expected VersioningConfiguration"), so no bucket's versioning could
+# be read. The body is renamed, nothing else.
+# --------------------------------------------------------------------------------------
+def _bucket_versioning(app, environ, start_response):
+    status, headers, body = _call(app, environ)
+    if b"<GetBucketVersioningResponse" in body:
+        body = body.replace(b"<GetBucketVersioningResponse", b"<VersioningConfiguration").replace(
+            b"</GetBucketVersioningResponse>", b"</VersioningConfiguration>")
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+    start_response(status, headers)
+    return [body]
 
 
 def _query_action(environ):
@@ -614,6 +718,9 @@ def main(argv=None):
     os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
     # A new AWS account's Lambda concurrency (moto enforces the 100 left unreserved).
     os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
+    # A real account owns none of Amazon's public AMIs: with moto's ~1,300 built-in images
+    # loaded, their snapshots answer DescribeSnapshots owner=self as the account's own.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, HelmEmulator(app, args.request_log), threaded=True)
 

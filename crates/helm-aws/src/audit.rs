@@ -43,7 +43,7 @@ pub fn parse_policy(document: &str) -> Vec<Statement> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_string();
     }

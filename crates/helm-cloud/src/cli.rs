@@ -270,10 +270,14 @@ pub enum Command {
     },
 
     /// Audit cost, security or compliance (or all); exit 0 pass, 1 warning, 2 error, 3 critical.
+    /// `audit diff OLD.json NEW.json`: new, resolved and unchanged findings.
+    #[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
     Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
         /// cost, security, compliance or all.
-        #[arg(long = "type", alias = "focus", value_parser = ["cost", "security", "compliance", "all"], value_name = "TYPE")]
-        kind: String,
+        #[arg(long = "type", alias = "focus", value_parser = ["cost", "security", "compliance", "all"], value_name = "TYPE", required = true)]
+        kind: Option<String>,
         #[arg(long, default_value = "test", value_name = "E")]
         env: String,
         #[arg(long, default_value = "30d", value_name = "DURATION")]
@@ -282,14 +286,26 @@ pub enum Command {
         #[arg(long)]
         notify: bool,
         /// `registry`: the registry's resources; `account`: also sweep every volume,
-        /// snapshot, database, key, log group, function, task definition and secret of
-        /// the regions (all regions at once).
+        /// snapshot, database, key, log group, function, task definition, secret, security
+        /// group and network ACL of the regions (all regions at once), and the account's
+        /// IAM users, roles, password policy, certificates, buckets and trails.
         #[arg(long, value_parser = ["registry", "account"], default_value = "registry")]
         scope: String,
         /// The regions `--scope account` sweeps (comma-separated; default: the
         /// registry's regions and the default region).
         #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
         regions: Vec<String>,
+        /// Print the report as SARIF 2.1.0, OCSF Detection Findings or CSV (and save it
+        /// beside the JSON report) instead of the text or JSON rendering.
+        #[arg(long, value_parser = ["sarif", "ocsf", "csv"], value_name = "FORMAT")]
+        output: Option<String>,
+        /// With --type compliance: every control of the framework as pass, fail, not
+        /// evaluated or manual (cis-3.0 or fsbp).
+        #[arg(long, value_parser = ["cis-3.0", "fsbp"], value_name = "NAME")]
+        framework: Option<String>,
+        /// Also compare with the previous report of the same type and environment.
+        #[arg(long)]
+        since_last: bool,
     },
 
     /// Alerts: `notify test CHANNEL`, `notify status`, `notify flush`.
@@ -403,6 +419,18 @@ pub enum NotifyCommand {
     Status,
     /// Deliver what waits in the outbox now (exit 1 when some still wait or were refused).
     Flush,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// New, resolved and unchanged findings between two saved audit reports (JSON); exit 0
+    /// when nothing is new, 1 when something is.
+    Diff {
+        #[arg(value_name = "OLD.json")]
+        old: std::path::PathBuf,
+        #[arg(value_name = "NEW.json")]
+        new: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

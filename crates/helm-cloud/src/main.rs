@@ -355,18 +355,32 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         Command::Domains(cli::DomainsCommand::Trust) => commands::central::trust(ctx, true),
         Command::Domains(cli::DomainsCommand::Untrust) => commands::central::trust(ctx, false),
         Command::Audit {
+            command: Some(cli::AuditCommand::Diff { old, new }),
+            ..
+        } => commands::audit::diff(ctx, &old, &new),
+        Command::Audit {
+            command: None,
             kind,
             env,
             timeframe,
             notify,
             scope,
             regions,
+            output,
+            framework,
+            since_last,
         } => {
             let scope = commands::audit::Scope {
                 account: scope == "account",
                 regions,
             };
-            commands::audit::run(ctx, &kind, &env, &timeframe, notify, &scope).await
+            let opts = commands::audit::Options {
+                output,
+                framework,
+                since_last,
+            };
+            let kind = kind.unwrap_or_default();
+            commands::audit::run(ctx, &kind, &env, &timeframe, notify, &scope, &opts).await
         }
         Command::Notify(cli::NotifyCommand::Test { channel }) => {
             commands::notify::test(ctx, &channel)

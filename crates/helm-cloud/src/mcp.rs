@@ -125,6 +125,12 @@ pub struct AuditArgs {
     pub env: Option<String>,
     /// Cost window: 7d, 30d. Default 30d.
     pub timeframe: Option<String>,
+    /// registry (default) or account: also sweep every resource of the account's regions.
+    pub scope: Option<String>,
+    /// The regions the account scope sweeps. Default: the registry's and the default region.
+    pub regions: Option<Vec<String>>,
+    /// With type compliance: cis-3.0 or fsbp, every control as pass, fail, not evaluated or manual.
+    pub framework: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -541,6 +547,9 @@ impl HelmMcp {
         let mut argv = vec!["audit".to_string(), "--type".into(), a.kind];
         opt(&mut argv, "--env", &env);
         opt(&mut argv, "--timeframe", &a.timeframe);
+        opt(&mut argv, "--scope", &a.scope);
+        opt(&mut argv, "--regions", &a.regions.map(|r| r.join(",")));
+        opt(&mut argv, "--framework", &a.framework);
         self.read(&env, argv).await
     }
 

@@ -220,6 +220,13 @@ impl Evaluated {
             .push((Some(resource.to_string()), check.to_string()));
     }
 
+    /// `check` (or a family) was evaluated on every resource named `… ({region})`: a
+    /// regional sweep judges its own region only.
+    pub fn add_in_region(&mut self, region: &str, check: &str) {
+        self.entries
+            .push((Some(format!("*({region})")), check.to_string()));
+    }
+
     /// `check` (or a family) was evaluated on every resource it applies to.
     pub fn add_everywhere(&mut self, check: &str) {
         self.entries.push((None, check.to_string()));
@@ -246,6 +253,13 @@ impl Evaluated {
         self.entries.is_empty()
     }
 
+    /// Whether `check` was evaluated on some resource (by name or through its family).
+    pub fn mentions(&self, check: &str) -> bool {
+        self.entries.iter().any(|(_, c)| {
+            c == check || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str()))
+        })
+    }
+
     /// How many evaluated scopes none of `failed` (resource, check) falls in: the checks
     /// that passed.
     pub fn passing(&self, failed: &[(String, String)]) -> usize {
@@ -258,8 +272,11 @@ impl Evaluated {
 
 /// Whether one evaluated entry (resource or every one, check or family) covers a check.
 fn entry_covers((r, c): &(Option<String>, String), resource: &str, check: &str) -> bool {
-    r.as_deref().is_none_or(|r| r == resource)
-        && (c == check || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
+    r.as_deref().is_none_or(|r| {
+        r == resource
+            || r.strip_prefix('*')
+                .is_some_and(|region| resource.ends_with(&format!(" {region}")))
+    }) && (c == check || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
 }
 
 /// The resource and check of a fingerprint `<env>/<resource>/<check>`.

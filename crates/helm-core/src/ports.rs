@@ -409,4 +409,9 @@ pub trait AccountFacts {
         &self,
         region: &str,
     ) -> impl Future<Output = crate::auditor::account::RegionSweep>;
+    /// The account-wide families (IAM, S3, CloudTrail), read through `region`.
+    fn account_wide(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = crate::auditor::account::AccountWide>;
 }

@@ -5,17 +5,76 @@
 
 use super::{health::issue_store, targets};
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult, EXIT_NOPERM, failure_exit_code};
+use crate::error::{
+    CliError, CliResult, EXIT_DATAERR, EXIT_NOINPUT, EXIT_NOPERM, failure_exit_code,
+};
 use helm_core::auditor::Finding;
 use helm_core::auditor::audit::{self, AuditOutcome, AuditRequest};
+use helm_core::auditor::export;
 use helm_core::auditor::run::CostRun;
 use helm_core::config::duration;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// `--scope` and `--regions`.
 pub struct Scope {
     pub account: bool,
     pub regions: Vec<String>,
+}
+
+/// `--output`, `--framework`, `--since-last`.
+pub struct Options {
+    pub output: Option<String>,
+    pub framework: Option<String>,
+    pub since_last: bool,
+}
+
+/// A saved audit report, or a clear error naming the file.
+fn read_report(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read(path).map_err(|e| {
+        CliError::new(EXIT_NOINPUT, format!("cannot read {}: {e}", path.display()))
+            .hint("name two reports under .fractary/plugins/helm-cloud/audits/<env>/")
+    })?;
+    let v: Value = serde_json::from_slice(&text).map_err(|e| {
+        CliError::new(
+            EXIT_DATAERR,
+            format!("{} is not an audit report: {e}", path.display()),
+        )
+    })?;
+    if !v["findings"]["by_severity"].is_object() || !v["audit"].is_object() {
+        return Err(CliError::new(
+            EXIT_DATAERR,
+            format!(
+                "{} is not an audit report: it has no audit and findings.by_severity",
+                path.display()
+            ),
+        )
+        .hint("pass the .json report audit saved, not its .md or an export"));
+    }
+    Ok(v)
+}
+
+/// `audit diff OLD NEW`: exit 0 when nothing is new, 1 when something is.
+pub fn diff(ctx: &Ctx, old: &Path, new: &Path) -> CliResult {
+    let (a, b) = (read_report(old)?, read_report(new)?);
+    let mut d = helm_core::auditor::diff::diff(&a, &b);
+    d["older"]["report"] = Value::String(old.display().to_string());
+    d["newer"]["report"] = Value::String(new.display().to_string());
+    ctx.out.result(&d, || helm_core::auditor::diff::render(&d));
+    Ok(u8::from(d["counts"]["new"].as_u64().unwrap_or(0) > 0))
+}
+
+/// The newest saved report of `kind` in `dir`, if any.
+fn last_report(dir: &Path, kind: &str) -> Option<PathBuf> {
+    let suffix = format!("-{kind}.json");
+    helm_core::fsutil::json_files(dir)
+        .ok()?
+        .into_iter()
+        .rfind(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(&suffix) && !n.starts_with('.'))
+        })
 }
 
 pub async fn run(
@@ -25,7 +84,11 @@ pub async fn run(
     timeframe: &str,
     notify: bool,
     scope: &Scope,
+    opts: &Options,
 ) -> CliResult {
+    if opts.framework.is_some() && kind != "compliance" {
+        return Err(CliError::usage("--framework goes with --type compliance"));
+    }
     let config = ctx.config()?;
     let view = targets::environment(ctx, &config, env)?;
     let span =
@@ -60,12 +123,18 @@ pub async fn run(
         r.dedup();
         r
     } else {
-        let mut r = scope.regions.clone();
-        r.dedup();
+        // Each region once, in the order the user gave them.
+        let mut r: Vec<String> = Vec::new();
+        for x in &scope.regions {
+            if !r.contains(x) {
+                r.push(x.clone());
+            }
+        }
         r
     };
     let req = AuditRequest {
         account_regions: scope.account.then_some(swept.as_slice()),
+        framework: opts.framework.as_deref(),
         suppressions: &suppressions,
         kind,
         view: &view,
@@ -90,6 +159,7 @@ pub async fn run(
     let _progress = ctx.out.progress(format!("{kind} audit of {env}"));
     let store = issue_store(ctx, &config);
     let dir = ctx.paths.plugin_dir().join("audits").join(env);
+    let previous = opts.since_last.then(|| last_report(&dir, kind)).flatten();
     match audit::audit(&clients, &req, &store, &dir, &|p| ctx.show_path(p)).await? {
         AuditOutcome::NothingEvaluated { failure, message } => {
             let code = failure_exit_code(failure);
@@ -116,6 +186,47 @@ pub async fn run(
                 super::notify::after_issues(ctx, &config, &[env.to_string()], report, notify)
             {
                 data["notifications"] = n;
+            }
+            if opts.since_last {
+                data["since_last"] = match &previous {
+                    Some(p) => {
+                        let mut d = helm_core::auditor::diff::diff(&read_report(p)?, &data);
+                        d["older"]["report"] = Value::String(ctx.show_path(p));
+                        d
+                    }
+                    None => Value::Null,
+                };
+                if previous.is_none() {
+                    ctx.out
+                        .warn("--since-last: no earlier report of this type and environment");
+                }
+            }
+            let saved = data["report_path"]
+                .as_str()
+                .and_then(|p| Path::new(p).file_name())
+                .map(|n| dir.join(n));
+            if let Some(format) = &opts.output {
+                let version = env!("CARGO_PKG_VERSION");
+                let (body, ext) = match format.as_str() {
+                    "sarif" => (
+                        serde_json::to_string_pretty(&export::sarif(&data, version)).expect("JSON"),
+                        "sarif",
+                    ),
+                    "ocsf" => (
+                        serde_json::to_string_pretty(&export::ocsf(&data, version, None))
+                            .expect("JSON"),
+                        "ocsf.json",
+                    ),
+                    _ => (export::csv(&data), "csv"),
+                };
+                if let Some(json_path) = &saved {
+                    let path = json_path.with_extension(ext);
+                    helm_core::fsutil::write_atomic(&path, body.as_bytes())?;
+                    ctx.out
+                        .warn_plain(&format!("{format} written to {}", ctx.show_path(&path)));
+                }
+                ctx.out.text(body.trim_end());
+                return Ok(code);
             }
             ctx.out.result(&data, || render(&data, &findings));
             Ok(code)
@@ -211,6 +322,32 @@ fn render(data: &Value, findings: &[Finding]) -> String {
             ));
         }
     }
+    let fw = &data["framework"];
+    if fw.is_object() {
+        let c = &fw["counts"];
+        s.push_str(&format!(
+            "\n{}: {} ({} pass, {} fail, {} not evaluated, {} manual of {} controls)\n",
+            fw["title"].as_str().unwrap_or_default(),
+            fw["percentage"]
+                .as_f64()
+                .map(|p| format!("{p}% of evaluated controls pass"))
+                .unwrap_or_else(|| "no control could be evaluated".into()),
+            c["pass"],
+            c["fail"],
+            c["not_evaluated"],
+            c["manual"],
+            c["total"]
+        ));
+        for ctl in fw["controls"].as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "  {:<16} {:<13} {} ({})\n",
+                ctl["id"].as_str().unwrap_or_default(),
+                ctl["status"].as_str().unwrap_or_default(),
+                ctl["title"].as_str().unwrap_or_default(),
+                ctl["detail"].as_str().unwrap_or_default()
+            ));
+        }
+    }
     for f in findings {
         s.push_str(&format!(
             "\n{:<8} {} ({}): {}\n         fix: {}{}\n",
@@ -235,6 +372,10 @@ fn render(data: &Value, findings: &[Finding]) -> String {
             h["reason"].as_str().unwrap_or_default(),
             h["expires"].as_str().unwrap_or("no expiry"),
         ));
+    }
+    if data["since_last"].is_object() {
+        s.push('\n');
+        s.push_str(&helm_core::auditor::diff::render(&data["since_last"]));
     }
     s.push_str(&format!(
         "\nReport: {} (and .md)\n",

@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_account;
 mod audit_security;
 mod aws;
 mod central;

@@ -36,6 +36,9 @@ pub struct AuditRequest<'a> {
     /// `--scope account`: sweep every resource of these regions as well (None: the
     /// registry's resources only).
     pub account_regions: Option<&'a [String]>,
+    /// `--framework cis-3.0|fsbp`: the compliance view of that framework (the security
+    /// checks run as well, since most controls are decided by them).
+    pub framework: Option<&'a str>,
 }
 
 /// What an audit produced.
@@ -106,6 +109,8 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
     let (kind, env, now) = (req.kind, req.view.environment.as_str(), req.cost.now);
     let kinds: Vec<&str> = if kind == "all" {
         TYPES.to_vec()
+    } else if req.framework.is_some() && kind == "compliance" {
+        vec!["security", "compliance"]
     } else {
         vec![kind]
     };
@@ -132,7 +137,7 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
                     .collect();
                 let mut part = run::security(world, &scoped, &regions).await;
                 if let Some(swept) = req.account_regions {
-                    let acc = run::account(world, swept).await;
+                    let acc = run::account(world, swept, now).await;
                     part.findings.extend(acc.findings);
                     part.not_evaluated.extend(acc.not_evaluated);
                     part.failures.extend(acc.failures);
@@ -193,6 +198,13 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
     });
     let metrics = if kinds.len() == 1 {
         metrics.remove(kinds[0]).unwrap_or(Value::Null)
+    } else if kind != "all" {
+        // --framework: the asked type's metrics, the others' beside them.
+        let mut m = metrics.remove(kind).unwrap_or(Value::Null);
+        for (k, v) in metrics {
+            m[k] = v;
+        }
+        m
     } else {
         Value::Object(metrics)
     };
@@ -234,6 +246,51 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
                 f.extend(extra);
             }
         }
+    }
+    // What this run looked at, so a later `audit diff` can tell resolved from not looked at.
+    let mut audited_regions: Vec<String> = regions.clone();
+    audited_regions.extend(req.account_regions.into_iter().flatten().cloned());
+    audited_regions.sort();
+    audited_regions.dedup();
+    data["audit"]["regions"] = json!(audited_regions);
+    let evaluated_anywhere = |c: &str| parts.iter().any(|(_, e)| e.mentions(c));
+    let mut checks_evaluated: Vec<String> = super::catalogue::CATALOGUE
+        .iter()
+        .map(|c| c.id.to_string())
+        .chain(
+            super::compliance::CONTROLS
+                .iter()
+                .map(|c| format!("cis.{}", c.0)),
+        )
+        .filter(|c| evaluated_anywhere(c))
+        .collect();
+    checks_evaluated.sort();
+    data["checks_evaluated"] = json!(checks_evaluated);
+    if let Some(name) = req.framework {
+        let ne: Vec<String> = data["summary"]["not_evaluated"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        data["framework"] = super::framework::evaluate(
+            name,
+            &super::framework::Evidence {
+                failed: &failed
+                    .iter()
+                    .map(|(r, c)| (c.clone(), r.clone()))
+                    .collect::<Vec<_>>(),
+                evaluated: &evaluated_anywhere,
+                not_evaluated: &ne,
+                account_scope: req.account_regions.is_some(),
+            },
+        )
+        .ok_or_else(|| {
+            crate::Error::usage(
+                format!("no framework {name:?}"),
+                Some("cis-3.0 or fsbp".into()),
+            )
+        })?;
     }
     data["audit"]["scope"] = json!(if req.account_regions.is_some() {
         "account"
@@ -417,6 +474,20 @@ mod tests {
                 functions: Err(f("lambda:ListFunctions")),
                 task_definitions: Err(f("ecs:ListTaskDefinitions")),
                 secrets: Err(f("secretsmanager:ListSecrets")),
+                security_hub: Err(f("securityhub:DescribeHub")),
+                groups: Err(f("ec2:DescribeSecurityGroups")),
+                nacls: Err(f("ec2:DescribeNetworkAcls")),
+            }
+        }
+        async fn account_wide(&self, _region: &str) -> crate::auditor::account::AccountWide {
+            let f = |api: &str| crate::testing::failure(api, self.0);
+            crate::auditor::account::AccountWide {
+                credentials: Err(f("iam:GetCredentialReport")),
+                principals: Err(f("iam:GetAccountAuthorizationDetails")),
+                password_policy: Err(f("iam:GetAccountPasswordPolicy")),
+                server_certs: Err(f("iam:ListServerCertificates")),
+                buckets: Err(f("s3:ListBuckets")),
+                trails: Err(f("cloudtrail:DescribeTrails")),
             }
         }
     }
@@ -501,6 +572,7 @@ mod tests {
         let req = AuditRequest {
             suppressions: &super::super::suppress::Suppressions::default(),
             account_regions: Some(&["us-east-1".to_string()]),
+            framework: None,
             kind,
             view: &view,
             targets: &targets,
@@ -563,6 +635,7 @@ mod tests {
         let req = AuditRequest {
             suppressions: &super::super::suppress::Suppressions::default(),
             account_regions: None,
+            framework: None,
             kind: "vibes",
             view: &view,
             targets: &[],

@@ -88,7 +88,9 @@ pub async fn security<F: SecurityFacts>(
             Some(ResourceKind::S3) => {
                 match facts.bucket_facts(&res.region, &res.id, &res.name).await {
                     Ok(b) => {
-                        part.evaluated.add(&res.id, "s3.");
+                        for c in sec::BUCKET_CHECKS {
+                            part.evaluated.add(&res.id, c);
+                        }
                         findings.extend(sec::bucket_findings(&b))
                     }
                     Err(e) => part.missed(&format!("bucket {}", res.id), None, &e),
@@ -127,7 +129,9 @@ pub async fn security<F: SecurityFacts>(
     }
     match facts.customer_policies().await {
         Ok(policies) => {
-            part.evaluated.add_everywhere("iam.");
+            // Only the policy checks: the account sweep's iam.* checks read other things.
+            part.evaluated.add_everywhere("iam.admin_wildcard");
+            part.evaluated.add_everywhere("iam.service_wildcard");
             checked.insert("customer_managed_policies".into(), json!(policies.len()));
             for p in &policies {
                 findings.extend(sec::policy_findings(p));
@@ -146,8 +150,11 @@ pub async fn security<F: SecurityFacts>(
             }
             // Security Hub not enabled in the account is a fact about the account, not a
             // read that failed: its findings are none, and the report says so.
+            // Nor is it evidence that a Security Hub finding went away (or that the hub
+            // is on): its issues are left as they are.
             Err(e) if e.code.as_deref() == Some("InvalidAccessException") => {
                 checked.insert(format!("security_hub_{r}"), json!("not enabled"));
+                hub_all = false;
             }
             Err(e) => {
                 part.missed("securityhub:GetFindings", Some(r), &e);
@@ -170,18 +177,35 @@ pub async fn security<F: SecurityFacts>(
 
 /// The account sweep of `regions`, all regions at once: its findings, and a family whose
 /// every region was read is evaluated everywhere (an issue on it may resolve).
-pub async fn account<F: crate::ports::AccountFacts>(facts: &F, regions: &[String]) -> Part {
+pub async fn account<F: crate::ports::AccountFacts>(
+    facts: &F,
+    regions: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Part {
     use super::account as acc;
-    let sweeps = futures::future::join_all(regions.iter().map(|r| facts.region_sweep(r))).await;
+    let home = regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".into());
+    let (sweeps, wide) = futures::join!(
+        futures::future::join_all(regions.iter().map(|r| facts.region_sweep(r))),
+        facts.account_wide(&home)
+    );
     let mut part = Part::new();
     let mut counts = Map::new();
     let mut unread: Vec<&str> = Vec::new();
     for s in &sweeps {
         part.findings.extend(acc::findings(s));
+        // A region judges its own resources only: a later run over fewer regions must not
+        // resolve the others' issues.
         for (checks, err) in acc::families(s) {
-            if let Some(e) = err {
-                part.missed(&e.api, Some(&s.region), e);
-                unread.extend(checks.iter().copied());
+            match err {
+                Some(e) => part.missed(&e.api, Some(&s.region), e),
+                None => {
+                    for c in checks {
+                        part.evaluated.add_in_region(&s.region, c);
+                    }
+                }
             }
         }
         let n = |r: Result<usize, &Failure>| json!(r.ok());
@@ -197,19 +221,45 @@ pub async fn account<F: crate::ports::AccountFacts>(facts: &F, regions: &[String
                 "functions": n(s.functions.as_ref().map(Vec::len)),
                 "task_definitions": n(s.task_definitions.as_ref().map(Vec::len)),
                 "secrets": n(s.secrets.as_ref().map(Vec::len)),
+                "security_groups": n(s.groups.as_ref().map(Vec::len)),
+                "network_acls": n(s.nacls.as_ref().map(Vec::len)),
                 "guardduty_enabled": s.guardduty.as_ref().ok(),
+                "security_hub_enabled": s.security_hub.as_ref().ok(),
             }),
         );
     }
-    for c in super::catalogue::CATALOGUE {
-        let swept = sweeps
-            .first()
-            .is_some_and(|s| acc::families(s).iter().any(|(cs, _)| cs.contains(&c.id)));
-        if swept && !unread.contains(&c.id) {
-            part.evaluated.add_everywhere(c.id);
+    for (checks, err) in acc::wide_families(&wide) {
+        if let Some(e) = err {
+            part.missed(&e.api, None, e);
+            unread.extend(checks.iter().copied());
         }
     }
-    part.metrics = json!({"regions": regions, "read": counts});
+    let (found, undecided) = acc::wide_findings(&wide, now);
+    part.findings.extend(found);
+    for (check, why) in undecided {
+        let line = format!("{check}: {why}");
+        if !part.not_evaluated.contains(&line) {
+            part.not_evaluated.push(line);
+        }
+        unread.push(check);
+    }
+    let n = |r: Result<usize, &Failure>| json!(r.ok());
+    counts.insert(
+        "account".into(),
+        json!({
+            "users": n(wide.credentials.as_ref().map(|c| c.users.len())),
+            "principals": n(wide.principals.as_ref().map(Vec::len)),
+            "server_certificates": n(wide.server_certs.as_ref().map(Vec::len)),
+            "buckets": n(wide.buckets.as_ref().map(Vec::len)),
+            "trails": n(wide.trails.as_ref().map(Vec::len)),
+        }),
+    );
+    for c in acc::WIDE_FAMILIES.iter().flat_map(|f| f.iter().copied()) {
+        if !unread.contains(&c) {
+            part.evaluated.add_everywhere(c);
+        }
+    }
+    part.metrics = json!({"regions": regions, "account_reads_from": home, "read": counts});
     part
 }
 

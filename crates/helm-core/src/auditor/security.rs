@@ -131,6 +131,13 @@ pub fn bucket_findings(b: &BucketFacts) -> Vec<Finding> {
     out
 }
 
+/// The checks [`bucket_findings`] decides.
+pub const BUCKET_CHECKS: &[&str] = &[
+    "s3.public_bucket",
+    "s3.public_access_block",
+    "s3.default_encryption",
+];
+
 /// One statement of a customer-managed IAM policy's default version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
