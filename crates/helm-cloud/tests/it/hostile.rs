@@ -121,6 +121,16 @@ const PARSERS: &[Parser] = &[
         args: &["config", "validate"],
     },
     Parser {
+        name: "audit report (audit diff)",
+        file: Some(".fractary/plugins/helm-cloud/audits/test/old.json"),
+        args: &[
+            "audit",
+            "diff",
+            ".fractary/plugins/helm-cloud/audits/test/old.json",
+            ".fractary/plugins/helm-cloud/audits/test/old.json",
+        ],
+    },
+    Parser {
         name: "log lines",
         file: Some("lines.log"),
         args: &["patterns", "lines.log"],

@@ -613,7 +613,11 @@ pub fn findings(s: &RegionSweep) -> Vec<Finding> {
                 "Default security group allows traffic",
                 Severity::Medium,
                 format!("{} ({r})", g.id),
-                format!("the VPC's default group has {} rules", g.rules),
+                format!(
+                    "the VPC's default group has {} rule{}",
+                    g.rules,
+                    if g.rules == 1 { "" } else { "s" }
+                ),
                 "Remove every inbound and outbound rule of the default group; use named groups",
             ));
         }
