@@ -386,6 +386,21 @@ pub enum Command {
         explain: bool,
     },
 
+    /// The dashboard as a local web page (read-only: it reads the project's files, makes no
+    /// AWS call and runs no command); pages update live when a report is written.
+    Serve {
+        /// Address to listen on (loopback unless --token-env is given).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+        /// Environments to show (repeatable; default: every configured one).
+        #[arg(long, value_name = "E")]
+        env: Vec<String>,
+        /// The environment variable holding a bearer token every request must present
+        /// (required to listen beyond loopback).
+        #[arg(long, value_name = "NAME")]
+        token_env: Option<String>,
+    },
+
     /// Serve the commands to AI agents over the Model Context Protocol (stdio): health,
     /// slo, metrics, logs, investigate, audit, issues, issue_show, dashboard, status,
     /// escalate, remediate_plan and remediate_apply. The project, endpoint and AWS settings

@@ -11,6 +11,7 @@ mod error;
 mod exporter;
 mod mcp;
 mod output;
+mod serve;
 mod table;
 
 use clap::error::ErrorKind as ClapKind;
@@ -167,7 +168,7 @@ pub(crate) fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
         | Command::Logs { env, .. }
         | Command::Audit { env, .. }
         | Command::Config(ConfigCommand::Show { env }) => resolve(env)?,
-        Command::Watch { env, .. } => {
+        Command::Watch { env, .. } | Command::Serve { env, .. } => {
             for e in env.iter_mut() {
                 resolve(e)?;
             }
@@ -451,6 +452,21 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         }
         Command::OpsManage { operation, args } => ops_manage(ctx, &operation, &args).await,
         Command::Ask { text, explain } => ask(ctx, &text, explain).await,
+        Command::Serve {
+            listen,
+            env,
+            token_env,
+        } => {
+            serve::run(
+                ctx,
+                serve::ServeArgs {
+                    listen,
+                    envs: env,
+                    token_env,
+                },
+            )
+            .await
+        }
         Command::Mcp { env, plan_ttl } => {
             let ttl = helm_core::config::duration::parse(&plan_ttl)
                 .map_err(|e| CliError::usage(format!("--plan-ttl: {e}")))?;

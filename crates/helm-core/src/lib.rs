@@ -28,6 +28,7 @@ pub mod resource;
 pub mod responder;
 pub mod router;
 pub mod scope;
+pub mod site;
 pub mod slo;
 pub mod suggest;
 #[cfg(test)]

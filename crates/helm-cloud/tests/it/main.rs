@@ -23,6 +23,7 @@ mod plugins;
 mod registry;
 mod remediate;
 mod safety;
+mod serve;
 mod slo;
 mod storm;
 mod watch;

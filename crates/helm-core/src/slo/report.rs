@@ -183,7 +183,6 @@ pub async fn evaluate<O: Observer>(
     let start = period.start(now);
     // Read from the 5-minute bucket that holds the period's start.
     let start_s = start.timestamp() - start.timestamp().rem_euclid(BUCKET_SECS);
-    let rules = req.settings.rules(period.length_secs(now));
     let mut report = SloReport {
         environment: req.environment.to_string(),
         now,
@@ -269,12 +268,32 @@ pub async fn evaluate<O: Observer>(
             entry.until = now_s;
         }
     }
+    judge(&mut report, &measured, cache, req, start_s);
+    // Objectives no longer in the registry leave the cache.
+    let keep: std::collections::HashSet<String> =
+        measured.iter().map(|(t, o)| cache_key(t, o)).collect();
+    cache.objectives.retain(|k, _| keep.contains(k));
+    Ok(report)
+}
+
+/// Each measured objective's budget, burn rates and alert from the buckets in `cache`.
+fn judge(
+    report: &mut SloReport,
+    measured: &[(&Target, Objective)],
+    cache: &BucketCache,
+    req: &SloRequest<'_>,
+    start_s: i64,
+) {
+    let now_s = req.now.timestamp();
+    let rules = req.settings.rules(req.settings.period.length_secs(req.now));
     // Budgets and windows count whole buckets: the one in progress is still being written
     // (CloudWatch publishes a period's datapoints up to minutes late), so the windows end at
     // the start of the current bucket.
     let end_s = now_s - now_s.rem_euclid(BUCKET_SECS);
-    for (t, o) in &measured {
-        let entry = &cache.objectives[&cache_key(t, o)];
+    for (t, o) in measured {
+        let Some(entry) = cache.objectives.get(&cache_key(t, o)) else {
+            continue;
+        };
         let in_period: Vec<Bucket> = entry
             .buckets
             .iter()
@@ -304,11 +323,51 @@ pub async fn evaluate<O: Observer>(
             remaining_line: budget::remaining_over_time(&in_period, start_s, end_s, target, 24),
         });
     }
-    // Objectives no longer in the registry leave the cache.
-    let keep: std::collections::HashSet<String> =
-        measured.iter().map(|(t, o)| cache_key(t, o)).collect();
-    cache.objectives.retain(|k, _| keep.contains(k));
-    Ok(report)
+}
+
+/// The SLO report from what `watch` has already read (its state's bucket cache), with no
+/// AWS call: for readers such as `serve`. An objective the cache has no buckets for is
+/// listed as not evaluated ("not read yet"), never as within budget.
+pub fn from_cache(targets: &[Target], req: &SloRequest<'_>, cache: &BucketCache) -> SloReport {
+    let start = req.settings.period.start(req.now);
+    let start_s = start.timestamp() - start.timestamp().rem_euclid(BUCKET_SECS);
+    let mut report = SloReport {
+        environment: req.environment.to_string(),
+        now: req.now,
+        period: req.settings.period.label(),
+        objectives: Vec::new(),
+        not_evaluated: Vec::new(),
+        queries: 0,
+        datapoints_requested: 0,
+        issues: Vec::new(),
+    };
+    let mut measured: Vec<(&Target, Objective)> = Vec::new();
+    for t in targets {
+        for o in objective::objectives(t, &(req.thresholds)(t), req.environment) {
+            match o {
+                Ok(o)
+                    if cache
+                        .objectives
+                        .get(&cache_key(t, &o))
+                        .is_some_and(|c| c.query == query_key(&o)) =>
+                {
+                    measured.push((t, o))
+                }
+                Ok(o) => report.not_evaluated.push(NotEvaluated {
+                    resource: t.resource.id.clone(),
+                    objective: o.name,
+                    reason: "not read yet: no watch cycle has read this objective".into(),
+                }),
+                Err(u) => report.not_evaluated.push(NotEvaluated {
+                    resource: t.resource.id.clone(),
+                    objective: u.name,
+                    reason: u.reason,
+                }),
+            }
+        }
+    }
+    judge(&mut report, &measured, cache, req, start_s);
+    report
 }
 
 /// The check name of an objective's alert: `slo:<objective>:<page|ticket>`.
