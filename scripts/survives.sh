@@ -46,7 +46,8 @@ case "${1:-}" in
         HELM_EMULATOR_PYTHON="$("$repo/scripts/emulator.sh" venv)"
         export HELM_EMULATOR_PYTHON
         rows="$(mktemp)"
-        HELM_SURVIVES_OUT="$rows" cargo test --manifest-path "$repo/Cargo.toml" -p helm-cloud --test it \
+        # --workspace, not -p: the same feature set as every other build (no SDK rebuild).
+        HELM_SURVIVES_OUT="$rows" cargo test --manifest-path "$repo/Cargo.toml" --workspace --test it \
             -- faults:: hostile:: storm:: notify::a_flapping >&2
         table="$(render "$rows")"
         rm -f "$rows"
