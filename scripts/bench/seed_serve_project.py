@@ -36,7 +36,7 @@ for i in range(n_issues):
         "id": f"infra-{i + 1:03d}", "domain": "infrastructure", "severity": sev[i % 4],
         "title": f"Lambda error rate exceeds SLO on {r}", "description": f"{r}: error rate 2% > SLO 0.1%",
         "slo_breach": i % 3 == 0, "detected_at": iso(t), "environment": "test", "affected_resources": [r],
-        "metrics": {"metric": "Errors"}, "work_item_id": None, "status": "open",
+        "metrics": {"metric": "Errors"}, "work_item_id": None, "status": "active",
         "fingerprint": f"test/{r}/error_rate-{i}", "last_seen_at": iso(t), "occurrences": 1,
         "resolved_at": None, "escalated_at": None, "source": "health",
         "history": [{"at": iso(t), "event": "opened", "detail": "bench"}],
