@@ -1162,7 +1162,10 @@ fn render_issue(i: &Value) -> Markup {
         h1 { span class={"sev " (sev_class(s(&i["severity"])))} { (s(&i["severity"])) } " " (s(&i["id"])) " " (s(&i["title"])) }
         p { (s(&i["description"])) }
         p.muted { (s(&i["environment"])) " · " (s(&i["domain"])) " · status " (s(&i["status"])) " · detected " (s(&i["detected_at"]))
-            @if let Some(w) = i["work_item_id"].as_str() { " · escalated as " (w) } }
+            @if let Some(w) = i["work_item_id"].as_str() {
+                " · escalated as "
+                @if w.starts_with("https://") || w.starts_with("http://") { a href=(w) rel="noreferrer" { (w) } } @else { (w) }
+            } }
         p { "Resources: " @for r in i["affected_resources"].as_array().into_iter().flatten() {
             a href={"/resources/" (s(&i["environment"])) "/" (s(r))} { (s(r)) } " " } }
         h2 { "Timeline" }
