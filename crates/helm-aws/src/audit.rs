@@ -331,20 +331,7 @@ impl AwsClients {
 
     /// IAM password policy: the minimum length (Ok(None): no policy).
     pub async fn password_min_length(&self) -> Result<Option<i32>, AwsError> {
-        match self.iam().get_account_password_policy().send().await {
-            Ok(p) => Ok(p
-                .password_policy()
-                .and_then(|x| x.minimum_password_length())),
-            Err(e) => {
-                let err = AwsError::from_sdk("iam:GetAccountPasswordPolicy", None, e);
-                if err.kind == AwsErrorKind::NotFound || err.code.as_deref() == Some("NoSuchEntity")
-                {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        Ok(self.password_policy().await?.map(|p| p.min_length))
     }
 
     /// (root MFA enabled, root access keys present) from the account summary.

@@ -360,7 +360,7 @@ impl helm_core::ports::AccountFacts for AwsClients {
         let (credentials, principals, password_policy) = futures::join!(
             self.sweep_credentials(),
             self.sweep_principals(),
-            self.sweep_password_policy(),
+            self.password_policy(),
         );
         let (server_certs, buckets, trails) = futures::join!(
             self.sweep_server_certs(),
@@ -628,7 +628,7 @@ impl AwsClients {
     }
 
     /// The account's password policy (Ok(None): there is none).
-    async fn sweep_password_policy(&self) -> R<Option<PasswordPolicy>> {
+    pub(crate) async fn password_policy(&self) -> R<Option<PasswordPolicy>> {
         match self.iam().get_account_password_policy().send().await {
             Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
                 min_length: p.minimum_password_length().unwrap_or(0),

@@ -179,20 +179,8 @@ pub async fn evaluate<O: Observer>(
 ) -> Result<SloReport, Failure> {
     let now = req.now;
     let now_s = now.timestamp();
-    let period = req.settings.period;
-    let start = period.start(now);
-    // Read from the 5-minute bucket that holds the period's start.
-    let start_s = start.timestamp() - start.timestamp().rem_euclid(BUCKET_SECS);
-    let mut report = SloReport {
-        environment: req.environment.to_string(),
-        now,
-        period: period.label(),
-        objectives: Vec::new(),
-        not_evaluated: Vec::new(),
-        queries: 0,
-        datapoints_requested: 0,
-        issues: Vec::new(),
-    };
+    let start = req.settings.period.start(now);
+    let (mut report, start_s) = empty_report(req);
     // The objectives, and per region what to read: (objective index, from).
     let mut measured: Vec<(&Target, Objective)> = Vec::new();
     for t in targets {
@@ -276,6 +264,23 @@ pub async fn evaluate<O: Observer>(
     Ok(report)
 }
 
+/// A report with nothing judged yet, and the start of the period's first bucket (reads and
+/// budgets start at the 5-minute bucket that holds the period's start).
+fn empty_report(req: &SloRequest<'_>) -> (SloReport, i64) {
+    let start = req.settings.period.start(req.now).timestamp();
+    let report = SloReport {
+        environment: req.environment.to_string(),
+        now: req.now,
+        period: req.settings.period.label(),
+        objectives: Vec::new(),
+        not_evaluated: Vec::new(),
+        queries: 0,
+        datapoints_requested: 0,
+        issues: Vec::new(),
+    };
+    (report, start - start.rem_euclid(BUCKET_SECS))
+}
+
 /// Each measured objective's budget, burn rates and alert from the buckets in `cache`.
 fn judge(
     report: &mut SloReport,
@@ -329,18 +334,7 @@ fn judge(
 /// AWS call: for readers such as `serve`. An objective the cache has no buckets for is
 /// listed as not evaluated ("not read yet"), never as within budget.
 pub fn from_cache(targets: &[Target], req: &SloRequest<'_>, cache: &BucketCache) -> SloReport {
-    let start = req.settings.period.start(req.now);
-    let start_s = start.timestamp() - start.timestamp().rem_euclid(BUCKET_SECS);
-    let mut report = SloReport {
-        environment: req.environment.to_string(),
-        now: req.now,
-        period: req.settings.period.label(),
-        objectives: Vec::new(),
-        not_evaluated: Vec::new(),
-        queries: 0,
-        datapoints_requested: 0,
-        issues: Vec::new(),
-    };
+    let (mut report, start_s) = empty_report(req);
     let mut measured: Vec<(&Target, Objective)> = Vec::new();
     for t in targets {
         for o in objective::objectives(t, &(req.thresholds)(t), req.environment) {
