@@ -15,6 +15,7 @@ mod error;
 pub mod health;
 mod logs;
 mod responder;
+pub mod state;
 mod status;
 mod sts;
 mod sweep;

@@ -421,6 +421,28 @@ pub enum Command {
     /// Read and edit the deployment registry (.fractary/registry/deployments.json).
     #[command(subcommand)]
     Registry(RegistryCommand),
+
+    /// Shared state ([state] in monitoring.toml): where it lives, who holds the watch
+    /// lease, and copying a project's state to S3 and back.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// The backend; on S3, the watch lease's holder and expiry and the shared cycle count.
+    Status,
+    /// Copy the project's state (registry, issues, reports, watch state, outbox,
+    /// remediation history) to the [state] bucket, or back; a second run writes nothing.
+    /// Exit 1 when an object changed at the destination while copying.
+    Migrate {
+        /// Where to copy to.
+        #[arg(long, value_parser = ["s3", "local"])]
+        to: String,
+        /// List what would be copied, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,7 +16,7 @@ mod table;
 
 use clap::error::ErrorKind as ClapKind;
 use clap::{CommandFactory, Parser};
-use cli::{Cli, Command, ConfigCommand, IssuesCommand, RegistryCommand};
+use cli::{Cli, Command, ConfigCommand, IssuesCommand, RegistryCommand, StateCommand};
 use context::Ctx;
 use error::{CliError, CliResult, EXIT_SOFTWARE, EXIT_USAGE};
 use std::process::ExitCode;
@@ -559,5 +559,9 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         }
         Command::Registry(RegistryCommand::Add { file }) => commands::registry::add(ctx, &file),
         Command::Registry(RegistryCommand::Remove { id }) => commands::registry::remove(ctx, &id),
+        Command::State(StateCommand::Status) => commands::state::status(ctx).await,
+        Command::State(StateCommand::Migrate { to, dry_run }) => {
+            commands::state::migrate(ctx, &to, dry_run).await
+        }
     }
 }

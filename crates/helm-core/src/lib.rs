@@ -30,6 +30,7 @@ pub mod router;
 pub mod scope;
 pub mod site;
 pub mod slo;
+pub mod state;
 pub mod suggest;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -14,5 +14,6 @@ pub mod patterns;
 pub mod registry;
 pub mod remediate;
 pub mod slo;
+pub mod state;
 pub mod targets;
 pub mod watch;

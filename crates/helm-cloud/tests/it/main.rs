@@ -25,5 +25,6 @@ mod remediate;
 mod safety;
 mod serve;
 mod slo;
+mod state;
 mod storm;
 mod watch;

@@ -144,6 +144,16 @@ pub const SCHEMA: &[(&str, &[(&str, ValueType)])] = &[
         ],
     ),
     (
+        "state",
+        &[
+            ("backend", ValueType::Str),
+            ("bucket", ValueType::Str),
+            ("prefix", ValueType::Str),
+            ("region", ValueType::Str),
+            ("lease", ValueType::Duration),
+        ],
+    ),
+    (
         "cost",
         &[
             ("alert_on_spike_percent", ValueType::Number),
@@ -341,6 +351,37 @@ fn read_into(
         }
         let t = as_table(path, item, name, key_line)?;
         read_section(path, text, name, t, values, &source)?;
+        if name == "state" {
+            check_state(path, key_line, t)?;
+        }
+    }
+    Ok(())
+}
+
+/// `[state]`: a known backend, and for S3 a bucket; a lease long enough to renew.
+fn check_state(path: &Path, line: usize, t: &dyn TableLike) -> Result<()> {
+    let get = |k: &str| t.get(k).and_then(|i| i.as_str()).unwrap_or_default();
+    let fail = |msg: String| Error::invalid(path, Some(line), Some("state".into()), msg);
+    match get("backend") {
+        "" | "local" => {}
+        "s3" if get("bucket").trim().is_empty() => {
+            return Err(fail(
+                "`backend = \"s3\"` needs `bucket`, the S3 bucket that holds the state".into(),
+            ));
+        }
+        "s3" => {}
+        other => {
+            return Err(fail(format!(
+                "unknown state backend `{other}`: use \"local\" or \"s3\""
+            )));
+        }
+    }
+    if let Some(d) = t.get("lease").and_then(|i| i.as_str())
+        && duration::parse(d).is_ok_and(|d| d < Duration::from_secs(3))
+    {
+        return Err(fail(format!(
+            "`lease = {d:?}` is too short to renew in time: use at least 3s (the default is 1m)"
+        )));
     }
     Ok(())
 }
@@ -826,6 +867,37 @@ mod tests {
         let (line, _, msg, _) = err("[cost]\ndaily_budget_usd = 1\n[oops\n");
         assert_eq!(line, Some(3));
         assert!(msg.contains("invalid TOML"), "{msg}");
+    }
+
+    #[test]
+    fn the_state_section_names_a_known_backend_and_s3_needs_a_bucket() {
+        let d = Monitoring::defaults().settings().state;
+        assert_eq!((d.s3, d.lease), (None, Duration::from_secs(60)));
+        let s3 = parse("[state]\nbackend = \"s3\"\nbucket = \"team-state\"\nlease = \"30s\"\n")
+            .unwrap()
+            .settings()
+            .state;
+        let b = s3.s3.expect("s3");
+        assert_eq!(
+            (b.bucket.as_str(), b.prefix.as_str(), b.region),
+            ("team-state", "helm-cloud", None)
+        );
+        assert_eq!(s3.lease, Duration::from_secs(30));
+        for (text, at, says) in [
+            ("[state]\nbackend = \"s3\"\n", 1, "needs `bucket`"),
+            (
+                "[state]\nbackend = \"dynamo\"\n",
+                1,
+                "unknown state backend `dynamo`",
+            ),
+            ("[state]\nlease = \"1s\"\n", 1, "too short"),
+            ("[state]\nbucket = 3\n", 2, "a string"),
+        ] {
+            let (line, key, msg, _) = err(text);
+            assert_eq!(line, Some(at), "{text}");
+            assert!(key.is_some_and(|k| k.starts_with("state")), "{text}");
+            assert!(msg.contains(says), "{text}: {msg}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct Settings {
     pub slo: Slo,
     pub watch: Watch,
     pub notifications: Notifications,
+    pub state: StateSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +64,22 @@ impl Slo {
             min_requests: self.min_requests,
         }
     }
+}
+
+/// `[state]`: where shared state lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateSettings {
+    /// None: local files. Some: S3.
+    pub s3: Option<S3State>,
+    pub lease: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3State {
+    pub bucket: String,
+    pub prefix: String,
+    /// None: the project's region.
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -187,6 +204,17 @@ impl Monitoring {
                 send_timeout: d("notifications.send_timeout"),
                 report_base_url: s("notifications.report_base_url"),
                 channels: self.channels(),
+            },
+            state: StateSettings {
+                s3: (s("state.backend") == "s3").then(|| S3State {
+                    bucket: s("state.bucket"),
+                    prefix: s("state.prefix"),
+                    region: self
+                        .str("state.region")
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_string),
+                }),
+                lease: d("state.lease"),
             },
         }
     }
