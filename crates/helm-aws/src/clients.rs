@@ -37,6 +37,8 @@ pub struct ClientSettings {
 pub struct StaticKeys {
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// Temporary credentials' session token (an assumed role's).
+    pub session_token: Option<String>,
 }
 
 impl std::fmt::Debug for StaticKeys {
@@ -220,7 +222,7 @@ impl AwsClients {
             loader = loader.credentials_provider(aws_credential_types::Credentials::new(
                 k.access_key_id.clone(),
                 k.secret_access_key.clone(),
-                None,
+                k.session_token.clone(),
                 None,
                 "helm-cloud-static",
             ));

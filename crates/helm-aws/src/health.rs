@@ -361,6 +361,7 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
                     dimensions: dims.clone(),
                     stat: s.stat.api_name(),
                     period_secs: period,
+                    account: targets[i].account().map(str::to_string),
                 });
                 entry.1.push((i, s.key, is_window));
             }

@@ -60,6 +60,12 @@ pub struct GlobalOpts {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Account × region groups read at once when an environment lists `accounts`
+    /// (environments.json); 1 reads them one at a time.
+    #[arg(long, global = true, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
     /// Pretend it is this time (RFC 3339), for reproducible reports and tests.
     #[arg(long, global = true, env = env_vars::HELM_NOW, hide = true, value_name = "TIME")]
     pub now: Option<String>,

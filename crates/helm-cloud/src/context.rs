@@ -47,6 +47,9 @@ pub struct Ctx {
     config: std::sync::OnceLock<Config>,
     /// Every AWS call of this run, counted (`-v` prints the totals at the end).
     pub calls: std::sync::Arc<CallTally>,
+    /// Assumed-role credentials of the accounts environments list, kept for the run (a
+    /// `watch` reuses them across cycles until shortly before they expire).
+    pub roles: std::sync::Arc<helm_aws::fanout::RoleCache>,
     /// Who the remediation history names (None: the user and host; `mcp` names its client).
     pub actor: Option<String>,
 }
@@ -123,6 +126,7 @@ impl Ctx {
             out,
             config: std::sync::OnceLock::new(),
             calls: Default::default(),
+            roles: Default::default(),
             actor: None,
         })
     }
@@ -213,6 +217,27 @@ impl Ctx {
     /// Build the AWS clients for environment `env`.
     pub async fn aws(&self, config: &Config, env: &str) -> CliResult<helm_aws::AwsClients> {
         Ok(helm_aws::AwsClients::new(self.client_settings(config, env)?).await)
+    }
+
+    /// The clients of `env` over every account it lists (each role assumed, or taken from
+    /// the run's cache), reading `--concurrency` account × region groups at once. An
+    /// account that cannot be reached is said once here; its resources are UNKNOWN.
+    pub async fn fan_out(&self, config: &Config, env: &str) -> CliResult<helm_aws::fanout::FanOut> {
+        let home = self.aws(config, env).await?;
+        let accounts = &config.environments.get(env)?.accounts;
+        let f = helm_aws::fanout::FanOut::new(
+            home,
+            accounts,
+            usize::from(self.global.concurrency),
+            &self.roles,
+        )
+        .await;
+        for (account, why) in f.unreachable() {
+            self.out.warn(&format!(
+                "account {account} of {env} could not be reached ({why}): its resources are UNKNOWN"
+            ));
+        }
+        Ok(f)
     }
 
     /// A path relative to the project root, for messages.

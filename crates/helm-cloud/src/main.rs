@@ -236,6 +236,11 @@ async fn run_routed(ctx: &Ctx, argv: &[String]) -> CliResult {
         verbose: new.verbose.max(old.verbose),
         quiet: new.quiet || old.quiet,
         no_color: new.no_color || old.no_color,
+        concurrency: if given("--concurrency") {
+            new.concurrency
+        } else {
+            old.concurrency
+        },
         now: if given("--now") {
             new.now.clone()
         } else {

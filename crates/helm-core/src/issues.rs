@@ -174,6 +174,8 @@ pub fn fingerprint(environment: &str, resource: &str, check: &str) -> String {
 /// A problem seen by a check, to open or update an issue for.
 #[derive(Debug, Clone)]
 pub struct Detection {
+    /// The account of the resource, when it is known (an issue carries it).
+    pub account: Option<String>,
     pub environment: String,
     pub resource: String,
     pub check: String,
@@ -551,7 +553,13 @@ impl IssueStore {
                             event: "opened".into(),
                             detail: Some(d.description.clone()),
                         }],
-                        extra: Map::new(),
+                        extra: d
+                            .account
+                            .as_ref()
+                            .map(|a| {
+                                Map::from_iter([("account".to_string(), Value::from(a.clone()))])
+                            })
+                            .unwrap_or_default(),
                     };
                     self.write(&issue)?;
                     active.push(issue);
@@ -802,6 +810,7 @@ mod tests {
 
     fn det(resource: &str, check: &str, severity: Severity) -> Detection {
         Detection {
+            account: None,
             environment: "test".into(),
             resource: resource.into(),
             check: check.into(),

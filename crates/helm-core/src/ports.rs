@@ -149,6 +149,9 @@ pub struct MetricQuery {
     /// `Sum`, `Average`, `p95`…
     pub stat: String,
     pub period_secs: i32,
+    /// The account whose metric it is (None: the project's own credentials). An adapter
+    /// that spans accounts reads each account's queries with that account's credentials.
+    pub account: Option<String>,
 }
 
 /// What came back for one query: datapoints oldest first, or why there are none.

@@ -452,6 +452,7 @@ mod tests {
 
     fn issue(store: &IssueStore, resource: &str, check: &str, severity: Severity) -> Issue {
         let d = Detection {
+            account: None,
             environment: "test".into(),
             resource: resource.into(),
             check: check.into(),

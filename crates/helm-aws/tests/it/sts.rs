@@ -11,6 +11,7 @@ fn settings(endpoint: &str) -> ClientSettings {
     s.static_keys = Some(StaticKeys {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
+        session_token: None,
     });
     s.endpoint_url = Some(endpoint.to_string());
     s.max_attempts = 1;

@@ -37,7 +37,7 @@ pub async fn check(
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
     let enabled = config.monitoring.settings().enabled_checks;
     let opts = HealthOptions::health(env, start, end, &enabled);
-    let clients = ctx.aws(config, env).await?;
+    let clients = ctx.fan_out(config, env).await?;
     let _progress = ctx.out.progress(format!(
         "checking {} resource{} in {env}",
         targets.len(),

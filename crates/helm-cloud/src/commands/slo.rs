@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx, env: &str, service: Option<&str>, notify: bool) -> C
         settings: &settings.slo,
         thresholds: &thresholds,
     };
-    let clients = ctx.aws(&config, env).await?;
+    let clients = ctx.fan_out(&config, env).await?;
     let _progress = ctx
         .out
         .progress(format!("SLOs of {} resource(s) in {env}", targets.len()));

@@ -240,7 +240,18 @@ impl Loop<'_> {
                         p(c);
                     }
                 }));
-                let clients = helm_aws::AwsClients::new(cs).await;
+                let clients = helm_aws::fanout::FanOut::new(
+                    helm_aws::AwsClients::new(cs).await,
+                    &config.environments.get(env)?.accounts,
+                    usize::from(ctx.global.concurrency),
+                    &ctx.roles,
+                )
+                .await;
+                for (account, why) in clients.unreachable() {
+                    ctx.out.warn(&format!(
+                        "account {account} of {env} could not be reached ({why}): its resources are UNKNOWN"
+                    ));
+                }
                 let world = CycleWorld {
                     observer: &clients,
                     remediate: !self.no_remediate,

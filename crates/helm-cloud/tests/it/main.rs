@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accounts;
 mod audit;
 mod audit_account;
 mod audit_security;

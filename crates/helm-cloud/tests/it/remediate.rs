@@ -81,6 +81,7 @@ impl Stack {
             s.static_keys = Some(helm_aws::StaticKeys {
                 access_key_id: "testing".into(),
                 secret_access_key: "testing".into(),
+                session_token: None,
             });
             s.endpoint_url = Some(emu.endpoint.clone());
             s.max_attempts = 1;

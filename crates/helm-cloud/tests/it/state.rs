@@ -67,6 +67,7 @@ async fn store(emu: &Emulator, bucket: &str, calls: Arc<AtomicU32>) -> helm_aws:
     cs.static_keys = Some(helm_aws::StaticKeys {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
+        session_token: None,
     });
     cs.max_attempts = 1;
     cs.call_sink = Some(Arc::new(move |_c: &helm_aws::CallRecord| {
@@ -210,6 +211,7 @@ async fn store_at(endpoint: &str, bucket: &str, calls: Arc<AtomicU32>) -> helm_a
     cs.static_keys = Some(helm_aws::StaticKeys {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
+        session_token: None,
     });
     cs.max_attempts = 1;
     cs.call_sink = Some(Arc::new(move |_c: &helm_aws::CallRecord| {

@@ -80,6 +80,7 @@ fn detection(f: &Finding, env: &str, requires_confirmation: bool) -> Option<Dete
     let opens = f.severity == Severity::Critical
         || matches!(f.check.as_str(), "cost.daily_budget" | "cost.forecast");
     opens.then(|| Detection {
+        account: None,
         environment: env.into(),
         resource: f.resource.clone(),
         check: f.check.clone(),

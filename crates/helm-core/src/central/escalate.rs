@@ -376,6 +376,7 @@ mod tests {
     fn store(dir: &std::path::Path) -> IssueStore {
         let s = IssueStore::new(dir, "a/", "r/", "infrastructure", 90);
         let d = Detection {
+            account: None,
             environment: "prod".into(),
             resource: "api".into(),
             check: "error_rate".into(),

@@ -64,6 +64,74 @@ pub struct Environment {
     /// What the policy uses: an environment that does not say fails closed and asks.
     #[serde(skip_deserializing, default = "fail_closed")]
     pub requires_confirmation: bool,
+    /// The accounts this environment spans, each reached by assuming a role (empty: the
+    /// project's own credentials reach everything). helm-cloud addition.
+    #[serde(default)]
+    pub accounts: Vec<AccountAccess>,
+}
+
+/// A region name's shape: `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+pub fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How to reach one account of an environment: the role to assume, and the regions its
+/// resources live in.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountAccess {
+    pub account_id: String,
+    pub role_arn: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+impl AccountAccess {
+    /// What is wrong with it, if anything: a 12-digit account, a role ARN of that account,
+    /// region names.
+    pub fn problem(&self) -> Option<String> {
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!(
+                "account_id {:?} is not a 12-digit AWS account id",
+                self.account_id
+            ));
+        }
+        let role = self
+            .role_arn
+            .strip_prefix("arn:")
+            .and_then(|r| r.split_once(":iam::"))
+            .and_then(|(_, r)| r.split_once(":role/"));
+        match role {
+            Some((acct, name)) if acct == self.account_id && !name.is_empty() => {}
+            Some((acct, _)) if acct != self.account_id => {
+                return Some(format!(
+                    "role_arn {:?} is a role of account {acct}, not of {}",
+                    self.role_arn, self.account_id
+                ));
+            }
+            _ => {
+                return Some(format!(
+                    "role_arn {:?} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+                    self.role_arn
+                ));
+            }
+        }
+        if let Some(bad) = self.regions.iter().find(|r| !valid_region(r)) {
+            return Some(format!("{bad:?} is not an AWS region name"));
+        }
+        None
+    }
 }
 
 fn fail_closed() -> bool {
@@ -107,6 +175,7 @@ impl Environments {
                 description: Some("Test/development environment".into()),
                 requires_confirmation_given: Some(false),
                 requires_confirmation: false,
+                accounts: Vec::new(),
             },
         );
         list.insert(
@@ -116,6 +185,7 @@ impl Environments {
                 description: Some("Production environment".into()),
                 requires_confirmation_given: Some(true),
                 requires_confirmation: true,
+                accounts: Vec::new(),
             },
         );
         Environments {
@@ -252,6 +322,21 @@ pub fn load_environments(paths: &ProjectPaths) -> Result<Environments> {
             Some("environments".into()),
             "no environment is defined",
         )),
+        Some(file)
+            if let Some((name, i, why)) = file.environments.iter().find_map(|(n, e)| {
+                e.accounts
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, a)| a.problem().map(|w| (n.clone(), i, w)))
+            }) =>
+        {
+            Err(Error::invalid(
+                paths.environments(),
+                None,
+                Some(format!("environments.{name}.accounts[{i}]")),
+                why,
+            ))
+        }
         Some(mut file) => Ok(Environments {
             list: {
                 for e in file.environments.values_mut() {

@@ -468,6 +468,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
         let d = Detection {
+            account: None,
             environment: "test".into(),
             resource: "api".into(),
             check: "error_rate".into(),

@@ -24,6 +24,17 @@ pub struct Target {
     pub region: String,
 }
 
+impl Target {
+    /// The account of the resource's ARN (None: an ARN without one, such as an S3 bucket's).
+    pub fn account(&self) -> Option<&str> {
+        self.resource
+            .parsed_arn
+            .as_ref()
+            .and_then(|a| a.account.as_deref())
+            .filter(|a| !a.is_empty())
+    }
+}
+
 /// What to fetch and over which window.
 #[derive(Debug, Clone)]
 pub struct HealthOptions {

@@ -153,6 +153,9 @@ pub struct ResourceResult {
     pub kind: ResourceKind,
     pub name: String,
     pub arn: String,
+    /// The account of its ARN (reports of an environment that spans accounts say which).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub status: HealthStatus,
     pub reasons: Vec<String>,
     /// What could not be evaluated and why (no traffic, no metric for an SLO, INSUFFICIENT_DATA…).
@@ -753,6 +756,11 @@ pub fn evaluate(
         kind,
         name: resource.name.clone(),
         arn: resource.arn.clone(),
+        account: resource
+            .parsed_arn
+            .as_ref()
+            .and_then(|a| a.account.clone())
+            .filter(|a| !a.is_empty()),
         status,
         reasons,
         notes,

@@ -120,6 +120,7 @@ pub async fn metric<O: Observer>(
         dimensions: dims.clone(),
         stat: stat.to_string(),
         period_secs,
+        account: target.account().map(str::to_string),
     };
     let mut queries: Vec<MetricQuery> = STATS
         .iter()

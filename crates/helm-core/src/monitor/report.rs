@@ -28,6 +28,7 @@ pub fn detections(
     r.findings
         .iter()
         .map(|f| Detection {
+            account: r.account.clone(),
             environment: environment.to_string(),
             resource: r.id.clone(),
             check: f.check.clone(),

@@ -1037,6 +1037,7 @@ mod tests {
                 "test",
                 "health",
                 &[crate::issues::Detection {
+                    account: None,
                     environment: "test".into(),
                     resource: "api".into(),
                     check: "error_rate".into(),

@@ -62,6 +62,7 @@ fn query(t: &Target, env: &str, m: &MetricSpec, stat: &str) -> MetricQuery {
         dimensions,
         stat: stat.into(),
         period_secs: BUCKET_SECS as i32,
+        account: t.account().map(str::to_string),
     }
 }
 

@@ -393,6 +393,7 @@ pub fn sync_issues(report: &mut SloReport, store: &IssueStore) -> crate::Result<
             )
         });
         detections.push(Detection {
+            account: None,
             environment: report.environment.clone(),
             resource: o.resource.clone(),
             check: check_name(o.objective, o.alert),

@@ -1,0 +1,242 @@
+//! An environment that spans accounts (`accounts` in environments.json) against the
+//! emulator: moto's STS AssumeRole gives each role's credentials its own account, so 10
+//! accounts × 3 regions hold their own queues. One account's role is denied (an injected
+//! AccessDenied on its AssumeRole): its resources are UNKNOWN with the reason, and every
+//! other account is judged, one resource missing in each account and region among them.
+
+use crate::support::*;
+use helm_testsupport::Emulator;
+use serde_json::{Value, json};
+use std::path::Path;
+
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+/// The account whose role is denied.
+const DENIED: &str = "222222222222";
+
+fn account(n: usize) -> String {
+    format!("{}", 222_222_222_214 + n as u64 * 2)
+}
+
+/// Seed `per` queues in every account and region (through each account's assumed role),
+/// and write the environment and a registry that also names one queue per account and
+/// region that does not exist.
+fn fleet(emu: &Emulator, root: &Path, accounts: usize, per: usize) -> usize {
+    let ids: Vec<String> = (0..accounts).map(account).collect();
+    assert!(ids.contains(&DENIED.to_string()));
+    let script = r#"
+import sys, json, boto3
+ep, accounts, regions, per = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+sts = boto3.client('sts', **kw)
+for a in accounts:
+    c = sts.assume_role(RoleArn=f'arn:aws:iam::{a}:role/helm-read', RoleSessionName='seed')['Credentials']
+    for r in regions:
+        sqs = boto3.client('sqs', endpoint_url=ep, region_name=r, aws_access_key_id=c['AccessKeyId'],
+                           aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
+        for i in range(per):
+            sqs.create_queue(QueueName=f'q{i}')
+"#;
+    let out = std::process::Command::new(emu.python())
+        .args([
+            "-c",
+            script,
+            &emu.endpoint,
+            &serde_json::to_string(&ids).unwrap(),
+            &serde_json::to_string(&REGIONS).unwrap(),
+            &per.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut resources = Vec::new();
+    for a in &ids {
+        for r in REGIONS {
+            for i in 0..=per {
+                // q<per> was never created: one missing queue per account and region.
+                resources.push(json!({"id": format!("q-{a}-{r}-{i}"), "type": "sqs",
+                    "arn": format!("arn:aws:sqs:{r}:{a}:q{i}")}));
+            }
+        }
+    }
+    let n = resources.len();
+    write(
+        root,
+        REGISTRY,
+        &json!({"deployments": [{"id": "fleet", "environment": "test", "resources": resources}]})
+            .to_string(),
+    );
+    let accesses: Vec<Value> = ids
+        .iter()
+        .map(|a| {
+            json!({"account_id": a, "role_arn": format!("arn:aws:iam::{a}:role/helm-read"),
+            "external_id": "helm", "regions": REGIONS})
+        })
+        .collect();
+    write(
+        root,
+        ENVIRONMENTS,
+        &json!({"version": "1.0.0", "environments": {"test": {"name": "test",
+            "requires_confirmation": false, "accounts": accesses}}})
+        .to_string(),
+    );
+    write(
+        root,
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+    n
+}
+
+fn deny_the_role(emu: &Emulator) {
+    let rule = json!({"operation": "AssumeRole", "match": DENIED, "code": "AccessDenied",
+        "message": "injected fault: not authorized to assume this role", "status": 403});
+    let (code, _) = emu
+        .request("POST", "/helm-emulator/faults", &rule.to_string())
+        .unwrap();
+    assert_eq!(code, 200);
+}
+
+/// (AWS calls, seconds) of `health --concurrency C`, from `-v`'s call lines.
+fn health(emu: &Emulator, root: &Path, concurrency: &str) -> (Run, usize, f64) {
+    let started = std::time::Instant::now();
+    let r = run(helm_against(emu, root).args([
+        "health",
+        "--format",
+        "json",
+        "-v",
+        "--concurrency",
+        concurrency,
+    ]));
+    let secs = started.elapsed().as_secs_f64();
+    let calls = r.stderr.lines().filter(|l| l.starts_with("aws: ")).count();
+    (r, calls, secs)
+}
+
+#[test]
+fn health_fans_out_over_accounts_and_regions_and_a_denied_account_is_unknown_with_the_reason() {
+    let emu = Emulator::dedicated();
+    let dir = emulated_project();
+    let root = dir.path();
+    let per = 200;
+    let n = fleet(&emu, root, 10, per);
+    assert_eq!(n, 10 * 3 * (per + 1));
+    deny_the_role(&emu);
+
+    let (r, calls, secs) = health(&emu, root, "8");
+    assert!(r.code == 2 || r.code == 3, "{}", r.stderr);
+    let doc = r.json();
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), n);
+    let of = |a: &str| -> Vec<&Value> {
+        results
+            .iter()
+            .filter(|x| x["account"].as_str() == Some(a))
+            .collect()
+    };
+    // The denied account: every resource UNKNOWN, saying why; no issue opened for it.
+    let denied = of(DENIED);
+    assert_eq!(denied.len(), 3 * (per + 1));
+    for x in &denied {
+        assert_eq!(x["status"], "UNKNOWN", "{x}");
+        let why = x["reasons"].to_string();
+        assert!(
+            why.contains("sts:AssumeRole") && why.contains(DENIED),
+            "{why}"
+        );
+    }
+    assert!(
+        r.stderr
+            .contains(&format!("account {DENIED} of test could not be reached")),
+        "{}",
+        r.stderr
+    );
+    // Every other account judged: its queues HEALTHY, the missing one UNHEALTHY.
+    for a in (0..10).map(account).filter(|a| a != DENIED) {
+        let mine = of(&a);
+        assert_eq!(mine.len(), 3 * (per + 1), "{a}");
+        let unhealthy: Vec<&str> = mine
+            .iter()
+            .filter(|x| x["status"] == "UNHEALTHY")
+            .map(|x| x["id"].as_str().unwrap())
+            .collect();
+        let mut want: Vec<String> = REGIONS.iter().map(|r| format!("q-{a}-{r}-{per}")).collect();
+        want.sort();
+        let mut got: Vec<String> = unhealthy.iter().map(|s| s.to_string()).collect();
+        got.sort();
+        assert_eq!(got, want, "{a}");
+        assert_eq!(
+            mine.iter().filter(|x| x["status"] == "HEALTHY").count(),
+            3 * per,
+            "{a}"
+        );
+    }
+    // Issues carry the account.
+    let issues_dir = root.join(".fractary/helm/issues/active");
+    let issues: Vec<Value> = std::fs::read_dir(&issues_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(issues.len(), 9 * 3, "one per missing queue");
+    assert!(
+        issues
+            .iter()
+            .all(|i| i["account"].as_str().is_some_and(|a| a != DENIED))
+    );
+
+    // The same work one account and region at a time: the same AWS requests.
+    let (serial, serial_calls, serial_secs) = health(&emu, root, "1");
+    assert_eq!(serial.json()["results"].as_array().unwrap().len(), n);
+    assert_eq!(serial_calls, calls, "the same requests, fanned out or not");
+    eprintln!(
+        "health over 10 accounts x 3 regions x {} resources: {calls} requests; {secs:.2}s fanned out (8), {serial_secs:.2}s one at a time ({:.1}x)",
+        per + 1,
+        serial_secs / secs
+    );
+}
+
+#[test]
+fn a_bad_account_entry_is_refused_where_it_is_written_and_zero_concurrency_is_a_usage_error() {
+    let dir = project();
+    for (access, says) in [
+        (
+            json!({"account_id": "1234", "role_arn": "arn:aws:iam::1234:role/r"}),
+            "12-digit",
+        ),
+        (
+            json!({"account_id": "111111111111", "role_arn": "arn:aws:iam::222222222222:role/r"}),
+            "a role of account 222222222222",
+        ),
+        (
+            json!({"account_id": "111111111111", "role_arn": "role/r"}),
+            "not an IAM role ARN",
+        ),
+        (
+            json!({"account_id": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/r", "regions": ["mars"]}),
+            "not an AWS region",
+        ),
+        (
+            json!({"account_id": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/r", "rgions": []}),
+            "rgions",
+        ),
+    ] {
+        let text = json!({"version": "1.0.0", "environments": {"test": {"name": "test",
+            "requires_confirmation": false, "accounts": [access]}}})
+        .to_string();
+        write(dir.path(), ENVIRONMENTS, &text);
+        let r = helm_run(dir.path(), &["health"]);
+        assert_eq!(r.code, 65, "{access}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{access}: {}", r.stderr);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(ENVIRONMENTS)).unwrap(),
+            text
+        );
+    }
+    let r = helm_run(dir.path(), &["health", "--concurrency", "0"]);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+}
