@@ -28,16 +28,33 @@ impl Level {
 
     /// Parse a level name (`error`, `ERR`, `warning`, `critical`…).
     pub fn parse(s: &str) -> Option<Level> {
+        const NAMES: [(&str, Level); 16] = [
+            ("trace", Level::Trace),
+            ("debug", Level::Debug),
+            ("info", Level::Info),
+            ("information", Level::Info),
+            ("notice", Level::Info),
+            ("warn", Level::Warn),
+            ("warning", Level::Warn),
+            ("error", Level::Error),
+            ("err", Level::Error),
+            ("severe", Level::Error),
+            ("fatal", Level::Fatal),
+            ("critical", Level::Fatal),
+            ("crit", Level::Fatal),
+            ("emerg", Level::Fatal),
+            ("alert", Level::Fatal),
+            ("panic", Level::Fatal),
+        ];
         let t = s.trim_matches(|c: char| !c.is_ascii_alphabetic());
-        Some(match t.to_ascii_lowercase().as_str() {
-            "trace" => Level::Trace,
-            "debug" => Level::Debug,
-            "info" | "information" | "notice" => Level::Info,
-            "warn" | "warning" => Level::Warn,
-            "error" | "err" | "severe" => Level::Error,
-            "fatal" | "critical" | "crit" | "emerg" | "alert" | "panic" => Level::Fatal,
-            _ => return None,
-        })
+        // No allocation: this runs on the first words of every line.
+        if !(3..=11).contains(&t.len()) {
+            return None;
+        }
+        NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(t))
+            .map(|(_, l)| *l)
     }
 }
 
@@ -88,11 +105,13 @@ pub fn parse_line(raw: &str) -> LogLine<'_> {
 /// The level of a plain line: a level word among its first six words (`[ERROR]`,
 /// `ERROR:`, `level=error`, the Lambda runtime's tab-separated `[ERROR]`).
 fn plain_level(raw: &str) -> Option<Level> {
-    for word in raw
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .take(6)
-    {
+    // ASCII whitespace: a level marker is never separated by anything else, and this runs
+    // on every line.
+    for word in raw.split_ascii_whitespace().take(6) {
+        // Level words (bracketed, `level=`-prefixed or not) are short.
+        if word.len() > 17 {
+            continue;
+        }
         let w = word
             .strip_prefix("level=")
             .or_else(|| word.strip_prefix("LEVEL="))

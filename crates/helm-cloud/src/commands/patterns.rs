@@ -6,42 +6,67 @@ use crate::table;
 use helm_core::investigator::redact::redact;
 use helm_patterns::{Miner, parse_line};
 use serde_json::json;
-use std::io::{BufRead, BufWriter, Write};
+use std::borrow::Cow;
+use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 pub fn run(ctx: &Ctx, file: Option<&Path>, top: usize, assignments: Option<&Path>) -> CliResult {
     let source = file.filter(|f| *f != Path::new("-"));
-    let reader: Box<dyn BufRead> = match source {
-        Some(f) => Box::new(std::io::BufReader::with_capacity(
-            1 << 16,
-            std::fs::File::open(f).map_err(|e| {
-                CliError::usage(format!("cannot read {}: {e}", f.display()))
-                    .hint("give a file of log lines, or - for stdin")
-            })?,
-        )),
+    let mut reader: Box<dyn Read> = match source {
+        Some(f) => Box::new(std::fs::File::open(f).map_err(|e| {
+            CliError::usage(format!("cannot read {}: {e}", f.display()))
+                .hint("give a file of log lines, or - for stdin")
+        })?),
         None => Box::new(std::io::stdin().lock()),
     };
     let mut miner = Miner::new();
     let mut ids: Vec<u32> = Vec::new();
     let mut lines = 0u64;
-    let mut reader = reader;
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("reading the log lines: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        let text = String::from_utf8_lossy(&buf);
-        let raw = text.trim_end_matches(['\n', '\r']);
-        let line = parse_line(raw);
+    let mut mine = |bytes: &[u8]| {
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+        let line = parse_line(&text);
         let id = miner.add_with(&line.message, None, line.level);
         if assignments.is_some() {
             ids.push(id);
         }
         lines += 1;
+    };
+    // Lines are cut from 1 MiB blocks (a longer line grows the block), so memory stays flat
+    // however long the input, and no call is made per line.
+    let mut buf = vec![0u8; 1 << 20];
+    let mut filled = 0;
+    loop {
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(CliError::new(
+                    EXIT_SOFTWARE,
+                    format!("reading the log lines: {e}"),
+                ));
+            }
+        };
+        filled += n;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &buf[..filled]) {
+            mine(&buf[start..end]);
+            start = end + 1;
+        }
+        if n == 0 {
+            if start < filled {
+                mine(&buf[start..filled]);
+            }
+            break;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
     }
     miner.consolidate();
     if let Some(out) = assignments {
@@ -106,15 +131,19 @@ fn write_assignments(path: &Path, miner: &Miner, ids: &[u32]) -> CliResult<()> {
         .map(|id| csv_field(&miner.cluster(id).template()))
         .collect();
     {
-        let mut w = BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
-        writeln!(w, "LineId,EventTemplate").map_err(fail)?;
+        // No fsync: the file is derived (run it again to rebuild it), and the rename still
+        // means a reader sees the old file or the whole new one, never half of it.
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).map_err(fail)?);
+        w.write_all(b"LineId,EventTemplate\n").map_err(fail)?;
+        let mut n = itoa::Buffer::new();
         for (i, id) in ids.iter().enumerate() {
-            writeln!(w, "{},{}", i + 1, templates[*id as usize]).map_err(fail)?;
+            w.write_all(n.format(i + 1).as_bytes()).map_err(fail)?;
+            w.write_all(b",").map_err(fail)?;
+            w.write_all(templates[*id as usize].as_bytes())
+                .map_err(fail)?;
+            w.write_all(b"\n").map_err(fail)?;
         }
-        w.into_inner()
-            .map_err(|e| fail(e.into_error()))?
-            .sync_all()
-            .map_err(fail)?;
+        w.flush().map_err(fail)?;
     }
     std::fs::rename(&tmp, path).map_err(fail)
 }

@@ -381,6 +381,50 @@ fn patterns_mines_a_file_and_writes_assignments() {
     assert_eq!(helm_run(dir.path(), &["patterns", "missing.log"]).code, 64);
 }
 
+/// Lines are cut from 1 MiB blocks: a line longer than a block, CRLF endings, a last line
+/// without its newline and bytes that are not UTF-8 are each one line, in order.
+#[test]
+fn patterns_reads_lines_longer_than_its_block_crlf_and_a_last_line_without_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("payload {} end", "x".repeat(2_500_000));
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"user 1 logged in\r\n");
+    bytes.extend_from_slice(long.as_bytes());
+    bytes.extend_from_slice(b"\r\nuser 2 logged in\n\xff\xfe odd 3\nuser 3 logged in");
+    let input = dir.path().join("in.log");
+    std::fs::write(&input, &bytes).unwrap();
+    let out = dir.path().join("a.csv");
+    let r = helm_run(
+        dir.path(),
+        &[
+            "patterns",
+            input.to_str().unwrap(),
+            "--assignments",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["lines"], 5);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 6, "a header and five rows");
+    for (row, n) in [(1, 1), (3, 3), (5, 5)] {
+        assert_eq!(rows[row], format!("{n},user <*> logged in"));
+    }
+    assert!(
+        rows[2].starts_with("2,payload ") && rows[2].ends_with(" end"),
+        "the long line whole"
+    );
+    assert!(!csv.contains('\r'), "CR is not part of a line");
+    assert!(
+        rows[4].starts_with("4,") && rows[4].ends_with("odd <*>"),
+        "{}",
+        rows[4]
+    );
+}
+
 #[test]
 fn an_ecs_service_is_read_from_its_task_definitions_log_group() {
     let p = unique_name("ecslogs");

@@ -432,6 +432,14 @@ impl Replica {
     }
 }
 
+/// A replica left running by a failed assertion is killed, not left behind.
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while !cond() {
