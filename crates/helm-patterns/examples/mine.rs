@@ -2,6 +2,9 @@
 //! template) to stdout: the miner alone, for benchmarks and grouping-accuracy runs.
 //!
 //!     cargo run --release -p helm-patterns --example mine -- MESSAGES.txt > assignments.csv
+//!
+//! `--similarity S`, `--depth D` and `--merge-min N` (0: no merge on distinct values) set
+//! the configuration (the leave-one-out run, `scripts/bench/ga_loo.py`, chooses them).
 
 use std::io::{BufWriter, Write};
 
@@ -9,17 +12,34 @@ fn main() {
     let path = std::env::args()
         .nth(1)
         .expect("usage: mine MESSAGES.txt [--no-assign]");
+    let args: Vec<String> = std::env::args().collect();
     // --no-assign: mine only (no per-line output), to measure the miner's own memory.
-    let assign = std::env::args().nth(2).as_deref() != Some("--no-assign");
+    let assign = !args.iter().any(|a| a == "--no-assign");
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.parse::<f64>().expect("a number"))
+    };
+    let mut config = helm_patterns::Config::default();
+    if let Some(s) = flag("--similarity") {
+        config.similarity = s;
+    }
+    if let Some(d) = flag("--depth") {
+        config.depth = d as usize;
+    }
+    if let Some(m) = flag("--merge-min") {
+        config.variable_min_values = if m == 0.0 { usize::MAX } else { m as usize };
+    }
     // The file is read first so that the timing covers the mining loop alone, as the
     // drain3 baseline's does.
     let text = std::fs::read_to_string(&path).expect("read");
     // Five runs with a fresh miner each; the median is reported (one run of 200k lines
     // takes tens of milliseconds, too short to time once).
     let mut times = Vec::new();
-    let (mut miner, mut ids, mut n) = (helm_patterns::Miner::new(), Vec::new(), 0u64);
+    let (mut miner, mut ids, mut n) = (helm_patterns::Miner::with_config(config.clone()), Vec::new(), 0u64);
     for _ in 0..5 {
-        miner = helm_patterns::Miner::new();
+        miner = helm_patterns::Miner::with_config(config.clone());
         ids.clear();
         n = 0;
         let start = std::time::Instant::now();

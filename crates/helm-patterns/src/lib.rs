@@ -28,6 +28,9 @@ pub struct Config {
     pub depth: usize,
     /// Children per tree node before new tokens go to the wildcard child.
     pub max_children: usize,
+    /// How many different plain words a position must take before the merge pass counts
+    /// it as a variable (`usize::MAX`: only positions already holding a variable merge).
+    pub variable_min_values: usize,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             similarity: 0.5,
             depth: 4,
             max_children: 100,
+            variable_min_values: 4,
         }
     }
 }
@@ -77,9 +81,6 @@ fn is_variable(token: &str) -> bool {
 
 /// Masked lines remembered for the fast path (memory stays bounded however long the log).
 const SEEN_CAPACITY: usize = 50_000;
-
-/// How many different plain words a position must take before it counts as a variable.
-const VARIABLE_MIN_VALUES: usize = 4;
 
 #[derive(Debug, Default)]
 struct Node {
@@ -224,7 +225,7 @@ impl Miner {
                         values.sort_unstable();
                         values.dedup();
                         let variable = values.iter().any(|v| is_variable(v))
-                            || values.len() >= VARIABLE_MIN_VALUES;
+                            || values.len() >= self.config.variable_min_values;
                         if variable {
                             merges.push(ids);
                         }
