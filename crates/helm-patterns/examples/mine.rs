@@ -37,7 +37,11 @@ fn main() {
     // Five runs with a fresh miner each; the median is reported (one run of 200k lines
     // takes tens of milliseconds, too short to time once).
     let mut times = Vec::new();
-    let (mut miner, mut ids, mut n) = (helm_patterns::Miner::with_config(config.clone()), Vec::new(), 0u64);
+    let (mut miner, mut ids, mut n) = (
+        helm_patterns::Miner::with_config(config.clone()),
+        Vec::new(),
+        0u64,
+    );
     for _ in 0..5 {
         miner = helm_patterns::Miner::with_config(config.clone());
         ids.clear();

@@ -108,6 +108,31 @@ pub async fn run_with<C: Confirmer>(ctx: &Ctx, req: Request<'_>, confirmer: &C) 
         value,
         issue_id,
     } = resolve::resolve(&view, &asked, issue.as_ref())?;
+    // An environment that spans accounts: a resource of a listed account (or one whose ARN
+    // names no account) would be changed with the project's own credentials, in the wrong
+    // account, perhaps on a twin of the same name. Refused before anything is planned.
+    let accounts = &config.environments.get(env)?.accounts;
+    if !accounts.is_empty() {
+        let account = resource
+            .parsed_arn
+            .as_ref()
+            .and_then(|a| a.account.clone())
+            .filter(|a| !a.is_empty());
+        if account
+            .as_ref()
+            .is_none_or(|a| accounts.iter().any(|x| &x.account_id == a))
+        {
+            return Err(CliError::new(
+                EXIT_REFUSED,
+                format!(
+                    "{}: remediation in {} of {env}, which spans accounts, is not supported yet; nothing was changed",
+                    resource.id,
+                    account.map_or("an account its ARN does not name".to_string(), |a| format!("account {a}"))
+                ),
+            )
+            .hint("remediate with that account's own credentials (--profile) in an environment without `accounts`"));
+        }
+    }
     let history = History::new(&ctx.paths.plugin_dir(), env);
     let issues = issue_store(ctx, &config);
     let settings = remediation::Settings::from_config(

@@ -200,6 +200,47 @@ fn health_fans_out_over_accounts_and_regions_and_a_denied_account_is_unknown_wit
     );
 }
 
+/// A resource of a listed account would be changed with the project's own credentials, in
+/// the wrong account: refused (exit 4) before anything is planned, files as they were.
+#[test]
+fn remediation_in_a_listed_account_is_refused_before_anything_is_planned() {
+    let dir = project();
+    let root = dir.path();
+    write(
+        root,
+        REGISTRY,
+        &json!({"deployments": [{"id": "d", "environment": "test", "resources": [
+            {"id": "api", "type": "lambda", "arn": "arn:aws:lambda:us-east-1:111111111111:function:api"}]}]})
+        .to_string(),
+    );
+    write(
+        root,
+        ENVIRONMENTS,
+        &json!({"version": "1.0.0", "environments": {"test": {"name": "test", "requires_confirmation": false,
+            "accounts": [{"account_id": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/helm"}]}}})
+        .to_string(),
+    );
+    let history = root.join(".fractary/plugins/helm-cloud/remediations");
+    let r = helm_run(
+        root,
+        &[
+            "remediate",
+            "--action",
+            "restart_lambda",
+            "--service",
+            "api",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("account 111111111111") && r.stderr.contains("nothing was changed"),
+        "{}",
+        r.stderr
+    );
+    assert!(!history.exists(), "nothing planned, nothing recorded");
+}
+
 #[test]
 fn a_bad_account_entry_is_refused_where_it_is_written_and_zero_concurrency_is_a_usage_error() {
     let dir = project();
