@@ -6,6 +6,7 @@ usage: seed_fixtures.py ENDPOINT < spec.json
 
 spec: {
   "region": "us-east-1",
+  "assume_role": "arn:aws:iam::111111111111:role/r",   (seed in that role's account)
   "lambdas":    [{"name": "f", "memory": 256, "env": {"K": "V"}}],
   "ecs":        [{"cluster": "c", "service": "s", "desired": 2, "log_group": "/ecs/s"}],
   "rds":        [{"id": "db", "stopped": false}],
@@ -36,6 +37,11 @@ def main():
     spec = json.load(sys.stdin)
     region = spec.get("region", "us-east-1")
     kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+    if spec.get("assume_role"):
+        # moto gives an assumed role's credentials the role's account.
+        c = boto3.client("sts", **kw).assume_role(RoleArn=spec["assume_role"], RoleSessionName="seed")["Credentials"]
+        kw.update(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                  aws_session_token=c["SessionToken"])
     out = {"lambda": {}, "ecs": {}, "rds": {}, "distributions": {}, "apis": {}, "queues": {}}
     now = dt.datetime.now(dt.timezone.utc)
 

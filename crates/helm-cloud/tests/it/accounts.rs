@@ -281,3 +281,89 @@ fn a_bad_account_entry_is_refused_where_it_is_written_and_zero_concurrency_is_a_
     let r = helm_run(dir.path(), &["health", "--concurrency", "0"]);
     assert_eq!(r.code, 64, "{}", r.stderr);
 }
+
+/// Two functions of the same name in two accounts: one clean, one failing half its calls.
+/// Each account's metrics are read with its own credentials, so the failing twin pages and
+/// the clean one does not (read with one account's credentials, both would look alike).
+#[test]
+fn twins_of_the_same_name_in_two_accounts_are_judged_each_on_its_own_metrics() {
+    let emu = Emulator::shared();
+    let name = helm_testsupport::unique_name("twin");
+    let (a, b) = ("111111111111", "333333333333");
+    let traffic = |errors: u32| -> Vec<Value> {
+        let dims = json!({"FunctionName": name});
+        let mut out = Vec::new();
+        let mut m = 3 * 60 - 2;
+        while m > 0 {
+            out.push(json!({"namespace": "AWS/Lambda", "name": "Invocations", "dimensions": dims, "value": 20, "minutes_ago": m}));
+            out.push(json!({"namespace": "AWS/Lambda", "name": "Errors", "dimensions": dims, "value": errors, "minutes_ago": m}));
+            m -= 5;
+        }
+        out
+    };
+    for (account, errors) in [(a, 0), (b, 10)] {
+        emu.seed(
+            &json!({"assume_role": format!("arn:aws:iam::{account}:role/helm-read"),
+                "lambdas": [{"name": name}], "metrics": traffic(errors)})
+            .to_string(),
+        );
+    }
+    let dir = emulated_project();
+    let root = dir.path();
+    let resources: Vec<Value> = [("api-a", a), ("api-b", b)]
+        .iter()
+        .map(|(id, acct)| {
+            json!({"id": id, "type": "lambda",
+            "arn": format!("arn:aws:lambda:us-east-1:{acct}:function:{name}")})
+        })
+        .collect();
+    write(
+        root,
+        REGISTRY,
+        &json!({"deployments": [{"id": "d", "environment": "test", "resources": resources}]})
+            .to_string(),
+    );
+    let accesses: Vec<Value> = [a, b]
+        .iter()
+        .map(|x| json!({"account_id": x, "role_arn": format!("arn:aws:iam::{x}:role/helm-read")}))
+        .collect();
+    write(
+        root,
+        ENVIRONMENTS,
+        &json!({"version": "1.0.0", "environments": {"test": {"name": "test",
+            "requires_confirmation": false, "accounts": accesses}}})
+        .to_string(),
+    );
+    write(
+        root,
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+
+    let h = run(helm_against(emu, root).args(["health", "--format", "json"]));
+    let results = h.json()["results"].as_array().unwrap().clone();
+    let status = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("api-a"), "HEALTHY", "{}", h.stdout);
+    assert_eq!(status("api-b"), "UNHEALTHY", "{}", h.stdout);
+
+    let s = run(helm_against(emu, root).args(["slo", "--format", "json"]));
+    assert_eq!(s.code, 2, "a page: {}", s.stderr);
+    let doc = s.json();
+    let availability = |id: &str| {
+        doc["slo_report"]["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["resource"] == id && o["objective"] == "availability")
+            .cloned()
+            .unwrap_or_else(|| panic!("no availability objective of {id}: {doc:#}"))
+    };
+    assert_eq!(availability("api-a")["alert"], "ok");
+    assert_eq!(availability("api-b")["alert"], "page");
+}
