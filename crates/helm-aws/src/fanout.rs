@@ -155,6 +155,12 @@ impl FanOut {
         account.filter(|a| self.accounts.contains_key(*a))
     }
 
+    /// The clients of listed account `account`, or why its role could not be assumed
+    /// (None: not listed).
+    pub fn account(&self, account: &str) -> Option<Result<&AwsClients, &Failure>> {
+        self.accounts.get(account).map(|c| c.as_ref())
+    }
+
     fn clients(&self, account: Option<&str>) -> Result<&AwsClients, &Failure> {
         match account.and_then(|a| self.accounts.get(a)) {
             Some(Ok(c)) => Ok(c),

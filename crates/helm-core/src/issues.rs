@@ -234,6 +234,33 @@ impl Evaluated {
         self.entries.push((None, check.to_string()));
     }
 
+    /// The same evidence, judged within one account of an environment that spans
+    /// accounts: `Some(id)` covers only resources named `<id>:…` (see [`split_account`]),
+    /// `None` (the project's own credentials) only those named without an account. A check
+    /// one account evaluated everywhere then says nothing of another account's resources.
+    pub fn within_account(self, account: Option<&str>) -> Evaluated {
+        let scope = format!("@{}:", account.unwrap_or(""));
+        let scoped = |r: &str| {
+            if account.is_some() && !r.starts_with('*') {
+                format!("{scope}{}", with_account(account, r))
+            } else {
+                format!("{scope}{r}")
+            }
+        };
+        Evaluated {
+            entries: self
+                .entries
+                .into_iter()
+                .map(|(r, c)| (Some(scoped(r.as_deref().unwrap_or("*"))), c))
+                .collect(),
+            excluded: self
+                .excluded
+                .into_iter()
+                .map(|(r, c)| (with_account(account, &r), c))
+                .collect(),
+        }
+    }
+
     /// Everything `other` evaluated (and excluded) as well.
     pub fn extend(&mut self, other: Evaluated) {
         self.entries.extend(other.entries);
@@ -274,11 +301,47 @@ impl Evaluated {
 
 /// Whether one evaluated entry (resource or every one, check or family) covers a check.
 fn entry_covers((r, c): &(Option<String>, String), resource: &str, check: &str) -> bool {
-    r.as_deref().is_none_or(|r| {
-        r == resource
-            || r.strip_prefix('*')
-                .is_some_and(|region| resource.ends_with(&format!(" {region}")))
-    }) && (c == check || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
+    r.as_deref().is_none_or(|r| resource_matches(r, resource))
+        && (c == check || ((c.ends_with('.') || c.ends_with(':')) && check.starts_with(c.as_str())))
+}
+
+/// Whether an entry's resource pattern covers `resource`: the resource itself, `*(region)`
+/// every resource named `… (region)`, and `@<account>:<pattern>` the pattern within one
+/// account (`@:` the resources named without an account), where `*` is all of them.
+fn resource_matches(pattern: &str, resource: &str) -> bool {
+    if let Some(scoped) = pattern.strip_prefix('@') {
+        let Some((account, inner)) = scoped.split_once(':') else {
+            return false;
+        };
+        let (own, _) = split_account(resource);
+        if own.unwrap_or("") != account {
+            return false;
+        }
+        return inner == "*" || resource_matches(inner, resource);
+    }
+    pattern == resource
+        || pattern
+            .strip_prefix('*')
+            .is_some_and(|region| !region.is_empty() && resource.ends_with(&format!(" {region}")))
+}
+
+/// A resource named within an account, as an audit of an environment that spans accounts
+/// names it: `<12-digit account>:<resource>` (None: unchanged).
+pub fn with_account(account: Option<&str>, resource: &str) -> String {
+    match account {
+        Some(a) if split_account(resource).0 != Some(a) => format!("{a}:{resource}"),
+        _ => resource.to_string(),
+    }
+}
+
+/// The account a resource is named within (`123456789012:sg-1 (us-east-1)`), and the rest.
+pub fn split_account(resource: &str) -> (Option<&str>, &str) {
+    match resource.split_once(':') {
+        Some((a, rest)) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
+            (Some(a), rest)
+        }
+        _ => (None, resource),
+    }
 }
 
 /// The resource and check of a fingerprint `<env>/<resource>/<check>`.
@@ -806,6 +869,46 @@ mod tests {
             "infrastructure",
             90,
         )
+    }
+
+    #[test]
+    fn evidence_within_one_account_says_nothing_of_another_account_or_the_home_one() {
+        let a = "111111111111";
+        let mut e = Evaluated::new();
+        e.add_everywhere("iam.admin_wildcard");
+        e.add_in_region("us-east-1", "sg.");
+        e.add("fn-1", "lambda.public");
+        let e = e.within_account(Some(a));
+        let policy = "arn:aws:iam::111111111111:policy/p";
+        assert!(e.covers(&with_account(Some(a), policy), "iam.admin_wildcard"));
+        assert!(!e.covers(
+            &with_account(Some("222222222222"), policy),
+            "iam.admin_wildcard"
+        ));
+        assert!(!e.covers(policy, "iam.admin_wildcard"));
+        assert!(e.covers("111111111111:sg-1 (us-east-1)", "sg.open_ssh"));
+        assert!(!e.covers("111111111111:sg-1 (eu-west-1)", "sg.open_ssh"));
+        assert!(!e.covers("222222222222:sg-1 (us-east-1)", "sg.open_ssh"));
+        assert!(e.covers("111111111111:fn-1", "lambda.public"));
+        assert!(!e.covers("fn-1", "lambda.public"));
+        assert!(!e.covers("111111111111:fn-2", "lambda.public"));
+
+        let mut home = Evaluated::new();
+        home.add_everywhere("sg.");
+        home.exclude("sg-8 (us-east-1)", "sg.open_ssh");
+        let home = home.within_account(None);
+        assert!(home.covers("sg-9 (us-east-1)", "sg.open_ssh"));
+        assert!(!home.covers("sg-8 (us-east-1)", "sg.open_ssh"));
+        assert!(!home.covers("111111111111:sg-9 (us-east-1)", "sg.open_ssh"));
+
+        // What failed in one account is not a pass of the scope there.
+        assert_eq!(
+            e.passing(&[("111111111111:fn-1".into(), "lambda.public".into())]),
+            2
+        );
+        assert_eq!(split_account("111111111111:sg-1"), (Some(a), "sg-1"));
+        assert_eq!(split_account("arn:aws:s3:::b"), (None, "arn:aws:s3:::b"));
+        assert_eq!(with_account(Some(a), "111111111111:x"), "111111111111:x");
     }
 
     fn det(resource: &str, check: &str, severity: Severity) -> Detection {

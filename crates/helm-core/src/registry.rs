@@ -603,6 +603,14 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// The account of the resource's ARN (None: an ARN without one, such as an S3 bucket's).
+    pub fn account(&self) -> Option<&str> {
+        self.parsed_arn
+            .as_ref()
+            .and_then(|a| a.account.as_deref())
+            .filter(|a| !a.is_empty())
+    }
+
     fn from_entry(d: &Deployment, e: &ResourceEntry) -> Resource {
         let kind = ResourceKind::parse(&e.kind);
         let parsed_arn = kind.and_then(|k| Arn::parse(k, &e.arn).ok());

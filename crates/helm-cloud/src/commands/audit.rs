@@ -155,12 +155,27 @@ pub async fn run(
             settings: &settings,
         },
     };
-    let clients = ctx.aws(&config, env).await?;
+    // An environment that spans accounts is audited in each, through its assumed role.
+    let fleet = ctx.fan_out(&config, env).await?;
+    let mut members = vec![audit::Member {
+        account: None,
+        world: Ok(&fleet.home),
+        regions: &[],
+    }];
+    for a in &config.environments.get(env)?.accounts {
+        if let Some(world) = fleet.account(&a.account_id) {
+            members.push(audit::Member {
+                account: Some(&a.account_id),
+                world,
+                regions: &a.regions,
+            });
+        }
+    }
     let _progress = ctx.out.progress(format!("{kind} audit of {env}"));
     let store = issue_store(ctx, &config);
     let dir = ctx.paths.plugin_dir().join("audits").join(env);
     let previous = opts.since_last.then(|| last_report(&dir, kind)).flatten();
-    match audit::audit(&clients, &req, &store, &dir, &|p| ctx.show_path(p)).await? {
+    match audit::audit(&members, &req, &store, &dir, &|p| ctx.show_path(p)).await? {
         AuditOutcome::NothingEvaluated { failure, message } => {
             let code = failure_exit_code(failure);
             Err(CliError::new(code, message).hint(if code == EXIT_NOPERM {

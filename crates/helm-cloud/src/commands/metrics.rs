@@ -28,7 +28,7 @@ pub async fn metrics(
         )));
     };
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
-    let clients = ctx.aws(&config, env).await?;
+    let clients = ctx.fan_out(&config, env).await?;
     let r = performance::metric(&clients, t, env, metric, start, end).await?;
     if let Some(known) = &r.unknown_metric_known {
         ctx.out.warn(&format!(
@@ -79,7 +79,7 @@ pub async fn performance(
     let view = targets::environment(ctx, &config, env)?;
     let (targets, _) = targets::targets(ctx, &config, &view, service)?;
     let (start, end) = targets::window(ctx, "--timeframe", timeframe)?;
-    let clients = ctx.aws(&config, env).await?;
+    let clients = ctx.fan_out(&config, env).await?;
     let r = performance::performance(&clients, &targets, env, start, end).await;
     ctx.out.result(&r.to_json(), || {
         let mut s = format!(

@@ -367,3 +367,210 @@ fn twins_of_the_same_name_in_two_accounts_are_judged_each_on_its_own_metrics() {
     assert_eq!(availability("api-a")["alert"], "ok");
     assert_eq!(availability("api-b")["alert"], "page");
 }
+
+/// Seed, through each account's assumed role, a security group in us-east-1; those of
+/// `open` accounts with SSH open to the world. Returns each account's group id.
+fn security_groups(emu: &Emulator, accounts: &[&str], open: &[&str]) -> Vec<String> {
+    let script = r#"
+import sys, json, boto3
+ep, accounts, open_ = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+sts = boto3.client('sts', **kw)
+ids = []
+for a in accounts:
+    c = sts.assume_role(RoleArn=f'arn:aws:iam::{a}:role/helm-read', RoleSessionName='seed')['Credentials']
+    ec2 = boto3.client('ec2', endpoint_url=ep, region_name='us-east-1', aws_access_key_id=c['AccessKeyId'],
+                       aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
+    g = ec2.create_security_group(GroupName='admin', Description='bastion')['GroupId']
+    if a in open_:
+        ec2.authorize_security_group_ingress(GroupId=g, IpPermissions=[{'IpProtocol': 'tcp',
+            'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+    ids.append(g)
+print(json.dumps(ids))
+"#;
+    let out = std::process::Command::new(emu.python())
+        .args([
+            "-c",
+            script,
+            &emu.endpoint,
+            &serde_json::to_string(accounts).unwrap(),
+            &serde_json::to_string(open).unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Close account `a`'s world-open SSH rule on group `g` (through its role).
+fn close_ssh(emu: &Emulator, a: &str, g: &str) {
+    let script = r#"
+import sys, boto3
+ep, a, g = sys.argv[1:4]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+c = boto3.client('sts', **kw).assume_role(RoleArn=f'arn:aws:iam::{a}:role/helm-read', RoleSessionName='fix')['Credentials']
+boto3.client('ec2', endpoint_url=ep, region_name='us-east-1', aws_access_key_id=c['AccessKeyId'],
+             aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken']
+).revoke_security_group_ingress(GroupId=g, IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 22,
+    'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+"#;
+    let out = std::process::Command::new(emu.python())
+        .args(["-c", script, &emu.endpoint, a, g])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn active_issues(root: &Path, dir: &str) -> Vec<Value> {
+    let d = root.join(format!(".fractary/helm/issues/{dir}"));
+    let Ok(entries) = std::fs::read_dir(&d) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect()
+}
+
+/// `audit` fans out over the environment's accounts: each account's findings are named in
+/// it and carry it, and its evidence resolves only its own issues. An account whose role is
+/// then denied evaluates nothing, says so, and its issue stays open while the fixed
+/// account's issue resolves: a check that passed in one account is no pass in another.
+#[test]
+fn audit_fans_out_over_accounts_and_a_denied_account_keeps_its_issue_open() {
+    let emu = Emulator::dedicated();
+    let dir = emulated_project();
+    let root = dir.path();
+    let (a, b) = ("111111111111", "333333333333");
+    let accounts = [a, DENIED, b];
+    let groups = security_groups(&emu, &accounts, &[a, DENIED]);
+    let resources: Vec<Value> = accounts
+        .iter()
+        .map(|x| json!({"id": format!("q-{x}"), "type": "sqs", "arn": format!("arn:aws:sqs:us-east-1:{x}:q")}))
+        .collect();
+    write(
+        root,
+        REGISTRY,
+        &json!({"deployments": [{"id": "fleet", "environment": "test", "resources": resources}]})
+            .to_string(),
+    );
+    let accesses: Vec<Value> = accounts
+        .iter()
+        .map(|x| json!({"account_id": x, "role_arn": format!("arn:aws:iam::{x}:role/helm-read"), "regions": ["us-east-1"]}))
+        .collect();
+    write(
+        root,
+        ENVIRONMENTS,
+        &json!({"version": "1.0.0", "environments": {"test": {"name": "test",
+            "requires_confirmation": false, "accounts": accesses}}})
+        .to_string(),
+    );
+    write(
+        root,
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"test\"]\n",
+    );
+    let audit =
+        || run(helm_against(&emu, root).args(["audit", "--type", "security", "--format", "json"]));
+    let open_ssh = |doc: &Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = doc["findings"]["by_severity"]["critical"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "sg.open_admin_port")
+            .map(|f| {
+                (
+                    f["account"].as_str().unwrap_or("-").to_string(),
+                    f["resource"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+
+    let first = audit();
+    assert_ne!(first.code, 0, "{}", first.stderr);
+    let doc = first.json();
+    assert_eq!(
+        open_ssh(&doc),
+        vec![
+            (a.to_string(), format!("{a}:{} (admin)", groups[0])),
+            (
+                DENIED.to_string(),
+                format!("{DENIED}:{} (admin)", groups[1])
+            ),
+        ],
+        "{doc}"
+    );
+    // Scores are not added up over accounts: the worst is the environment's.
+    assert_eq!(doc["metrics"]["security_score"], 80, "{doc}");
+    assert_eq!(doc["metrics"]["by_account"][b]["security_score"], 100);
+    assert_eq!(doc["metrics"]["checked"]["world_open_ingress_rules"], 2);
+    let reached: Vec<(&str, bool)> = doc["audit"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["account"].as_str().unwrap(),
+                x["reached"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reached, vec![(a, true), (DENIED, true), (b, true)]);
+    let opened = active_issues(root, "active");
+    let mut owners: Vec<&str> = opened
+        .iter()
+        .filter(|i| i["metrics"]["check"] == "sg.open_admin_port")
+        .map(|i| i["account"].as_str().unwrap())
+        .collect();
+    owners.sort();
+    assert_eq!(owners, vec![a, DENIED]);
+
+    // Account a fixes its group; account DENIED's role is then refused.
+    close_ssh(&emu, a, &groups[0]);
+    deny_the_role(&emu);
+    let second = audit();
+    let doc = second.json();
+    assert_eq!(open_ssh(&doc), Vec::<(String, String)>::new(), "{doc}");
+    assert_eq!(doc["summary"]["evaluation"], "partial", "{doc}");
+    let missed = doc["summary"]["not_evaluated"].to_string();
+    assert!(
+        missed.contains(&format!("account {DENIED}: every check")) && missed.contains("AssumeRole"),
+        "{missed}"
+    );
+    let denied = doc["audit"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["account"] == DENIED)
+        .unwrap()
+        .clone();
+    assert_eq!(denied["reached"], false, "{denied}");
+    let still: Vec<String> = active_issues(root, "active")
+        .iter()
+        .filter(|i| i["metrics"]["check"] == "sg.open_admin_port")
+        .map(|i| i["account"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        still,
+        vec![DENIED.to_string()],
+        "only the fixed account's issue resolves"
+    );
+    let resolved: Vec<String> = active_issues(root, "resolved")
+        .iter()
+        .filter(|i| i["metrics"]["check"] == "sg.open_admin_port")
+        .map(|i| i["account"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(resolved, vec![a.to_string()]);
+}

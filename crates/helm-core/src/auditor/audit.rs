@@ -9,7 +9,7 @@ use crate::clock::{file_stamp, rfc3339};
 use crate::error::CaseError;
 use crate::issues::{self, Detection, Evaluated, IssueStore};
 use crate::monitor::check::Target;
-use crate::ports::{AccountFacts, ComplianceFacts, CostFacts, FailureKind, Observer};
+use crate::ports::{AccountFacts, ComplianceFacts, CostFacts, Failure, FailureKind, Observer};
 use crate::registry::EnvironmentView;
 use crate::resource::ResourceKind;
 use serde_json::{Map, Value, json};
@@ -80,7 +80,7 @@ fn detection(f: &Finding, env: &str, requires_confirmation: bool) -> Option<Dete
     let opens = f.severity == Severity::Critical
         || matches!(f.check.as_str(), "cost.daily_budget" | "cost.forecast");
     opens.then(|| Detection {
-        account: None,
+        account: issues::split_account(&f.resource).0.map(str::to_string),
         environment: env.into(),
         resource: f.resource.clone(),
         check: f.check.clone(),
@@ -97,10 +97,34 @@ fn detection(f: &Finding, env: &str, requires_confirmation: bool) -> Option<Dete
     })
 }
 
-/// Run the audit of `req`, sync its issues in `store` and save the report under `dir`
-/// (`shown` gives the path as the user sees it).
+/// One account an audit reads, in an environment that may span accounts.
+pub struct Member<'a, W> {
+    /// None: the project's own credentials (its resources and those of accounts not
+    /// listed); `Some(id)` a listed account, its findings named `<id>:<resource>`.
+    pub account: Option<&'a str>,
+    /// The account's facts, or why it could not be reached (its role not assumed).
+    pub world: Result<&'a W, &'a Failure>,
+    /// Where its account sweep goes (`accounts[].regions`; empty: the request's regions).
+    pub regions: &'a [String],
+}
+
+impl<'a, W> Member<'a, W> {
+    /// The project's own account alone (an environment that lists no accounts).
+    pub fn only(world: &'a W) -> [Member<'a, W>; 1] {
+        [Member {
+            account: None,
+            world: Ok(world),
+            regions: &[],
+        }]
+    }
+}
+
+/// Run the audit of `req` over `members` (one, or the environment's accounts), sync its
+/// issues in `store` and save the report under `dir` (`shown` gives the path as the user
+/// sees it). An account that could not be reached evaluates nothing and says so; the
+/// others are judged, each check's evidence within its own account.
 pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
-    world: &W,
+    members: &[Member<'_, W>],
     req: &AuditRequest<'_>,
     store: &IssueStore,
     dir: &Path,
@@ -115,52 +139,119 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
     } else {
         vec![kind]
     };
-    let regions = regions(req.view, req.region_of);
+    if let Some(other) = kinds.iter().find(|k| !TYPES.contains(k)) {
+        return Err(crate::Error::usage(
+            format!("no audit type {other:?}"),
+            Some("cost, security, compliance or all".into()),
+        )
+        .into());
+    }
+    let spans = members.iter().any(|m| m.account.is_some());
+    // The member a resource of `account` is read through: its listed account, or home.
+    fn owner<'x, W>(members: &[Member<'_, W>], account: Option<&'x str>) -> Option<&'x str> {
+        account.filter(|a| members.iter().any(|m| m.account == Some(*a)))
+    }
+    let mut regions = regions(req.view, req.region_of);
     let mut findings = Vec::new();
     let mut metrics = Map::new();
     let mut parts: Vec<(&str, Evaluated)> = Vec::new();
     let mut not_evaluated: Vec<String> = Vec::new();
     let mut failures: Vec<FailureKind> = Vec::new();
+    let mut accounts_seen: Vec<Value> = Vec::new();
     for k in &kinds {
-        let part: Part = match *k {
-            "cost" => run::cost(world, req.targets, &req.cost).await?,
-            "security" => {
-                let scoped: Vec<Scoped> = req
-                    .view
-                    .resources
-                    .iter()
-                    .map(|r| Scoped {
-                        id: r.id.clone(),
-                        name: r.name.clone(),
-                        kind: r.kind,
-                        region: (req.region_of)(r.region.as_deref()),
-                    })
-                    .collect();
-                let mut part = run::security(world, &scoped, &regions).await;
-                if let Some(swept) = req.account_regions {
-                    let acc = run::account(world, swept, now).await;
-                    part.findings.extend(acc.findings);
-                    part.not_evaluated.extend(acc.not_evaluated);
-                    part.failures.extend(acc.failures);
-                    part.evaluated.extend(acc.evaluated);
-                    part.metrics["account_sweep"] = acc.metrics;
+        let mut merged = Part::new();
+        let mut by_account = Map::new();
+        for m in members {
+            let view: Vec<&crate::registry::Resource> = req
+                .view
+                .resources
+                .iter()
+                .filter(|r| !spans || owner(members, r.account()) == m.account)
+                .collect();
+            // The project's own account is audited in an environment that spans accounts
+            // only when some of the environment's resources are read through it.
+            if spans && m.account.is_none() && view.is_empty() {
+                continue;
+            }
+            let label = m.account.unwrap_or("home");
+            let mut part = match m.world {
+                Err(f) => {
+                    let mut p = Part::new();
+                    p.not_evaluated
+                        .push(format!("every check: account not reachable: {}", f.brief));
+                    p.failures.push(f.kind);
+                    p
                 }
-                part
+                Ok(world) => {
+                    let targets: Vec<Target> = req
+                        .targets
+                        .iter()
+                        .filter(|t| !spans || owner(members, t.account()) == m.account)
+                        .cloned()
+                        .collect();
+                    let mut mine: Vec<String> = view
+                        .iter()
+                        .filter(|x| x.kind != Some(ResourceKind::CloudFront))
+                        .map(|x| (req.region_of)(x.region.as_deref()))
+                        .collect();
+                    if mine.is_empty() {
+                        match m.regions.first() {
+                            Some(r) if spans => mine.push(r.clone()),
+                            _ => mine.push((req.region_of)(None)),
+                        }
+                    }
+                    mine.sort();
+                    mine.dedup();
+                    let swept = req.account_regions.map(|r| {
+                        if spans && !m.regions.is_empty() {
+                            m.regions
+                        } else {
+                            r
+                        }
+                    });
+                    run_kind(k, world, req, &view, &targets, &mine, swept, m.account).await?
+                }
+            };
+            if !spans {
+                merged = part;
+                break;
             }
-            "compliance" => run::compliance(world, &regions).await,
-            other => {
-                return Err(crate::Error::usage(
-                    format!("no audit type {other:?}"),
-                    Some("cost, security, compliance or all".into()),
-                )
-                .into());
+            // Within an account: its findings named in it, its evidence judged in it.
+            for f in part.findings.iter_mut() {
+                f.resource = issues::with_account(m.account, &f.resource);
             }
-        };
-        findings.extend(part.findings);
-        metrics.insert(k.to_string(), part.metrics);
-        not_evaluated.extend(part.not_evaluated.iter().map(|n| format!("{k}: {n}")));
-        failures.extend(part.failures);
-        parts.push((k, part.evaluated));
+            let who = match m.account {
+                Some(a) => format!("account {a}"),
+                None => "the project's own account".to_string(),
+            };
+            if let Some(s) = req.account_regions.filter(|_| !m.regions.is_empty()) {
+                regions.extend(s.iter().cloned());
+            }
+            merged.findings.extend(part.findings);
+            merged
+                .not_evaluated
+                .extend(part.not_evaluated.iter().map(|n| format!("{who}: {n}")));
+            merged.failures.extend(part.failures);
+            merged
+                .evaluated
+                .extend(part.evaluated.within_account(m.account));
+            if *k == kinds[0] {
+                accounts_seen.push(match m.world {
+                    Ok(_) => json!({"account": label, "reached": true}),
+                    Err(f) => json!({"account": label, "reached": false, "reason": f.brief}),
+                });
+            }
+            by_account.insert(label.to_string(), std::mem::take(&mut part.metrics));
+        }
+        if spans {
+            merged.metrics = sum_metrics(&by_account);
+            merged.metrics["by_account"] = Value::Object(by_account);
+        }
+        findings.extend(merged.findings);
+        metrics.insert(k.to_string(), merged.metrics);
+        not_evaluated.extend(merged.not_evaluated.iter().map(|n| format!("{k}: {n}")));
+        failures.extend(merged.failures);
+        parts.push((k, merged.evaluated));
     }
     // Suppressed findings are listed, not counted: no exit code, no issue opened or resolved.
     let (kept, suppressed, suppression_warnings) =
@@ -241,6 +332,12 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
             .into_iter()
             .flatten()
         {
+            if let Some(account) = f["resource"]
+                .as_str()
+                .and_then(|r| issues::split_account(r).0)
+            {
+                f["account"] = json!(account);
+            }
             if let Some(extra) = f["check"].as_str().and_then(super::catalogue::annotation)
                 && let (Value::Object(f), Value::Object(extra)) = (f, extra)
             {
@@ -292,6 +389,9 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
                 Some("cis-3.0 or fsbp".into()),
             )
         })?;
+    }
+    if spans {
+        data["audit"]["accounts"] = json!(accounts_seen);
     }
     data["audit"]["scope"] = json!(if req.account_regions.is_some() {
         "account"
@@ -346,6 +446,109 @@ pub async fn audit<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
         findings,
         code,
     })
+}
+
+/// One audit type on one account's facts: `view` and `targets` are the resources read
+/// through it, `regions` theirs, `swept` where `--scope account` sweeps.
+#[allow(clippy::too_many_arguments)]
+async fn run_kind<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
+    kind: &str,
+    world: &W,
+    req: &AuditRequest<'_>,
+    view: &[&crate::registry::Resource],
+    targets: &[Target],
+    regions: &[String],
+    swept: Option<&[String]>,
+    account: Option<&str>,
+) -> Result<Part, CaseError> {
+    Ok(match kind {
+        "cost" => {
+            let c = &req.cost;
+            // Cost Explorer answers per account: each its own cache.
+            let run = CostRun {
+                environment: c.environment,
+                now: c.now,
+                span: c.span,
+                scope: match account {
+                    Some(a) => format!("{}|{a}", c.scope),
+                    None => c.scope.clone(),
+                },
+                cache_root: c.cache_root.clone(),
+                settings: c.settings,
+            };
+            run::cost(world, targets, &run).await?
+        }
+        "security" => {
+            let scoped: Vec<Scoped> = view
+                .iter()
+                .map(|r| Scoped {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    kind: r.kind,
+                    region: (req.region_of)(r.region.as_deref()),
+                })
+                .collect();
+            let mut part = run::security(world, &scoped, regions).await;
+            if let Some(swept) = swept {
+                let acc = run::account(world, swept, req.cost.now).await;
+                part.findings.extend(acc.findings);
+                part.not_evaluated.extend(acc.not_evaluated);
+                part.failures.extend(acc.failures);
+                part.evaluated.extend(acc.evaluated);
+                part.metrics["account_sweep"] = acc.metrics;
+            }
+            part
+        }
+        _ => run::compliance(world, regions).await,
+    })
+}
+
+/// The accounts' metrics together: counts and amounts summed, scores the worst account's,
+/// a flag set if any account set it, anything else as the first account gave it (each
+/// account's own under `by_account`).
+fn sum_metrics(by_account: &Map<String, Value>) -> Value {
+    fn add(into: &mut Value, v: &Value) {
+        match (into, v) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, x) in b {
+                    match a.get_mut(k) {
+                        Some(slot) if k.contains("score") && slot.is_number() => {
+                            if x.as_f64().unwrap_or(f64::MAX) < slot.as_f64().unwrap_or(f64::MAX) {
+                                *slot = x.clone();
+                            }
+                        }
+                        Some(slot) => add(slot, x),
+                        None => {
+                            a.insert(k.clone(), x.clone());
+                        }
+                    }
+                }
+            }
+            (slot @ Value::Bool(_), Value::Bool(b)) => {
+                *slot = Value::Bool(slot.as_bool().unwrap_or(false) || *b);
+            }
+            (Value::Array(a), Value::Array(b)) => {
+                for x in b {
+                    if !a.contains(x) {
+                        a.push(x.clone());
+                    }
+                }
+            }
+            (slot @ Value::Number(_), Value::Number(b)) => {
+                let a = slot.as_f64().unwrap_or(0.0);
+                *slot = match (slot.as_u64(), b.as_u64()) {
+                    (Some(x), Some(y)) => json!(x + y),
+                    _ => json!(a + b.as_f64().unwrap_or(0.0)),
+                };
+            }
+            _ => {}
+        }
+    }
+    let mut total = json!({});
+    for v in by_account.values() {
+        add(&mut total, v);
+    }
+    total
 }
 
 /// Two failure kinds a front end reports the same way (an unreachable and a refused call
@@ -590,9 +793,13 @@ mod tests {
             },
         };
         let store = IssueStore::new(dir, "a/", "r/", "infrastructure", 90);
-        block_on(audit(world, &req, &store, &dir.join("audits"), &|p| {
-            p.display().to_string()
-        }))
+        block_on(audit(
+            &Member::only(world),
+            &req,
+            &store,
+            &dir.join("audits"),
+            &|p| p.display().to_string(),
+        ))
         .unwrap()
     }
 
@@ -654,7 +861,7 @@ mod tests {
         };
         let store = IssueStore::new(dir.path(), "a/", "r/", "infrastructure", 90);
         let r = block_on(audit(
-            &Down(FailureKind::Unavailable),
+            &Member::only(&Down(FailureKind::Unavailable)),
             &req,
             &store,
             dir.path(),

@@ -27,11 +27,7 @@ pub struct Target {
 impl Target {
     /// The account of the resource's ARN (None: an ARN without one, such as an S3 bucket's).
     pub fn account(&self) -> Option<&str> {
-        self.resource
-            .parsed_arn
-            .as_ref()
-            .and_then(|a| a.account.as_deref())
-            .filter(|a| !a.is_empty())
+        self.resource.account()
     }
 }
 
