@@ -4,7 +4,8 @@
 //!     cargo run --release -p helm-patterns --example mine -- MESSAGES.txt > assignments.csv
 //!
 //! `--similarity S`, `--depth D` and `--merge-min N` (0: no merge on distinct values) set
-//! the configuration (the leave-one-out run, `scripts/bench/ga_loo.py`, chooses them).
+//! the configuration, `--without RULE,…` switches rules off (the leave-one-out run,
+//! `scripts/bench/ga_loo.py`, chooses both).
 
 use std::io::{BufWriter, Write};
 
@@ -30,6 +31,20 @@ fn main() {
     }
     if let Some(m) = flag("--merge-min") {
         config.variable_min_values = if m == 0.0 { usize::MAX } else { m as usize };
+    }
+    // --without calendar,pieces: those rules off (helm_patterns::Rules::NAMES).
+    if let Some(list) = args
+        .iter()
+        .position(|a| a == "--without")
+        .and_then(|i| args.get(i + 1))
+    {
+        for name in list.split(',').filter(|n| !n.is_empty()) {
+            *config
+                .rules
+                .switch(name)
+                .unwrap_or_else(|| panic!("no rule {name:?}: {:?}", helm_patterns::Rules::NAMES)) =
+                false;
+        }
     }
     // The file is read first so that the timing covers the mining loop alone, as the
     // drain3 baseline's does.

@@ -31,6 +31,8 @@ pub struct Config {
     /// How many different plain words a position must take before the merge pass counts
     /// it as a variable (`usize::MAX`: only positions already holding a variable merge).
     pub variable_min_values: usize,
+    /// Which masking and merge rules apply (all by default).
+    pub rules: Rules,
 }
 
 impl Default for Config {
@@ -40,7 +42,65 @@ impl Default for Config {
             depth: 4,
             max_children: 100,
             variable_min_values: 4,
+            rules: Rules::default(),
         }
+    }
+}
+
+/// The miner's rules, each on by default. Each can be switched off so that the
+/// leave-one-out run (`scripts/bench/ga_loo.py`) chooses them, like the settings, on nine
+/// systems without looking at the tenth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Day and month names are parts of timestamps: masked.
+    pub calendar: bool,
+    /// A size unit after a number ("384 B", "2.1 KB") is masked with it.
+    pub size_units: bool,
+    /// Only the pieces of a word that hold a digit are masked (`id=<*>`), not the word.
+    pub pieces: bool,
+    /// A run of masked pieces joined by `:/@,|.` is one `<*>` (`10.0.0.1:50010`).
+    pub join_runs: bool,
+    /// The merge pass leaves the first word alone: it names the event.
+    pub keep_first_word: bool,
+    /// The merge pass needs a plain word elsewhere to anchor the event.
+    pub anchor: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            calendar: true,
+            size_units: true,
+            pieces: true,
+            join_runs: true,
+            keep_first_word: true,
+            anchor: true,
+        }
+    }
+}
+
+impl Rules {
+    /// The rules' names, as `--without` takes them.
+    pub const NAMES: [&'static str; 6] = [
+        "calendar",
+        "size-units",
+        "pieces",
+        "join-runs",
+        "first-word",
+        "anchor",
+    ];
+
+    /// The rule named `name`, to switch (None: no such rule).
+    pub fn switch(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "calendar" => &mut self.calendar,
+            "size-units" => &mut self.size_units,
+            "pieces" => &mut self.pieces,
+            "join-runs" => &mut self.join_runs,
+            "first-word" => &mut self.keep_first_word,
+            "anchor" => &mut self.anchor,
+            _ => return None,
+        })
     }
 }
 
@@ -193,7 +253,8 @@ impl Miner {
             lengths.sort_unstable();
             for len in lengths {
                 // Never the first word: it names the event ("cupsd startup succeeded").
-                for p in 1..len {
+                let first = usize::from(self.config.rules.keep_first_word);
+                for p in first..len {
                     // Live clusters of this length, grouped by every token but position p.
                     // Variable tokens match any variable token ("rhost=<*>" and "<*>").
                     let mut groups: HashMap<Vec<&str>, Vec<ClusterId>> = HashMap::default();
@@ -215,7 +276,11 @@ impl Miner {
                     // The rest must hold a plain word to anchor the event ("<*> <*>" is no event).
                     for ids in groups
                         .into_iter()
-                        .filter(|(key, ids)| ids.len() > 1 && key.iter().any(|t| !is_variable(t)))
+                        .filter(|(key, ids)| {
+                            ids.len() > 1
+                                && (!self.config.rules.anchor
+                                    || key.iter().any(|t| !is_variable(t)))
+                        })
                         .map(|(_, ids)| ids)
                     {
                         let mut values: Vec<&str> = ids
@@ -292,10 +357,10 @@ impl Miner {
             let word = &message[word_start..i];
             let start = self.masked.len();
             // A size unit after a number varies with the magnitude ("384 B", "2.1 KB").
-            if after_number && mask::is_size_unit(word) {
+            if after_number && self.config.rules.size_units && mask::is_size_unit(word) {
                 self.masked.push_str(WILDCARD);
             } else {
-                mask::mask_word(word, &mut self.masked);
+                mask::mask_word_with(word, &mut self.masked, &self.config.rules);
             }
             after_number = &self.masked[start..] == WILDCARD;
             self.bounds.push((start as u32, self.masked.len() as u32));
@@ -441,6 +506,61 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mined(lines: &[&str], without: &[&str]) -> Vec<String> {
+        let mut config = Config::default();
+        for w in without {
+            *config.rules.switch(w).unwrap() = false;
+        }
+        let mut m = Miner::with_config(config);
+        for l in lines {
+            m.add(l);
+        }
+        m.consolidate();
+        let mut t: Vec<String> = m.clusters().map(|c| c.template()).collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn each_rule_switched_off_changes_only_what_it_names() {
+        let one = |line: &str, without: &[&str]| mined(&[line], without).remove(0);
+        assert_eq!(one("at Thu 09", &[]), "at <*> <*>");
+        assert_eq!(one("at Thu 09", &["calendar"]), "at Thu <*>");
+        assert_eq!(one("got 384 B", &[]), "got <*> <*>");
+        assert_eq!(one("got 384 B", &["size-units"]), "got <*> B");
+        assert_eq!(one("read id=12", &[]), "read id=<*>");
+        assert_eq!(one("read id=12", &["pieces"]), "read <*>");
+        assert_eq!(one("to 10.0.0.1:50010", &[]), "to <*>");
+        assert_eq!(
+            one("to 10.0.0.1:50010", &["join-runs"]),
+            "to <*>.<*>.<*>.<*>:<*>"
+        );
+        // The first word names the event: only without that rule do five events merge.
+        let events = ["open x", "close x", "read x", "write x", "seek x"];
+        assert_eq!(mined(&events, &[]).len(), 5);
+        assert_eq!(mined(&events, &["first-word"]), vec!["<*> x"]);
+        // Nothing plain left to anchor an event: only without that rule do they merge.
+        let loose = ["1 a 2", "3 b 4", "5 c 6", "7 d 8"];
+        assert_eq!(mined(&loose, &[]).len(), 4);
+        assert_eq!(mined(&loose, &["anchor"]), vec!["<*> <*> <*>"]);
+        let mut r = Rules::default();
+        for n in Rules::NAMES {
+            *r.switch(n).unwrap() = false;
+        }
+        assert!(r.switch("vibes").is_none());
+        assert_eq!(
+            r,
+            Rules {
+                calendar: false,
+                size_units: false,
+                pieces: false,
+                join_runs: false,
+                keep_first_word: false,
+                anchor: false
+            }
+        );
+    }
 
     #[test]
     fn similar_lines_share_a_template_and_variables_are_masked() {

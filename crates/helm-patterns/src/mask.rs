@@ -77,9 +77,15 @@ pub fn is_size_unit(word: &str) -> bool {
     UNITS.contains(&word.trim_end_matches([',', ')', ';']))
 }
 
-/// Append the masked form of `word` to `out`.
+/// Append the masked form of `word` to `out` (every rule on).
 pub fn mask_word(word: &str, out: &mut String) {
-    if is_calendar_word(word) {
+    mask_word_with(word, out, &crate::Rules::default());
+}
+
+/// Append the masked form of `word` to `out`, under `rules`.
+#[inline]
+pub fn mask_word_with(word: &str, out: &mut String, rules: &crate::Rules) {
+    if rules.calendar && is_calendar_word(word) {
         out.push_str(WILDCARD);
         return;
     }
@@ -87,6 +93,10 @@ pub fn mask_word(word: &str, out: &mut String) {
     // Fast path: a word without a digit is its own mask.
     if !has_digit(bytes) {
         out.push_str(word);
+        return;
+    }
+    if !rules.pieces {
+        out.push_str(WILDCARD);
         return;
     }
     // Where the last wildcard written for this word ends, to collapse `<*>:<*>` into `<*>`.
@@ -109,7 +119,7 @@ pub fn mask_word(word: &str, out: &mut String) {
             i += 1;
         }
         if has_digit {
-            if let Some(end) = last_mask_end
+            if let Some(end) = last_mask_end.filter(|_| rules.join_runs)
                 && out.len() > end
                 && out.as_bytes()[end..].iter().all(|&c| joins(c))
             {
