@@ -527,6 +527,25 @@ pub enum RegistryCommand {
         /// The deployment id.
         id: String,
     },
+    /// Build a deployment from a Terraform state (or `terraform show -json`) and add it,
+    /// or replace the one with the same id; unsupported resources are listed.
+    Import {
+        /// A state file (format version 4) or `terraform show -json` output; `-` reads stdin.
+        #[arg(long, value_name = "FILE")]
+        terraform_state: PathBuf,
+        /// The environment the deployment belongs to.
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
+        /// The Terraform workspace the state is of: the deployment is `terraform-<W>`.
+        #[arg(long, value_name = "W", default_value = "default")]
+        workspace: String,
+        /// The deployment id (default `terraform-<workspace>`).
+        #[arg(long, value_name = "ID")]
+        deployment: Option<String>,
+        /// Print the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

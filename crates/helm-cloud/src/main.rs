@@ -161,6 +161,7 @@ pub(crate) fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
                 resolve(e)?;
             }
         }
+        Command::Registry(RegistryCommand::Import { env, .. }) => resolve(env)?,
         Command::Health { env, .. }
         | Command::Metrics { env, .. }
         | Command::Performance { env, .. }
@@ -564,6 +565,19 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         }
         Command::Registry(RegistryCommand::Add { file }) => commands::registry::add(ctx, &file),
         Command::Registry(RegistryCommand::Remove { id }) => commands::registry::remove(ctx, &id),
+        Command::Registry(RegistryCommand::Import {
+            terraform_state,
+            env,
+            workspace,
+            deployment,
+            dry_run,
+        }) => commands::registry::import(
+            ctx,
+            &terraform_state,
+            &env,
+            deployment.unwrap_or_else(|| format!("terraform-{workspace}")),
+            dry_run,
+        ),
         Command::State(StateCommand::Status) => commands::state::status(ctx).await,
         Command::State(StateCommand::Migrate { to, dry_run }) => {
             commands::state::migrate(ctx, &to, dry_run).await

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod import;
 pub mod init;
 pub mod investigator;
 pub mod issues;

@@ -3,6 +3,7 @@
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::table;
+use helm_core::import;
 use helm_core::registry::{self, Registry, Resource};
 use serde_json::{Value, json};
 use std::io::Read;
@@ -188,4 +189,134 @@ pub fn remove(ctx: &Ctx, id: &str) -> CliResult {
         )
     });
     Ok(0)
+}
+
+/// `registry import --terraform-state FILE|- --env E`: the state's deployment, upserted by
+/// id through the registry's locked, atomic path, or shown as a diff with `--dry-run`. A
+/// second import of the same state changes nothing (and writes nothing).
+pub fn import(
+    ctx: &Ctx,
+    file: &Path,
+    env: &str,
+    deployment_id: String,
+    dry_run: bool,
+) -> CliResult {
+    let config = ctx.config()?;
+    ctx.check_env(&config, env)?;
+    if deployment_id.is_empty()
+        || !deployment_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(
+            CliError::usage(format!("{deployment_id:?} is not a deployment id"))
+                .hint("letters, digits, '-', '_' and '.' (--deployment ID or --workspace W)"),
+        );
+    }
+    let (label, text) = read_input(file, "--terraform-state FILE")?;
+    let now = helm_core::clock::rfc3339(ctx.clock.now());
+    let imported = import::terraform(
+        &label,
+        &text,
+        &import::Source {
+            environment: env,
+            deployment_id: &deployment_id,
+            now: &now,
+        },
+    )?;
+    for u in &imported.unsupported {
+        ctx.out.warn(&format!(
+            "{} ({}): not imported: {}",
+            u.address, u.kind, u.reason
+        ));
+    }
+    let path = ctx.paths.registry();
+    let mut new = imported.deployment;
+    let current = Registry::load(&path)?;
+    let old = current.deployments.iter().find(|d| d.id == new.id).cloned();
+    let mut change = import::change(old.as_ref(), &new);
+    let diff = change.diff(&new, old.as_ref());
+    let write = !dry_run && (old.is_none() || !change.is_empty());
+    if write {
+        // Under the lock, against the registry as it is then (another writer may have come).
+        change = registry::update(&path, ctx.clock.as_ref(), |reg| {
+            let old = reg.deployments.iter().find(|d| d.id == new.id);
+            let c = import::change(old, &new);
+            if let Some(o) = old {
+                // What the state does not say is kept: the first deployment time, extra fields.
+                if c.is_empty() {
+                    return Ok(c);
+                }
+                for (k, v) in &o.extra {
+                    new.extra.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            reg.upsert(new.clone());
+            Ok(c)
+        })?;
+    }
+    let json = json!({
+        "registry": ctx.show_path(&path),
+        "deployment": new.id,
+        "environment": env,
+        "dry_run": dry_run,
+        "written": write,
+        "added": change.added,
+        "changed": change.changed,
+        "removed": change.removed,
+        "unchanged": change.unchanged,
+        "unsupported": imported.unsupported,
+        "data_sources": imported.data_sources,
+    });
+    ctx.out.result(&json, || {
+        let head = if change.is_empty() && old.is_some() {
+            format!(
+                "deployment {} is up to date ({} resources); nothing written",
+                new.id, change.unchanged
+            )
+        } else {
+            format!(
+                "{} deployment {} in {}: {} added, {} changed, {} removed, {} unchanged",
+                if dry_run {
+                    "would write"
+                } else if old.is_some() {
+                    "updated"
+                } else {
+                    "added"
+                },
+                new.id,
+                ctx.show_path(&path),
+                change.added.len(),
+                change.changed.len(),
+                change.removed.len(),
+                change.unchanged
+            )
+        };
+        let unsupported = match imported.unsupported.len() {
+            0 => String::new(),
+            n => format!("\n{n} resources not imported (listed above)"),
+        };
+        if diff.is_empty() {
+            format!("{head}{unsupported}")
+        } else {
+            format!("{head}\n{diff}{unsupported}")
+        }
+    });
+    Ok(0)
+}
+
+/// A file's text, or stdin's for `-`; `what` names the flag in errors.
+fn read_input(file: &Path, what: &str) -> CliResult<(std::path::PathBuf, String)> {
+    if file == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::new(65, format!("reading stdin: {e}")))?;
+        return Ok((Path::new("<stdin>").to_path_buf(), s));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CliError::usage(format!("cannot read {}: {e}", file.display()))
+            .hint(format!("pass {what}, or - for stdin"))
+    })?;
+    Ok((file.to_path_buf(), text))
 }

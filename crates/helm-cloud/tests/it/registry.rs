@@ -260,3 +260,205 @@ fn fifty_concurrent_writers_lose_nothing_and_readers_never_see_a_torn_file() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `registry import --terraform-state` on a state written the way Terraform writes it
+/// (tests/it/fixtures/terraform/prod.tfstate: real attribute names, a data source, a
+/// module, a for_each key, an IAM role helm-cloud has no kind for), against the emulator:
+/// the deployment is written, the role is listed as not imported, a second import changes
+/// nothing, a dry run prints the diff and writes nothing, and `health` judges what was
+/// imported (the function the state names but AWS does not hold is not HEALTHY).
+#[test]
+fn import_from_a_terraform_state_then_again_changes_nothing_and_health_judges_it() {
+    let emu = helm_testsupport::Emulator::shared();
+    let seed = r#"
+import sys, boto3
+kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+boto3.client('sqs', **kw).create_queue(QueueName='tfimp-orders')
+boto3.client('s3', **kw).create_bucket(Bucket='tfimp-assets-prod')
+try:
+    boto3.client('dynamodb', **kw).create_table(TableName='tfimp-sessions', BillingMode='PAY_PER_REQUEST',
+        KeySchema=[{'AttributeName': 'id', 'KeyType': 'HASH'}], AttributeDefinitions=[{'AttributeName': 'id', 'AttributeType': 'S'}])
+except boto3.client('dynamodb', **kw).exceptions.ResourceInUseException:
+    pass
+"#;
+    let out = std::process::Command::new(emu.python())
+        .args(["-c", seed, &emu.endpoint])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = emulated_project();
+    let root = dir.path();
+    write(
+        root,
+        ENVIRONMENTS,
+        r#"{"version": "1.0.0", "environments": {"prod": {"name": "prod", "requires_confirmation": true}}}"#,
+    );
+    write(
+        root,
+        MONITORING,
+        "[helm-cloud]\nenvironments = [\"prod\"]\n",
+    );
+    let state = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/fixtures/terraform/prod.tfstate"
+    );
+    let registry = root.join(REGISTRY);
+
+    // A dry run: the diff, nothing written.
+    let untouched = std::fs::read(&registry).ok();
+    let dry = helm_run(
+        root,
+        &[
+            "registry",
+            "import",
+            "--terraform-state",
+            state,
+            "--env",
+            "prod",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains(
+            "+ sessions (dynamodb) arn:aws:dynamodb:us-east-1:123456789012:table/tfimp-sessions"
+        ),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("+ jobs-orders (sqs)"), "{}", dry.stdout);
+    assert_eq!(
+        std::fs::read(&registry).ok(),
+        untouched,
+        "a dry run wrote the registry"
+    );
+
+    let first = helm_run(
+        root,
+        &[
+            "registry",
+            "import",
+            "--terraform-state",
+            state,
+            "--env",
+            "prod",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let doc = first.json();
+    let mut added: Vec<&str> = doc["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    added.sort();
+    assert_eq!(
+        added,
+        vec!["api", "jobs-orders", "sessions", "storage-assets"]
+    );
+    assert_eq!(doc["unsupported"][0]["address"], "aws_iam_role.exec");
+    assert_eq!(doc["data_sources"], 1);
+    assert!(
+        first
+            .stderr
+            .contains("aws_iam_role.exec (aws_iam_role): not imported"),
+        "{}",
+        first.stderr
+    );
+    let reg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&registry).unwrap()).unwrap();
+    let d = &reg["deployments"][0];
+    assert_eq!(d["id"], "terraform-default");
+    assert_eq!(d["environment"], "prod");
+    assert_eq!(d["source"]["terraform"]["serial"], 27);
+
+    // The same state again: nothing changes, the file is byte for byte as it was.
+    let before = std::fs::read(&registry).unwrap();
+    let again = helm_run(
+        root,
+        &[
+            "registry",
+            "import",
+            "--terraform-state",
+            state,
+            "--env",
+            "prod",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["written"], false);
+    assert_eq!(again.json()["unchanged"], 4);
+    assert_eq!(std::fs::read(&registry).unwrap(), before);
+
+    let health = run(helm_against(emu, root).args(["health", "--env", "prod", "--format", "json"]));
+    let doc = health.json();
+    let status = |id: &str| {
+        doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{id} not checked: {doc}"))
+    };
+    for id in ["jobs-orders", "sessions", "storage-assets"] {
+        assert_eq!(status(id), "HEALTHY", "{id}: {doc}");
+    }
+    assert_ne!(status("api"), "HEALTHY", "{doc}");
+}
+
+/// A state that is not one is refused (65) naming the file, and the registry is untouched.
+#[test]
+fn importing_something_that_is_not_a_terraform_state_is_refused_and_changes_nothing() {
+    let dir = project();
+    let root = dir.path();
+    write(
+        root,
+        REGISTRY,
+        &format!(
+            r#"{{"deployments": [{}]}}"#,
+            deployment("d", "test", &["f"])
+        ),
+    );
+    let before = std::fs::read(root.join(REGISTRY)).unwrap();
+    let bad = write(root, "old.tfstate", r#"{"version": 3, "modules": []}"#);
+    let r = helm_run(
+        root,
+        &[
+            "registry",
+            "import",
+            "--terraform-state",
+            bad.to_str().unwrap(),
+            "--env",
+            "test",
+        ],
+    );
+    assert_eq!(r.code, 65, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("old.tfstate") && r.stderr.contains("only version 4"),
+        "{}",
+        r.stderr
+    );
+    let r = helm_run(
+        root,
+        &[
+            "registry",
+            "import",
+            "--terraform-state",
+            "missing.tfstate",
+            "--env",
+            "test",
+        ],
+    );
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert_eq!(std::fs::read(root.join(REGISTRY)).unwrap(), before);
+}

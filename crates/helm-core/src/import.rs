@@ -1,0 +1,534 @@
+//! `registry import --terraform-state`: deployments from what already describes an estate.
+//! A Terraform state (format version 4, as `terraform.tfstate` holds it) or the document of
+//! `terraform show -json` becomes one deployment: each managed resource of a kind helm-cloud
+//! operates becomes a registry entry, and every other managed resource is listed as
+//! unsupported, never dropped silently. The change is then written through the registry's
+//! locked, atomic path (upsert by deployment id), or shown as a diff.
+
+use crate::error::{Error, Result};
+use crate::registry::{Deployment, ResourceEntry};
+use crate::resource::{Arn, ResourceKind};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A managed resource the import could not make an entry of, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Unsupported {
+    /// The Terraform address (`module.app.aws_iam_role.exec`).
+    pub address: String,
+    pub kind: String,
+    pub reason: String,
+}
+
+/// What a Terraform state gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub deployment: Deployment,
+    pub unsupported: Vec<Unsupported>,
+    /// Data sources read by the configuration (not deployed resources: not imported).
+    pub data_sources: usize,
+}
+
+/// Where a deployment comes from and what it is called.
+pub struct Source<'a> {
+    pub environment: &'a str,
+    pub deployment_id: &'a str,
+    /// `deployed_at` of a new deployment.
+    pub now: &'a str,
+}
+
+/// One resource instance of the state: its address, type and attributes.
+struct Instance<'a> {
+    address: String,
+    kind: &'a str,
+    attrs: &'a Map<String, Value>,
+}
+
+fn bad(label: &Path, why: impl Into<String>) -> Error {
+    Error::invalid(label, None, None, why).with_hint(
+        "pass a state file (terraform.tfstate, format version 4) or the output of `terraform show -json`",
+    )
+}
+
+/// Parse `text` (a v4 state or `terraform show -json`) into the deployment of `source`.
+pub fn terraform(label: &Path, text: &str, source: &Source<'_>) -> Result<Imported> {
+    let doc: Value = crate::registry::parse_json(label, text)?;
+    let Some(top) = doc.as_object() else {
+        return Err(bad(label, "not a JSON object"));
+    };
+    let mut instances = Vec::new();
+    let mut data_sources = 0;
+    let (serial, lineage);
+    if let Some(values) = top
+        .get("values")
+        .filter(|_| top.contains_key("format_version"))
+    {
+        // `terraform show -json`: values.root_module.{resources, child_modules[…]}.
+        fn walk<'a>(
+            module: &'a Value,
+            out: &mut Vec<Instance<'a>>,
+            data: &mut usize,
+            label: &Path,
+        ) -> Result<()> {
+            for r in module["resources"].as_array().into_iter().flatten() {
+                let (Some(address), Some(kind)) = (r["address"].as_str(), r["type"].as_str())
+                else {
+                    return Err(bad(label, "a resource without address or type"));
+                };
+                if r["mode"] == "data" {
+                    *data += 1;
+                    continue;
+                }
+                let Some(attrs) = r["values"].as_object() else {
+                    return Err(bad(label, format!("{address}: no values")));
+                };
+                out.push(Instance {
+                    address: address.to_string(),
+                    kind,
+                    attrs,
+                });
+            }
+            for m in module["child_modules"].as_array().into_iter().flatten() {
+                walk(m, out, data, label)?;
+            }
+            Ok(())
+        }
+        if let Some(root) = values.get("root_module") {
+            walk(root, &mut instances, &mut data_sources, label)?;
+        }
+        serial = None;
+        lineage = None;
+    } else if top.contains_key("resources") || top.contains_key("version") {
+        match top.get("version").and_then(Value::as_u64) {
+            Some(4) => {}
+            Some(v) => {
+                return Err(bad(
+                    label,
+                    format!(
+                        "state format version {v}: only version 4 (Terraform 0.12 and later) is read"
+                    ),
+                ));
+            }
+            None => return Err(bad(label, "no state format \"version\"")),
+        }
+        for r in top
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(kind), Some(name)) = (r["type"].as_str(), r["name"].as_str()) else {
+                return Err(bad(label, "a resource without type or name"));
+            };
+            if r["mode"] == "data" {
+                data_sources += 1;
+                continue;
+            }
+            let module = r["module"]
+                .as_str()
+                .map(|m| format!("{m}."))
+                .unwrap_or_default();
+            for i in r["instances"].as_array().into_iter().flatten() {
+                let key = match &i["index_key"] {
+                    Value::Null => String::new(),
+                    Value::String(s) => format!("[{s:?}]"),
+                    other => format!("[{other}]"),
+                };
+                let Some(attrs) = i["attributes"].as_object() else {
+                    return Err(bad(
+                        label,
+                        format!("{module}{kind}.{name}{key}: no attributes"),
+                    ));
+                };
+                instances.push(Instance {
+                    address: format!("{module}{kind}.{name}{key}"),
+                    kind,
+                    attrs,
+                });
+            }
+        }
+        serial = top.get("serial").and_then(Value::as_u64);
+        lineage = top
+            .get("lineage")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    } else {
+        return Err(bad(
+            label,
+            "neither a Terraform state nor `terraform show -json` output",
+        ));
+    }
+
+    // REST API stages, by API id: each stage of an API is the resource helm-cloud watches.
+    let mut stages: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for i in instances
+        .iter()
+        .filter(|i| i.kind == "aws_api_gateway_stage")
+    {
+        if let (Some(api), Some(stage)) = (
+            i.attrs.get("rest_api_id").and_then(Value::as_str),
+            i.attrs.get("stage_name").and_then(Value::as_str),
+        ) {
+            stages.entry(api).or_default().push(stage);
+        }
+    }
+    let mut resources = Vec::new();
+    let mut unsupported = Vec::new();
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for i in &instances {
+        if i.kind == "aws_api_gateway_stage" {
+            continue; // part of its API's entry
+        }
+        let Some(kind) = ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.terraform_types().contains(&i.kind))
+        else {
+            unsupported.push(Unsupported {
+                address: i.address.clone(),
+                kind: i.kind.to_string(),
+                reason: "no helm-cloud kind for this type".into(),
+            });
+            continue;
+        };
+        match entries(kind, i, &stages) {
+            Ok(list) => {
+                for mut e in list {
+                    let id = e.id.clone();
+                    let n = ids.entry(id.clone()).or_default();
+                    *n += 1;
+                    if *n > 1 {
+                        e.id = format!("{id}-{n}");
+                    }
+                    e.given_id = Some(e.id.clone());
+                    resources.push(e);
+                }
+            }
+            Err(reason) => unsupported.push(Unsupported {
+                address: i.address.clone(),
+                kind: i.kind.to_string(),
+                reason,
+            }),
+        }
+    }
+    let mut extra = Map::new();
+    extra.insert(
+        "source".into(),
+        json!({"terraform": {"serial": serial, "lineage": lineage}}),
+    );
+    Ok(Imported {
+        deployment: Deployment {
+            id: source.deployment_id.to_string(),
+            environment: source.environment.to_string(),
+            project: None,
+            region: None,
+            deployed_at: Some(source.now.to_string()),
+            deployed_by: Some("helm-cloud registry import".into()),
+            version: None,
+            resources,
+            extra,
+        },
+        unsupported,
+        data_sources,
+    })
+}
+
+/// The registry entries of one instance of `kind` (an API has one per stage).
+fn entries(
+    kind: ResourceKind,
+    i: &Instance<'_>,
+    stages: &BTreeMap<&str, Vec<&str>>,
+) -> std::result::Result<Vec<ResourceEntry>, String> {
+    let s = |k: &str| {
+        i.attrs
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let need = |k: &str| s(k).ok_or_else(|| format!("no {k:?} attribute"));
+    let (arn, name) = match kind {
+        ResourceKind::Lambda => (need("arn")?.to_string(), need("function_name")?),
+        ResourceKind::Ecs => {
+            // The provider's id is the service ARN; older states hold the cluster and name.
+            let name = need("name")?;
+            let arn = match s("id").filter(|v| v.starts_with("arn:")) {
+                Some(a) => a.to_string(),
+                None => {
+                    let cluster = need("cluster")?;
+                    let (head, c) = cluster
+                        .split_once(":cluster/")
+                        .ok_or_else(|| "the cluster is not a cluster ARN".to_string())?;
+                    format!("{head}:service/{c}/{name}")
+                }
+            };
+            (arn, name)
+        }
+        ResourceKind::Rds => (need("arn")?.to_string(), need("identifier")?),
+        ResourceKind::S3 => {
+            let bucket = need("bucket")?;
+            (
+                s("arn")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("arn:aws:s3:::{bucket}")),
+                bucket,
+            )
+        }
+        ResourceKind::CloudFront => (need("arn")?.to_string(), need("id")?),
+        ResourceKind::ApiGateway => (need("arn")?.to_string(), s("name").unwrap_or(need("id")?)),
+        ResourceKind::DynamoDb | ResourceKind::Sqs => (need("arn")?.to_string(), need("name")?),
+    };
+    let parsed = Arn::parse(kind, &arn).map_err(|e| e.to_string())?;
+    let region = parsed
+        .region
+        .clone()
+        .or_else(|| s("region").map(str::to_string));
+    let base = ResourceEntry {
+        given_id: None,
+        id: id_of(&i.address),
+        kind: kind.as_str().to_string(),
+        arn,
+        name: Some(name.to_string()),
+        region,
+        log_group: None,
+        stage: None,
+        tags: i
+            .attrs
+            .get("tags")
+            .filter(|t| t.as_object().is_some_and(|m| !m.is_empty()))
+            .cloned(),
+        slo: None,
+        extra: Map::from_iter([("terraform_address".to_string(), json!(i.address))]),
+    };
+    if kind == ResourceKind::ApiGateway
+        && let Some(list) = s("id").and_then(|id| stages.get(id))
+    {
+        return Ok(list
+            .iter()
+            .map(|stage| {
+                let mut e = base.clone();
+                e.id = if list.len() == 1 {
+                    base.id.clone()
+                } else {
+                    format!("{}-{stage}", base.id)
+                };
+                e.stage = Some(stage.to_string());
+                e
+            })
+            .collect());
+    }
+    Ok(vec![base])
+}
+
+/// A registry id from a Terraform address: the resource name, with its module path and
+/// index (`module.app.aws_sqs_queue.jobs["a"]` → `app-jobs-a`).
+fn id_of(address: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut rest = address;
+    while let Some(r) = rest.strip_prefix("module.") {
+        let (m, tail) = r.split_once('.').unwrap_or((r, ""));
+        parts.push(m.to_string());
+        rest = tail;
+    }
+    // `TYPE.NAME[KEY]`
+    let name = rest.split_once('.').map(|(_, n)| n).unwrap_or(rest);
+    parts.push(name.to_string());
+    let raw = parts.join("-");
+    let mut id = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            id.push(c);
+        } else if !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    id.trim_matches('-').to_string()
+}
+
+/// How an imported deployment changes the registry's deployment of the same id.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Change {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: usize,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+
+    /// The change as a diff, one line a resource (`+`, `-`, `~`).
+    pub fn diff(&self, new: &Deployment, old: Option<&Deployment>) -> String {
+        let line =
+            |sign: char, e: &ResourceEntry| format!("{sign} {} ({}) {}", e.id, e.kind, e.arn);
+        let find = |d: Option<&Deployment>, id: &str| {
+            d.and_then(|d| d.resources.iter().find(|e| e.id == id).cloned())
+        };
+        let mut out = Vec::new();
+        for id in &self.added {
+            out.extend(find(Some(new), id).map(|e| line('+', &e)));
+        }
+        for id in &self.changed {
+            out.extend(find(Some(new), id).map(|e| line('~', &e)));
+        }
+        for id in &self.removed {
+            out.extend(find(old, id).map(|e| line('-', &e)));
+        }
+        out.join("\n")
+    }
+}
+
+/// What writing `new` over `old` (the registry's deployment of the same id) changes.
+pub fn change(old: Option<&Deployment>, new: &Deployment) -> Change {
+    let mut c = Change::default();
+    let before: BTreeMap<&str, &ResourceEntry> = old
+        .map(|d| d.resources.iter().map(|e| (e.id.as_str(), e)).collect())
+        .unwrap_or_default();
+    for e in &new.resources {
+        match before.get(e.id.as_str()) {
+            None => c.added.push(e.id.clone()),
+            Some(b) if same(b, e) => c.unchanged += 1,
+            Some(_) => c.changed.push(e.id.clone()),
+        }
+    }
+    for id in before.keys() {
+        if !new.resources.iter().any(|e| e.id == *id) {
+            c.removed.push(id.to_string());
+        }
+    }
+    if old.is_some_and(|o| o.environment != new.environment) {
+        c.changed.push(format!("(environment {})", new.environment));
+    }
+    c
+}
+
+fn same(a: &ResourceEntry, b: &ResourceEntry) -> bool {
+    a.kind == b.kind
+        && a.arn == b.arn
+        && a.name == b.name
+        && a.region == b.region
+        && a.stage == b.stage
+        && a.tags == b.tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: Source<'static> = Source {
+        environment: "prod",
+        deployment_id: "terraform-default",
+        now: "2026-12-03T00:00:00Z",
+    };
+
+    fn load(text: &str) -> Result<Imported> {
+        terraform(Path::new("terraform.tfstate"), text, &SOURCE)
+    }
+
+    #[test]
+    fn ids_come_from_the_address() {
+        assert_eq!(id_of("aws_sqs_queue.jobs"), "jobs");
+        assert_eq!(id_of("module.app.aws_sqs_queue.jobs[\"a\"]"), "app-jobs-a");
+        assert_eq!(
+            id_of("module.a.module.b.aws_lambda_function.f[0]"),
+            "a-b-f-0"
+        );
+    }
+
+    #[test]
+    fn a_state_of_another_format_or_no_state_is_refused_saying_what_is_read() {
+        for (text, says) in [
+            (r#"{"version": 3, "modules": []}"#, "only version 4"),
+            (r#"{"deployments": []}"#, "neither a Terraform state"),
+            (r#"[1]"#, "not a JSON object"),
+            (
+                r#"{"version": 4, "resources": [{"mode": "managed"}]}"#,
+                "without type or name",
+            ),
+        ] {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_resource_missing_the_attribute_its_kind_needs_is_listed_unsupported_with_why() {
+        let text = r#"{"version": 4, "serial": 1, "lineage": "x", "resources": [
+          {"mode": "managed", "type": "aws_lambda_function", "name": "f",
+           "instances": [{"attributes": {"function_name": "f"}}]},
+          {"mode": "managed", "type": "aws_sqs_queue", "name": "q",
+           "instances": [{"attributes": {"name": "q", "arn": "arn:aws:sns:us-east-1:1:q"}}]}]}"#;
+        let got = load(text).unwrap();
+        assert!(got.deployment.resources.is_empty());
+        assert_eq!(got.unsupported.len(), 2);
+        assert!(got.unsupported[0].reason.contains("\"arn\""));
+        assert!(
+            got.unsupported[1].reason.contains("not a sqs ARN"),
+            "{:?}",
+            got.unsupported
+        );
+    }
+
+    #[test]
+    fn terraform_show_json_is_read_through_its_child_modules_and_stages_join_their_api() {
+        let text = r#"{"format_version": "1.0", "terraform_version": "1.9.8", "values": {
+          "outputs": {}, "root_module": {"resources": [
+            {"address": "aws_api_gateway_rest_api.public", "mode": "managed",
+             "type": "aws_api_gateway_rest_api", "name": "public", "schema_version": 0,
+             "values": {"arn": "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3", "id": "a1b2c3", "name": "public"}},
+            {"address": "aws_api_gateway_stage.live", "mode": "managed",
+             "type": "aws_api_gateway_stage", "name": "live", "schema_version": 0,
+             "values": {"rest_api_id": "a1b2c3", "stage_name": "live",
+                        "arn": "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/stages/live"}},
+            {"address": "data.aws_region.current", "mode": "data", "type": "aws_region",
+             "name": "current", "values": {"name": "eu-west-1"}}],
+           "child_modules": [{"address": "module.app", "resources": [
+            {"address": "module.app.aws_ecs_service.web", "mode": "managed",
+             "type": "aws_ecs_service", "name": "web",
+             "values": {"id": "arn:aws:ecs:eu-west-1:123456789012:service/main/web", "name": "web",
+                        "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/main"}},
+            {"address": "module.app.aws_ecs_service.old", "mode": "managed",
+             "type": "aws_ecs_service", "name": "old",
+             "values": {"id": "old", "name": "old",
+                        "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/main"}}]}]}}}"#;
+        let got = load(text).unwrap();
+        assert_eq!(got.data_sources, 1);
+        assert!(got.unsupported.is_empty(), "{:?}", got.unsupported);
+        let r = &got.deployment.resources;
+        let ids: Vec<(&str, &str)> = r.iter().map(|e| (e.id.as_str(), e.kind.as_str())).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("public", "apigateway"),
+                ("app-web", "ecs"),
+                ("app-old", "ecs")
+            ]
+        );
+        assert_eq!(r[0].stage.as_deref(), Some("live"));
+        assert_eq!(r[0].region.as_deref(), Some("eu-west-1"));
+        // An ECS service's ARN from its cluster when the state's id is not an ARN.
+        assert_eq!(
+            r[2].arn,
+            "arn:aws:ecs:eu-west-1:123456789012:service/main/old"
+        );
+        assert_eq!(
+            r[1].extra["terraform_address"],
+            "module.app.aws_ecs_service.web"
+        );
+    }
+
+    #[test]
+    fn the_change_of_a_second_identical_import_is_empty() {
+        let text = r#"{"version": 4, "resources": [
+          {"mode": "managed", "type": "aws_sqs_queue", "name": "q",
+           "instances": [{"attributes": {"name": "q", "arn": "arn:aws:sqs:us-east-1:123456789012:q"}}]}]}"#;
+        let a = load(text).unwrap().deployment;
+        let c = change(None, &a);
+        assert_eq!(c.added, vec!["q"]);
+        let b = load(text).unwrap().deployment;
+        let c = change(Some(&a), &b);
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(c.unchanged, 1);
+    }
+}
