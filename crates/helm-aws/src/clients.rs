@@ -267,6 +267,16 @@ impl AwsClients {
     pub(crate) fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
         client!(self, aws_sdk_dynamodb, self.region(Some(region)))
     }
+    pub(crate) fn client_cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        client!(self, aws_sdk_cloudformation, self.region(Some(region)))
+    }
+    pub(crate) fn client_tagging(&self, region: &str) -> aws_sdk_resourcegroupstagging::Client {
+        client!(
+            self,
+            aws_sdk_resourcegroupstagging,
+            self.region(Some(region))
+        )
+    }
     pub(crate) fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
         client!(self, aws_sdk_sqs, self.region(Some(region)))
     }

@@ -350,3 +350,25 @@ impl helm_core::ports::Actuator for FanOut {
         self.home.verify(run, before, applied, wait).await
     }
 }
+
+/// Stacks and tags are read with the project's own credentials.
+impl helm_core::ports::Estate for FanOut {
+    async fn stack_names(&self, region: &str) -> Result<Vec<String>, Failure> {
+        Ok(self.home.stack_names(region).await?)
+    }
+    async fn stack(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<helm_core::import::Stack>, Failure> {
+        Ok(self.home.stack(region, name).await?)
+    }
+    async fn tagged(
+        &self,
+        region: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, Failure> {
+        Ok(self.home.tagged(region, key, value).await?)
+    }
+}

@@ -12,6 +12,7 @@ mod clients;
 mod cloudwatch;
 mod cost;
 mod error;
+mod estate;
 pub mod fanout;
 pub mod health;
 mod logs;

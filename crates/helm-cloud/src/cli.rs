@@ -527,24 +527,42 @@ pub enum RegistryCommand {
         /// The deployment id.
         id: String,
     },
-    /// Build a deployment from a Terraform state (or `terraform show -json`) and add it,
-    /// or replace the one with the same id; unsupported resources are listed.
+    /// Build deployments from what already describes the estate (a Terraform state,
+    /// CloudFormation stacks, or a tag) and add them, or replace those with the same id;
+    /// unsupported resources are listed.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["terraform_state", "cloudformation", "all_stacks", "tag"])))]
     Import {
         /// A state file (format version 4) or `terraform show -json` output; `-` reads stdin.
         #[arg(long, value_name = "FILE")]
-        terraform_state: PathBuf,
-        /// The environment the deployment belongs to.
+        terraform_state: Option<PathBuf>,
+        /// These stacks (in the environment's region): one deployment each, named after it.
+        #[arg(long, value_name = "STACK", num_args = 1..)]
+        cloudformation: Vec<String>,
+        /// Every stack of the environment's region.
+        #[arg(long)]
+        all_stacks: bool,
+        /// What carries this tag (the Resource Groups Tagging API): `tag-<key>-<value>`.
+        #[arg(long, value_name = "KEY=VALUE")]
+        tag: Option<String>,
+        /// The environment the deployments belong to.
         #[arg(long, default_value = "test", value_name = "E")]
         env: String,
         /// The Terraform workspace the state is of: the deployment is `terraform-<W>`.
         #[arg(long, value_name = "W", default_value = "default")]
         workspace: String,
-        /// The deployment id (default `terraform-<workspace>`).
+        /// The deployment id (one deployment only; default: the stack, workspace or tag).
         #[arg(long, value_name = "ID")]
         deployment: Option<String>,
         /// Print the change as a diff; write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Registered resources AWS no longer holds, and resources of the imported stacks,
+    /// state files or tags that are not registered. Exit 0 none, 1 drift, 3 nothing drifted
+    /// but something could not be checked.
+    Drift {
+        #[arg(long, default_value = "test", value_name = "E")]
+        env: String,
     },
 }
 

@@ -161,7 +161,8 @@ pub(crate) fn normalize(ctx: &Ctx, command: &mut Command) -> CliResult<()> {
                 resolve(e)?;
             }
         }
-        Command::Registry(RegistryCommand::Import { env, .. }) => resolve(env)?,
+        Command::Registry(RegistryCommand::Import { env, .. })
+        | Command::Registry(RegistryCommand::Drift { env }) => resolve(env)?,
         Command::Health { env, .. }
         | Command::Metrics { env, .. }
         | Command::Performance { env, .. }
@@ -567,17 +568,26 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
         Command::Registry(RegistryCommand::Remove { id }) => commands::registry::remove(ctx, &id),
         Command::Registry(RegistryCommand::Import {
             terraform_state,
+            cloudformation,
+            all_stacks,
+            tag,
             env,
             workspace,
             deployment,
             dry_run,
-        }) => commands::registry::import(
-            ctx,
-            &terraform_state,
-            &env,
-            deployment.unwrap_or_else(|| format!("terraform-{workspace}")),
-            dry_run,
-        ),
+        }) => {
+            let from = commands::registry::ImportFrom {
+                terraform_state,
+                cloudformation,
+                all_stacks,
+                tag,
+                workspace,
+            };
+            commands::registry::import(ctx, from, &env, deployment, dry_run).await
+        }
+        Command::Registry(RegistryCommand::Drift { env }) => {
+            commands::registry::drift(ctx, &env).await
+        }
         Command::State(StateCommand::Status) => commands::state::status(ctx).await,
         Command::State(StateCommand::Migrate { to, dry_run }) => {
             commands::state::migrate(ctx, &to, dry_run).await

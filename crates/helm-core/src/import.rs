@@ -319,6 +319,390 @@ fn entries(
     Ok(vec![base])
 }
 
+/// One resource of a CloudFormation stack, as `ListStackResources` gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackResource {
+    pub logical_id: String,
+    /// `AWS::SQS::Queue`…
+    pub resource_type: String,
+    /// The name, id, URL or ARN CloudFormation gives the resource.
+    pub physical_id: String,
+}
+
+/// A stack: its name, ARN (which gives the region and account) and resources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    pub name: String,
+    pub arn: String,
+    pub resources: Vec<StackResource>,
+}
+
+/// A stack's deployment (named after the stack): each resource of a supported type becomes
+/// an entry whose ARN is built from its physical id and the stack's region and account;
+/// every other resource is listed as unsupported.
+pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
+    let parts: Vec<&str> = stack.arn.splitn(6, ':').collect();
+    let (region, account) = match parts.as_slice() {
+        [_, _, _, r, a, _] => (r.to_string(), a.to_string()),
+        _ => (String::new(), String::new()),
+    };
+    let stages: Vec<&str> = stack
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "AWS::ApiGateway::Stage")
+        .map(|r| r.physical_id.as_str())
+        .collect();
+    let mut resources = Vec::new();
+    let mut unsupported = Vec::new();
+    for r in &stack.resources {
+        if r.resource_type == "AWS::ApiGateway::Stage" {
+            continue; // part of its API's entry
+        }
+        let Some(kind) = ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.cloudformation_type() == r.resource_type)
+        else {
+            unsupported.push(Unsupported {
+                address: r.logical_id.clone(),
+                kind: r.resource_type.clone(),
+                reason: "no helm-cloud kind for this type".into(),
+            });
+            continue;
+        };
+        let p = r.physical_id.as_str();
+        let (arn, name) = match kind {
+            _ if p.starts_with("arn:") => (p.to_string(), p.rsplit(['/', ':']).next().unwrap_or(p)),
+            ResourceKind::Lambda => (format!("arn:aws:lambda:{region}:{account}:function:{p}"), p),
+            ResourceKind::Ecs => (format!("arn:aws:ecs:{region}:{account}:service/{p}"), p),
+            ResourceKind::Rds => (format!("arn:aws:rds:{region}:{account}:db:{p}"), p),
+            ResourceKind::S3 => (format!("arn:aws:s3:::{p}"), p),
+            ResourceKind::CloudFront => {
+                (format!("arn:aws:cloudfront::{account}:distribution/{p}"), p)
+            }
+            ResourceKind::ApiGateway => (format!("arn:aws:apigateway:{region}::/restapis/{p}"), p),
+            ResourceKind::DynamoDb => (format!("arn:aws:dynamodb:{region}:{account}:table/{p}"), p),
+            // The physical id of a queue is its URL.
+            ResourceKind::Sqs => {
+                let name = p.trim_end_matches('/').rsplit('/').next().unwrap_or(p);
+                (format!("arn:aws:sqs:{region}:{account}:{name}"), name)
+            }
+        };
+        if let Err(e) = Arn::parse(kind, &arn) {
+            unsupported.push(Unsupported {
+                address: r.logical_id.clone(),
+                kind: r.resource_type.clone(),
+                reason: e.to_string(),
+            });
+            continue;
+        }
+        let mut e = ResourceEntry {
+            given_id: Some(r.logical_id.clone()),
+            id: r.logical_id.clone(),
+            kind: kind.as_str().to_string(),
+            arn,
+            name: Some(name.to_string()),
+            region: (kind != ResourceKind::CloudFront).then(|| region.clone()),
+            log_group: None,
+            stage: None,
+            tags: None,
+            slo: None,
+            extra: Map::from_iter([("logical_id".to_string(), json!(r.logical_id))]),
+        };
+        if kind == ResourceKind::ApiGateway && !stages.is_empty() {
+            for stage in &stages {
+                let mut s = e.clone();
+                if stages.len() > 1 {
+                    s.id = format!("{}-{stage}", e.id);
+                    s.given_id = Some(s.id.clone());
+                }
+                s.stage = Some(stage.to_string());
+                resources.push(s);
+            }
+            continue;
+        }
+        e.given_id = Some(e.id.clone());
+        resources.push(e);
+    }
+    let mut extra = Map::new();
+    extra.insert(
+        "source".into(),
+        json!({"cloudformation": {"stack": stack.name, "stack_arn": stack.arn, "region": region}}),
+    );
+    Imported {
+        deployment: Deployment {
+            id: stack.name.clone(),
+            environment: environment.to_string(),
+            project: None,
+            region: Some(region.clone()).filter(|r| !r.is_empty()),
+            deployed_at: Some(now.to_string()),
+            deployed_by: Some("helm-cloud registry import".into()),
+            version: None,
+            resources,
+            extra,
+        },
+        unsupported,
+        data_sources: 0,
+    }
+}
+
+/// The deployment of the resources tagged `key=value` (the Resource Groups Tagging API's
+/// ARNs, with their tags), named `tag-<key>-<value>`: each ARN of a supported kind becomes
+/// an entry named after its resource, every other one is listed as unsupported.
+pub fn tagged(
+    arns: &[(String, Value)],
+    key: &str,
+    value: &str,
+    regions: &[String],
+    environment: &str,
+    now: &str,
+) -> Imported {
+    let mut resources: Vec<ResourceEntry> = Vec::new();
+    let mut unsupported = Vec::new();
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for (arn, tags) in arns {
+        let Some((kind, parsed)) = ResourceKind::ALL
+            .into_iter()
+            .find_map(|k| Arn::parse(k, arn).ok().map(|a| (k, a)))
+        else {
+            unsupported.push(Unsupported {
+                address: arn.clone(),
+                kind: arn.split(':').nth(2).unwrap_or_default().to_string(),
+                reason: "no helm-cloud kind for this ARN".into(),
+            });
+            continue;
+        };
+        let name = parsed.target.name().to_string();
+        let mut id = id_of(&format!("x.{name}"));
+        let n = ids.entry(id.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            id = format!("{id}-{}", kind.as_str());
+        }
+        resources.push(ResourceEntry {
+            given_id: Some(id.clone()),
+            id,
+            kind: kind.as_str().to_string(),
+            arn: arn.clone(),
+            name: Some(name),
+            region: parsed.region.clone(),
+            log_group: None,
+            stage: None,
+            tags: Some(tags.clone()).filter(|t| t.as_object().is_some_and(|m| !m.is_empty())),
+            slo: None,
+            extra: Map::new(),
+        });
+    }
+    let mut extra = Map::new();
+    extra.insert(
+        "source".into(),
+        json!({"tag": {"key": key, "value": value, "regions": regions}}),
+    );
+    Imported {
+        deployment: Deployment {
+            id: format!("tag-{}", id_of(&format!("x.{key}-{value}"))),
+            environment: environment.to_string(),
+            project: None,
+            region: None,
+            deployed_at: Some(now.to_string()),
+            deployed_by: Some("helm-cloud registry import".into()),
+            version: None,
+            resources,
+            extra,
+        },
+        unsupported,
+        data_sources: 0,
+    }
+}
+
+/// `registry import --cloudformation NAME… | --all-stacks`: each stack's deployment.
+/// A stack that does not exist is a usage error naming it; nothing is imported then.
+pub async fn from_stacks<E: crate::ports::Estate>(
+    estate: &E,
+    region: &str,
+    names: Option<&[String]>,
+    environment: &str,
+    now: &str,
+) -> std::result::Result<Vec<Imported>, crate::CaseError> {
+    let names: Vec<String> = match names {
+        Some(n) => n.to_vec(),
+        None => estate.stack_names(region).await?,
+    };
+    let mut out = Vec::new();
+    for name in &names {
+        match estate.stack(region, name).await? {
+            Some(stack) => out.push(cloudformation(&stack, environment, now)),
+            None => {
+                return Err(Error::usage(
+                    format!("no CloudFormation stack {name:?} in {region}"),
+                    Some(
+                        "`aws cloudformation list-stacks` shows them; --region picks the region"
+                            .into(),
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `registry import --tag KEY=VALUE`: the deployment of what carries the tag in `regions`.
+pub async fn from_tag<E: crate::ports::Estate>(
+    estate: &E,
+    regions: &[String],
+    key: &str,
+    value: &str,
+    environment: &str,
+    now: &str,
+) -> std::result::Result<Imported, crate::CaseError> {
+    let mut arns = Vec::new();
+    for r in regions {
+        arns.extend(estate.tagged(r, key, value).await?);
+    }
+    arns.sort_by(|a, b| a.0.cmp(&b.0));
+    arns.dedup_by(|a, b| a.0 == b.0);
+    Ok(tagged(&arns, key, value, regions, environment, now))
+}
+
+/// What `registry drift` found: registered resources AWS no longer holds, resources of the
+/// same stacks, state files or tags that are not registered, and what it could not check.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Drift {
+    pub environment: String,
+    /// Registered resources checked for existence.
+    pub checked: usize,
+    pub gone: Vec<Value>,
+    pub unregistered: Vec<Value>,
+    /// One line each: a resource or a source that could not be read, and why.
+    pub not_checked: Vec<String>,
+}
+
+impl Drift {
+    pub fn drifted(&self) -> bool {
+        !self.gone.is_empty() || !self.unregistered.is_empty()
+    }
+}
+
+/// `registry drift`: each registered resource's existence (its status read), then each
+/// imported deployment's source read again (its stack, state file or tag) for resources it
+/// now holds that the registry does not. `state_file` resolves a recorded state path.
+pub async fn drift<E: crate::ports::Estate + crate::ports::Observer>(
+    world: &E,
+    view: &crate::registry::EnvironmentView,
+    targets: &[crate::monitor::check::Target],
+    opts: &crate::monitor::check::HealthOptions,
+    state_file: &dyn Fn(&str) -> Option<(std::path::PathBuf, String)>,
+) -> Drift {
+    use crate::monitor::StatusObs;
+    let mut d = Drift {
+        environment: view.environment.clone(),
+        ..Drift::default()
+    };
+    let mut opts = opts.clone();
+    opts.status = true;
+    opts.metrics = false;
+    opts.alarms = false;
+    let observed = world.observe(targets, &opts).await;
+    for (t, o) in targets.iter().zip(&observed) {
+        let r = &t.resource;
+        match &o.status {
+            StatusObs::Missing => d.gone.push(json!({"id": r.id, "type": r.type_name,
+                "arn": r.arn, "deployment": r.deployment_id})),
+            StatusObs::Unreadable { reason, .. } => {
+                d.not_checked.push(format!("{}: {reason}", r.id));
+            }
+            StatusObs::NotChecked => d
+                .not_checked
+                .push(format!("{}: its status cannot be read", r.id)),
+            _ => d.checked += 1,
+        }
+    }
+    let registered: std::collections::HashSet<&str> =
+        view.resources.iter().map(|r| r.arn.as_str()).collect();
+    for dep in &view.deployments {
+        let source = &dep.extra.get("source").cloned().unwrap_or(Value::Null);
+        let (label, found): (String, Vec<ResourceEntry>) =
+            if let Some(cfn) = source.get("cloudformation") {
+                let (Some(stack), Some(region)) = (cfn["stack"].as_str(), cfn["region"].as_str())
+                else {
+                    continue;
+                };
+                let label = format!("stack {stack}");
+                match world.stack(region, stack).await {
+                    Ok(Some(s)) => (
+                        label,
+                        cloudformation(&s, &view.environment, "")
+                            .deployment
+                            .resources,
+                    ),
+                    Ok(None) => {
+                        d.gone.push(json!({"stack": stack, "deployment": dep.id,
+                        "reason": "the stack no longer exists"}));
+                        continue;
+                    }
+                    Err(f) => {
+                        d.not_checked.push(format!("{label}: {}", f.brief));
+                        continue;
+                    }
+                }
+            } else if let Some(tag) = source.get("tag") {
+                let (Some(k), Some(v)) = (tag["key"].as_str(), tag["value"].as_str()) else {
+                    continue;
+                };
+                let regions: Vec<String> = tag["regions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect();
+                let label = format!("tag {k}={v}");
+                match from_tag(world, &regions, k, v, &view.environment, "").await {
+                    Ok(i) => (label, i.deployment.resources),
+                    Err(e) => {
+                        d.not_checked.push(format!("{label}: {e}"));
+                        continue;
+                    }
+                }
+            } else if let Some(tf) = source.get("terraform") {
+                let Some(path) = tf["path"].as_str() else {
+                    d.not_checked.push(format!(
+                        "deployment {}: imported from stdin, its state file is not known",
+                        dep.id
+                    ));
+                    continue;
+                };
+                let label = format!("state {path}");
+                let Some((file, text)) = state_file(path) else {
+                    d.not_checked
+                        .push(format!("{label}: the state file cannot be read"));
+                    continue;
+                };
+                let src = Source {
+                    environment: &view.environment,
+                    deployment_id: &dep.id,
+                    now: "",
+                };
+                match terraform(&file, &text, &src) {
+                    Ok(i) => (label, i.deployment.resources),
+                    Err(e) => {
+                        d.not_checked.push(format!("{label}: {e}"));
+                        continue;
+                    }
+                }
+            } else {
+                continue;
+            };
+        for e in found {
+            if !registered.contains(e.arn.as_str()) {
+                d.unregistered
+                    .push(json!({"source": label, "deployment": dep.id,
+                    "id": e.id, "type": e.kind, "arn": e.arn}));
+            }
+        }
+    }
+    d
+}
+
 /// A registry id from a Terraform address: the resource name, with its module path and
 /// index (`module.app.aws_sqs_queue.jobs["a"]` → `app-jobs-a`).
 fn id_of(address: &str) -> String {
@@ -516,6 +900,88 @@ mod tests {
             r[1].extra["terraform_address"],
             "module.app.aws_ecs_service.web"
         );
+    }
+
+    #[test]
+    fn a_stacks_physical_ids_become_arns_in_its_region_and_account() {
+        let r = |l: &str, t: &str, p: &str| StackResource {
+            logical_id: l.into(),
+            resource_type: t.into(),
+            physical_id: p.into(),
+        };
+        let stack = Stack {
+            name: "shop".into(),
+            arn: "arn:aws:cloudformation:eu-west-1:210987654321:stack/shop/abc".into(),
+            resources: vec![
+                r("Fn", "AWS::Lambda::Function", "shop-api"),
+                r(
+                    "Q",
+                    "AWS::SQS::Queue",
+                    "https://sqs.eu-west-1.amazonaws.com/210987654321/shop-q",
+                ),
+                r(
+                    "Svc",
+                    "AWS::ECS::Service",
+                    "arn:aws:ecs:eu-west-1:210987654321:service/main/web",
+                ),
+                r("Api", "AWS::ApiGateway::RestApi", "a1b2c3"),
+                r("Live", "AWS::ApiGateway::Stage", "live"),
+                r("Db", "AWS::RDS::DBInstance", "shop-db"),
+                r("Cdn", "AWS::CloudFront::Distribution", "E2ABC"),
+                r("Role", "AWS::IAM::Role", "shop-role"),
+            ],
+        };
+        let got = cloudformation(&stack, "prod", "now");
+        let arns: Vec<(&str, &str)> = got
+            .deployment
+            .resources
+            .iter()
+            .map(|e| (e.id.as_str(), e.arn.as_str()))
+            .collect();
+        assert_eq!(
+            arns,
+            vec![
+                (
+                    "Fn",
+                    "arn:aws:lambda:eu-west-1:210987654321:function:shop-api"
+                ),
+                ("Q", "arn:aws:sqs:eu-west-1:210987654321:shop-q"),
+                ("Svc", "arn:aws:ecs:eu-west-1:210987654321:service/main/web"),
+                ("Api", "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3"),
+                ("Db", "arn:aws:rds:eu-west-1:210987654321:db:shop-db"),
+                ("Cdn", "arn:aws:cloudfront::210987654321:distribution/E2ABC"),
+            ]
+        );
+        assert_eq!(got.deployment.resources[3].stage.as_deref(), Some("live"));
+        assert_eq!(got.deployment.resources[5].region, None);
+        assert_eq!(got.deployment.id, "shop");
+        assert_eq!(got.unsupported.len(), 1);
+        assert_eq!(got.unsupported[0].kind, "AWS::IAM::Role");
+    }
+
+    #[test]
+    fn tagged_arns_take_their_kind_from_the_arn_and_others_are_listed() {
+        let arns = vec![
+            (
+                "arn:aws:sqs:us-east-1:1:jobs".to_string(),
+                json!({"team": "pay"}),
+            ),
+            (
+                "arn:aws:dynamodb:us-east-1:1:table/jobs".to_string(),
+                json!({}),
+            ),
+            ("arn:aws:sns:us-east-1:1:topic".to_string(), json!({})),
+        ];
+        let got = tagged(&arns, "team", "pay", &["us-east-1".into()], "prod", "now");
+        assert_eq!(got.deployment.id, "tag-team-pay");
+        let ids: Vec<&str> = got
+            .deployment
+            .resources
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["jobs", "jobs-dynamodb"]);
+        assert_eq!(got.unsupported[0].kind, "sns");
     }
 
     #[test]

@@ -418,3 +418,23 @@ pub trait AccountFacts {
         region: &str,
     ) -> impl Future<Output = crate::auditor::account::AccountWide>;
 }
+
+/// What `registry import` and `registry drift` read of what describes an estate:
+/// CloudFormation stacks and the Resource Groups Tagging API.
+pub trait Estate {
+    /// The names of every stack of `region` that exists (not deleted).
+    fn stack_names(&self, region: &str) -> impl Future<Output = Result<Vec<String>, Failure>>;
+    /// A stack and its resources (None: no such stack).
+    fn stack(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<crate::import::Stack>, Failure>>;
+    /// The ARNs of `region`'s resources tagged `key=value`, each with its tags.
+    fn tagged(
+        &self,
+        region: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Value)>, Failure>>;
+}

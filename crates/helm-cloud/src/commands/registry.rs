@@ -191,118 +191,264 @@ pub fn remove(ctx: &Ctx, id: &str) -> CliResult {
     Ok(0)
 }
 
-/// `registry import --terraform-state FILE|- --env E`: the state's deployment, upserted by
-/// id through the registry's locked, atomic path, or shown as a diff with `--dry-run`. A
-/// second import of the same state changes nothing (and writes nothing).
-pub fn import(
+/// Where `registry import` reads deployments from (exactly one is given).
+pub struct ImportFrom {
+    pub terraform_state: Option<std::path::PathBuf>,
+    pub cloudformation: Vec<String>,
+    pub all_stacks: bool,
+    pub tag: Option<String>,
+    pub workspace: String,
+}
+
+/// `registry import`: the deployments of a Terraform state, CloudFormation stacks or a
+/// tag, upserted by id through the registry's locked, atomic path, or shown as a diff with
+/// `--dry-run`. A second import of the same source changes nothing (and writes nothing).
+pub async fn import(
     ctx: &Ctx,
-    file: &Path,
+    from: ImportFrom,
     env: &str,
-    deployment_id: String,
+    deployment_id: Option<String>,
     dry_run: bool,
 ) -> CliResult {
     let config = ctx.config()?;
     ctx.check_env(&config, env)?;
-    if deployment_id.is_empty()
-        || !deployment_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    if let Some(id) = &deployment_id
+        && (id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(
-            CliError::usage(format!("{deployment_id:?} is not a deployment id"))
-                .hint("letters, digits, '-', '_' and '.' (--deployment ID or --workspace W)"),
-        );
+        return Err(CliError::usage(format!("{id:?} is not a deployment id"))
+            .hint("letters, digits, '-', '_' and '.'"));
     }
-    let (label, text) = read_input(file, "--terraform-state FILE")?;
     let now = helm_core::clock::rfc3339(ctx.clock.now());
-    let imported = import::terraform(
-        &label,
-        &text,
-        &import::Source {
-            environment: env,
-            deployment_id: &deployment_id,
-            now: &now,
-        },
-    )?;
-    for u in &imported.unsupported {
-        ctx.out.warn(&format!(
-            "{} ({}): not imported: {}",
-            u.address, u.kind, u.reason
-        ));
+    let mut imported: Vec<import::Imported> = if let Some(file) = &from.terraform_state {
+        let id = deployment_id
+            .clone()
+            .unwrap_or_else(|| format!("terraform-{}", from.workspace));
+        let (label, text) = read_input(file, "--terraform-state FILE")?;
+        let mut one = import::terraform(
+            &label,
+            &text,
+            &import::Source {
+                environment: env,
+                deployment_id: &id,
+                now: &now,
+            },
+        )?;
+        // Where the state is, so that `registry drift` can read it again.
+        if file != Path::new("-") {
+            let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+            let root = std::fs::canonicalize(&ctx.paths.root).unwrap_or_default();
+            let shown = path
+                .strip_prefix(&root)
+                .map(Path::to_path_buf)
+                .unwrap_or(path);
+            one.deployment.extra["source"]["terraform"]["path"] =
+                json!(shown.display().to_string());
+        }
+        vec![one]
+    } else {
+        let settings = ctx.client_settings(&config, env)?;
+        let region = settings.region.clone();
+        let clients = ctx.aws(&config, env).await?;
+        if let Some(tag) = &from.tag {
+            let Some((k, v)) = tag.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+                return Err(CliError::usage(format!(
+                    "--tag {tag:?}: expected KEY=VALUE"
+                )));
+            };
+            let _progress = ctx
+                .out
+                .progress(format!("resources tagged {tag} in {region}"));
+            vec![import::from_tag(&clients, &[region], k, v, env, &now).await?]
+        } else {
+            let names = (!from.all_stacks).then_some(from.cloudformation.as_slice());
+            let _progress = ctx
+                .out
+                .progress(format!("CloudFormation stacks in {region}"));
+            import::from_stacks(&clients, &region, names, env, &now).await?
+        }
+    };
+    if let Some(id) = &deployment_id {
+        if imported.len() > 1 {
+            return Err(CliError::usage(format!(
+                "--deployment {id}: {} deployments would share one id",
+                imported.len()
+            ))
+            .hint("import one stack at a time to name it, or let each take its stack's name"));
+        }
+        for i in imported.iter_mut() {
+            i.deployment.id = id.clone();
+        }
+    }
+    for i in &imported {
+        for u in &i.unsupported {
+            ctx.out.warn(&format!(
+                "{} ({}): not imported: {}",
+                u.address, u.kind, u.reason
+            ));
+        }
     }
     let path = ctx.paths.registry();
-    let mut new = imported.deployment;
     let current = Registry::load(&path)?;
-    let old = current.deployments.iter().find(|d| d.id == new.id).cloned();
-    let mut change = import::change(old.as_ref(), &new);
-    let diff = change.diff(&new, old.as_ref());
-    let write = !dry_run && (old.is_none() || !change.is_empty());
-    if write {
-        // Under the lock, against the registry as it is then (another writer may have come).
-        change = registry::update(&path, ctx.clock.as_ref(), |reg| {
-            let old = reg.deployments.iter().find(|d| d.id == new.id);
-            let c = import::change(old, &new);
-            if let Some(o) = old {
-                // What the state does not say is kept: the first deployment time, extra fields.
-                if c.is_empty() {
-                    return Ok(c);
+    let mut rows = Vec::new();
+    let mut diffs = Vec::new();
+    let mut to_write = Vec::new();
+    for i in &imported {
+        let old = current
+            .deployments
+            .iter()
+            .find(|d| d.id == i.deployment.id)
+            .cloned();
+        let change = import::change(old.as_ref(), &i.deployment);
+        let diff = change.diff(&i.deployment, old.as_ref());
+        if !diff.is_empty() {
+            diffs.push(format!("{}:\n{diff}", i.deployment.id));
+        }
+        let write = !dry_run && (old.is_none() || !change.is_empty());
+        if write {
+            to_write.push(i.deployment.clone());
+        }
+        rows.push((i, old.is_some(), change, write));
+    }
+    if !to_write.is_empty() {
+        // Under the lock, against the registry as it is then; what the source does not say
+        // (the deployment's other fields) is kept.
+        registry::update(&path, ctx.clock.as_ref(), |reg| {
+            for mut new in to_write {
+                if let Some(o) = reg.deployments.iter().find(|d| d.id == new.id) {
+                    for (k, v) in &o.extra {
+                        new.extra.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
                 }
-                for (k, v) in &o.extra {
-                    new.extra.entry(k.clone()).or_insert_with(|| v.clone());
-                }
+                reg.upsert(new);
             }
-            reg.upsert(new.clone());
-            Ok(c)
+            Ok(())
         })?;
     }
+    let sum = |f: &dyn Fn(&import::Change) -> Vec<String>| -> Vec<String> {
+        rows.iter().flat_map(|(_, _, c, _)| f(c)).collect()
+    };
     let json = json!({
         "registry": ctx.show_path(&path),
-        "deployment": new.id,
         "environment": env,
         "dry_run": dry_run,
-        "written": write,
-        "added": change.added,
-        "changed": change.changed,
-        "removed": change.removed,
-        "unchanged": change.unchanged,
-        "unsupported": imported.unsupported,
-        "data_sources": imported.data_sources,
+        "written": rows.iter().any(|r| r.3),
+        "added": sum(&|c| c.added.clone()),
+        "changed": sum(&|c| c.changed.clone()),
+        "removed": sum(&|c| c.removed.clone()),
+        "unchanged": rows.iter().map(|r| r.2.unchanged).sum::<usize>(),
+        "unsupported": imported.iter().flat_map(|i| i.unsupported.iter()).collect::<Vec<_>>(),
+        "data_sources": imported.iter().map(|i| i.data_sources).sum::<usize>(),
+        "deployment": imported.first().map(|i| i.deployment.id.clone()),
+        "deployments": rows.iter().map(|(i, existed, c, w)| json!({
+            "id": i.deployment.id, "existed": existed, "written": w, "added": c.added,
+            "changed": c.changed, "removed": c.removed, "unchanged": c.unchanged,
+            "unsupported": i.unsupported.len()})).collect::<Vec<_>>(),
     });
     ctx.out.result(&json, || {
-        let head = if change.is_empty() && old.is_some() {
-            format!(
-                "deployment {} is up to date ({} resources); nothing written",
-                new.id, change.unchanged
-            )
-        } else {
-            format!(
-                "{} deployment {} in {}: {} added, {} changed, {} removed, {} unchanged",
-                if dry_run {
-                    "would write"
-                } else if old.is_some() {
-                    "updated"
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|(i, existed, c, _)| {
+                if c.is_empty() && *existed {
+                    format!(
+                        "deployment {} is up to date ({} resources); nothing written",
+                        i.deployment.id, c.unchanged
+                    )
                 } else {
-                    "added"
-                },
-                new.id,
-                ctx.show_path(&path),
-                change.added.len(),
-                change.changed.len(),
-                change.removed.len(),
-                change.unchanged
-            )
-        };
-        let unsupported = match imported.unsupported.len() {
-            0 => String::new(),
-            n => format!("\n{n} resources not imported (listed above)"),
-        };
-        if diff.is_empty() {
-            format!("{head}{unsupported}")
-        } else {
-            format!("{head}\n{diff}{unsupported}")
+                    format!(
+                        "{} deployment {} in {}: {} added, {} changed, {} removed, {} unchanged",
+                        if dry_run {
+                            "would write"
+                        } else if *existed {
+                            "updated"
+                        } else {
+                            "added"
+                        },
+                        i.deployment.id,
+                        ctx.show_path(&path),
+                        c.added.len(),
+                        c.changed.len(),
+                        c.removed.len(),
+                        c.unchanged
+                    )
+                }
+            })
+            .collect();
+        if imported.is_empty() {
+            lines.push("no stacks to import".into());
         }
+        lines.extend(diffs.iter().cloned());
+        let n: usize = imported.iter().map(|i| i.unsupported.len()).sum();
+        if n > 0 {
+            lines.push(format!("{n} resources not imported (listed above)"));
+        }
+        lines.join("\n")
     });
     Ok(0)
+}
+
+/// `registry drift [--env E]`: exit 0 none, 1 drift, 3 nothing drifted but something could
+/// not be checked (never "no drift" on what was not read).
+pub async fn drift(ctx: &Ctx, env: &str) -> CliResult {
+    let config = ctx.config()?;
+    let view = super::targets::environment(ctx, &config, env)?;
+    let (targets, _) = super::targets::targets(ctx, &config, &view, None)?;
+    let (start, end) = super::targets::window(ctx, "--timeframe", "1h")?;
+    let opts = helm_core::monitor::check::HealthOptions::health(env, start, end, &[]);
+    let clients = ctx.fan_out(&config, env).await?;
+    let root = ctx.paths.root.clone();
+    let read_state = |p: &str| {
+        let path = root.join(p);
+        std::fs::read_to_string(&path).ok().map(|t| (path, t))
+    };
+    let _progress = ctx.out.progress(format!("drift of {env}"));
+    let d = import::drift(&clients, &view, &targets, &opts, &read_state).await;
+    let code = if d.drifted() {
+        1
+    } else if !d.not_checked.is_empty() {
+        3
+    } else {
+        0
+    };
+    let mut doc = serde_json::to_value(&d).expect("JSON");
+    doc["exit_code"] = json!(code);
+    ctx.out.result(&doc, || {
+        let mut s = match code {
+            0 => format!(
+                "no drift in {env}: {} registered resources exist, and every imported source holds nothing unregistered",
+                d.checked
+            ),
+            1 => format!(
+                "drift in {env}: {} registered resources gone, {} resources not registered",
+                d.gone.len(),
+                d.unregistered.len()
+            ),
+            _ => format!("no drift found in {env}, but not everything could be checked"),
+        };
+        for g in &d.gone {
+            s.push_str(&format!(
+                "\n  gone          {} {}",
+                g["id"].as_str().or(g["stack"].as_str()).unwrap_or_default(),
+                g["arn"].as_str().or(g["reason"].as_str()).unwrap_or_default()
+            ));
+        }
+        for u in &d.unregistered {
+            s.push_str(&format!(
+                "\n  unregistered  {} ({}) {}  [{}]",
+                u["id"].as_str().unwrap_or_default(),
+                u["type"].as_str().unwrap_or_default(),
+                u["arn"].as_str().unwrap_or_default(),
+                u["source"].as_str().unwrap_or_default()
+            ));
+        }
+        for n in &d.not_checked {
+            s.push_str(&format!("\n  not checked   {n}"));
+        }
+        s
+    });
+    Ok(code)
 }
 
 /// A file's text, or stdin's for `-`; `what` names the flag in errors.

@@ -462,3 +462,277 @@ fn importing_something_that_is_not_a_terraform_state_is_refused_and_changes_noth
     assert_eq!(r.code, 64, "{}", r.stderr);
     assert_eq!(std::fs::read(root.join(REGISTRY)).unwrap(), before);
 }
+
+/// `registry import --cloudformation` and `--tag` against the emulator (a dedicated one:
+/// `--all-stacks` and the tag query see the whole account), then `registry drift`: none
+/// at first; after a stack's queue is deleted behind CloudFormation's back, a queue is
+/// added to the stack and a resource gains the tag, drift names all three (exit 1).
+#[test]
+fn import_from_stacks_and_tags_then_drift_after_a_deletion_and_additions() {
+    let emu = helm_testsupport::Emulator::dedicated();
+    let py = |script: &str| {
+        let out = std::process::Command::new(emu.python())
+            .args(["-c", script, &emu.endpoint])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let prelude = r#"
+import sys, json, boto3
+kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+tpl = {"Resources": {
+  "Orders": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "shop-orders"}},
+  "Sessions": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "shop-sessions", "BillingMode": "PAY_PER_REQUEST",
+     "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}},
+  "Assets": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "shop-assets-prod"}},
+  "Alerts": {"Type": "AWS::SNS::Topic"}}}
+cfn = boto3.client('cloudformation', **kw)
+sqs = boto3.client('sqs', **kw)
+"#;
+    py(&format!(
+        "{prelude}
+cfn.create_stack(StackName='shop', TemplateBody=json.dumps(tpl))
+sqs.create_queue(QueueName='pay-jobs', tags={{'team': 'payments'}})
+boto3.client('dynamodb', **kw).create_table(TableName='pay-ledger', BillingMode='PAY_PER_REQUEST',
+    KeySchema=[{{'AttributeName': 'id', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'id', 'AttributeType': 'S'}}],
+    Tags=[{{'Key': 'team', 'Value': 'payments'}}])
+"
+    ));
+    let dir = emulated_project();
+    let root = dir.path();
+    let helm = |args: &[&str]| run(helm_against(&emu, root).args(args));
+
+    let first = helm(&[
+        "registry",
+        "import",
+        "--cloudformation",
+        "shop",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let doc = first.json();
+    let mut added: Vec<&str> = doc["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    added.sort();
+    assert_eq!(added, vec!["Assets", "Orders", "Sessions"], "{doc}");
+    assert_eq!(doc["deployment"], "shop");
+    assert_eq!(doc["unsupported"][0]["kind"], "AWS::SNS::Topic");
+    assert!(
+        first
+            .stderr
+            .contains("Alerts (AWS::SNS::Topic): not imported"),
+        "{}",
+        first.stderr
+    );
+    let reg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(REGISTRY)).unwrap()).unwrap();
+    let shop = reg["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "shop")
+        .unwrap();
+    let orders = shop["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "Orders")
+        .unwrap();
+    assert_eq!(
+        orders["arn"],
+        "arn:aws:sqs:us-east-1:123456789012:shop-orders"
+    );
+    assert_eq!(orders["type"], "sqs");
+
+    // Again, and every stack as a dry run: nothing changes, nothing is written.
+    let before = std::fs::read(root.join(REGISTRY)).unwrap();
+    let again = helm(&[
+        "registry",
+        "import",
+        "--cloudformation",
+        "shop",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(again.json()["written"], false, "{}", again.stdout);
+    let all = helm(&["registry", "import", "--all-stacks", "--dry-run"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    assert!(
+        all.stdout
+            .contains("deployment shop is up to date (3 resources)"),
+        "{}",
+        all.stdout
+    );
+    assert_eq!(std::fs::read(root.join(REGISTRY)).unwrap(), before);
+    let missing = helm(&["registry", "import", "--cloudformation", "nope"]);
+    assert_eq!(missing.code, 64, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("no CloudFormation stack \"nope\""),
+        "{}",
+        missing.stderr
+    );
+
+    let tagged = helm(&[
+        "registry",
+        "import",
+        "--tag",
+        "team=payments",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(tagged.code, 0, "{}", tagged.stderr);
+    let doc = tagged.json();
+    assert_eq!(doc["deployment"], "tag-team-payments");
+    let mut added: Vec<&str> = doc["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    added.sort();
+    assert_eq!(added, vec!["pay-jobs", "pay-ledger"], "{doc}");
+
+    let clean = helm(&["registry", "drift", "--format", "json"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+    assert_eq!(clean.json()["checked"], 5);
+
+    // Behind the registry's back: a stack queue deleted, a queue added to the stack, a
+    // new resource tagged.
+    py(&format!(
+        "{prelude}
+sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName='shop-orders')['QueueUrl'])
+tpl['Resources']['Returns'] = {{'Type': 'AWS::SQS::Queue', 'Properties': {{'QueueName': 'shop-returns'}}}}
+cfn.update_stack(StackName='shop', TemplateBody=json.dumps(tpl))
+sqs.create_queue(QueueName='pay-refunds', tags={{'team': 'payments'}})
+"
+    ));
+    let before = std::fs::read(root.join(REGISTRY)).unwrap();
+    let drift = helm(&["registry", "drift", "--format", "json"]);
+    assert_eq!(drift.code, 1, "{}\n{}", drift.stdout, drift.stderr);
+    let doc = drift.json();
+    let gone: Vec<&str> = doc["gone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(gone, vec!["Orders"], "{doc}");
+    let mut new: Vec<(String, String)> = doc["unregistered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["arn"].as_str().unwrap().to_string(),
+                u["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    new.sort();
+    assert_eq!(
+        new,
+        vec![
+            (
+                "arn:aws:sqs:us-east-1:123456789012:pay-refunds".to_string(),
+                "tag team=payments".to_string()
+            ),
+            (
+                "arn:aws:sqs:us-east-1:123456789012:shop-returns".to_string(),
+                "stack shop".to_string()
+            ),
+        ],
+        "{doc}"
+    );
+    let text = helm(&["registry", "drift"]);
+    assert_eq!(text.code, 1);
+    assert!(
+        text.stdout
+            .contains("gone          Orders arn:aws:sqs:us-east-1:123456789012:shop-orders"),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        std::fs::read(root.join(REGISTRY)).unwrap(),
+        before,
+        "drift only reads"
+    );
+}
+
+/// A state recorded at import is read again by `drift`: a resource added to the state
+/// that is not registered is drift; a state file that is gone is "not checked" (exit 3),
+/// never "no drift".
+#[test]
+fn drift_reads_the_imported_state_again_and_a_missing_state_is_not_checked() {
+    let emu = helm_testsupport::Emulator::shared();
+    let out = std::process::Command::new(emu.python())
+        .args(["-c", "import sys, boto3; boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_queue(QueueName='tfdrift-jobs')", &emu.endpoint])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = emulated_project();
+    let root = dir.path();
+    let queue = |name: &str| {
+        serde_json::json!({"mode": "managed", "type": "aws_sqs_queue", "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": {"name": format!("tfdrift-{name}"),
+                "arn": format!("arn:aws:sqs:us-east-1:123456789012:tfdrift-{name}"),
+                "id": format!("https://sqs.us-east-1.amazonaws.com/123456789012/tfdrift-{name}")}}]})
+    };
+    let state = |resources: Vec<serde_json::Value>| {
+        serde_json::json!({"version": 4, "terraform_version": "1.9.8", "serial": 3,
+            "lineage": "l", "outputs": {}, "resources": resources})
+        .to_string()
+    };
+    write(root, "infra/terraform.tfstate", &state(vec![queue("jobs")]));
+    let r = run(helm_against(emu, root).args([
+        "registry",
+        "import",
+        "--terraform-state",
+        "infra/terraform.tfstate",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(helm_against(emu, root).args(["registry", "drift", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    write(
+        root,
+        "infra/terraform.tfstate",
+        &state(vec![queue("jobs"), queue("mail")]),
+    );
+    let r = run(helm_against(emu, root).args(["registry", "drift", "--format", "json"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let doc = r.json();
+    assert_eq!(
+        doc["unregistered"][0]["arn"],
+        "arn:aws:sqs:us-east-1:123456789012:tfdrift-mail"
+    );
+    assert_eq!(
+        doc["unregistered"][0]["source"],
+        "state infra/terraform.tfstate"
+    );
+
+    std::fs::remove_file(root.join("infra/terraform.tfstate")).unwrap();
+    let r = run(helm_against(emu, root).args(["registry", "drift", "--format", "json"]));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.json()["not_checked"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{}",
+        r.stdout
+    );
+}

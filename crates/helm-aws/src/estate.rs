@@ -1,0 +1,144 @@
+//! What describes an estate besides the registry: CloudFormation stacks
+//! (`DescribeStacks`, `ListStackResources`) and the Resource Groups Tagging API
+//! (`GetResources`), for `registry import` and `registry drift`.
+
+use crate::{AwsClients, AwsError};
+use helm_core::import::{Stack, StackResource};
+use helm_core::ports::Failure;
+use serde_json::{Map, Value};
+
+impl AwsClients {
+    fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        self.client_cloudformation(region)
+    }
+
+    /// Every stack of `region` that exists.
+    pub async fn stack_names(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        let cfn = self.cloudformation(region);
+        let mut names = Vec::new();
+        let mut pages = cfn.describe_stacks().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("cloudformation:DescribeStacks", Some(region), e)
+            })?;
+            for s in page.stacks() {
+                let deleted = s
+                    .stack_status()
+                    .is_some_and(|st| st.as_str() == "DELETE_COMPLETE");
+                if let (Some(name), false) = (s.stack_name(), deleted) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// A stack's ARN and resources (None: CloudFormation has no such stack).
+    pub async fn stack(&self, region: &str, name: &str) -> Result<Option<Stack>, AwsError> {
+        let cfn = self.cloudformation(region);
+        let described = match cfn.describe_stacks().stack_name(name).send().await {
+            Ok(d) => d,
+            Err(e) => {
+                let err = AwsError::from_sdk("cloudformation:DescribeStacks", Some(name), e);
+                // CloudFormation answers an unknown stack with a ValidationError.
+                if err.code.as_deref() == Some("ValidationError")
+                    && err.message.contains("does not exist")
+                {
+                    return Ok(None);
+                }
+                return Err(err);
+            }
+        };
+        let Some(s) = described.stacks().first() else {
+            return Ok(None);
+        };
+        if s.stack_status()
+            .is_some_and(|st| st.as_str() == "DELETE_COMPLETE")
+        {
+            return Ok(None);
+        }
+        let arn = s.stack_id().unwrap_or_default().to_string();
+        let mut resources = Vec::new();
+        let mut pages = cfn
+            .list_stack_resources()
+            .stack_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("cloudformation:ListStackResources", Some(name), e)
+            })?;
+            for r in page.stack_resource_summaries() {
+                let deleted = r
+                    .resource_status()
+                    .is_some_and(|st| st.as_str() == "DELETE_COMPLETE");
+                if let (Some(physical), false) = (r.physical_resource_id(), deleted) {
+                    resources.push(StackResource {
+                        logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                        resource_type: r.resource_type().unwrap_or_default().to_string(),
+                        physical_id: physical.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Some(Stack {
+            name: name.to_string(),
+            arn,
+            resources,
+        }))
+    }
+
+    /// The ARNs of `region`'s resources tagged `key=value`, with their tags.
+    pub async fn tagged(
+        &self,
+        region: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<(String, Value)>, AwsError> {
+        let api = self.client_tagging(region);
+        let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+            .key(key)
+            .values(value)
+            .build();
+        let mut out = Vec::new();
+        let mut pages = api
+            .get_resources()
+            .tag_filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("tag:GetResources", Some(region), e))?;
+            for m in page.resource_tag_mapping_list() {
+                let Some(arn) = m.resource_arn() else {
+                    continue;
+                };
+                let tags: Map<String, Value> = m
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), Value::String(t.value().to_string())))
+                    .collect();
+                out.push((arn.to_string(), Value::Object(tags)));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+impl helm_core::ports::Estate for AwsClients {
+    async fn stack_names(&self, region: &str) -> Result<Vec<String>, Failure> {
+        Ok(AwsClients::stack_names(self, region).await?)
+    }
+    async fn stack(&self, region: &str, name: &str) -> Result<Option<Stack>, Failure> {
+        Ok(AwsClients::stack(self, region, name).await?)
+    }
+    async fn tagged(
+        &self,
+        region: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<(String, Value)>, Failure> {
+        Ok(AwsClients::tagged(self, region, key, value).await?)
+    }
+}
