@@ -277,6 +277,12 @@ impl AwsClients {
             self.region(Some(region))
         )
     }
+    pub(crate) fn sfn(&self, region: &str) -> aws_sdk_sfn::Client {
+        client!(self, aws_sdk_sfn, self.region(Some(region)))
+    }
+    pub(crate) fn eventbridge(&self, region: &str) -> aws_sdk_eventbridge::Client {
+        client!(self, aws_sdk_eventbridge, self.region(Some(region)))
+    }
     pub(crate) fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
         client!(self, aws_sdk_sqs, self.region(Some(region)))
     }

@@ -303,6 +303,44 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                 |i| targets[i].resource.name.clone(),
                 "available",
             ),
+            ResourceKind::StepFunctions => by_presence(
+                &idx,
+                clients.state_machines(&region).await,
+                |i| targets[i].resource.name.clone(),
+                "ACTIVE",
+            ),
+            ResourceKind::EventBridge => {
+                // One ListRules per event bus.
+                let mut by_bus: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
+                for &i in &idx {
+                    let bus = match targets[i].resource.parsed_arn.as_ref().map(|a| &a.target) {
+                        Some(ArnTarget::EventBridge { bus, .. }) => bus.clone(),
+                        _ => None,
+                    };
+                    by_bus.entry(bus).or_default().push(i);
+                }
+                let mut v = Vec::new();
+                for (bus, members) in by_bus {
+                    match clients.event_rules(&region, bus.as_deref()).await {
+                        Ok(map) => v.extend(members.iter().map(|&i| {
+                            (
+                                i,
+                                map.get(&targets[i].resource.name)
+                                    .map(|state| StatusObs::State {
+                                        state: state.clone(),
+                                        detail: None,
+                                    })
+                                    .unwrap_or(StatusObs::Missing),
+                            )
+                        })),
+                        Err(e) if e.kind == crate::AwsErrorKind::NotFound => {
+                            v.extend(members.iter().map(|&i| (i, StatusObs::Missing)))
+                        }
+                        Err(e) => v.extend(members.iter().map(|&i| (i, unreadable(&e)))),
+                    }
+                }
+                v
+            }
         };
         answers
     });

@@ -293,6 +293,56 @@ impl AwsClients {
     }
 }
 
+impl AwsClients {
+    /// The state machines of `region`, by name (ListStateMachines: one call a page).
+    pub async fn state_machines(&self, region: &str) -> Result<HashSet<String>, AwsError> {
+        let client = self.sfn(region);
+        let mut out = HashSet::new();
+        let mut pages = client.list_state_machines().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("states:ListStateMachines", Some(region), e))?;
+            out.extend(page.state_machines().iter().map(|m| m.name().to_string()));
+        }
+        Ok(out)
+    }
+
+    /// The rules of one event bus of `region` (None: the default bus), by name, with
+    /// their state (`ENABLED`, `DISABLED`).
+    pub async fn event_rules(
+        &self,
+        region: &str,
+        bus: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, String>, AwsError> {
+        let client = self.eventbridge(region);
+        let mut out = std::collections::HashMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .list_rules()
+                .set_event_bus_name(bus.map(str::to_string))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("events:ListRules", Some(region), e))?;
+            for r in page.rules() {
+                if let Some(name) = r.name() {
+                    let state = r
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default();
+                    out.insert(name.to_string(), state);
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn not_found_is_none<T>(e: AwsError) -> Result<Option<T>, AwsError> {
     if e.kind == AwsErrorKind::NotFound {
         Ok(None)

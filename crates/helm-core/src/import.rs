@@ -275,7 +275,10 @@ fn entries(
         }
         ResourceKind::CloudFront => (need("arn")?.to_string(), need("id")?),
         ResourceKind::ApiGateway => (need("arn")?.to_string(), s("name").unwrap_or(need("id")?)),
-        ResourceKind::DynamoDb | ResourceKind::Sqs => (need("arn")?.to_string(), need("name")?),
+        ResourceKind::DynamoDb
+        | ResourceKind::Sqs
+        | ResourceKind::StepFunctions
+        | ResourceKind::EventBridge => (need("arn")?.to_string(), need("name")?),
     };
     let parsed = Arn::parse(kind, &arn).map_err(|e| e.to_string())?;
     let region = parsed
@@ -386,6 +389,18 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
                 let name = p.trim_end_matches('/').rsplit('/').next().unwrap_or(p);
                 (format!("arn:aws:sqs:{region}:{account}:{name}"), name)
             }
+            ResourceKind::StepFunctions => (
+                format!("arn:aws:states:{region}:{account}:stateMachine:{p}"),
+                p,
+            ),
+            // A rule of a custom bus: `BUS|NAME`.
+            ResourceKind::EventBridge => match p.split_once('|') {
+                Some((bus, name)) => (
+                    format!("arn:aws:events:{region}:{account}:rule/{bus}/{name}"),
+                    name,
+                ),
+                None => (format!("arn:aws:events:{region}:{account}:rule/{p}"), p),
+            },
         };
         if let Err(e) = Arn::parse(kind, &arn) {
             unsupported.push(Unsupported {

@@ -56,7 +56,7 @@ use ActionId as A;
 use ResourceKind as K;
 use SeriesSource as S;
 
-pub const KINDS: [KindInfo; 8] = [
+pub const KINDS: [KindInfo; 10] = [
     KindInfo {
         kind: K::Lambda,
         title: "Lambda",
@@ -213,6 +213,48 @@ pub const KINDS: [KindInfo; 8] = [
             ("visible messages", "", S::Key("visible_messages_max")),
         ],
         latency_cw_metric: "ApproximateAgeOfOldestMessage",
+    },
+    KindInfo {
+        kind: K::StepFunctions,
+        title: "Step Functions state machine",
+        error_rate: RateSource::Ratio("executions_failed", "executions_started"),
+        error_metric: "ExecutionsFailed",
+        latency: &[("p95_latency_ms", "execution_time_p95_ms")],
+        error_series: Some("executions_failed"),
+        latency_series: Some("execution_time_p95_ms"),
+        // No action restarts a workflow: the fix is in what it calls.
+        fixes: &[],
+        trends: &[
+            (
+                "failed executions",
+                "%",
+                S::Ratio("executions_failed", "executions_started"),
+            ),
+            ("p95 execution time", "ms", S::Key("execution_time_p95_ms")),
+            ("executions", "", S::Key("executions_started")),
+            ("throttled", "", S::Key("executions_throttled")),
+        ],
+        latency_cw_metric: "ExecutionTime",
+    },
+    KindInfo {
+        kind: K::EventBridge,
+        title: "EventBridge rule",
+        error_rate: RateSource::Ratio("failed_invocations", "invocations"),
+        error_metric: "FailedInvocations",
+        latency: &[],
+        error_series: Some("failed_invocations"),
+        latency_series: Some("invocations"),
+        fixes: &[],
+        trends: &[
+            (
+                "failed invocations",
+                "%",
+                S::Ratio("failed_invocations", "invocations"),
+            ),
+            ("invocations", "", S::Key("invocations")),
+            ("throttled", "", S::Key("throttled_rules")),
+        ],
+        latency_cw_metric: "Invocations",
     },
 ];
 

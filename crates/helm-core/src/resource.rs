@@ -22,10 +22,16 @@ pub enum ResourceKind {
     #[serde(rename = "dynamodb")]
     DynamoDb,
     Sqs,
+    /// A Step Functions state machine.
+    #[serde(rename = "stepfunctions")]
+    StepFunctions,
+    /// An EventBridge rule.
+    #[serde(rename = "eventbridge")]
+    EventBridge,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 10] = [
         ResourceKind::Lambda,
         ResourceKind::Ecs,
         ResourceKind::Rds,
@@ -34,6 +40,8 @@ impl ResourceKind {
         ResourceKind::ApiGateway,
         ResourceKind::DynamoDb,
         ResourceKind::Sqs,
+        ResourceKind::StepFunctions,
+        ResourceKind::EventBridge,
     ];
 
     /// The registry's spelling (`type`).
@@ -47,6 +55,8 @@ impl ResourceKind {
             ResourceKind::ApiGateway => "apigateway",
             ResourceKind::DynamoDb => "dynamodb",
             ResourceKind::Sqs => "sqs",
+            ResourceKind::StepFunctions => "stepfunctions",
+            ResourceKind::EventBridge => "eventbridge",
         }
     }
 
@@ -61,6 +71,8 @@ impl ResourceKind {
             ResourceKind::ApiGateway => "AWS::ApiGateway::RestApi",
             ResourceKind::DynamoDb => "AWS::DynamoDB::Table",
             ResourceKind::Sqs => "AWS::SQS::Queue",
+            ResourceKind::StepFunctions => "AWS::StepFunctions::StateMachine",
+            ResourceKind::EventBridge => "AWS::Events::Rule",
         }
     }
 
@@ -75,6 +87,8 @@ impl ResourceKind {
             ResourceKind::ApiGateway => "apigateway",
             ResourceKind::DynamoDb => "dynamodb",
             ResourceKind::Sqs => "sqs",
+            ResourceKind::StepFunctions => "states",
+            ResourceKind::EventBridge => "events",
         }
     }
 
@@ -90,6 +104,8 @@ impl ResourceKind {
             ResourceKind::ApiGateway => &["aws_api_gateway_rest_api", "aws_apigatewayv2_api"],
             ResourceKind::DynamoDb => &["aws_dynamodb_table"],
             ResourceKind::Sqs => &["aws_sqs_queue"],
+            ResourceKind::StepFunctions => &["aws_sfn_state_machine"],
+            ResourceKind::EventBridge => &["aws_cloudwatch_event_rule"],
         }
     }
 
@@ -143,6 +159,12 @@ pub enum Target {
     DynamoDb { table: String },
     /// `QUEUE`
     Sqs { queue: String },
+    /// `stateMachine:NAME`
+    #[serde(rename = "stepfunctions")]
+    StepFunctions { state_machine: String },
+    /// `rule/NAME`, or `rule/BUS/NAME` on a custom event bus.
+    #[serde(rename = "eventbridge")]
+    EventBridge { bus: Option<String>, rule: String },
 }
 
 impl Target {
@@ -157,6 +179,8 @@ impl Target {
             Target::ApiGateway { api_id, .. } => api_id,
             Target::DynamoDb { table } => table,
             Target::Sqs { queue } => queue,
+            Target::StepFunctions { state_machine } => state_machine,
+            Target::EventBridge { rule, .. } => rule,
         }
     }
 }
@@ -308,6 +332,31 @@ impl Arn {
                     queue: resource.into(),
                 }
             }
+            ResourceKind::StepFunctions => {
+                let name = resource
+                    .strip_prefix("stateMachine:")
+                    .filter(|s| word(s) && !s.contains(':'))
+                    .ok_or_else(|| fail("expected stateMachine:NAME"))?;
+                Target::StepFunctions {
+                    state_machine: name.into(),
+                }
+            }
+            ResourceKind::EventBridge => {
+                let rest = resource
+                    .strip_prefix("rule/")
+                    .ok_or_else(|| fail("expected rule/NAME or rule/BUS/NAME"))?;
+                match rest.split('/').collect::<Vec<_>>().as_slice() {
+                    [rule] if word(rule) => Target::EventBridge {
+                        bus: None,
+                        rule: rule.to_string(),
+                    },
+                    [bus, rule] if word(bus) && word(rule) => Target::EventBridge {
+                        bus: Some(bus.to_string()),
+                        rule: rule.to_string(),
+                    },
+                    _ => return Err(fail("expected rule/NAME or rule/BUS/NAME")),
+                }
+            }
         };
         if matches!(
             kind,
@@ -316,6 +365,8 @@ impl Arn {
                 | ResourceKind::Rds
                 | ResourceKind::DynamoDb
                 | ResourceKind::Sqs
+                | ResourceKind::StepFunctions
+                | ResourceKind::EventBridge
         ) && (region.is_empty() || account.is_empty())
         {
             return Err(fail("the region and account parts must not be empty"));
@@ -350,6 +401,14 @@ mod tests {
         }
         assert_eq!(ResourceKind::parse("AWS::EC2::Instance"), None);
         assert_eq!(ResourceKind::parse("kinesis"), None);
+        assert_eq!(
+            ResourceKind::parse("aws_sfn_state_machine"),
+            Some(ResourceKind::StepFunctions)
+        );
+        assert_eq!(
+            ResourceKind::parse("cloudwatch_event_rule"),
+            Some(ResourceKind::EventBridge)
+        );
     }
 
     fn parse(kind: ResourceKind, arn: &str) -> Arn {
@@ -383,6 +442,53 @@ mod tests {
             }
         );
         assert_eq!(q.target.name(), "f");
+    }
+
+    #[test]
+    fn state_machine_and_rule_arns_give_their_names_and_a_rules_bus() {
+        let sm = parse(
+            ResourceKind::StepFunctions,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
+        );
+        assert_eq!(sm.target.name(), "orders");
+        let r = parse(
+            ResourceKind::EventBridge,
+            "arn:aws:events:us-east-1:123456789012:rule/nightly",
+        );
+        assert_eq!(
+            r.target,
+            Target::EventBridge {
+                bus: None,
+                rule: "nightly".into()
+            }
+        );
+        let custom = parse(
+            ResourceKind::EventBridge,
+            "arn:aws:events:us-east-1:123456789012:rule/orders-bus/paid",
+        );
+        assert_eq!(
+            custom.target,
+            Target::EventBridge {
+                bus: Some("orders-bus".into()),
+                rule: "paid".into()
+            }
+        );
+        for (k, bad) in [
+            (
+                ResourceKind::StepFunctions,
+                "arn:aws:states:us-east-1:123456789012:execution:orders:run-1",
+            ),
+            (
+                ResourceKind::EventBridge,
+                "arn:aws:events:us-east-1:123456789012:event-bus/b",
+            ),
+            (
+                ResourceKind::StepFunctions,
+                "arn:aws:states:::stateMachine:x",
+            ),
+        ] {
+            assert!(Arn::parse(k, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -149,6 +149,17 @@ fn key_metrics(r: &ResourceResult) -> String {
             push("visible", "visible_messages_max", "");
             push("oldest", "oldest_message_age_max_s", "s");
         }
+        ResourceKind::StepFunctions => {
+            push("", "state", "");
+            push("runs", "executions_started", "");
+            push("failed", "executions_failed", "");
+            push("p95", "execution_time_p95_ms", "ms");
+        }
+        ResourceKind::EventBridge => {
+            push("", "state", "");
+            push("inv", "invocations", "");
+            push("failed", "failed_invocations", "");
+        }
     }
     parts
         .iter()

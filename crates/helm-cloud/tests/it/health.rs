@@ -568,3 +568,130 @@ fn performance_states_trends_and_anomalies() {
             .contains("helm-cloud investigate --service f")
     );
 }
+
+/// The Step Functions and EventBridge kinds, each judged HEALTHY and UNHEALTHY from seeded
+/// metrics (failed executions and failed invocations as a share of those started), by
+/// their status (a disabled rule, a state machine AWS does not hold), through the same
+/// batched GetMetricData as every kind; a rule of a custom bus is measured with its bus.
+#[test]
+fn state_machines_and_event_rules_are_judged_from_their_metrics_and_status() {
+    let emu = Emulator::shared();
+    let p = unique_name("kinds");
+    let script = r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+sfn = boto3.client('stepfunctions', **kw)
+definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+arns = {}
+for n in ['ok', 'failing']:
+    arns[n] = sfn.create_state_machine(name=f'{p}-{n}', definition=definition,
+        roleArn='arn:aws:iam::123456789012:role/sfn')['stateMachineArn']
+ev = boto3.client('events', **kw)
+ev.create_event_bus(Name=f'{p}-bus')
+ev.put_rule(Name=f'{p}-nightly', ScheduleExpression='rate(1 day)', State='ENABLED')
+ev.put_rule(Name=f'{p}-paid', EventBusName=f'{p}-bus', EventPattern=json.dumps({"source": ["shop"]}), State='ENABLED')
+ev.put_rule(Name=f'{p}-legacy', ScheduleExpression='rate(1 hour)', State='DISABLED')
+print(json.dumps(arns))
+"#;
+    let out = std::process::Command::new(emu.python())
+        .args(["-c", script, &emu.endpoint, &p])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let arns: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sm = |n: &str| arns[n].as_str().unwrap().to_string();
+    let states = |arn: &str, started: u32, failed: u32| {
+        let d = json!({"StateMachineArn": arn});
+        vec![
+            json!({"namespace": "AWS/States", "name": "ExecutionsStarted", "dimensions": d, "value": started}),
+            json!({"namespace": "AWS/States", "name": "ExecutionsFailed", "dimensions": d, "value": failed}),
+            json!({"namespace": "AWS/States", "name": "ExecutionTime", "dimensions": d, "values": vec![1200.0; 10]}),
+        ]
+    };
+    let events = |dims: Value, invoked: u32, failed: u32| {
+        vec![
+            json!({"namespace": "AWS/Events", "name": "Invocations", "dimensions": dims, "value": invoked}),
+            json!({"namespace": "AWS/Events", "name": "FailedInvocations", "dimensions": dims, "value": failed}),
+        ]
+    };
+    let mut metrics = Vec::new();
+    metrics.extend(states(&sm("ok"), 100, 0));
+    metrics.extend(states(&sm("failing"), 100, 20));
+    metrics.extend(events(json!({"RuleName": format!("{p}-nightly")}), 50, 0));
+    metrics.extend(events(
+        json!({"RuleName": format!("{p}-paid"), "EventBusName": format!("{p}-bus")}),
+        50,
+        10,
+    ));
+    emu.seed(&json!({ "metrics": metrics }).to_string());
+
+    let dir = emulated_project();
+    let root = dir.path();
+    let rule = |path: &str| format!("arn:aws:events:us-east-1:123456789012:rule/{path}");
+    add_deployment(
+        root,
+        "flows",
+        "test",
+        json!([
+            {"id": "sm-ok", "type": "stepfunctions", "arn": sm("ok")},
+            {"id": "sm-failing", "type": "AWS::StepFunctions::StateMachine", "arn": sm("failing")},
+            {"id": "sm-gone", "type": "aws_sfn_state_machine",
+             "arn": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{p}-gone")},
+            {"id": "rule-nightly", "type": "eventbridge", "arn": rule(&format!("{p}-nightly"))},
+            {"id": "rule-paid", "type": "eventbridge", "arn": rule(&format!("{p}-bus/{p}-paid"))},
+            {"id": "rule-legacy", "type": "AWS::Events::Rule", "arn": rule(&format!("{p}-legacy"))},
+        ]),
+    );
+    let r = run(helm_against(emu, root).args(["health", "--format", "json", "-v"]));
+    let report = r.json();
+    let status = |id: &str| result(&report, id)["status"].as_str().unwrap().to_string();
+    assert_eq!(
+        status("sm-ok"),
+        "HEALTHY",
+        "{}",
+        reasons(result(&report, "sm-ok"))
+    );
+    assert_eq!(status("sm-failing"), "UNHEALTHY");
+    assert!(
+        reasons(result(&report, "sm-failing")).contains("error rate 20%"),
+        "{report:#}"
+    );
+    assert_eq!(
+        result(&report, "sm-failing")["metrics"]["error_rate_percent"],
+        20.0
+    );
+    assert_eq!(
+        result(&report, "sm-ok")["metrics"]["execution_time_p95_ms"],
+        1200.0
+    );
+    assert_eq!(status("sm-gone"), "UNHEALTHY");
+    assert!(reasons(result(&report, "sm-gone")).contains("registry drift"));
+    assert_eq!(
+        status("rule-nightly"),
+        "HEALTHY",
+        "{}",
+        reasons(result(&report, "rule-nightly"))
+    );
+    assert_eq!(status("rule-paid"), "UNHEALTHY");
+    assert!(
+        reasons(result(&report, "rule-paid")).contains("error rate 20%"),
+        "{report:#}"
+    );
+    assert_eq!(status("rule-legacy"), "UNHEALTHY");
+    assert!(
+        reasons(result(&report, "rule-legacy")).contains("DISABLED"),
+        "{report:#}"
+    );
+    // One batched GetMetricData for the six, whatever their kinds.
+    let gmd = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("GetMetricData"))
+        .count();
+    assert_eq!(gmd, 1, "{}", r.stderr);
+}

@@ -28,6 +28,8 @@ pub fn kind_of_word(word: &str) -> Option<ResourceKind> {
         "apigateway" | "gateway" | "endpoint" | "endpoints" => ResourceKind::ApiGateway,
         "dynamodb" | "dynamo" | "table" | "tables" => ResourceKind::DynamoDb,
         "sqs" | "queue" | "queues" => ResourceKind::Sqs,
+        "stepfunctions" | "state-machine" | "workflow" | "workflows" => ResourceKind::StepFunctions,
+        "eventbridge" => ResourceKind::EventBridge,
         _ => return None,
     })
 }

@@ -294,6 +294,51 @@ const SQS: &[MetricSpec] = &[
     ),
 ];
 
+const STEPFUNCTIONS: &[MetricSpec] = &[
+    m(
+        "executions_started",
+        "AWS/States",
+        "ExecutionsStarted",
+        Stat::Sum,
+    ),
+    m(
+        "executions_failed",
+        "AWS/States",
+        "ExecutionsFailed",
+        Stat::Sum,
+    ),
+    m(
+        "executions_timed_out",
+        "AWS/States",
+        "ExecutionsTimedOut",
+        Stat::Sum,
+    ),
+    m(
+        "executions_throttled",
+        "AWS/States",
+        "ExecutionThrottled",
+        Stat::Sum,
+    ),
+    m(
+        "execution_time_p95_ms",
+        "AWS/States",
+        "ExecutionTime",
+        Stat::Percentile(95.0),
+    ),
+];
+
+const EVENTBRIDGE: &[MetricSpec] = &[
+    m("invocations", "AWS/Events", "Invocations", Stat::Sum),
+    m(
+        "failed_invocations",
+        "AWS/Events",
+        "FailedInvocations",
+        Stat::Sum,
+    ),
+    m("triggered_rules", "AWS/Events", "TriggeredRules", Stat::Sum),
+    m("throttled_rules", "AWS/Events", "ThrottledRules", Stat::Sum),
+];
+
 /// The metrics the monitor fetches for a kind.
 pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
     match kind {
@@ -305,6 +350,8 @@ pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
         ResourceKind::ApiGateway => APIGATEWAY,
         ResourceKind::DynamoDb => DYNAMODB,
         ResourceKind::Sqs => SQS,
+        ResourceKind::StepFunctions => STEPFUNCTIONS,
+        ResourceKind::EventBridge => EVENTBRIDGE,
     }
 }
 
@@ -342,6 +389,15 @@ pub fn dimensions(resource: &Resource, environment: &str) -> Vec<(String, String
         }
         Some(Target::DynamoDb { .. }) => vec![d("TableName", &resource.name)],
         Some(Target::Sqs { .. }) => vec![d("QueueName", &resource.name)],
+        // Step Functions names a state machine by its ARN.
+        Some(Target::StepFunctions { .. }) => vec![d("StateMachineArn", &resource.arn)],
+        Some(Target::EventBridge { bus, rule }) => {
+            let mut v = vec![d("RuleName", rule)];
+            if let Some(b) = bus.as_deref().filter(|b| *b != "default") {
+                v.push(d("EventBusName", b));
+            }
+            v
+        }
         None => Vec::new(),
     }
 }
@@ -393,6 +449,9 @@ pub fn classify_state(kind: ResourceKind, state: &str) -> StateClass {
         ResourceKind::S3 | ResourceKind::ApiGateway | ResourceKind::Sqs => {
             s == "available" || s == "active" || s == "exists"
         }
+        ResourceKind::StepFunctions => s == "active",
+        // A disabled rule fires nothing: "disabled" is a down word above.
+        ResourceKind::EventBridge => s == "enabled",
     };
     if up {
         StateClass::Up
