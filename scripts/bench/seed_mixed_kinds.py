@@ -3,7 +3,7 @@ environment registers them (for scripts/bench/kinds.sh).
 
     python3 seed_mixed_kinds.py ENDPOINT PROJECT N KIND[,KIND…]
 
-KIND: sqs, dynamodb, s3, stepfunctions, eventbridge (round robin). Prints N."""
+KIND: sqs, dynamodb, s3, stepfunctions, eventbridge, alb, sns (round robin). Prints N."""
 import json
 import os
 import sys
@@ -16,6 +16,13 @@ kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="ben
 acct = "123456789012"
 sqs, ddb, s3 = boto3.client("sqs", **kw), boto3.client("dynamodb", **kw), boto3.client("s3", **kw)
 sfn, ev = boto3.client("stepfunctions", **kw), boto3.client("events", **kw)
+elb, sns = boto3.client("elbv2", **kw), boto3.client("sns", **kw)
+subnets = []
+if "alb" in kinds:
+    ec2 = boto3.client("ec2", **kw)
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+               for i, az in enumerate(["us-east-1a", "us-east-1b"])]
 definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 resources = []
 for i in range(n):
@@ -38,6 +45,10 @@ for i in range(n):
     elif k == "eventbridge":
         ev.put_rule(Name=name, ScheduleExpression="rate(1 day)", State="ENABLED")
         arn = f"arn:aws:events:us-east-1:{acct}:rule/{name}"
+    elif k == "alb":
+        arn = elb.create_load_balancer(Name=name, Subnets=subnets, Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+    elif k == "sns":
+        arn = sns.create_topic(Name=name)["TopicArn"]
     else:
         raise SystemExit(f"unknown kind {k}")
     resources.append({"id": name, "type": k, "arn": arn})

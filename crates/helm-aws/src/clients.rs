@@ -283,6 +283,16 @@ impl AwsClients {
     pub(crate) fn eventbridge(&self, region: &str) -> aws_sdk_eventbridge::Client {
         client!(self, aws_sdk_eventbridge, self.region(Some(region)))
     }
+    pub(crate) fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        client!(
+            self,
+            aws_sdk_elasticloadbalancingv2,
+            self.region(Some(region))
+        )
+    }
+    pub(crate) fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        client!(self, aws_sdk_sns, self.region(Some(region)))
+    }
     pub(crate) fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
         client!(self, aws_sdk_sqs, self.region(Some(region)))
     }

@@ -6,9 +6,8 @@
 
 use crate::{AlarmInfo, AwsClients, AwsError, MetricQuery, MetricSeries};
 use futures::future::join_all;
-use helm_core::monitor::spec::{self, MetricSpec};
+use helm_core::monitor::spec;
 use helm_core::monitor::{AlarmObs, MetricValues, Observation, StatusObs};
-use helm_core::registry::Resource;
 use helm_core::resource::{ResourceKind, Target as ArnTarget};
 use std::collections::{BTreeMap, HashMap};
 
@@ -303,6 +302,29 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                 |i| targets[i].resource.name.clone(),
                 "available",
             ),
+            ResourceKind::Alb => match clients.load_balancers(&region).await {
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        let obs = map
+                            .get(&targets[i].resource.arn)
+                            .map(|state| StatusObs::State {
+                                state: state.clone(),
+                                detail: None,
+                            })
+                            .unwrap_or(StatusObs::Missing);
+                        (i, obs)
+                    })
+                    .collect(),
+                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+            },
+            // A topic has no state: listed is available.
+            ResourceKind::Sns => by_presence(
+                &idx,
+                clients.sns_topics(&region).await,
+                |i| targets[i].resource.arn.clone(),
+                "available",
+            ),
             ResourceKind::StepFunctions => by_presence(
                 &idx,
                 clients.state_machines(&region).await,
@@ -353,20 +375,6 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
 }
 
 /// The dimensions of a spec for a resource: the resource's identity plus the spec's extras.
-fn spec_dimensions(
-    resource: &Resource,
-    spec: &MetricSpec,
-    environment: &str,
-) -> Vec<(String, String)> {
-    let mut d = spec::dimensions(resource, environment);
-    d.extend(
-        spec.extra_dims
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    d
-}
-
 /// Whose query it is: (target index, metric key, whole-window query?).
 type QueryOwner = (usize, &'static str, bool);
 
@@ -383,7 +391,11 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
         let region = spec::metrics_region(t.kind, &t.region);
         let entry = by_region.entry(region).or_default();
         for s in spec::metrics(t.kind) {
-            let dims = spec_dimensions(&t.resource, s, &opts.environment);
+            // A metric this resource cannot address (an ECS service without its target
+            // group) is not asked; the monitor says why its SLO is not evaluated.
+            let Ok(dims) = spec::query_dimensions(&t.resource, s, &opts.environment) else {
+                continue;
+            };
             // Sums and extremes of the window follow exactly from the series; averages and
             // percentiles do not, so those get a whole-window query of their own.
             let window_query = matches!(s.stat, spec::Stat::Average | spec::Stat::Percentile(_));
@@ -416,10 +428,16 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
         match answer {
             Ok(series) => {
                 for ((i, key, is_window), s) in owners.iter().zip(series) {
-                    let stat = spec::metrics(targets[*i].kind)
+                    let m = spec::metrics(targets[*i].kind)
                         .iter()
-                        .find(|m| m.key == *key)
-                        .map(|m| m.stat);
+                        .find(|m| m.key == *key);
+                    let stat = m.map(|m| m.stat);
+                    // In the report's unit (an ALB's seconds become ms).
+                    let scale = m.map_or(1.0, |m| m.scale);
+                    let mut s = s;
+                    if scale != 1.0 {
+                        s.points.iter_mut().for_each(|(_, v)| *v *= scale);
+                    }
                     let entry = values[*i].entry(key).or_default();
                     if s.error.is_some() {
                         entry.error = s.error.clone();

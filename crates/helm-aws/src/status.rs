@@ -350,3 +350,56 @@ fn not_found_is_none<T>(e: AwsError) -> Result<Option<T>, AwsError> {
         Err(e)
     }
 }
+
+impl AwsClients {
+    /// The load balancers of `region`, by ARN, with their state code (`active`,
+    /// `provisioning`, `active_impaired`, `failed`): DescribeLoadBalancers, 400 a page.
+    pub async fn load_balancers(
+        &self,
+        region: &str,
+    ) -> Result<std::collections::HashMap<String, String>, AwsError> {
+        let client = self.elbv2(region);
+        let mut out = std::collections::HashMap::new();
+        let mut pages = client
+            .describe_load_balancers()
+            .page_size(400)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk(
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    Some(region),
+                    e,
+                )
+            })?;
+            for lb in page.load_balancers() {
+                if let Some(arn) = lb.load_balancer_arn() {
+                    let state = lb
+                        .state()
+                        .and_then(|s| s.code())
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_else(|| "unknown".into());
+                    out.insert(arn.to_string(), state);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The SNS topics of `region`, by ARN (ListTopics: 100 a page).
+    pub async fn sns_topics(&self, region: &str) -> Result<HashSet<String>, AwsError> {
+        let client = self.sns(region);
+        let mut out = HashSet::new();
+        let mut pages = client.list_topics().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("sns:ListTopics", Some(region), e))?;
+            out.extend(
+                page.topics()
+                    .iter()
+                    .filter_map(|t| t.topic_arn().map(str::to_string)),
+            );
+        }
+        Ok(out)
+    }
+}

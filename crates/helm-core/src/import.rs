@@ -173,6 +173,24 @@ pub fn terraform(label: &Path, text: &str, source: &Source<'_>) -> Result<Import
             stages.entry(api).or_default().push(stage);
         }
     }
+    // Target groups, by ARN: the Application Load Balancer each forwards from, so an ECS
+    // service's request metrics (published per target group and balancer) can be read.
+    let mut target_groups: BTreeMap<&str, &str> = BTreeMap::new();
+    for i in instances
+        .iter()
+        .filter(|i| matches!(i.kind, "aws_lb_target_group" | "aws_alb_target_group"))
+    {
+        let lb = i.attrs.get("load_balancer_arns").and_then(Value::as_array);
+        if let (Some(tg), Some(lb)) = (
+            i.attrs.get("arn").and_then(Value::as_str),
+            lb.into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find(|a| a.contains(":loadbalancer/app/")),
+        ) {
+            target_groups.insert(tg, lb);
+        }
+    }
     let mut resources = Vec::new();
     let mut unsupported = Vec::new();
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
@@ -191,7 +209,7 @@ pub fn terraform(label: &Path, text: &str, source: &Source<'_>) -> Result<Import
             });
             continue;
         };
-        match entries(kind, i, &stages) {
+        match entries(kind, i, &stages, &target_groups) {
             Ok(list) => {
                 for mut e in list {
                     let id = e.id.clone();
@@ -238,6 +256,7 @@ fn entries(
     kind: ResourceKind,
     i: &Instance<'_>,
     stages: &BTreeMap<&str, Vec<&str>>,
+    target_groups: &BTreeMap<&str, &str>,
 ) -> std::result::Result<Vec<ResourceEntry>, String> {
     let s = |k: &str| {
         i.attrs
@@ -278,14 +297,16 @@ fn entries(
         ResourceKind::DynamoDb
         | ResourceKind::Sqs
         | ResourceKind::StepFunctions
-        | ResourceKind::EventBridge => (need("arn")?.to_string(), need("name")?),
+        | ResourceKind::EventBridge
+        | ResourceKind::Alb
+        | ResourceKind::Sns => (need("arn")?.to_string(), need("name")?),
     };
     let parsed = Arn::parse(kind, &arn).map_err(|e| e.to_string())?;
     let region = parsed
         .region
         .clone()
         .or_else(|| s("region").map(str::to_string));
-    let base = ResourceEntry {
+    let mut base = ResourceEntry {
         given_id: None,
         id: id_of(&i.address),
         kind: kind.as_str().to_string(),
@@ -302,6 +323,21 @@ fn entries(
         slo: None,
         extra: Map::from_iter([("terraform_address".to_string(), json!(i.address))]),
     };
+    // An ECS service behind an Application Load Balancer: its target group and balancer,
+    // where its request metrics are.
+    if kind == ResourceKind::Ecs
+        && let Some((tg, lb)) = i
+            .attrs
+            .get("load_balancer")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.get("target_group_arn").and_then(Value::as_str))
+            .find_map(|tg| target_groups.get(tg).map(|lb| (tg, *lb)))
+    {
+        base.extra.insert("target_group_arn".into(), json!(tg));
+        base.extra.insert("load_balancer_arn".into(), json!(lb));
+    }
     if kind == ResourceKind::ApiGateway
         && let Some(list) = s("id").and_then(|id| stages.get(id))
     {
@@ -373,8 +409,16 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
             continue;
         };
         let p = r.physical_id.as_str();
+        let named_by_arn = Arn::parse(kind, p)
+            .ok()
+            .map(|a| a.target.name().to_string());
         let (arn, name) = match kind {
-            _ if p.starts_with("arn:") => (p.to_string(), p.rsplit(['/', ':']).next().unwrap_or(p)),
+            _ if p.starts_with("arn:") => (
+                p.to_string(),
+                named_by_arn
+                    .as_deref()
+                    .unwrap_or_else(|| p.rsplit(['/', ':']).next().unwrap_or(p)),
+            ),
             ResourceKind::Lambda => (format!("arn:aws:lambda:{region}:{account}:function:{p}"), p),
             ResourceKind::Ecs => (format!("arn:aws:ecs:{region}:{account}:service/{p}"), p),
             ResourceKind::Rds => (format!("arn:aws:rds:{region}:{account}:db:{p}"), p),
@@ -401,6 +445,8 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
                 ),
                 None => (format!("arn:aws:events:{region}:{account}:rule/{p}"), p),
             },
+            // CloudFormation names both by their ARN (handled above).
+            ResourceKind::Alb | ResourceKind::Sns => (p.to_string(), p),
         };
         if let Err(e) = Arn::parse(kind, &arn) {
             unsupported.push(Unsupported {
@@ -986,6 +1032,10 @@ mod tests {
                 json!({}),
             ),
             ("arn:aws:sns:us-east-1:1:topic".to_string(), json!({})),
+            (
+                "arn:aws:kinesis:us-east-1:1:stream/clicks".to_string(),
+                json!({}),
+            ),
         ];
         let got = tagged(&arns, "team", "pay", &["us-east-1".into()], "prod", "now");
         assert_eq!(got.deployment.id, "tag-team-pay");
@@ -995,8 +1045,9 @@ mod tests {
             .iter()
             .map(|e| e.id.as_str())
             .collect();
-        assert_eq!(ids, vec!["jobs", "jobs-dynamodb"]);
-        assert_eq!(got.unsupported[0].kind, "sns");
+        assert_eq!(ids, vec!["jobs", "jobs-dynamodb", "topic"]);
+        assert_eq!(got.unsupported.len(), 1);
+        assert_eq!(got.unsupported[0].kind, "kinesis");
     }
 
     #[test]
@@ -1011,5 +1062,52 @@ mod tests {
         let c = change(Some(&a), &b);
         assert!(c.is_empty(), "{c:?}");
         assert_eq!(c.unchanged, 1);
+    }
+
+    #[test]
+    fn an_ecs_service_behind_a_balancer_gets_its_target_group_and_a_network_balancer_is_listed() {
+        let lb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188";
+        let tg =
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067";
+        let text = format!(
+            r#"{{"version": 4, "resources": [
+          {{"mode": "managed", "type": "aws_lb", "name": "front",
+           "instances": [{{"attributes": {{"name": "front", "arn": "{lb}", "load_balancer_type": "application"}}}}]}},
+          {{"mode": "managed", "type": "aws_lb", "name": "tcp",
+           "instances": [{{"attributes": {{"name": "tcp", "arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/tcp/1f2e3d4c5b6a7988", "load_balancer_type": "network"}}}}]}},
+          {{"mode": "managed", "type": "aws_lb_target_group", "name": "web",
+           "instances": [{{"attributes": {{"name": "web", "arn": "{tg}", "load_balancer_arns": ["{lb}"]}}}}]}},
+          {{"mode": "managed", "type": "aws_sns_topic", "name": "alerts",
+           "instances": [{{"attributes": {{"name": "alerts", "arn": "arn:aws:sns:us-east-1:123456789012:alerts"}}}}]}},
+          {{"mode": "managed", "type": "aws_ecs_service", "name": "web",
+           "instances": [{{"attributes": {{"name": "web", "id": "arn:aws:ecs:us-east-1:123456789012:service/main/web",
+             "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/main",
+             "load_balancer": [{{"container_name": "app", "container_port": 8080, "elb_name": "", "target_group_arn": "{tg}"}}]}}}}]}}]}}"#
+        );
+        let got = load(&text).unwrap();
+        let e = |id: &str| {
+            got.deployment
+                .resources
+                .iter()
+                .find(|e| e.id == id)
+                .unwrap_or_else(|| panic!("{id}: {:?}", got.deployment.resources))
+        };
+        assert_eq!(e("front").kind, "alb");
+        assert_eq!(e("alerts").kind, "sns");
+        assert_eq!(e("web").extra["target_group_arn"], tg);
+        assert_eq!(e("web").extra["load_balancer_arn"], lb);
+        let listed: Vec<(&str, &str)> = got
+            .unsupported
+            .iter()
+            .map(|u| (u.address.as_str(), u.kind.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("aws_lb.tcp", "aws_lb"),
+                ("aws_lb_target_group.web", "aws_lb_target_group")
+            ]
+        );
+        assert!(got.unsupported[0].reason.contains("Network"));
     }
 }

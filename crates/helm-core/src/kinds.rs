@@ -10,8 +10,10 @@ use crate::responder::catalogue::ActionId;
 /// How a kind's error rate is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateSource {
-    /// (errors, total) report keys: rate = errors / total.
-    Ratio(&'static str, &'static str),
+    /// (errors, total) report keys: rate = Σ errors / Σ total. More than one key adds
+    /// series up: an ALB's errors are its own 5XX and its targets', an SNS topic's total is
+    /// its failed and delivered notifications.
+    Ratio(&'static [&'static str], &'static [&'static str]),
     /// A report key that is already a percent.
     Percent(&'static str),
     /// None can be: why (shown as "not evaluated").
@@ -23,8 +25,8 @@ pub enum RateSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeriesSource {
     Key(&'static str),
-    /// (part, total): part / total × 100 per period, periods without traffic skipped.
-    Ratio(&'static str, &'static str),
+    /// (part, total): Σ part / Σ total × 100 per period, periods without traffic skipped.
+    Ratio(&'static [&'static str], &'static [&'static str]),
 }
 
 /// One series of `performance`: (label, unit, source).
@@ -56,11 +58,11 @@ use ActionId as A;
 use ResourceKind as K;
 use SeriesSource as S;
 
-pub const KINDS: [KindInfo; 10] = [
+pub const KINDS: [KindInfo; 12] = [
     KindInfo {
         kind: K::Lambda,
         title: "Lambda",
-        error_rate: RateSource::Ratio("errors", "invocations"),
+        error_rate: RateSource::Ratio(&["errors"], &["invocations"]),
         error_metric: "Errors",
         latency: &[("p95_latency_ms", "duration_p95_ms")],
         error_series: Some("errors"),
@@ -75,7 +77,7 @@ pub const KINDS: [KindInfo; 10] = [
             ("memory", A::IncreaseCapacity),
         ],
         trends: &[
-            ("error rate", "%", S::Ratio("errors", "invocations")),
+            ("error rate", "%", S::Ratio(&["errors"], &["invocations"])),
             ("p95 duration", "ms", S::Key("duration_p95_ms")),
             ("invocations", "", S::Key("invocations")),
         ],
@@ -84,12 +86,15 @@ pub const KINDS: [KindInfo; 10] = [
     KindInfo {
         kind: K::Ecs,
         title: "ECS service",
-        error_rate: RateSource::None(
-            "ECS publishes no request metrics (they come from its load balancer)",
-        ),
-        error_metric: "Errors",
-        latency: &[],
-        error_series: None,
+        // Through its target group (`target_group_arn` and `load_balancer_arn` on the
+        // entry); without them the error rate is not evaluated, with the reason.
+        error_rate: RateSource::Ratio(&["tg_target_5xx"], &["tg_requests"]),
+        error_metric: "HTTPCode_Target_5XX_Count",
+        latency: &[
+            ("p95_response_time_ms", "tg_response_time_p95_ms"),
+            ("p95_latency_ms", "tg_response_time_p95_ms"),
+        ],
+        error_series: Some("tg_target_5xx"),
         latency_series: Some("cpu_avg_percent"),
         fixes: &[
             ("tasks", A::RestartEcsService),
@@ -103,6 +108,16 @@ pub const KINDS: [KindInfo; 10] = [
         trends: &[
             ("CPU", "%", S::Key("cpu_avg_percent")),
             ("memory", "%", S::Key("memory_avg_percent")),
+            (
+                "target 5XX rate",
+                "%",
+                S::Ratio(&["tg_target_5xx"], &["tg_requests"]),
+            ),
+            (
+                "p95 target response time",
+                "ms",
+                S::Key("tg_response_time_p95_ms"),
+            ),
         ],
         latency_cw_metric: "CPUUtilization",
     },
@@ -128,14 +143,14 @@ pub const KINDS: [KindInfo; 10] = [
     KindInfo {
         kind: K::S3,
         title: "S3 bucket",
-        error_rate: RateSource::Ratio("errors_5xx", "requests"),
+        error_rate: RateSource::Ratio(&["errors_5xx"], &["requests"]),
         error_metric: "5xxErrors",
         latency: &[("get_latency_ms", "first_byte_latency_avg_ms")],
         error_series: Some("errors_5xx"),
         latency_series: Some("first_byte_latency_avg_ms"),
         fixes: &[],
         trends: &[
-            ("error rate", "%", S::Ratio("errors_5xx", "requests")),
+            ("error rate", "%", S::Ratio(&["errors_5xx"], &["requests"])),
             (
                 "first-byte latency",
                 "ms",
@@ -165,7 +180,7 @@ pub const KINDS: [KindInfo; 10] = [
     KindInfo {
         kind: K::ApiGateway,
         title: "API Gateway",
-        error_rate: RateSource::Ratio("errors_5xx", "requests"),
+        error_rate: RateSource::Ratio(&["errors_5xx"], &["requests"]),
         error_metric: "5XXError",
         latency: &[
             ("p95_latency_ms", "latency_p95_ms"),
@@ -175,7 +190,7 @@ pub const KINDS: [KindInfo; 10] = [
         latency_series: Some("latency_p95_ms"),
         fixes: &[],
         trends: &[
-            ("error rate", "%", S::Ratio("errors_5xx", "requests")),
+            ("error rate", "%", S::Ratio(&["errors_5xx"], &["requests"])),
             ("p95 latency", "ms", S::Key("latency_p95_ms")),
         ],
         latency_cw_metric: "Latency",
@@ -217,7 +232,7 @@ pub const KINDS: [KindInfo; 10] = [
     KindInfo {
         kind: K::StepFunctions,
         title: "Step Functions state machine",
-        error_rate: RateSource::Ratio("executions_failed", "executions_started"),
+        error_rate: RateSource::Ratio(&["executions_failed"], &["executions_started"]),
         error_metric: "ExecutionsFailed",
         latency: &[("p95_latency_ms", "execution_time_p95_ms")],
         error_series: Some("executions_failed"),
@@ -228,7 +243,7 @@ pub const KINDS: [KindInfo; 10] = [
             (
                 "failed executions",
                 "%",
-                S::Ratio("executions_failed", "executions_started"),
+                S::Ratio(&["executions_failed"], &["executions_started"]),
             ),
             ("p95 execution time", "ms", S::Key("execution_time_p95_ms")),
             ("executions", "", S::Key("executions_started")),
@@ -239,7 +254,7 @@ pub const KINDS: [KindInfo; 10] = [
     KindInfo {
         kind: K::EventBridge,
         title: "EventBridge rule",
-        error_rate: RateSource::Ratio("failed_invocations", "invocations"),
+        error_rate: RateSource::Ratio(&["failed_invocations"], &["invocations"]),
         error_metric: "FailedInvocations",
         latency: &[],
         error_series: Some("failed_invocations"),
@@ -249,14 +264,104 @@ pub const KINDS: [KindInfo; 10] = [
             (
                 "failed invocations",
                 "%",
-                S::Ratio("failed_invocations", "invocations"),
+                S::Ratio(&["failed_invocations"], &["invocations"]),
             ),
             ("invocations", "", S::Key("invocations")),
             ("throttled", "", S::Key("throttled_rules")),
         ],
         latency_cw_metric: "Invocations",
     },
+    KindInfo {
+        kind: K::Alb,
+        title: "Application Load Balancer",
+        // What clients got: the balancer's own 5XX (no healthy target, a timeout) and its
+        // targets' 5XX, over every request.
+        error_rate: RateSource::Ratio(&["elb_5xx", "target_5xx"], &["requests"]),
+        error_metric: "HTTPCode_ELB_5XX_Count",
+        latency: &[
+            ("p95_latency_ms", "target_response_time_p95_ms"),
+            ("p95_response_time_ms", "target_response_time_p95_ms"),
+        ],
+        error_series: Some("elb_5xx"),
+        latency_series: Some("target_response_time_p95_ms"),
+        // Its targets are fixed where they run (their ECS service or instance group).
+        fixes: &[],
+        trends: &[
+            (
+                "5XX rate",
+                "%",
+                S::Ratio(&["elb_5xx", "target_5xx"], &["requests"]),
+            ),
+            (
+                "p95 target response time",
+                "ms",
+                S::Key("target_response_time_p95_ms"),
+            ),
+            ("requests", "", S::Key("requests")),
+            ("rejected connections", "", S::Key("rejected_connections")),
+        ],
+        latency_cw_metric: "TargetResponseTime",
+    },
+    KindInfo {
+        kind: K::Sns,
+        title: "SNS topic",
+        // A message fans out to every subscription: the rate is of deliveries, failed
+        // over attempted (failed + delivered), not over messages published.
+        error_rate: RateSource::Ratio(&["failed"], &["failed", "delivered"]),
+        error_metric: "NumberOfNotificationsFailed",
+        latency: &[],
+        error_series: Some("failed"),
+        latency_series: Some("published"),
+        fixes: &[],
+        trends: &[
+            (
+                "failed deliveries",
+                "%",
+                S::Ratio(&["failed"], &["failed", "delivered"]),
+            ),
+            ("published", "", S::Key("published")),
+            ("delivered", "", S::Key("delivered")),
+        ],
+        latency_cw_metric: "NumberOfMessagesPublished",
+    },
 ];
+
+/// How `resource`'s error rate is measured: its kind's source, or why it cannot be when a
+/// metric the source needs cannot be addressed for this resource (an ECS service whose
+/// entry names no target group).
+pub fn error_rate_of(
+    kind: ResourceKind,
+    resource: &crate::registry::Resource,
+    environment: &str,
+) -> Result<RateSource, String> {
+    let src = info(kind).error_rate;
+    match src {
+        RateSource::Ratio(bad, total) => {
+            for key in bad.iter().chain(total.iter()) {
+                addressable(kind, resource, key, environment)?;
+            }
+        }
+        RateSource::Percent(key) => addressable(kind, resource, key, environment)?,
+        RateSource::None(why) => return Err(why.to_string()),
+    }
+    Ok(src)
+}
+
+/// Whether the metric of report key `key` can be read for `resource`, or why not.
+pub fn addressable(
+    kind: ResourceKind,
+    resource: &crate::registry::Resource,
+    key: &str,
+    environment: &str,
+) -> Result<(), String> {
+    match crate::monitor::spec::metrics(kind)
+        .iter()
+        .find(|m| m.key == key)
+    {
+        Some(m) => crate::monitor::spec::query_dimensions(resource, m, environment).map(|_| ()),
+        None => Err(format!("no {kind} metric {key}")),
+    }
+}
 
 /// The row of `kind`.
 pub fn info(kind: ResourceKind) -> &'static KindInfo {
@@ -299,7 +404,12 @@ mod tests {
             let keys: Vec<&str> = spec::metrics(kind).iter().map(|m| m.key).collect();
             let known = |k: &str| keys.contains(&k);
             match row.error_rate {
-                RateSource::Ratio(a, b) => assert!(known(a) && known(b), "{kind}: {a}/{b}"),
+                RateSource::Ratio(a, b) => {
+                    assert!(!a.is_empty() && !b.is_empty(), "{kind}");
+                    for k in a.iter().chain(b.iter()) {
+                        assert!(known(k), "{kind}: {k}");
+                    }
+                }
                 RateSource::Percent(k) => assert!(known(k), "{kind}: {k}"),
                 RateSource::None(why) => assert!(!why.is_empty()),
             }
@@ -314,7 +424,9 @@ mod tests {
                 match src {
                     SeriesSource::Key(k) => assert!(known(k), "{kind}: trend {label}: {k}"),
                     SeriesSource::Ratio(a, b) => {
-                        assert!(known(a) && known(b), "{kind}: trend {label}: {a}/{b}")
+                        for k in a.iter().chain(b.iter()) {
+                            assert!(known(k), "{kind}: trend {label}: {k}")
+                        }
                     }
                 }
             }

@@ -600,6 +600,10 @@ pub struct Resource {
     pub project: Option<String>,
     pub deployed_at: Option<String>,
     pub version: Option<String>,
+    /// An ECS service's load-balancer target group and its load balancer (the entry's
+    /// `target_group_arn` and `load_balancer_arn`): where its request metrics are.
+    pub target_group_arn: Option<String>,
+    pub load_balancer_arn: Option<String>,
 }
 
 impl Resource {
@@ -645,8 +649,19 @@ impl Resource {
             project: d.project.clone(),
             deployed_at: d.deployed_at.clone(),
             version: d.version.clone(),
+            target_group_arn: extra_str(e, "target_group_arn"),
+            load_balancer_arn: extra_str(e, "load_balancer_arn"),
         }
     }
+}
+
+fn extra_str(e: &ResourceEntry, key: &str) -> Option<String> {
+    e.extra
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Parse JSON text, turning a syntax error into an invalid-file error with its line.

@@ -28,10 +28,14 @@ pub enum ResourceKind {
     /// An EventBridge rule.
     #[serde(rename = "eventbridge")]
     EventBridge,
+    /// An Application Load Balancer.
+    Alb,
+    /// An SNS topic.
+    Sns,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 10] = [
+    pub const ALL: [ResourceKind; 12] = [
         ResourceKind::Lambda,
         ResourceKind::Ecs,
         ResourceKind::Rds,
@@ -42,6 +46,8 @@ impl ResourceKind {
         ResourceKind::Sqs,
         ResourceKind::StepFunctions,
         ResourceKind::EventBridge,
+        ResourceKind::Alb,
+        ResourceKind::Sns,
     ];
 
     /// The registry's spelling (`type`).
@@ -57,6 +63,8 @@ impl ResourceKind {
             ResourceKind::Sqs => "sqs",
             ResourceKind::StepFunctions => "stepfunctions",
             ResourceKind::EventBridge => "eventbridge",
+            ResourceKind::Alb => "alb",
+            ResourceKind::Sns => "sns",
         }
     }
 
@@ -73,6 +81,9 @@ impl ResourceKind {
             ResourceKind::Sqs => "AWS::SQS::Queue",
             ResourceKind::StepFunctions => "AWS::StepFunctions::StateMachine",
             ResourceKind::EventBridge => "AWS::Events::Rule",
+            // Network Load Balancers share the type; their ARN (loadbalancer/net/…) is refused.
+            ResourceKind::Alb => "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            ResourceKind::Sns => "AWS::SNS::Topic",
         }
     }
 
@@ -89,6 +100,8 @@ impl ResourceKind {
             ResourceKind::Sqs => "sqs",
             ResourceKind::StepFunctions => "states",
             ResourceKind::EventBridge => "events",
+            ResourceKind::Alb => "elasticloadbalancing",
+            ResourceKind::Sns => "sns",
         }
     }
 
@@ -106,6 +119,8 @@ impl ResourceKind {
             ResourceKind::Sqs => &["aws_sqs_queue"],
             ResourceKind::StepFunctions => &["aws_sfn_state_machine"],
             ResourceKind::EventBridge => &["aws_cloudwatch_event_rule"],
+            ResourceKind::Alb => &["aws_lb", "aws_alb"],
+            ResourceKind::Sns => &["aws_sns_topic"],
         }
     }
 
@@ -165,6 +180,10 @@ pub enum Target {
     /// `rule/NAME`, or `rule/BUS/NAME` on a custom event bus.
     #[serde(rename = "eventbridge")]
     EventBridge { bus: Option<String>, rule: String },
+    /// `loadbalancer/app/NAME/ID`
+    Alb { name: String, id: String },
+    /// `TOPIC`
+    Sns { topic: String },
 }
 
 impl Target {
@@ -181,6 +200,8 @@ impl Target {
             Target::Sqs { queue } => queue,
             Target::StepFunctions { state_machine } => state_machine,
             Target::EventBridge { rule, .. } => rule,
+            Target::Alb { name, .. } => name,
+            Target::Sns { topic } => topic,
         }
     }
 }
@@ -357,6 +378,33 @@ impl Arn {
                     _ => return Err(fail("expected rule/NAME or rule/BUS/NAME")),
                 }
             }
+            ResourceKind::Alb => {
+                let rest = resource
+                    .strip_prefix("loadbalancer/")
+                    .ok_or_else(|| fail("expected loadbalancer/app/NAME/ID"))?;
+                match rest.split('/').collect::<Vec<_>>().as_slice() {
+                    ["app", name, id] if word(name) && word(id) => Target::Alb {
+                        name: name.to_string(),
+                        id: id.to_string(),
+                    },
+                    ["net" | "gwy", ..] => {
+                        return Err(fail(
+                            "a Network or Gateway Load Balancer: only Application Load Balancers (loadbalancer/app/NAME/ID) are a kind",
+                        ));
+                    }
+                    _ => return Err(fail("expected loadbalancer/app/NAME/ID")),
+                }
+            }
+            ResourceKind::Sns => {
+                if !word(resource) {
+                    return Err(fail(
+                        "expected a topic name (a subscription ARN names TOPIC:ID)",
+                    ));
+                }
+                Target::Sns {
+                    topic: resource.into(),
+                }
+            }
         };
         if matches!(
             kind,
@@ -367,6 +415,8 @@ impl Arn {
                 | ResourceKind::Sqs
                 | ResourceKind::StepFunctions
                 | ResourceKind::EventBridge
+                | ResourceKind::Alb
+                | ResourceKind::Sns
         ) && (region.is_empty() || account.is_empty())
         {
             return Err(fail("the region and account parts must not be empty"));
@@ -489,6 +539,47 @@ mod tests {
         ] {
             assert!(Arn::parse(k, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn load_balancer_and_topic_arns_give_their_names_and_other_balancers_are_refused() {
+        let lb = parse(
+            ResourceKind::Alb,
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188",
+        );
+        assert_eq!(
+            lb.target,
+            Target::Alb {
+                name: "web".into(),
+                id: "50dc6c495c0c9188".into()
+            }
+        );
+        let t = parse(
+            ResourceKind::Sns,
+            "arn:aws:sns:eu-west-1:123456789012:alerts",
+        );
+        assert_eq!(t.target.name(), "alerts");
+        for (k, bad) in [
+            (
+                ResourceKind::Alb,
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1f2e",
+            ),
+            (
+                ResourceKind::Alb,
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/73e2d6bc24d8a067",
+            ),
+            (
+                ResourceKind::Sns,
+                "arn:aws:sns:us-east-1:123456789012:alerts:6f2a6a4b-90e1-4d2c-a0b3-1d2c3b4a5f6e",
+            ),
+        ] {
+            assert!(Arn::parse(k, bad).is_err(), "{bad}");
+        }
+        assert_eq!(ResourceKind::parse("aws_alb"), Some(ResourceKind::Alb));
+        assert_eq!(
+            ResourceKind::parse("AWS::SNS::Topic"),
+            Some(ResourceKind::Sns)
+        );
     }
 
     #[test]

@@ -125,6 +125,8 @@ fn key_metrics(r: &ResourceResult) -> String {
             }
             push("cpu", "cpu_avg_percent", "%");
             push("mem", "memory_avg_percent", "%");
+            push("err", "error_rate_percent", "%");
+            push("p95", "tg_response_time_p95_ms", "ms");
         }
         ResourceKind::Rds => {
             push("", "state", "");
@@ -159,6 +161,17 @@ fn key_metrics(r: &ResourceResult) -> String {
             push("", "state", "");
             push("inv", "invocations", "");
             push("failed", "failed_invocations", "");
+        }
+        ResourceKind::Alb => {
+            push("", "state", "");
+            push("req", "requests", "");
+            push("err", "error_rate_percent", "%");
+            push("p95", "target_response_time_p95_ms", "ms");
+        }
+        ResourceKind::Sns => {
+            push("published", "published", "");
+            push("failed", "failed", "");
+            push("err", "error_rate_percent", "%");
         }
     }
     parts

@@ -695,3 +695,179 @@ print(json.dumps(arns))
         .count();
     assert_eq!(gmd, 1, "{}", r.stderr);
 }
+
+/// Application Load Balancers, SNS topics and an ECS service measured through its target
+/// group, each judged HEALTHY and UNHEALTHY from seeded metrics: an ALB's error rate counts
+/// its own 5XX and its targets' over its requests, an SNS topic's counts failed deliveries
+/// over attempted ones (not over messages published), a response time in seconds is
+/// judged in ms; an ECS service whose entry names no target group has its error rate "not
+/// evaluated" with the reason, and a topic AWS does not hold is registry drift. All of it
+/// in one batched GetMetricData.
+#[test]
+fn load_balancers_topics_and_ecs_behind_a_target_group_are_judged_from_their_metrics() {
+    let emu = Emulator::shared();
+    let p = unique_name("lb");
+    let script = r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.9.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId']
+           for i, az in enumerate(['us-east-1a', 'us-east-1b'])]
+elb = boto3.client('elbv2', **kw)
+out = {}
+for n in ['ok', 'failing']:
+    out['lb-' + n] = elb.create_load_balancer(Name=f'{p}-{n}', Subnets=subnets, Type='application')['LoadBalancers'][0]['LoadBalancerArn']
+for n in ['ok', 'failing']:
+    out['tg-' + n] = elb.create_target_group(Name=f'{p}-{n}', Protocol='HTTP', Port=80, VpcId=vpc, TargetType='ip')['TargetGroups'][0]['TargetGroupArn']
+sns = boto3.client('sns', **kw)
+for n in ['ok', 'failing']:
+    out['topic-' + n] = sns.create_topic(Name=f'{p}-{n}')['TopicArn']
+ecs = boto3.client('ecs', **kw)
+ecs.create_cluster(clusterName=p)
+ecs.register_task_definition(family=p, containerDefinitions=[{'name': 'app', 'image': 'nginx', 'memory': 128}])
+for n in ['ok', 'failing', 'plain']:
+    out['svc-' + n] = ecs.create_service(cluster=p, serviceName=f'{p}-{n}', taskDefinition=p, desiredCount=1)['service']['serviceArn']
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new(emu.python())
+        .args(["-c", script, &emu.endpoint, &p])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let arns: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arn = |k: &str| arns[k].as_str().unwrap().to_string();
+    // CloudWatch's dimension values: the ARNs' resource parts.
+    let lb_dim = |k: &str| arn(k).split(":loadbalancer/").nth(1).unwrap().to_string();
+    let tg_dim = |k: &str| {
+        format!(
+            "targetgroup/{}",
+            arn(k).split(":targetgroup/").nth(1).unwrap()
+        )
+    };
+    let elb = |dims: Value, requests: u32, elb_5xx: u32, target_5xx: u32, seconds: f64| {
+        let mut v = vec![
+            json!({"namespace": "AWS/ApplicationELB", "name": "RequestCount", "dimensions": dims, "value": requests}),
+            json!({"namespace": "AWS/ApplicationELB", "name": "HTTPCode_Target_5XX_Count", "dimensions": dims, "value": target_5xx}),
+            json!({"namespace": "AWS/ApplicationELB", "name": "TargetResponseTime", "dimensions": dims, "values": vec![seconds; 10]}),
+        ];
+        if elb_5xx > 0 {
+            v.push(json!({"namespace": "AWS/ApplicationELB", "name": "HTTPCode_ELB_5XX_Count", "dimensions": dims, "value": elb_5xx}));
+        }
+        v
+    };
+    let topic = |name: String, published: u32, delivered: u32, failed: u32| {
+        let d = json!({"TopicName": name});
+        vec![
+            json!({"namespace": "AWS/SNS", "name": "NumberOfMessagesPublished", "dimensions": d, "value": published}),
+            json!({"namespace": "AWS/SNS", "name": "NumberOfNotificationsDelivered", "dimensions": d, "value": delivered}),
+            json!({"namespace": "AWS/SNS", "name": "NumberOfNotificationsFailed", "dimensions": d, "value": failed}),
+        ]
+    };
+    let mut metrics = Vec::new();
+    metrics.extend(elb(
+        json!({"LoadBalancer": lb_dim("lb-ok")}),
+        1000,
+        0,
+        0,
+        0.12,
+    ));
+    metrics.extend(elb(
+        json!({"LoadBalancer": lb_dim("lb-failing")}),
+        1000,
+        3,
+        2,
+        0.9,
+    ));
+    metrics.extend(elb(
+        json!({"TargetGroup": tg_dim("tg-ok"), "LoadBalancer": lb_dim("lb-ok")}),
+        1000,
+        0,
+        0,
+        0.08,
+    ));
+    metrics.extend(elb(
+        json!({"TargetGroup": tg_dim("tg-failing"), "LoadBalancer": lb_dim("lb-failing")}),
+        1000,
+        0,
+        50,
+        0.2,
+    ));
+    metrics.extend(topic(format!("{p}-ok"), 50, 100, 0));
+    metrics.extend(topic(format!("{p}-failing"), 50, 80, 20));
+    emu.seed(&json!({ "metrics": metrics }).to_string());
+
+    let dir = emulated_project();
+    let root = dir.path();
+    add_deployment(
+        root,
+        "edge",
+        "test",
+        json!([
+            {"id": "lb-ok", "type": "alb", "arn": arn("lb-ok")},
+            {"id": "lb-failing", "type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "arn": arn("lb-failing")},
+            {"id": "topic-ok", "type": "sns", "arn": arn("topic-ok")},
+            {"id": "topic-failing", "type": "aws_sns_topic", "arn": arn("topic-failing")},
+            {"id": "topic-gone", "type": "sns", "arn": format!("arn:aws:sns:us-east-1:123456789012:{p}-gone")},
+            {"id": "svc-ok", "type": "ecs", "arn": arn("svc-ok"),
+             "target_group_arn": arn("tg-ok"), "load_balancer_arn": arn("lb-ok")},
+            {"id": "svc-failing", "type": "ecs", "arn": arn("svc-failing"),
+             "target_group_arn": arn("tg-failing"), "load_balancer_arn": arn("lb-failing")},
+            {"id": "svc-plain", "type": "ecs", "arn": arn("svc-plain")},
+        ]),
+    );
+    let r = run(helm_against(emu, root).args(["health", "--format", "json", "-v"]));
+    let report = r.json();
+    let res = |id: &str| result(&report, id).clone();
+    let status = |id: &str| res(id)["status"].as_str().unwrap().to_string();
+    for ok in ["lb-ok", "topic-ok", "svc-ok"] {
+        assert_eq!(status(ok), "HEALTHY", "{ok}: {}", reasons(&res(ok)));
+    }
+    // 3 balancer + 2 target 5XX of 1000 requests; p95 0.9 s over 500 ms.
+    assert_eq!(status("lb-failing"), "UNHEALTHY");
+    assert_eq!(res("lb-failing")["metrics"]["error_rate_percent"], 0.5);
+    assert_eq!(
+        res("lb-failing")["metrics"]["target_response_time_p95_ms"],
+        900.0
+    );
+    assert!(
+        reasons(&res("lb-failing")).contains("p95 latency"),
+        "{}",
+        reasons(&res("lb-failing"))
+    );
+    assert_eq!(
+        res("lb-ok")["metrics"]["target_response_time_p95_ms"],
+        120.0
+    );
+    // 20 failed of 100 attempted deliveries, not of 50 messages published.
+    assert_eq!(status("topic-failing"), "UNHEALTHY");
+    assert_eq!(res("topic-failing")["metrics"]["error_rate_percent"], 20.0);
+    assert_eq!(status("topic-gone"), "UNHEALTHY");
+    assert!(reasons(&res("topic-gone")).contains("registry drift"));
+    // The service's own target group: 50 of 1000.
+    assert_eq!(
+        status("svc-failing"),
+        "UNHEALTHY",
+        "{}",
+        reasons(&res("svc-failing"))
+    );
+    assert_eq!(res("svc-failing")["metrics"]["error_rate_percent"], 5.0);
+    assert_eq!(res("svc-ok")["metrics"]["tg_response_time_p95_ms"], 80.0);
+    // Without a target group: judged on what it has, its error rate said not evaluated.
+    let plain = res("svc-plain");
+    assert_ne!(plain["status"], "UNHEALTHY", "{plain:#}");
+    assert!(plain["metrics"].get("error_rate_percent").is_none());
+    let notes = plain["notes"].to_string();
+    assert!(notes.contains("target_group_arn"), "{plain:#}");
+    let gmd = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("GetMetricData"))
+        .count();
+    assert_eq!(gmd, 1, "{}", r.stderr);
+}

@@ -489,7 +489,8 @@ tpl = {"Resources": {
   "Sessions": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "shop-sessions", "BillingMode": "PAY_PER_REQUEST",
      "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}},
   "Assets": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "shop-assets-prod"}},
-  "Alerts": {"Type": "AWS::SNS::Topic"}}}
+  "Alerts": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "shop-alerts"}},
+  "Flag": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "shop-flag", "Type": "String", "Value": "on"}}}}
 cfn = boto3.client('cloudformation', **kw)
 sqs = boto3.client('sqs', **kw)
 "#;
@@ -523,13 +524,17 @@ boto3.client('dynamodb', **kw).create_table(TableName='pay-ledger', BillingMode=
         .map(|v| v.as_str().unwrap())
         .collect();
     added.sort();
-    assert_eq!(added, vec!["Assets", "Orders", "Sessions"], "{doc}");
+    assert_eq!(
+        added,
+        vec!["Alerts", "Assets", "Orders", "Sessions"],
+        "{doc}"
+    );
     assert_eq!(doc["deployment"], "shop");
-    assert_eq!(doc["unsupported"][0]["kind"], "AWS::SNS::Topic");
+    assert_eq!(doc["unsupported"][0]["kind"], "AWS::SSM::Parameter");
     assert!(
         first
             .stderr
-            .contains("Alerts (AWS::SNS::Topic): not imported"),
+            .contains("Flag (AWS::SSM::Parameter): not imported"),
         "{}",
         first.stderr
     );
@@ -552,6 +557,24 @@ boto3.client('dynamodb', **kw).create_table(TableName='pay-ledger', BillingMode=
         "arn:aws:sqs:us-east-1:123456789012:shop-orders"
     );
     assert_eq!(orders["type"], "sqs");
+    // CloudFormation names a topic by its ARN: the entry is named by the topic.
+    let alerts = shop["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "Alerts")
+        .unwrap();
+    assert_eq!(alerts["type"], "sns");
+    assert!(
+        alerts["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sns:us-east-1:")
+    );
+    assert_eq!(
+        alerts["name"].as_str(),
+        alerts["arn"].as_str().unwrap().rsplit(':').next()
+    );
 
     // Again, and every stack as a dry run: nothing changes, nothing is written.
     let before = std::fs::read(root.join(REGISTRY)).unwrap();
@@ -568,7 +591,7 @@ boto3.client('dynamodb', **kw).create_table(TableName='pay-ledger', BillingMode=
     assert_eq!(all.code, 0, "{}", all.stderr);
     assert!(
         all.stdout
-            .contains("deployment shop is up to date (3 resources)"),
+            .contains("deployment shop is up to date (4 resources)"),
         "{}",
         all.stdout
     );
@@ -603,7 +626,7 @@ boto3.client('dynamodb', **kw).create_table(TableName='pay-ledger', BillingMode=
 
     let clean = helm(&["registry", "drift", "--format", "json"]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
-    assert_eq!(clean.json()["checked"], 5);
+    assert_eq!(clean.json()["checked"], 6);
 
     // Behind the registry's back: a stack queue deleted, a queue added to the stack, a
     // new resource tagged.

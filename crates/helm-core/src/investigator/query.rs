@@ -30,6 +30,8 @@ pub fn kind_of_word(word: &str) -> Option<ResourceKind> {
         "sqs" | "queue" | "queues" => ResourceKind::Sqs,
         "stepfunctions" | "state-machine" | "workflow" | "workflows" => ResourceKind::StepFunctions,
         "eventbridge" => ResourceKind::EventBridge,
+        "alb" | "load-balancer" | "loadbalancer" | "balancer" => ResourceKind::Alb,
+        "sns" | "topic" | "topics" => ResourceKind::Sns,
         _ => return None,
     })
 }

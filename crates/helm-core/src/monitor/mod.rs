@@ -226,8 +226,10 @@ fn fmt_num(v: f64) -> String {
 
 use crate::kinds::{self, RateSource};
 
-fn error_rate_source(kind: ResourceKind) -> RateSource {
-    kinds::info(kind).error_rate
+/// How `resource`'s error rate is measured, or why it cannot be (the environment only
+/// names an API's default stage, which does not decide whether a metric can be read).
+fn error_rate_source(kind: ResourceKind, resource: &Resource) -> Result<RateSource, String> {
+    kinds::error_rate_of(kind, resource, "")
 }
 
 /// The latency metric (report key) an SLO key is measured by, per kind.
@@ -456,9 +458,12 @@ pub fn evaluate(
 
     if metrics_readable {
         // Error rate and availability.
-        let rate = match error_rate_source(kind) {
-            RateSource::Ratio(part, total) if readable(part) && readable(total) => {
-                let r = slo::rate_percent(value(part).unwrap_or(0.0), value(total).unwrap_or(0.0));
+        let rate = match error_rate_source(kind, resource) {
+            Ok(RateSource::Ratio(part, total))
+                if part.iter().chain(total.iter()).all(|k| readable(k)) =>
+            {
+                let sum = |keys: &[&str]| keys.iter().map(|k| value(k).unwrap_or(0.0)).sum();
+                let r = slo::rate_percent(sum(part), sum(total));
                 if r.is_none()
                     && (t.slos.contains_key("error_rate_percent")
                         || t.slos.contains_key("availability_percent"))
@@ -467,14 +472,14 @@ pub fn evaluate(
                 }
                 r
             }
-            RateSource::Percent(key) if readable(key) => {
+            Ok(RateSource::Percent(key)) if readable(key) => {
                 let r = value(key);
                 if r.is_none() && t.slos.contains_key("error_rate_percent") {
                     notes.push("no traffic: error rate not evaluated".into());
                 }
                 r
             }
-            RateSource::None(why) => {
+            Err(why) => {
                 if t.slos.contains_key("error_rate_percent")
                     || t.slos.contains_key("availability_percent")
                 {
@@ -571,6 +576,10 @@ pub fn evaluate(
                 ));
                 continue;
             };
+            if let Err(why) = kinds::addressable(kind, resource, mkey, "") {
+                notes.push(format!("SLO {key} not evaluated: {why}"));
+                continue;
+            }
             if !readable(mkey) {
                 continue;
             }
@@ -709,15 +718,16 @@ pub fn evaluate(
     let nothing_read = !status_readable && !metrics_readable;
     let mut slo_keys: Vec<&str> = Vec::new();
     if t.slos.contains_key("error_rate_percent") || t.slos.contains_key("availability_percent") {
-        match error_rate_source(kind) {
-            RateSource::Ratio(part, total) => slo_keys.extend([part, total]),
-            RateSource::Percent(key) => slo_keys.push(key),
-            RateSource::None(_) => {}
+        match error_rate_source(kind, resource) {
+            Ok(RateSource::Ratio(part, total)) => slo_keys.extend(part.iter().chain(total.iter())),
+            Ok(RateSource::Percent(key)) => slo_keys.push(key),
+            Ok(RateSource::None(_)) | Err(_) => {}
         }
     }
     for key in LATENCY_SLOS {
         if t.slos.contains_key(*key)
             && let Some(m) = latency_metric(kind, key)
+            && kinds::addressable(kind, resource, m, "").is_ok()
         {
             slo_keys.push(m);
         }

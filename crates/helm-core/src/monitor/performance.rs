@@ -223,8 +223,18 @@ pub fn trend_series(
             let series = match src {
                 SeriesSource::Key(k) => s(k),
                 SeriesSource::Ratio(part, total) => {
-                    let p: BTreeMap<DateTime<Utc>, f64> = s(part).into_iter().collect();
-                    s(total)
+                    // Σ part / Σ total per period.
+                    let add = |keys: &[&str]| {
+                        let mut sum: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
+                        for k in keys {
+                            for (t, v) in s(k) {
+                                *sum.entry(t).or_default() += v;
+                            }
+                        }
+                        sum
+                    };
+                    let p = add(part);
+                    add(total)
                         .into_iter()
                         .filter(|(_, n)| *n > 0.0)
                         .map(|(t, n)| (t, p.get(&t).copied().unwrap_or(0.0) / n * 100.0))

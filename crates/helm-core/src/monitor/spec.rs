@@ -65,6 +65,9 @@ pub struct MetricSpec {
     pub stat: Stat,
     /// Extra fixed dimensions (S3 storage type, request-metrics filter).
     pub extra_dims: &'static [(&'static str, &'static str)],
+    /// What a datapoint is multiplied by to give the report's unit (an ALB's response
+    /// time is in seconds, its key in ms: 1000).
+    pub scale: f64,
 }
 
 const fn m(
@@ -79,8 +82,20 @@ const fn m(
         name,
         stat,
         extra_dims: &[],
+        scale: 1.0,
     }
 }
+
+/// A metric in seconds reported in ms.
+const fn in_ms(spec: MetricSpec) -> MetricSpec {
+    MetricSpec {
+        scale: 1000.0,
+        ..spec
+    }
+}
+
+/// The namespace of an ECS service's metrics read through its load-balancer target group.
+const ALB_NS: &str = "AWS/ApplicationELB";
 
 const LAMBDA: &[MetricSpec] = &[
     m("invocations", "AWS/Lambda", "Invocations", Stat::Sum),
@@ -132,6 +147,27 @@ const ECS: &[MetricSpec] = &[
         "MemoryUtilization",
         Stat::Maximum,
     ),
+    ECS_TG[0],
+    ECS_TG[1],
+    ECS_TG[2],
+];
+
+// An ECS service's request metrics are its target group's (read only when the registry
+// names the target group and its load balancer: see `query_dimensions`).
+const ECS_TG: [MetricSpec; 3] = [
+    m("tg_requests", ALB_NS, "RequestCount", Stat::Sum),
+    m(
+        "tg_target_5xx",
+        ALB_NS,
+        "HTTPCode_Target_5XX_Count",
+        Stat::Sum,
+    ),
+    in_ms(m(
+        "tg_response_time_p95_ms",
+        ALB_NS,
+        "TargetResponseTime",
+        Stat::Percentile(95.0),
+    )),
 ];
 
 const RDS: &[MetricSpec] = &[
@@ -339,6 +375,57 @@ const EVENTBRIDGE: &[MetricSpec] = &[
     m("throttled_rules", "AWS/Events", "ThrottledRules", Stat::Sum),
 ];
 
+const ALB: &[MetricSpec] = &[
+    m("requests", ALB_NS, "RequestCount", Stat::Sum),
+    m("elb_5xx", ALB_NS, "HTTPCode_ELB_5XX_Count", Stat::Sum),
+    m("target_5xx", ALB_NS, "HTTPCode_Target_5XX_Count", Stat::Sum),
+    in_ms(m(
+        "target_response_time_p95_ms",
+        ALB_NS,
+        "TargetResponseTime",
+        Stat::Percentile(95.0),
+    )),
+    m(
+        "rejected_connections",
+        ALB_NS,
+        "RejectedConnectionCount",
+        Stat::Sum,
+    ),
+    m(
+        "target_connection_errors",
+        ALB_NS,
+        "TargetConnectionErrorCount",
+        Stat::Sum,
+    ),
+];
+
+const SNS: &[MetricSpec] = &[
+    m(
+        "published",
+        "AWS/SNS",
+        "NumberOfMessagesPublished",
+        Stat::Sum,
+    ),
+    m(
+        "delivered",
+        "AWS/SNS",
+        "NumberOfNotificationsDelivered",
+        Stat::Sum,
+    ),
+    m(
+        "failed",
+        "AWS/SNS",
+        "NumberOfNotificationsFailed",
+        Stat::Sum,
+    ),
+    m(
+        "filtered_out",
+        "AWS/SNS",
+        "NumberOfNotificationsFilteredOut",
+        Stat::Sum,
+    ),
+];
+
 /// The metrics the monitor fetches for a kind.
 pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
     match kind {
@@ -352,6 +439,8 @@ pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
         ResourceKind::Sqs => SQS,
         ResourceKind::StepFunctions => STEPFUNCTIONS,
         ResourceKind::EventBridge => EVENTBRIDGE,
+        ResourceKind::Alb => ALB,
+        ResourceKind::Sns => SNS,
     }
 }
 
@@ -398,8 +487,61 @@ pub fn dimensions(resource: &Resource, environment: &str) -> Vec<(String, String
             }
             v
         }
+        Some(Target::Alb { name, id }) => vec![d("LoadBalancer", &format!("app/{name}/{id}"))],
+        Some(Target::Sns { topic }) => vec![d("TopicName", topic)],
         None => Vec::new(),
     }
+}
+
+/// The dimensions of one metric of `resource`, or why the metric cannot be addressed: an
+/// ECS service's request metrics are its target group's, published by CloudWatch under
+/// the pair (TargetGroup, LoadBalancer), so the registry entry must name both.
+pub fn query_dimensions(
+    resource: &Resource,
+    spec: &MetricSpec,
+    environment: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let mut d = if resource.kind == Some(ResourceKind::Ecs) && spec.namespace == ALB_NS {
+        target_group_dimensions(resource)?
+    } else {
+        dimensions(resource, environment)
+    };
+    d.extend(
+        spec.extra_dims
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    Ok(d)
+}
+
+fn target_group_dimensions(resource: &Resource) -> Result<Vec<(String, String)>, String> {
+    let (Some(tg), Some(lb)) = (&resource.target_group_arn, &resource.load_balancer_arn) else {
+        return Err(
+            "ECS publishes no request metrics; they are its load balancer target \
+group's: set target_group_arn and load_balancer_arn on the registry entry (registry import \
+--terraform-state fills them)"
+                .into(),
+        );
+    };
+    // CloudWatch's dimension values are the ARNs' resource parts after the prefix.
+    let suffix = |arn: &str, prefix: &str| -> Option<String> {
+        let resource = arn.splitn(6, ':').nth(5)?;
+        let rest = resource.strip_prefix(prefix)?;
+        (rest.split('/').count() >= 2 && rest.split('/').all(|p| !p.is_empty()))
+            .then(|| resource.trim_start_matches("loadbalancer/").to_string())
+    };
+    let tg_dim = suffix(tg, "targetgroup/").ok_or_else(|| {
+        format!("target_group_arn {tg} is not a target group ARN (…:targetgroup/NAME/ID)")
+    })?;
+    let lb_dim = suffix(lb, "loadbalancer/app/").ok_or_else(|| {
+        format!(
+            "load_balancer_arn {lb} is not an Application Load Balancer ARN (…:loadbalancer/app/NAME/ID)"
+        )
+    })?;
+    Ok(vec![
+        ("TargetGroup".into(), tg_dim),
+        ("LoadBalancer".into(), lb_dim),
+    ])
 }
 
 /// The region whose CloudWatch holds a resource's metrics: CloudFront's are in us-east-1.
@@ -452,6 +594,9 @@ pub fn classify_state(kind: ResourceKind, state: &str) -> StateClass {
         ResourceKind::StepFunctions => s == "active",
         // A disabled rule fires nothing: "disabled" is a down word above.
         ResourceKind::EventBridge => s == "enabled",
+        // active_impaired (a zone cannot scale) and provisioning are DEGRADED.
+        ResourceKind::Alb => s == "active",
+        ResourceKind::Sns => s == "available",
     };
     if up {
         StateClass::Up

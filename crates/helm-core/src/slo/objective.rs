@@ -17,7 +17,8 @@ use crate::monitor::spec::{self, MetricSpec};
 use crate::ports::{MetricQuery, MetricSeries};
 use std::collections::BTreeMap;
 
-/// How a bucket's good and total come from the objective's two series.
+/// How a bucket's good and total come from the objective's series: the first `first`
+/// series add up to the first value, the rest to the total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Combine {
     /// (bad count, total count).
@@ -36,8 +37,9 @@ pub struct Objective {
     pub target_percent: f64,
     /// Latency: the threshold in ms.
     pub threshold_ms: Option<f64>,
-    /// The two series, in `combine`'s order.
-    pub queries: [MetricQuery; 2],
+    /// The series, in `combine`'s order: `first` of them, then the total's.
+    pub queries: Vec<MetricQuery>,
+    pub first: usize,
     pub combine: Combine,
     pub region: String,
 }
@@ -50,12 +52,9 @@ pub struct Unmeasurable {
 }
 
 fn query(t: &Target, env: &str, m: &MetricSpec, stat: &str) -> MetricQuery {
-    let mut dimensions = spec::dimensions(&t.resource, env);
-    dimensions.extend(
-        m.extra_dims
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
+    // Objectives are built only from metrics `kinds::error_rate_of` / `addressable` found
+    // addressable, so the dimensions are there.
+    let dimensions = spec::query_dimensions(&t.resource, m, env).unwrap_or_default();
     MetricQuery {
         namespace: m.namespace.into(),
         name: m.name.into(),
@@ -92,9 +91,15 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
     if let Some(&target) = th.slos.get("availability_percent") {
         let name = "availability";
         out.push(target_ok(name, target).and_then(|target| {
-            let (combine, bad_key, total_key) = match info.error_rate {
+            let source = kinds::error_rate_of(t.kind, &t.resource, env)
+                .map_err(|reason| Unmeasurable { name, reason })?;
+            let percent_keys;
+            let (combine, bad_keys, total_keys): (_, &[&str], &[&str]) = match source {
                 RateSource::Ratio(bad, total) => (Combine::Ratio, bad, total),
-                RateSource::Percent(rate) => (Combine::Percent, rate, "requests"),
+                RateSource::Percent(rate) => {
+                    percent_keys = [rate];
+                    (Combine::Percent, &percent_keys, &["requests"])
+                }
                 RateSource::None(why) => {
                     return Err(Unmeasurable {
                         name,
@@ -102,7 +107,12 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
                     });
                 }
             };
-            let (Some(bad), Some(total)) = (spec_of(t, bad_key), spec_of(t, total_key)) else {
+            let specs = |keys: &[&str]| {
+                keys.iter()
+                    .map(|k| spec_of(t, k))
+                    .collect::<Option<Vec<_>>>()
+            };
+            let (Some(bad), Some(total)) = (specs(bad_keys), specs(total_keys)) else {
                 return Err(Unmeasurable {
                     name,
                     reason: format!("no {} metric counts its requests", t.kind),
@@ -113,11 +123,15 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
             } else {
                 "Sum"
             };
+            let mut queries: Vec<MetricQuery> =
+                bad.iter().map(|m| query(t, env, m, bad_stat)).collect();
+            queries.extend(total.iter().map(|m| query(t, env, m, "Sum")));
             Ok(Objective {
                 name,
                 target_percent: target,
                 threshold_ms: None,
-                queries: [query(t, env, bad, bad_stat), query(t, env, total, "Sum")],
+                first: bad.len(),
+                queries,
                 combine,
                 region: region.clone(),
             })
@@ -129,14 +143,22 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
         let name = "latency";
         let threshold = th.slos[*slo_key];
         out.push(match spec_of(t, report_key) {
+            Some(_) if kinds::addressable(t.kind, &t.resource, report_key, env).is_err() => {
+                Err(Unmeasurable {
+                    name,
+                    reason: kinds::addressable(t.kind, &t.resource, report_key, env).unwrap_err(),
+                })
+            }
+            // The rank is asked in the metric's own unit (an ALB's seconds).
             Some(m) if threshold > 0.0 => Ok(Objective {
                 name,
                 target_percent: 95.0,
                 threshold_ms: Some(threshold),
-                queries: [
-                    query(t, env, m, &format!("PR(:{threshold})")),
+                queries: vec![
+                    query(t, env, m, &format!("PR(:{})", threshold / m.scale)),
                     query(t, env, m, "SampleCount"),
                 ],
+                first: 1,
                 combine: Combine::Rank,
                 region: region.clone(),
             }),
@@ -156,21 +178,26 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
 /// The buckets of an objective from its two series: one per period start that has a
 /// total, with good = total − bad (or the good share of the total). A bucket with traffic
 /// but no answer for the other series is left out (not counted as good or bad).
-pub fn buckets(o: &Objective, first: &MetricSeries, total: &MetricSeries) -> Vec<Bucket> {
-    let a: BTreeMap<i64, f64> = first
-        .points
-        .iter()
-        .map(|(t, v)| (t.timestamp(), *v))
-        .collect();
-    total
-        .points
-        .iter()
+pub fn buckets(o: &Objective, series: &[MetricSeries]) -> Vec<Bucket> {
+    let add = |part: &[MetricSeries]| {
+        let mut sum: BTreeMap<i64, f64> = BTreeMap::new();
+        for s in part {
+            for (t, v) in &s.points {
+                *sum.entry(t.timestamp()).or_default() += v;
+            }
+        }
+        sum
+    };
+    let first = o.first.min(series.len());
+    let a = add(&series[..first]);
+    add(&series[first..])
+        .into_iter()
         .filter(|(_, n)| *n > 0.0)
         .filter_map(|(t, n)| {
-            let start = t.timestamp() - t.timestamp().rem_euclid(BUCKET_SECS);
-            let v = a.get(&t.timestamp()).copied();
+            let start = t - t.rem_euclid(BUCKET_SECS);
+            let v = a.get(&t).copied();
             let good = match (o.combine, v) {
-                (Combine::Ratio, v) => n - v.unwrap_or(0.0).min(*n),
+                (Combine::Ratio, v) => n - v.unwrap_or(0.0).min(n),
                 (Combine::Percent, Some(p)) => n * (1.0 - (p / 100.0).clamp(0.0, 1.0)),
                 (Combine::Rank, Some(p)) => n * (p / 100.0).clamp(0.0, 1.0),
                 (_, None) => return None,
@@ -178,7 +205,7 @@ pub fn buckets(o: &Objective, first: &MetricSeries, total: &MetricSeries) -> Vec
             Some(Bucket {
                 start,
                 good,
-                total: *n,
+                total: n,
             })
         })
         .collect()
@@ -187,6 +214,7 @@ pub fn buckets(o: &Objective, first: &MetricSeries, total: &MetricSeries) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::ResourceKind;
     use chrono::DateTime;
 
     fn target(kind: &str, arn: &str) -> Target {
@@ -273,8 +301,7 @@ mod tests {
         // Errors only where there were some; a bucket without traffic is no bucket.
         let b = buckets(
             avail,
-            &s(&[(1, 2.0)]),
-            &s(&[(0, 100.0), (1, 50.0), (2, 0.0)]),
+            &[s(&[(1, 2.0)]), s(&[(0, 100.0), (1, 50.0), (2, 0.0)])],
         );
         assert_eq!(
             b.iter().map(|x| (x.good, x.total)).collect::<Vec<_>>(),
@@ -282,10 +309,102 @@ mod tests {
         );
         assert_eq!(b[0].start % 300, 0);
         // 90% at or under the threshold of 40 requests: 36 good; no rank answer: left out.
-        let b = buckets(lat, &s(&[(0, 90.0)]), &s(&[(0, 40.0), (1, 10.0)]));
+        let b = buckets(lat, &[s(&[(0, 90.0)]), s(&[(0, 40.0), (1, 10.0)])]);
         assert_eq!(
             b.iter().map(|x| (x.good, x.total)).collect::<Vec<_>>(),
             [(36.0, 40.0)]
         );
+    }
+
+    #[test]
+    fn sums_of_series_make_an_albs_errors_and_an_sns_topics_total() {
+        let at = |m: i64| DateTime::from_timestamp(1_700_000_100 + m * 300, 0).unwrap();
+        let s = |v: &[(i64, f64)]| MetricSeries {
+            points: v.iter().map(|(m, x)| (at(*m), *x)).collect(),
+            error: None,
+        };
+        let lb = target(
+            "alb",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188",
+        );
+        let o = objectives(
+            &lb,
+            &th(&[("availability_percent", 99.9), ("p95_latency_ms", 250.0)]),
+            "test",
+        );
+        let a = o[0].as_ref().unwrap();
+        let names: Vec<&str> = a.queries.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "HTTPCode_ELB_5XX_Count",
+                "HTTPCode_Target_5XX_Count",
+                "RequestCount"
+            ]
+        );
+        assert_eq!(a.first, 2);
+        assert_eq!(
+            a.queries[0].dimensions,
+            [(
+                "LoadBalancer".to_string(),
+                "app/web/50dc6c495c0c9188".to_string()
+            )]
+        );
+        // 3 + 2 bad of 100.
+        let b = buckets(a, &[s(&[(0, 3.0)]), s(&[(0, 2.0)]), s(&[(0, 100.0)])]);
+        assert_eq!((b[0].good, b[0].total), (95.0, 100.0));
+        // The response time is in seconds: the rank is asked at 0.25.
+        assert_eq!(o[1].as_ref().unwrap().queries[0].stat, "PR(:0.25)");
+
+        let topic = target("sns", "arn:aws:sns:us-east-1:123456789012:alerts");
+        let o = objectives(&topic, &th(&[("availability_percent", 99.0)]), "test");
+        let a = o[0].as_ref().unwrap();
+        // failed / (failed + delivered).
+        let b = buckets(a, &[s(&[(0, 20.0)]), s(&[(0, 20.0)]), s(&[(0, 80.0)])]);
+        assert_eq!((b[0].good, b[0].total), (80.0, 100.0));
+    }
+
+    #[test]
+    fn an_ecs_service_is_measured_through_the_target_group_its_entry_names() {
+        let v = crate::testing::view(
+            r#"{"id": "web", "type": "ecs", "arn": "arn:aws:ecs:us-east-1:123456789012:service/main/web",
+                "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067",
+                "load_balancer_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188"},
+               {"id": "bad", "type": "ecs", "arn": "arn:aws:ecs:us-east-1:123456789012:service/main/bad",
+                "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188",
+                "load_balancer_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188"}"#,
+        );
+        let t = |r: &crate::registry::Resource| Target {
+            kind: ResourceKind::Ecs,
+            region: "us-east-1".into(),
+            resource: r.clone(),
+        };
+        let thresholds = th(&[
+            ("availability_percent", 99.9),
+            ("p95_response_time_ms", 500.0),
+        ]);
+        let o = objectives(&t(&v.resources[0]), &thresholds, "test");
+        let a = o[0].as_ref().unwrap();
+        assert_eq!(a.queries[0].namespace, "AWS/ApplicationELB");
+        assert_eq!(
+            a.queries[0].dimensions,
+            [
+                (
+                    "TargetGroup".to_string(),
+                    "targetgroup/web/73e2d6bc24d8a067".to_string()
+                ),
+                (
+                    "LoadBalancer".to_string(),
+                    "app/front/50dc6c495c0c9188".to_string()
+                )
+            ]
+        );
+        assert_eq!(o[1].as_ref().unwrap().queries[0].stat, "PR(:0.5)");
+        // A target group ARN that is not one: both objectives say why, neither is read.
+        let o = objectives(&t(&v.resources[1]), &thresholds, "test");
+        for x in &o {
+            let e = x.as_ref().unwrap_err();
+            assert!(e.reason.contains("not a target group ARN"), "{}", e.reason);
+        }
     }
 }

@@ -228,11 +228,15 @@ pub async fn evaluate<O: Observer>(
         report.queries += queries.len();
         report.datapoints_requested += queries.len() as i64 * ((now_s - from) / BUCKET_SECS + 1);
         let answers = observer.metric_data(region, &queries, from_t, now).await?;
-        for (n, &i) in idx.iter().enumerate() {
+        let mut at = 0;
+        for &i in idx {
             let (t, o) = &measured[i];
-            let (a, b) = (answers.get(2 * n), answers.get(2 * n + 1));
-            let (Some(a), Some(b)) = (a, b) else { continue };
-            if let Some(e) = a.error.as_ref().or(b.error.as_ref()) {
+            let n = o.queries.len();
+            let Some(series) = answers.get(at..at + n) else {
+                break;
+            };
+            at += n;
+            if let Some(e) = series.iter().find_map(|s| s.error.as_ref()) {
                 let api = "cloudwatch:GetMetricData";
                 return Err(Failure::unavailable(
                     api,
@@ -241,7 +245,7 @@ pub async fn evaluate<O: Observer>(
                     "check the metric's name and dimensions",
                 ));
             }
-            let fresh = objective::buckets(o, a, b);
+            let fresh = objective::buckets(o, series);
             let entry = cache
                 .objectives
                 .get_mut(&cache_key(t, o))
