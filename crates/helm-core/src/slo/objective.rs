@@ -142,15 +142,11 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
     {
         let name = "latency";
         let threshold = th.slos[*slo_key];
-        out.push(match spec_of(t, report_key) {
-            Some(_) if kinds::addressable(t.kind, &t.resource, report_key, env).is_err() => {
-                Err(Unmeasurable {
-                    name,
-                    reason: kinds::addressable(t.kind, &t.resource, report_key, env).unwrap_err(),
-                })
-            }
+        let addressable = kinds::addressable(t.kind, &t.resource, report_key, env);
+        out.push(match (spec_of(t, report_key), addressable) {
+            (Some(_), Err(reason)) => Err(Unmeasurable { name, reason }),
             // The rank is asked in the metric's own unit (an ALB's seconds).
-            Some(m) if threshold > 0.0 => Ok(Objective {
+            (Some(m), Ok(())) if threshold > 0.0 => Ok(Objective {
                 name,
                 target_percent: 95.0,
                 threshold_ms: Some(threshold),
@@ -162,11 +158,11 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
                 combine: Combine::Rank,
                 region: region.clone(),
             }),
-            Some(_) => Err(Unmeasurable {
+            (Some(_), Ok(())) => Err(Unmeasurable {
                 name,
                 reason: format!("{slo_key} = {threshold} is no threshold"),
             }),
-            None => Err(Unmeasurable {
+            (None, _) => Err(Unmeasurable {
                 name,
                 reason: format!("no {} metric measures {slo_key}", t.kind),
             }),
