@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Requests of `helm-cloud health` on N resources of the kinds before #20 (sqs, dynamodb, s3)
-# against N resources that mix in the new ones (stepfunctions, eventbridge, alb, sns), in one run, each
+# against N resources that mix in the new ones (stepfunctions, eventbridge, alb, sns, nlb,
+# targetgroup, kinesis, elasticache, asg), in one run, each
 # on a fresh emulator; requests are counted in the emulator's request log. A request count,
 # not a speed: the dev build is used.
 #
@@ -32,3 +33,4 @@ measure() { # LABEL KINDS
 }
 measure "before #20" sqs,dynamodb,s3
 measure "with the new kinds" sqs,dynamodb,s3,stepfunctions,eventbridge,alb,sns
+measure "with every kind since #20" sqs,dynamodb,s3,stepfunctions,eventbridge,alb,sns,nlb,targetgroup,kinesis,elasticache,asg

@@ -3,7 +3,8 @@ environment registers them (for scripts/bench/kinds.sh).
 
     python3 seed_mixed_kinds.py ENDPOINT PROJECT N KIND[,KIND…]
 
-KIND: sqs, dynamodb, s3, stepfunctions, eventbridge, alb, sns (round robin). Prints N."""
+KIND: sqs, dynamodb, s3, stepfunctions, eventbridge, alb, sns, nlb, targetgroup, kinesis,
+elasticache, asg (round robin). Prints N."""
 import json
 import os
 import sys
@@ -17,8 +18,12 @@ acct = "123456789012"
 sqs, ddb, s3 = boto3.client("sqs", **kw), boto3.client("dynamodb", **kw), boto3.client("s3", **kw)
 sfn, ev = boto3.client("stepfunctions", **kw), boto3.client("events", **kw)
 elb, sns = boto3.client("elbv2", **kw), boto3.client("sns", **kw)
+kin, ec = boto3.client("kinesis", **kw), boto3.client("elasticache", **kw)
+asg = boto3.client("autoscaling", **kw)
 subnets = []
-if "alb" in kinds:
+vpc = None
+front = None
+if {"alb", "nlb", "targetgroup", "asg"} & set(kinds):
     ec2 = boto3.client("ec2", **kw)
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
@@ -49,6 +54,29 @@ for i in range(n):
         arn = elb.create_load_balancer(Name=name, Subnets=subnets, Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
     elif k == "sns":
         arn = sns.create_topic(Name=name)["TopicArn"]
+    elif k == "nlb":
+        # The emulator writes loadbalancer/app/ for every balancer; AWS writes net/.
+        arn = elb.create_load_balancer(Name=name, Subnets=subnets, Type="network")["LoadBalancers"][0]["LoadBalancerArn"]
+        arn = arn.replace(":loadbalancer/app/", ":loadbalancer/net/")
+    elif k == "targetgroup":
+        if front is None:
+            front = elb.create_load_balancer(Name="mix-front", Subnets=subnets, Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+        arn = elb.create_target_group(Name=name[:32], Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": "10.8.0.10", "Port": 80}])
+        resources.append({"id": name, "type": k, "arn": arn, "load_balancer_arn": front})
+        continue
+    elif k == "kinesis":
+        kin.create_stream(StreamName=name, ShardCount=1)
+        arn = f"arn:aws:kinesis:us-east-1:{acct}:stream/{name}"
+    elif k == "elasticache":
+        ec.create_cache_cluster(CacheClusterId=name, Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1)
+        arn = f"arn:aws:elasticache:us-east-1:{acct}:cluster:{name}"
+    elif k == "asg":
+        if not any(t["LaunchTemplateName"] == "mix" for t in ec2.describe_launch_templates()["LaunchTemplates"]):
+            ec2.create_launch_template(LaunchTemplateName="mix", LaunchTemplateData={"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.micro"})
+        asg.create_auto_scaling_group(AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateName": "mix"},
+                                      MinSize=0, MaxSize=2, DesiredCapacity=0, VPCZoneIdentifier=subnets[0])
+        arn = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["AutoScalingGroupARN"]
     else:
         raise SystemExit(f"unknown kind {k}")
     resources.append({"id": name, "type": k, "arn": arn})

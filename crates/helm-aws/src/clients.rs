@@ -293,6 +293,16 @@ impl AwsClients {
     pub(crate) fn sns(&self, region: &str) -> aws_sdk_sns::Client {
         client!(self, aws_sdk_sns, self.region(Some(region)))
     }
+    pub(crate) fn kinesis(&self, region: &str) -> aws_sdk_kinesis::Client {
+        client!(self, aws_sdk_kinesis, self.region(Some(region)))
+    }
+    pub(crate) fn elasticache(&self, region: &str) -> aws_sdk_elasticache::Client {
+        client!(self, aws_sdk_elasticache, self.region(Some(region)))
+    }
+    /// EC2 Auto Scaling (groups of instances); `autoscaling` is Application Auto Scaling.
+    pub(crate) fn ec2_autoscaling(&self, region: &str) -> aws_sdk_autoscaling::Client {
+        client!(self, aws_sdk_autoscaling, self.region(Some(region)))
+    }
     pub(crate) fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
         client!(self, aws_sdk_sqs, self.region(Some(region)))
     }

@@ -82,6 +82,39 @@ impl AwsClients {
                 }
             }
         }
+        // An Auto Scaling group's physical id is its name; its ARN holds an id only the
+        // service knows.
+        let groups: Vec<String> = resources
+            .iter()
+            .filter(|r| r.resource_type == "AWS::AutoScaling::AutoScalingGroup")
+            .map(|r| r.physical_id.clone())
+            .collect();
+        if !groups.is_empty() {
+            let mut arns = std::collections::HashMap::new();
+            for chunk in groups.chunks(50) {
+                let out = self
+                    .ec2_autoscaling(region)
+                    .describe_auto_scaling_groups()
+                    .set_auto_scaling_group_names(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", Some(name), e)
+                    })?;
+                for g in out.auto_scaling_groups() {
+                    if let (Some(n), Some(a)) =
+                        (g.auto_scaling_group_name(), g.auto_scaling_group_arn())
+                    {
+                        arns.insert(n.to_string(), a.to_string());
+                    }
+                }
+            }
+            for r in &mut resources {
+                if let Some(a) = arns.get(&r.physical_id) {
+                    r.physical_id = a.clone();
+                }
+            }
+        }
         Ok(Some(Stack {
             name: name.to_string(),
             arn,

@@ -307,10 +307,105 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                     .iter()
                     .map(|&i| {
                         let obs = map
-                            .get(&targets[i].resource.arn)
+                            .get(&crate::status::lb_key(&targets[i].resource.arn))
                             .map(|state| StatusObs::State {
                                 state: state.clone(),
                                 detail: None,
+                            })
+                            .unwrap_or(StatusObs::Missing);
+                        (i, obs)
+                    })
+                    .collect(),
+                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+            },
+            ResourceKind::Nlb => match clients.load_balancers(&region).await {
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        let obs = map
+                            .get(&crate::status::lb_key(&targets[i].resource.arn))
+                            .map(|state| StatusObs::State {
+                                state: state.clone(),
+                                detail: None,
+                            })
+                            .unwrap_or(StatusObs::Missing);
+                        (i, obs)
+                    })
+                    .collect(),
+                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+            },
+            // One DescribeTargetHealth per group (the API takes one), eight at a time.
+            ResourceKind::TargetGroup => {
+                use futures::stream::{self, StreamExt};
+                stream::iter(idx.iter().copied())
+                    .map(|i| {
+                        let region = region.clone();
+                        async move {
+                            let obs = match clients
+                                .target_health(&region, &targets[i].resource.arn)
+                                .await
+                            {
+                                Ok(Some(s)) => StatusObs::Capacity {
+                                    status: "active".into(),
+                                    desired: s.registered,
+                                    healthy: s.healthy,
+                                    unhealthy: s.unhealthy,
+                                    unit: "targets",
+                                },
+                                Ok(None) => StatusObs::Missing,
+                                Err(e) => unreadable(&e),
+                            };
+                            (i, obs)
+                        }
+                    })
+                    .buffer_unordered(8)
+                    .collect()
+                    .await
+            }
+            ResourceKind::Kinesis => match clients.kinesis_streams(&region).await {
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        let obs = map
+                            .get(&targets[i].resource.name)
+                            .map(|state| StatusObs::State {
+                                state: state.clone(),
+                                detail: None,
+                            })
+                            .unwrap_or(StatusObs::Missing);
+                        (i, obs)
+                    })
+                    .collect(),
+                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+            },
+            ResourceKind::ElastiCache => match clients.cache_clusters(&region).await {
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        let obs = map
+                            .get(&targets[i].resource.name)
+                            .map(|state| StatusObs::State {
+                                state: state.clone(),
+                                detail: None,
+                            })
+                            .unwrap_or(StatusObs::Missing);
+                        (i, obs)
+                    })
+                    .collect(),
+                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+            },
+            ResourceKind::Asg => match clients.scaling_groups(&region).await {
+                Ok(map) => idx
+                    .iter()
+                    .map(|&i| {
+                        let obs = map
+                            .get(&targets[i].resource.name)
+                            .map(|g| StatusObs::Capacity {
+                                status: g.status.clone(),
+                                desired: g.desired,
+                                healthy: g.healthy,
+                                unhealthy: g.unhealthy,
+                                unit: "instances",
                             })
                             .unwrap_or(StatusObs::Missing);
                         (i, obs)
@@ -406,7 +501,7 @@ async fn metrics(clients: &AwsClients, targets: &[Target], opts: &HealthOptions)
             };
             for &(period, is_window) in periods {
                 entry.0.push(MetricQuery {
-                    namespace: s.namespace.into(),
+                    namespace: spec::query_namespace(&t.resource, s).into(),
                     name: s.name.into(),
                     dimensions: dims.clone(),
                     stat: s.stat.api_name(),
@@ -508,7 +603,10 @@ async fn alarms(
                 None => return (Vec::new(), Some(format!("no alarm sweep of {region}"))),
             };
             let identity = spec::dimensions(&t.resource, environment);
-            let namespaces: Vec<&str> = spec::metrics(t.kind).iter().map(|s| s.namespace).collect();
+            let namespaces: Vec<&str> = spec::metrics(t.kind)
+                .iter()
+                .map(|s| spec::query_namespace(&t.resource, s))
+                .collect();
             let found = all
                 .iter()
                 .filter(|a| {

@@ -11,7 +11,7 @@ use helm_core::resource::ResourceKind;
 pub use helm_core::responder::catalogue::ActionId;
 pub use helm_core::responder::remediation::RESTART_MARKER;
 use helm_core::responder::state::{
-    ActionState, FunctionState, Receipt, ServiceState, Verdict, verdict,
+    ActionState, FunctionState, GroupState, Receipt, ServiceState, Verdict, verdict,
 };
 
 fn not_applicable(action: ActionId, kind: ResourceKind, t: &ActionTarget) -> AwsError {
@@ -113,6 +113,26 @@ impl AwsClients {
                     primary_deployment: primary.and_then(|d| d.id()).map(str::to_string),
                     deployments: s.deployments().len(),
                     task_definition: s.task_definition().map(str::to_string),
+                }))
+            }
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Asg) => {
+                let g = self
+                    .scaling_group(&t.region, &t.name)
+                    .await?
+                    .ok_or_else(|| {
+                        AwsError::local(
+                            "autoscaling:DescribeAutoScalingGroups",
+                            Some(&t.name),
+                            crate::AwsErrorKind::NotFound,
+                            "Auto Scaling group not found",
+                        )
+                    })?;
+                let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+                Ok(ActionState::Group(GroupState {
+                    desired_capacity: n(g.desired),
+                    min_size: n(g.min),
+                    max_size: n(g.max),
+                    in_service: n(g.healthy),
                 }))
             }
             (ActionId::ModifyAutoscaling, _) => {
@@ -354,6 +374,22 @@ impl AwsClients {
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("ecs:UpdateService", Some(&t.name), e))?;
+                Ok(Receipt::default())
+            }
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Asg) => {
+                let v = required(change.value, "autoscaling:SetDesiredCapacity", &t.name)?;
+                // HonorCooldown: a scaling activity in progress refuses the change
+                // (ScalingActivityInProgress) rather than being overridden.
+                self.ec2_autoscaling(&t.region)
+                    .set_desired_capacity()
+                    .auto_scaling_group_name(&t.name)
+                    .desired_capacity(v)
+                    .honor_cooldown(true)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("autoscaling:SetDesiredCapacity", Some(&t.name), e)
+                    })?;
                 Ok(Receipt::default())
             }
             (ActionId::RestartEcsService, _) => {

@@ -352,8 +352,9 @@ fn not_found_is_none<T>(e: AwsError) -> Result<Option<T>, AwsError> {
 }
 
 impl AwsClients {
-    /// The load balancers of `region`, by ARN, with their state code (`active`,
-    /// `provisioning`, `active_impaired`, `failed`): DescribeLoadBalancers, 400 a page.
+    /// The load balancers of `region`, by [`lb_key`] of their ARN, with their state code
+    /// (`active`, `provisioning`, `active_impaired`, `failed`): DescribeLoadBalancers, 400 a
+    /// page.
     pub async fn load_balancers(
         &self,
         region: &str,
@@ -380,7 +381,7 @@ impl AwsClients {
                         .and_then(|s| s.code())
                         .map(|c| c.as_str().to_string())
                         .unwrap_or_else(|| "unknown".into());
-                    out.insert(arn.to_string(), state);
+                    out.insert(lb_key(arn), state);
                 }
             }
         }
@@ -401,5 +402,224 @@ impl AwsClients {
             );
         }
         Ok(out)
+    }
+}
+
+/// An Auto Scaling group's size and its instances' health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    /// `active`, or `deleting` while a delete is in progress.
+    pub status: String,
+    pub desired: i64,
+    pub min: i64,
+    pub max: i64,
+    /// InService and Healthy.
+    pub healthy: i64,
+    /// Marked Unhealthy (whatever their lifecycle state).
+    pub unhealthy: i64,
+}
+
+/// A target group's targets by health state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetsState {
+    /// Registered and not draining.
+    pub registered: i64,
+    pub healthy: i64,
+    /// unhealthy, unavailable or unused.
+    pub unhealthy: i64,
+}
+
+impl AwsClients {
+    /// The Kinesis streams of `region`, by name, with their status (`ACTIVE`, `CREATING`,
+    /// `UPDATING`, `DELETING`): ListStreams' summaries, paged by its token or, where an
+    /// endpoint gives none, by the last name seen.
+    pub async fn kinesis_streams(&self, region: &str) -> Result<HashMap<String, String>, AwsError> {
+        let client = self.kinesis(region);
+        let mut out = HashMap::new();
+        let mut token: Option<String> = None;
+        let mut after: Option<String> = None;
+        loop {
+            let page = client
+                .list_streams()
+                .limit(1000)
+                .set_next_token(token.take())
+                .set_exclusive_start_stream_name(after.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("kinesis:ListStreams", Some(region), e))?;
+            for s in page.stream_summaries() {
+                out.insert(
+                    s.stream_name().to_string(),
+                    s.stream_status().as_str().to_string(),
+                );
+            }
+            if !page.has_more_streams() {
+                break;
+            }
+            match (page.next_token(), page.stream_names().last()) {
+                (Some(t), _) => token = Some(t.to_string()),
+                (None, Some(last)) => after = Some(last.clone()),
+                (None, None) => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ElastiCache cache clusters of `region`, by id, with their status.
+    pub async fn cache_clusters(&self, region: &str) -> Result<HashMap<String, String>, AwsError> {
+        let client = self.elasticache(region);
+        let mut out = HashMap::new();
+        let mut pages = client
+            .describe_cache_clusters()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("elasticache:DescribeCacheClusters", Some(region), e)
+            })?;
+            for c in page.cache_clusters() {
+                if let Some(id) = c.cache_cluster_id() {
+                    out.insert(
+                        id.to_string(),
+                        c.cache_cluster_status().unwrap_or("unknown").to_string(),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The Auto Scaling groups of `region`, by name (DescribeAutoScalingGroups, 100 a page).
+    pub async fn scaling_groups(
+        &self,
+        region: &str,
+    ) -> Result<HashMap<String, GroupState>, AwsError> {
+        let client = self.ec2_autoscaling(region);
+        let mut out = HashMap::new();
+        let mut pages = client
+            .describe_auto_scaling_groups()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", Some(region), e)
+            })?;
+            for g in page.auto_scaling_groups() {
+                let Some(name) = g.auto_scaling_group_name() else {
+                    continue;
+                };
+                out.insert(name.to_string(), group_state(g));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One Auto Scaling group, or None when it does not exist.
+    pub async fn scaling_group(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<GroupState>, AwsError> {
+        let out = self
+            .ec2_autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", Some(name), e)
+            })?;
+        Ok(out.auto_scaling_groups().first().map(group_state))
+    }
+
+    /// A target group's targets by health (DescribeTargetHealth); None when the group does
+    /// not exist.
+    pub async fn target_health(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<Option<TargetsState>, AwsError> {
+        let out = self
+            .elbv2(region)
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("elasticloadbalancing:DescribeTargetHealth", Some(arn), e)
+            });
+        let out = match out {
+            Ok(o) => o,
+            Err(e)
+                if e.kind == AwsErrorKind::NotFound
+                    || e.code.as_deref() == Some("TargetGroupNotFound") =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut s = TargetsState {
+            registered: 0,
+            healthy: 0,
+            unhealthy: 0,
+        };
+        for d in out.target_health_descriptions() {
+            let state = d
+                .target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            if state == "draining" || state == "unhealthy.draining" {
+                continue;
+            }
+            s.registered += 1;
+            match state.as_str() {
+                "healthy" => s.healthy += 1,
+                "unhealthy" | "unavailable" | "unused" => s.unhealthy += 1,
+                _ => {}
+            }
+        }
+        Ok(Some(s))
+    }
+}
+
+/// A balancer's key: `NAME/ID` of its ARN. Names are unique per account and region and ids
+/// per balancer, so this is the ARN's identity without its type part (the emulator writes
+/// `loadbalancer/app/` for every balancer, an NLB's too).
+pub fn lb_key(arn: &str) -> String {
+    let mut parts: Vec<&str> = arn.rsplit('/').take(2).collect();
+    parts.reverse();
+    parts.join("/")
+}
+
+fn group_state(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupState {
+    let instances = g.instances();
+    let healthy = instances
+        .iter()
+        .filter(|i| {
+            i.lifecycle_state().map(|s| s.as_str()) == Some("InService")
+                && i.health_status()
+                    .is_some_and(|h| h.eq_ignore_ascii_case("healthy"))
+        })
+        .count() as i64;
+    let unhealthy = instances
+        .iter()
+        .filter(|i| {
+            i.health_status()
+                .is_some_and(|h| h.eq_ignore_ascii_case("unhealthy"))
+        })
+        .count() as i64;
+    GroupState {
+        status: match g.status() {
+            Some(s) if s.to_ascii_lowercase().contains("delete") => "deleting".into(),
+            _ => "active".into(),
+        },
+        desired: i64::from(g.desired_capacity().unwrap_or(0)),
+        min: i64::from(g.min_size().unwrap_or(0)),
+        max: i64::from(g.max_size().unwrap_or(0)),
+        healthy,
+        unhealthy,
     }
 }

@@ -173,8 +173,9 @@ pub fn terraform(label: &Path, text: &str, source: &Source<'_>) -> Result<Import
             stages.entry(api).or_default().push(stage);
         }
     }
-    // Target groups, by ARN: the Application Load Balancer each forwards from, so an ECS
-    // service's request metrics (published per target group and balancer) can be read.
+    // Target groups, by ARN: the load balancer each forwards from (an Application one
+    // first), so a group's and an ECS service's request metrics (published per target group
+    // and balancer) can be read.
     let mut target_groups: BTreeMap<&str, &str> = BTreeMap::new();
     for i in instances
         .iter()
@@ -186,7 +187,8 @@ pub fn terraform(label: &Path, text: &str, source: &Source<'_>) -> Result<Import
             lb.into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .find(|a| a.contains(":loadbalancer/app/")),
+                .filter(|a| a.contains(":loadbalancer/"))
+                .min_by_key(|a| !a.contains(":loadbalancer/app/")),
         ) {
             target_groups.insert(tg, lb);
         }
@@ -208,6 +210,22 @@ pub fn terraform(label: &Path, text: &str, source: &Source<'_>) -> Result<Import
                 reason: "no helm-cloud kind for this type".into(),
             });
             continue;
+        };
+        // `aws_lb` is every kind of balancer: its load_balancer_type says which.
+        let kind = match (
+            kind,
+            i.attrs.get("load_balancer_type").and_then(Value::as_str),
+        ) {
+            (ResourceKind::Alb, Some("network")) => ResourceKind::Nlb,
+            (ResourceKind::Alb, Some("gateway")) => {
+                unsupported.push(Unsupported {
+                    address: i.address.clone(),
+                    kind: i.kind.to_string(),
+                    reason: "a Gateway Load Balancer is not a helm-cloud kind".into(),
+                });
+                continue;
+            }
+            (k, _) => k,
         };
         match entries(kind, i, &stages, &target_groups) {
             Ok(list) => {
@@ -299,7 +317,12 @@ fn entries(
         | ResourceKind::StepFunctions
         | ResourceKind::EventBridge
         | ResourceKind::Alb
-        | ResourceKind::Sns => (need("arn")?.to_string(), need("name")?),
+        | ResourceKind::Sns
+        | ResourceKind::Nlb
+        | ResourceKind::TargetGroup
+        | ResourceKind::Kinesis
+        | ResourceKind::Asg => (need("arn")?.to_string(), need("name")?),
+        ResourceKind::ElastiCache => (need("arn")?.to_string(), need("cluster_id")?),
     };
     let parsed = Arn::parse(kind, &arn).map_err(|e| e.to_string())?;
     let region = parsed
@@ -336,6 +359,12 @@ fn entries(
             .find_map(|tg| target_groups.get(tg).map(|lb| (tg, *lb)))
     {
         base.extra.insert("target_group_arn".into(), json!(tg));
+        base.extra.insert("load_balancer_arn".into(), json!(lb));
+    }
+    // A target group's metrics are published with its balancer's.
+    if kind == ResourceKind::TargetGroup
+        && let Some(lb) = target_groups.get(base.arn.as_str())
+    {
         base.extra.insert("load_balancer_arn".into(), json!(lb));
     }
     if kind == ResourceKind::ApiGateway
@@ -400,6 +429,7 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
         let Some(kind) = ResourceKind::ALL
             .into_iter()
             .find(|k| k.cloudformation_type() == r.resource_type)
+            .and_then(|k| ResourceKind::resolve(k.as_str(), &r.physical_id))
         else {
             unsupported.push(Unsupported {
                 address: r.logical_id.clone(),
@@ -445,8 +475,20 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
                 ),
                 None => (format!("arn:aws:events:{region}:{account}:rule/{p}"), p),
             },
-            // CloudFormation names both by their ARN (handled above).
-            ResourceKind::Alb | ResourceKind::Sns => (p.to_string(), p),
+            // CloudFormation names these by their ARN (handled above).
+            ResourceKind::Alb
+            | ResourceKind::Sns
+            | ResourceKind::Nlb
+            | ResourceKind::TargetGroup => (p.to_string(), p),
+            ResourceKind::Kinesis => (format!("arn:aws:kinesis:{region}:{account}:stream/{p}"), p),
+            ResourceKind::ElastiCache => (
+                format!("arn:aws:elasticache:{region}:{account}:cluster:{p}"),
+                p,
+            ),
+            // A group's ARN holds an id the stack does not give: the adapter reads it
+            // (DescribeAutoScalingGroups) and gives the ARN as the physical id (above);
+            // a name left means it could not, and the parse below lists it.
+            ResourceKind::Asg => (p.to_string(), p),
         };
         if let Err(e) = Arn::parse(kind, &arn) {
             unsupported.push(Unsupported {
@@ -1036,6 +1078,10 @@ mod tests {
                 "arn:aws:kinesis:us-east-1:1:stream/clicks".to_string(),
                 json!({}),
             ),
+            (
+                "arn:aws:ec2:us-east-1:1:instance/i-0abc".to_string(),
+                json!({}),
+            ),
         ];
         let got = tagged(&arns, "team", "pay", &["us-east-1".into()], "prod", "now");
         assert_eq!(got.deployment.id, "tag-team-pay");
@@ -1045,9 +1091,9 @@ mod tests {
             .iter()
             .map(|e| e.id.as_str())
             .collect();
-        assert_eq!(ids, vec!["jobs", "jobs-dynamodb", "topic"]);
+        assert_eq!(ids, vec!["jobs", "jobs-dynamodb", "topic", "clicks"]);
         assert_eq!(got.unsupported.len(), 1);
-        assert_eq!(got.unsupported[0].kind, "kinesis");
+        assert_eq!(got.unsupported[0].kind, "ec2");
     }
 
     #[test]
@@ -1065,7 +1111,7 @@ mod tests {
     }
 
     #[test]
-    fn an_ecs_service_behind_a_balancer_gets_its_target_group_and_a_network_balancer_is_listed() {
+    fn an_ecs_service_and_a_target_group_get_their_balancer_and_aws_lb_is_told_apart_by_its_type() {
         let lb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188";
         let tg =
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067";
@@ -1077,6 +1123,14 @@ mod tests {
            "instances": [{{"attributes": {{"name": "tcp", "arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/tcp/1f2e3d4c5b6a7988", "load_balancer_type": "network"}}}}]}},
           {{"mode": "managed", "type": "aws_lb_target_group", "name": "web",
            "instances": [{{"attributes": {{"name": "web", "arn": "{tg}", "load_balancer_arns": ["{lb}"]}}}}]}},
+          {{"mode": "managed", "type": "aws_lb", "name": "gw",
+           "instances": [{{"attributes": {{"name": "gw", "arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/gwy/gw/1f2e3d4c5b6a7989", "load_balancer_type": "gateway"}}}}]}},
+          {{"mode": "managed", "type": "aws_kinesis_stream", "name": "clicks",
+           "instances": [{{"attributes": {{"name": "clicks", "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/clicks", "shard_count": 2}}}}]}},
+          {{"mode": "managed", "type": "aws_elasticache_cluster", "name": "cache",
+           "instances": [{{"attributes": {{"cluster_id": "sessions", "arn": "arn:aws:elasticache:us-east-1:123456789012:cluster:sessions", "engine": "redis"}}}}]}},
+          {{"mode": "managed", "type": "aws_autoscaling_group", "name": "workers",
+           "instances": [{{"attributes": {{"name": "workers", "arn": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:6f1c2e4a-1111-2222-3333-444455556666:autoScalingGroupName/workers", "desired_capacity": 2}}}}]}},
           {{"mode": "managed", "type": "aws_sns_topic", "name": "alerts",
            "instances": [{{"attributes": {{"name": "alerts", "arn": "arn:aws:sns:us-east-1:123456789012:alerts"}}}}]}},
           {{"mode": "managed", "type": "aws_ecs_service", "name": "web",
@@ -1093,21 +1147,35 @@ mod tests {
                 .unwrap_or_else(|| panic!("{id}: {:?}", got.deployment.resources))
         };
         assert_eq!(e("front").kind, "alb");
+        assert_eq!(e("tcp").kind, "nlb");
         assert_eq!(e("alerts").kind, "sns");
-        assert_eq!(e("web").extra["target_group_arn"], tg);
-        assert_eq!(e("web").extra["load_balancer_arn"], lb);
+        assert_eq!(e("clicks").kind, "kinesis");
+        assert_eq!(e("cache").kind, "elasticache");
+        assert_eq!(e("cache").name.as_deref(), Some("sessions"));
+        assert_eq!(e("workers").kind, "asg");
+        // The service and its target group (same Terraform name, so the second is -2).
+        let svc = got
+            .deployment
+            .resources
+            .iter()
+            .find(|e| e.kind == "ecs")
+            .unwrap();
+        assert_eq!(svc.extra["target_group_arn"], tg);
+        assert_eq!(svc.extra["load_balancer_arn"], lb);
+        let group = got
+            .deployment
+            .resources
+            .iter()
+            .find(|e| e.kind == "targetgroup")
+            .unwrap();
+        assert_eq!(group.arn, tg);
+        assert_eq!(group.extra["load_balancer_arn"], lb);
         let listed: Vec<(&str, &str)> = got
             .unsupported
             .iter()
             .map(|u| (u.address.as_str(), u.kind.as_str()))
             .collect();
-        assert_eq!(
-            listed,
-            [
-                ("aws_lb.tcp", "aws_lb"),
-                ("aws_lb_target_group.web", "aws_lb_target_group")
-            ]
-        );
-        assert!(got.unsupported[0].reason.contains("Network"));
+        assert_eq!(listed, [("aws_lb.gw", "aws_lb")]);
+        assert!(got.unsupported[0].reason.contains("Gateway"));
     }
 }

@@ -58,7 +58,7 @@ use ActionId as A;
 use ResourceKind as K;
 use SeriesSource as S;
 
-pub const KINDS: [KindInfo; 12] = [
+pub const KINDS: [KindInfo; 17] = [
     KindInfo {
         kind: K::Lambda,
         title: "Lambda",
@@ -323,6 +323,135 @@ pub const KINDS: [KindInfo; 12] = [
             ("delivered", "", S::Key("delivered")),
         ],
         latency_cw_metric: "NumberOfMessagesPublished",
+    },
+    KindInfo {
+        kind: K::Nlb,
+        title: "Network Load Balancer",
+        // TCP passes through: no request errors exist. The resets the balancer itself sends
+        // (no healthy target to open a flow to, a flow's idle timeout) over new flows are the
+        // closest thing to refused connections.
+        error_rate: RateSource::Ratio(&["elb_resets"], &["new_flows"]),
+        error_metric: "TCP_ELB_Reset_Count",
+        latency: &[],
+        error_series: Some("elb_resets"),
+        latency_series: Some("active_flows_max"),
+        fixes: &[],
+        trends: &[
+            (
+                "balancer resets per new flow",
+                "%",
+                S::Ratio(&["elb_resets"], &["new_flows"]),
+            ),
+            ("new flows", "", S::Key("new_flows")),
+            ("target resets", "", S::Key("target_resets")),
+            ("active flows", "", S::Key("active_flows_max")),
+        ],
+        latency_cw_metric: "ActiveFlowCount",
+    },
+    KindInfo {
+        kind: K::TargetGroup,
+        title: "Target group",
+        // Its targets' 5XX over its requests (an ALB's group; an NLB's has no HTTP metrics
+        // and is judged by its targets' health alone).
+        error_rate: RateSource::Ratio(&["tg_target_5xx"], &["tg_requests"]),
+        error_metric: "HTTPCode_Target_5XX_Count",
+        latency: &[
+            ("p95_latency_ms", "tg_response_time_p95_ms"),
+            ("p95_response_time_ms", "tg_response_time_p95_ms"),
+        ],
+        error_series: Some("tg_target_5xx"),
+        latency_series: Some("tg_response_time_p95_ms"),
+        // The targets are fixed where they run (their ECS service or instance group).
+        fixes: &[],
+        trends: &[
+            ("healthy hosts", "", S::Key("healthy_hosts_min")),
+            ("unhealthy hosts", "", S::Key("unhealthy_hosts_max")),
+            (
+                "target 5XX rate",
+                "%",
+                S::Ratio(&["tg_target_5xx"], &["tg_requests"]),
+            ),
+            (
+                "p95 target response time",
+                "ms",
+                S::Key("tg_response_time_p95_ms"),
+            ),
+        ],
+        latency_cw_metric: "TargetResponseTime",
+    },
+    KindInfo {
+        kind: K::Kinesis,
+        title: "Kinesis stream",
+        // A producer's records refused for throughput over all it tried to put
+        // (IncomingRecords counts the accepted ones).
+        error_rate: RateSource::Ratio(
+            &["write_throttled"],
+            &["incoming_records", "write_throttled"],
+        ),
+        error_metric: "WriteProvisionedThroughputExceeded",
+        // How far its slowest consumer is behind, judged by health only (a maximum over
+        // time, not a per-request latency, so it has no error budget).
+        latency: &[("iterator_age_ms", "iterator_age_max_ms")],
+        error_series: Some("write_throttled"),
+        latency_series: Some("iterator_age_max_ms"),
+        fixes: &[],
+        trends: &[
+            (
+                "throttled writes",
+                "%",
+                S::Ratio(
+                    &["write_throttled"],
+                    &["incoming_records", "write_throttled"],
+                ),
+            ),
+            ("iterator age", "ms", S::Key("iterator_age_max_ms")),
+            ("incoming records", "", S::Key("incoming_records")),
+            ("throttled reads", "", S::Key("read_throttled")),
+        ],
+        latency_cw_metric: "GetRecords.IteratorAgeMilliseconds",
+    },
+    KindInfo {
+        kind: K::ElastiCache,
+        title: "ElastiCache cluster",
+        error_rate: RateSource::None("a cache has no error count (a miss is not an error)"),
+        error_metric: "Evictions",
+        latency: &[],
+        error_series: Some("evictions"),
+        latency_series: Some("cpu_avg_percent"),
+        fixes: &[],
+        trends: &[
+            ("CPU", "%", S::Key("cpu_avg_percent")),
+            ("memory", "%", S::Key("memory_avg_percent")),
+            ("evictions", "", S::Key("evictions")),
+            (
+                "hit rate",
+                "%",
+                S::Ratio(&["cache_hits"], &["cache_hits", "cache_misses"]),
+            ),
+        ],
+        latency_cw_metric: "CPUUtilization",
+    },
+    KindInfo {
+        kind: K::Asg,
+        title: "Auto Scaling group",
+        error_rate: RateSource::None("an instance group has no request count"),
+        error_metric: "StatusCheckFailed",
+        latency: &[],
+        error_series: Some("status_check_failed_max"),
+        latency_series: Some("cpu_avg_percent"),
+        fixes: &[
+            ("capacity", A::IncreaseCapacity),
+            ("cpu", A::IncreaseCapacity),
+        ],
+        trends: &[
+            ("CPU", "%", S::Key("cpu_avg_percent")),
+            (
+                "failed status checks",
+                "",
+                S::Key("status_check_failed_max"),
+            ),
+        ],
+        latency_cw_metric: "CPUUtilization",
     },
 ];
 

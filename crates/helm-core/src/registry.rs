@@ -453,7 +453,7 @@ fn validate_deployment(path: &Path, text: &str, at: &str, d: &Deployment) -> Res
                 ));
             }
         }
-        if let Some(kind) = ResourceKind::parse(&r.kind)
+        if let Some(kind) = ResourceKind::resolve(&r.kind, &r.arn)
             && let Err(e) = Arn::parse(kind, &r.arn)
         {
             return Err(Error::invalid(
@@ -616,7 +616,7 @@ impl Resource {
     }
 
     fn from_entry(d: &Deployment, e: &ResourceEntry) -> Resource {
-        let kind = ResourceKind::parse(&e.kind);
+        let kind = ResourceKind::resolve(&e.kind, &e.arn);
         let parsed_arn = kind.and_then(|k| Arn::parse(k, &e.arn).ok());
         let name = e
             .name
@@ -728,7 +728,7 @@ mod tests {
         { "id": "gateway",    "type": "apigateway", "arn": "arn:aws:apigateway:us-east-1::/restapis/a1b2c3", "name": "acme-api", "stage": "test" },
         { "id": "sessions",   "type": "dynamodb", "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/acme-sessions-test" },
         { "id": "jobs",       "type": "sqs", "arn": "arn:aws:sqs:us-east-1:123456789012:acme-jobs-test", "slo": {"p95_latency_ms": 900} },
-        { "id": "stream",     "type": "AWS::Kinesis::Stream", "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/s" }
+        { "id": "stream",     "type": "AWS::EC2::Instance", "arn": "arn:aws:ec2:us-east-1:123456789012:instance/i-0s" }
       ]
     }
   ]
@@ -823,7 +823,7 @@ mod tests {
         );
         let stream = v.get("stream").unwrap();
         assert_eq!(stream.kind, None);
-        assert_eq!(stream.type_name, "AWS::Kinesis::Stream");
+        assert_eq!(stream.type_name, "AWS::EC2::Instance");
         assert!(r.environment_view("prod").resources.is_empty());
     }
 

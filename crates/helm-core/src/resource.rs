@@ -32,10 +32,22 @@ pub enum ResourceKind {
     Alb,
     /// An SNS topic.
     Sns,
+    /// A Network Load Balancer.
+    Nlb,
+    /// A load-balancer target group (of an Application or a Network Load Balancer).
+    #[serde(rename = "targetgroup")]
+    TargetGroup,
+    /// A Kinesis data stream.
+    Kinesis,
+    /// An ElastiCache cache cluster (Redis/Valkey node group member or Memcached cluster).
+    #[serde(rename = "elasticache")]
+    ElastiCache,
+    /// An EC2 Auto Scaling group.
+    Asg,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 12] = [
+    pub const ALL: [ResourceKind; 17] = [
         ResourceKind::Lambda,
         ResourceKind::Ecs,
         ResourceKind::Rds,
@@ -48,6 +60,11 @@ impl ResourceKind {
         ResourceKind::EventBridge,
         ResourceKind::Alb,
         ResourceKind::Sns,
+        ResourceKind::Nlb,
+        ResourceKind::TargetGroup,
+        ResourceKind::Kinesis,
+        ResourceKind::ElastiCache,
+        ResourceKind::Asg,
     ];
 
     /// The registry's spelling (`type`).
@@ -65,6 +82,11 @@ impl ResourceKind {
             ResourceKind::EventBridge => "eventbridge",
             ResourceKind::Alb => "alb",
             ResourceKind::Sns => "sns",
+            ResourceKind::Nlb => "nlb",
+            ResourceKind::TargetGroup => "targetgroup",
+            ResourceKind::Kinesis => "kinesis",
+            ResourceKind::ElastiCache => "elasticache",
+            ResourceKind::Asg => "asg",
         }
     }
 
@@ -84,6 +106,12 @@ impl ResourceKind {
             // Network Load Balancers share the type; their ARN (loadbalancer/net/…) is refused.
             ResourceKind::Alb => "AWS::ElasticLoadBalancingV2::LoadBalancer",
             ResourceKind::Sns => "AWS::SNS::Topic",
+            // The same type as an ALB: import tells them apart by the ARN (loadbalancer/net/…).
+            ResourceKind::Nlb => "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            ResourceKind::TargetGroup => "AWS::ElasticLoadBalancingV2::TargetGroup",
+            ResourceKind::Kinesis => "AWS::Kinesis::Stream",
+            ResourceKind::ElastiCache => "AWS::ElastiCache::CacheCluster",
+            ResourceKind::Asg => "AWS::AutoScaling::AutoScalingGroup",
         }
     }
 
@@ -102,6 +130,10 @@ impl ResourceKind {
             ResourceKind::EventBridge => "events",
             ResourceKind::Alb => "elasticloadbalancing",
             ResourceKind::Sns => "sns",
+            ResourceKind::Nlb | ResourceKind::TargetGroup => "elasticloadbalancing",
+            ResourceKind::Kinesis => "kinesis",
+            ResourceKind::ElastiCache => "elasticache",
+            ResourceKind::Asg => "autoscaling",
         }
     }
 
@@ -121,6 +153,12 @@ impl ResourceKind {
             ResourceKind::EventBridge => &["aws_cloudwatch_event_rule"],
             ResourceKind::Alb => &["aws_lb", "aws_alb"],
             ResourceKind::Sns => &["aws_sns_topic"],
+            // `aws_lb` is an ALB unless its load_balancer_type is "network" (import reads it).
+            ResourceKind::Nlb => &[],
+            ResourceKind::TargetGroup => &["aws_lb_target_group", "aws_alb_target_group"],
+            ResourceKind::Kinesis => &["aws_kinesis_stream"],
+            ResourceKind::ElastiCache => &["aws_elasticache_cluster"],
+            ResourceKind::Asg => &["aws_autoscaling_group"],
         }
     }
 
@@ -136,6 +174,17 @@ impl ResourceKind {
                         || t.eq_ignore_ascii_case(tf.trim_start_matches("aws_"))
                 })
         })
+    }
+}
+
+impl ResourceKind {
+    /// The kind of a registry entry: its `type` parsed, and for the load-balancer type an
+    /// ALB and an NLB share in CloudFormation, the ARN's `loadbalancer/net/` telling them apart.
+    pub fn resolve(type_name: &str, arn: &str) -> Option<ResourceKind> {
+        match ResourceKind::parse(type_name)? {
+            ResourceKind::Alb if arn.contains(":loadbalancer/net/") => Some(ResourceKind::Nlb),
+            k => Some(k),
+        }
     }
 }
 
@@ -184,6 +233,18 @@ pub enum Target {
     Alb { name: String, id: String },
     /// `TOPIC`
     Sns { topic: String },
+    /// `loadbalancer/net/NAME/ID`
+    Nlb { name: String, id: String },
+    /// `targetgroup/NAME/ID`
+    #[serde(rename = "targetgroup")]
+    TargetGroup { name: String, id: String },
+    /// `stream/NAME`
+    Kinesis { stream: String },
+    /// `cluster:ID`
+    #[serde(rename = "elasticache")]
+    ElastiCache { cluster: String },
+    /// `autoScalingGroup:UUID:autoScalingGroupName/NAME`
+    Asg { group: String },
 }
 
 impl Target {
@@ -202,6 +263,11 @@ impl Target {
             Target::EventBridge { rule, .. } => rule,
             Target::Alb { name, .. } => name,
             Target::Sns { topic } => topic,
+            Target::Nlb { name, .. } => name,
+            Target::TargetGroup { name, .. } => name,
+            Target::Kinesis { stream } => stream,
+            Target::ElastiCache { cluster } => cluster,
+            Target::Asg { group } => group,
         }
     }
 }
@@ -387,13 +453,78 @@ impl Arn {
                         name: name.to_string(),
                         id: id.to_string(),
                     },
-                    ["net" | "gwy", ..] => {
+                    ["net", ..] => {
                         return Err(fail(
-                            "a Network or Gateway Load Balancer: only Application Load Balancers (loadbalancer/app/NAME/ID) are a kind",
+                            "a Network Load Balancer: its kind is nlb (loadbalancer/net/NAME/ID)",
+                        ));
+                    }
+                    ["gwy", ..] => {
+                        return Err(fail(
+                            "a Gateway Load Balancer is not a kind (only app/ and net/ balancers are)",
                         ));
                     }
                     _ => return Err(fail("expected loadbalancer/app/NAME/ID")),
                 }
+            }
+            ResourceKind::Nlb => {
+                let rest = resource
+                    .strip_prefix("loadbalancer/")
+                    .ok_or_else(|| fail("expected loadbalancer/net/NAME/ID"))?;
+                match rest.split('/').collect::<Vec<_>>().as_slice() {
+                    ["net", name, id] if word(name) && word(id) => Target::Nlb {
+                        name: name.to_string(),
+                        id: id.to_string(),
+                    },
+                    ["app", ..] => {
+                        return Err(fail(
+                            "an Application Load Balancer: its kind is alb (loadbalancer/app/NAME/ID)",
+                        ));
+                    }
+                    _ => return Err(fail("expected loadbalancer/net/NAME/ID")),
+                }
+            }
+            ResourceKind::TargetGroup => {
+                let rest = resource
+                    .strip_prefix("targetgroup/")
+                    .ok_or_else(|| fail("expected targetgroup/NAME/ID"))?;
+                match rest.split('/').collect::<Vec<_>>().as_slice() {
+                    [name, id] if word(name) && word(id) => Target::TargetGroup {
+                        name: name.to_string(),
+                        id: id.to_string(),
+                    },
+                    _ => return Err(fail("expected targetgroup/NAME/ID")),
+                }
+            }
+            ResourceKind::Kinesis => {
+                let name = resource
+                    .strip_prefix("stream/")
+                    .filter(|s| word(s))
+                    .ok_or_else(|| {
+                        fail("expected stream/NAME (a consumer ARN names stream/NAME/consumer/…)")
+                    })?;
+                Target::Kinesis {
+                    stream: name.into(),
+                }
+            }
+            ResourceKind::ElastiCache => {
+                let id = resource
+                    .strip_prefix("cluster:")
+                    .filter(|s| word(s))
+                    .ok_or_else(|| {
+                        fail("expected cluster:ID (a replication group is watched through its member clusters)")
+                    })?;
+                Target::ElastiCache { cluster: id.into() }
+            }
+            ResourceKind::Asg => {
+                let name = resource
+                    .strip_prefix("autoScalingGroup:")
+                    .and_then(|r| r.split_once(":autoScalingGroupName/"))
+                    .map(|(_, name)| name)
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        fail("expected autoScalingGroup:UUID:autoScalingGroupName/NAME")
+                    })?;
+                Target::Asg { group: name.into() }
             }
             ResourceKind::Sns => {
                 if !word(resource) {
@@ -417,6 +548,11 @@ impl Arn {
                 | ResourceKind::EventBridge
                 | ResourceKind::Alb
                 | ResourceKind::Sns
+                | ResourceKind::Nlb
+                | ResourceKind::TargetGroup
+                | ResourceKind::Kinesis
+                | ResourceKind::ElastiCache
+                | ResourceKind::Asg
         ) && (region.is_empty() || account.is_empty())
         {
             return Err(fail("the region and account parts must not be empty"));
@@ -443,14 +579,23 @@ mod tests {
                 ResourceKind::parse(&kind.as_str().to_uppercase()),
                 Some(kind)
             );
-            assert_eq!(ResourceKind::parse(kind.cloudformation_type()), Some(kind));
+            // An NLB shares the ALB's CloudFormation type; its ARN tells them apart.
+            let arn = if kind == ResourceKind::Nlb {
+                "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/n/1"
+            } else {
+                ""
+            };
             assert_eq!(
-                ResourceKind::parse(&kind.cloudformation_type().to_lowercase()),
+                ResourceKind::resolve(kind.cloudformation_type(), arn),
+                Some(kind)
+            );
+            assert_eq!(
+                ResourceKind::resolve(&kind.cloudformation_type().to_lowercase(), arn),
                 Some(kind)
             );
         }
         assert_eq!(ResourceKind::parse("AWS::EC2::Instance"), None);
-        assert_eq!(ResourceKind::parse("kinesis"), None);
+        assert_eq!(ResourceKind::parse("ec2"), None);
         assert_eq!(
             ResourceKind::parse("aws_sfn_state_machine"),
             Some(ResourceKind::StepFunctions)
@@ -579,6 +724,83 @@ mod tests {
         assert_eq!(
             ResourceKind::parse("AWS::SNS::Topic"),
             Some(ResourceKind::Sns)
+        );
+    }
+
+    #[test]
+    fn balancer_group_stream_cache_and_instance_group_arns_give_their_names() {
+        let nlb = parse(
+            ResourceKind::Nlb,
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/tcp/1f2e3d4c",
+        );
+        assert_eq!(
+            nlb.target,
+            Target::Nlb {
+                name: "tcp".into(),
+                id: "1f2e3d4c".into()
+            }
+        );
+        let tg = parse(
+            ResourceKind::TargetGroup,
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067",
+        );
+        assert_eq!(tg.target.name(), "web");
+        let k = parse(
+            ResourceKind::Kinesis,
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks",
+        );
+        assert_eq!(k.target.name(), "clicks");
+        let c = parse(
+            ResourceKind::ElastiCache,
+            "arn:aws:elasticache:eu-west-1:123456789012:cluster:sessions-001",
+        );
+        assert_eq!(c.target.name(), "sessions-001");
+        let g = parse(
+            ResourceKind::Asg,
+            "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:6f1c2e4a-1111-2222-3333-444455556666:autoScalingGroupName/workers",
+        );
+        assert_eq!(g.target.name(), "workers");
+        for (k, bad) in [
+            // An ALB is not an NLB, nor the other way round.
+            (
+                ResourceKind::Nlb,
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc",
+            ),
+            (
+                ResourceKind::Alb,
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/gwy/gw/50dc",
+            ),
+            (
+                ResourceKind::TargetGroup,
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web",
+            ),
+            (
+                ResourceKind::Kinesis,
+                "arn:aws:kinesis:us-east-1:123456789012:stream/clicks/consumer/app:1",
+            ),
+            (
+                ResourceKind::ElastiCache,
+                "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:sessions",
+            ),
+            (
+                ResourceKind::Asg,
+                "arn:aws:autoscaling:us-east-1:123456789012:launchConfiguration:1:launchConfigurationName/lc",
+            ),
+            (ResourceKind::Kinesis, "arn:aws:kinesis:::stream/clicks"),
+        ] {
+            assert!(Arn::parse(k, bad).is_err(), "{bad}");
+        }
+        let nlb_arn = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/n/1";
+        assert_eq!(
+            ResourceKind::resolve("AWS::ElasticLoadBalancingV2::LoadBalancer", nlb_arn),
+            Some(ResourceKind::Nlb)
+        );
+        assert_eq!(
+            ResourceKind::resolve(
+                "aws_lb",
+                "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/1"
+            ),
+            Some(ResourceKind::Alb)
         );
     }
 

@@ -113,6 +113,31 @@ impl Emulator {
         &self.python
     }
 
+    /// Run a boto3 script against the emulator, as the tests that build resources beside
+    /// the command under test do: `python -c SCRIPT ENDPOINT ARGS…`. The script prints one
+    /// JSON document (or nothing: null), which is returned; a failing script fails the test
+    /// with its stderr.
+    pub fn run_python(&self, script: &str, args: &[&str]) -> serde_json::Value {
+        let out = Command::new(&self.python)
+            .arg("-c")
+            .arg(script)
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .expect("running the emulator's python");
+        assert!(
+            out.status.success(),
+            "the boto3 script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("the boto3 script printed no JSON ({e}): {text}"))
+    }
+
     /// A plain HTTP request to the emulator (seeding endpoints, moto-api). Returns status and body.
     pub fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
         http_request(self.port, method, path, body)

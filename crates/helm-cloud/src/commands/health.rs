@@ -173,6 +173,30 @@ fn key_metrics(r: &ResourceResult) -> String {
             push("failed", "failed", "");
             push("err", "error_rate_percent", "%");
         }
+        ResourceKind::Nlb => {
+            push("", "state", "");
+            push("flows", "new_flows", "");
+            push("resets", "error_rate_percent", "%");
+        }
+        ResourceKind::TargetGroup | ResourceKind::Asg => {
+            if let (Some(ok), Some(want)) = (g("healthy_count"), g("desired_count")) {
+                push("healthy", "", &format!("{ok}/{want}"));
+            }
+            push("cpu", "cpu_avg_percent", "%");
+            push("err", "error_rate_percent", "%");
+            push("p95", "tg_response_time_p95_ms", "ms");
+        }
+        ResourceKind::Kinesis => {
+            push("in", "incoming_records", "");
+            push("throttled", "error_rate_percent", "%");
+            push("age", "iterator_age_max_ms", "ms");
+        }
+        ResourceKind::ElastiCache => {
+            push("", "state", "");
+            push("cpu", "cpu_avg_percent", "%");
+            push("mem", "memory_avg_percent", "%");
+            push("evictions", "evictions", "");
+        }
     }
     parts
         .iter()

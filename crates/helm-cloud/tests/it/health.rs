@@ -102,7 +102,7 @@ fn each_rule_classifies_its_resource() {
             {"id": "cdn", "type": "cloudfront", "arn": cdn["arn"]},
             {"id": "api", "type": "apigateway", "arn": format!("arn:aws:apigateway:us-east-1::/restapis/{api_id}"), "name": format!("{p}-api")},
             {"id": "nostage", "type": "apigateway", "arn": format!("arn:aws:apigateway:us-east-1::/restapis/{api_id}/stages/prod"), "name": format!("{p}-api")},
-            {"id": "stream", "type": "AWS::Kinesis::Stream", "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"},
+            {"id": "stream", "type": "AWS::EC2::Instance", "arn": "arn:aws:ec2:us-east-1:123456789012:instance/i-0s"},
         ]),
     );
 
@@ -870,4 +870,258 @@ print(json.dumps(out))
         .filter(|l| l.contains("GetMetricData"))
         .count();
     assert_eq!(gmd, 1, "{}", r.stderr);
+}
+
+#[test]
+fn streams_caches_instance_groups_network_balancers_and_target_groups_are_judged() {
+    let emu = Emulator::shared();
+    let p = unique_name("k5");
+    let arns = emu.run_python(
+        r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.8.0.0/16')['Vpc']['VpcId']
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.8.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId']
+           for i, az in enumerate(['us-east-1a', 'us-east-1b'])]
+elb = boto3.client('elbv2', **kw)
+out = {}
+out['alb'] = elb.create_load_balancer(Name=f'{p}-web', Subnets=subnets, Type='application')['LoadBalancers'][0]['LoadBalancerArn']
+for n in ['ok', 'failing']:
+    out['nlb-' + n] = elb.create_load_balancer(Name=f'{p}-{n}', Subnets=subnets, Type='network')['LoadBalancers'][0]['LoadBalancerArn']
+tg = lambda n, kind, proto: elb.create_target_group(Name=f'{p}-{n}', Protocol=proto, Port=80, VpcId=vpc, TargetType=kind)['TargetGroups'][0]['TargetGroupArn']
+for n in ['ok', 'failing']:
+    out['tg-' + n] = tg(n, 'ip', 'HTTP')
+    elb.register_targets(TargetGroupArn=out['tg-' + n], Targets=[{'Id': '10.8.0.10', 'Port': 80}, {'Id': '10.8.1.10', 'Port': 80}])
+out['tg-tcp'] = tg('tcp', 'ip', 'TCP')
+elb.register_targets(TargetGroupArn=out['tg-tcp'], Targets=[{'Id': '10.8.0.11', 'Port': 80}])
+# A group whose only target is a stopped instance: no healthy target.
+out['tg-down'] = tg('down', 'instance', 'HTTP')
+image = 'ami-0abcdef1234567890'  # the emulator loads no images here and does not check the id
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.micro', SubnetId=subnets[0])['Instances'][0]['InstanceId']
+elb.register_targets(TargetGroupArn=out['tg-down'], Targets=[{'Id': i, 'Port': 80}])
+ec2.stop_instances(InstanceIds=[i])
+kin = boto3.client('kinesis', **kw)
+for n in ['ok', 'failing']:
+    kin.create_stream(StreamName=f'{p}-{n}', ShardCount=1)
+    out['stream-' + n] = kin.describe_stream_summary(StreamName=f'{p}-{n}')['StreamDescriptionSummary']['StreamARN']
+ec = boto3.client('elasticache', **kw)
+for n in ['ok', 'hot']:
+    out['cache-' + n] = ec.create_cache_cluster(CacheClusterId=f'{p}-{n}', Engine='redis', CacheNodeType='cache.t3.micro', NumCacheNodes=1)['CacheCluster']['ARN']
+asg = boto3.client('autoscaling', **kw)
+ec2.create_launch_template(LaunchTemplateName=p, LaunchTemplateData={'ImageId': image, 'InstanceType': 't3.micro'})
+for n, desired in [('ok', 2), ('sick', 1)]:
+    asg.create_auto_scaling_group(AutoScalingGroupName=f'{p}-{n}', LaunchTemplate={'LaunchTemplateName': p},
+                                  MinSize=1, MaxSize=4, DesiredCapacity=desired, VPCZoneIdentifier=subnets[0])
+    g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-{n}'])['AutoScalingGroups'][0]
+    out['asg-' + n] = g['AutoScalingGroupARN']
+for inst in asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-sick'])['AutoScalingGroups'][0]['Instances']:
+    asg.set_instance_health(InstanceId=inst['InstanceId'], HealthStatus='Unhealthy')
+print(json.dumps(out))
+"#,
+        &[&p],
+    );
+    // The emulator writes `loadbalancer/app/` into every balancer's ARN, a network one's
+    // too; AWS writes `loadbalancer/net/`, and so does this test (status matches a balancer
+    // by its name and id, which both spellings share).
+    let arn = |k: &str| {
+        let a = arns[k].as_str().unwrap().to_string();
+        if k.starts_with("nlb-") {
+            a.replace(":loadbalancer/app/", ":loadbalancer/net/")
+        } else {
+            a
+        }
+    };
+    let lb_dim = |k: &str| arn(k).split(":loadbalancer/").nth(1).unwrap().to_string();
+    let tg_dim = |k: &str| {
+        format!(
+            "targetgroup/{}",
+            arn(k).split(":targetgroup/").nth(1).unwrap()
+        )
+    };
+    let m = |ns: &str, name: &str, dims: &Value, value: f64| json!({"namespace": ns, "name": name, "dimensions": dims, "value": value});
+    let mut metrics = Vec::new();
+    for (k, resets) in [("nlb-ok", 0.0), ("nlb-failing", 50.0)] {
+        let d = json!({"LoadBalancer": lb_dim(k)});
+        metrics.push(m("AWS/NetworkELB", "NewFlowCount", &d, 1000.0));
+        metrics.push(m("AWS/NetworkELB", "TCP_ELB_Reset_Count", &d, resets));
+    }
+    for (k, errors) in [("tg-ok", 0.0), ("tg-failing", 50.0)] {
+        let d = json!({"TargetGroup": tg_dim(k), "LoadBalancer": lb_dim("alb")});
+        metrics.push(m("AWS/ApplicationELB", "RequestCount", &d, 1000.0));
+        metrics.push(m(
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            &d,
+            errors,
+        ));
+        metrics.push(json!({"namespace": "AWS/ApplicationELB", "name": "TargetResponseTime", "dimensions": d, "values": vec![0.05; 10]}));
+    }
+    metrics.push(m(
+        "AWS/NetworkELB",
+        "HealthyHostCount",
+        &json!({"TargetGroup": tg_dim("tg-tcp"), "LoadBalancer": lb_dim("nlb-ok")}),
+        1.0,
+    ));
+    for (k, throttled, age) in [("ok", 0.0, 500.0), ("failing", 100.0, 120_000.0)] {
+        let d = json!({"StreamName": format!("{p}-{k}")});
+        metrics.push(m("AWS/Kinesis", "IncomingRecords", &d, 1000.0));
+        metrics.push(m(
+            "AWS/Kinesis",
+            "WriteProvisionedThroughputExceeded",
+            &d,
+            throttled,
+        ));
+        metrics.push(m(
+            "AWS/Kinesis",
+            "GetRecords.IteratorAgeMilliseconds",
+            &d,
+            age,
+        ));
+    }
+    for (k, cpu) in [("ok", 20.0), ("hot", 97.0)] {
+        let d = json!({"CacheClusterId": format!("{p}-{k}")});
+        metrics.push(m("AWS/ElastiCache", "CPUUtilization", &d, cpu));
+        metrics.push(m("AWS/ElastiCache", "Evictions", &d, 3.0));
+    }
+    for k in ["ok", "sick"] {
+        let d = json!({"AutoScalingGroupName": format!("{p}-{k}")});
+        metrics.push(m("AWS/EC2", "CPUUtilization", &d, 30.0));
+    }
+    emu.seed(&json!({ "metrics": metrics }).to_string());
+
+    let dir = emulated_project();
+    let root = dir.path();
+    let nlb_slo = json!({"error_rate_percent": 1});
+    add_deployment(
+        root,
+        "streams",
+        "test",
+        json!([
+            {"id": "nlb-ok", "type": "nlb", "arn": arn("nlb-ok"), "slo": nlb_slo},
+            {"id": "nlb-failing", "type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "arn": arn("nlb-failing"), "slo": nlb_slo},
+            {"id": "tg-ok", "type": "targetgroup", "arn": arn("tg-ok"), "load_balancer_arn": arn("alb")},
+            {"id": "tg-failing", "type": "aws_lb_target_group", "arn": arn("tg-failing"), "load_balancer_arn": arn("alb")},
+            {"id": "tg-tcp", "type": "targetgroup", "arn": arn("tg-tcp"), "load_balancer_arn": arn("nlb-ok")},
+            {"id": "tg-down", "type": "targetgroup", "arn": arn("tg-down"), "load_balancer_arn": arn("alb")},
+            {"id": "stream-ok", "type": "kinesis", "arn": arn("stream-ok")},
+            {"id": "stream-failing", "type": "AWS::Kinesis::Stream", "arn": arn("stream-failing")},
+            {"id": "stream-gone", "type": "kinesis", "arn": format!("arn:aws:kinesis:us-east-1:123456789012:stream/{p}-gone")},
+            {"id": "cache-ok", "type": "elasticache", "arn": arn("cache-ok")},
+            {"id": "cache-hot", "type": "elasticache", "arn": arn("cache-hot")},
+            {"id": "asg-ok", "type": "asg", "arn": arn("asg-ok")},
+            {"id": "asg-sick", "type": "aws_autoscaling_group", "arn": arn("asg-sick")},
+        ]),
+    );
+    let r = run(helm_against(emu, root).args(["health", "--format", "json", "-v"]));
+    let report = r.json();
+    let res = |id: &str| result(&report, id).clone();
+    let status = |id: &str| res(id)["status"].as_str().unwrap().to_string();
+    for ok in [
+        "nlb-ok",
+        "tg-ok",
+        "tg-tcp",
+        "stream-ok",
+        "cache-ok",
+        "asg-ok",
+    ] {
+        assert_eq!(status(ok), "HEALTHY", "{ok}: {:#}", res(ok));
+    }
+    // 50 balancer resets of 1000 new flows against 1%.
+    assert_eq!(status("nlb-failing"), "UNHEALTHY");
+    assert_eq!(res("nlb-failing")["metrics"]["error_rate_percent"], 5.0);
+    // 50 of 1000 against the target group's 0.1%.
+    assert_eq!(status("tg-failing"), "UNHEALTHY");
+    assert_eq!(res("tg-failing")["metrics"]["error_rate_percent"], 5.0);
+    assert_eq!(res("tg-ok")["metrics"]["healthy_count"], 2);
+    // Behind an NLB: its host count read in AWS/NetworkELB, no HTTP error rate claimed.
+    let tcp = res("tg-tcp");
+    assert_eq!(tcp["metrics"]["healthy_hosts_min"], 1.0, "{tcp:#}");
+    assert!(tcp["metrics"].get("error_rate_percent").is_none());
+    assert!(
+        tcp["notes"].to_string().contains("Network Load Balancer"),
+        "{tcp:#}"
+    );
+    // Its only target stopped: none healthy.
+    assert_eq!(status("tg-down"), "UNHEALTHY");
+    assert!(
+        reasons(&res("tg-down")).contains("0 of 1 targets healthy"),
+        "{}",
+        reasons(&res("tg-down"))
+    );
+    // 100 throttled of 1100 records; the consumer two minutes behind against 60 s.
+    let stream = res("stream-failing");
+    assert_eq!(stream["status"], "UNHEALTHY");
+    assert_eq!(stream["metrics"]["error_rate_percent"], 9.09);
+    assert!(reasons(&stream).contains("iterator age"), "{stream:#}");
+    assert_eq!(status("stream-gone"), "UNHEALTHY");
+    assert!(reasons(&res("stream-gone")).contains("registry drift"));
+    // CPU 97% ≥ 95%.
+    assert_eq!(status("cache-hot"), "UNHEALTHY");
+    assert!(reasons(&res("cache-hot")).contains("cpu"));
+    assert_eq!(res("cache-ok")["metrics"]["evictions"], 3.0);
+    // Its one instance marked Unhealthy.
+    assert_eq!(status("asg-sick"), "UNHEALTHY");
+    assert!(
+        reasons(&res("asg-sick")).contains("0 of 1 instances healthy"),
+        "{}",
+        reasons(&res("asg-sick"))
+    );
+    assert_eq!(res("asg-ok")["metrics"]["healthy_count"], 2);
+    let gmd = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("GetMetricData"))
+        .count();
+    assert_eq!(gmd, 1, "{}", r.stderr);
+
+    // scale_resources sets a group's desired capacity, within its MinSize..MaxSize.
+    let desired = || {
+        emu.run_python(
+            r#"
+import sys, json, boto3
+ep, name = sys.argv[1], sys.argv[2]
+a = boto3.client('autoscaling', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+print(a.describe_auto_scaling_groups(AutoScalingGroupNames=[name])['AutoScalingGroups'][0]['DesiredCapacity'])
+"#,
+            &[&format!("{p}-ok")],
+        )
+    };
+    let scale = |v: &str| {
+        run(helm_against(emu, root).args([
+            "remediate",
+            "--action",
+            "scale_resources",
+            "--service",
+            "asg-ok",
+            "--value",
+            v,
+            "--yes",
+        ]))
+    };
+    let r = scale("9");
+    assert_eq!(r.code, 64, "{r:?}");
+    assert!(
+        r.stderr.contains("9 is out of range: 1 to 4"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(desired(), 2, "nothing changed");
+    let r = scale("3");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(desired(), 3);
+    // Recorded before and after, both refusals and the change.
+    let history: Vec<Value> = std::fs::read_to_string(
+        root.join(".fractary/plugins/helm-cloud/remediations/test/history.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    let last = history.last().unwrap();
+    assert_eq!(last["decision"], "applied", "{last:#}");
+    assert_eq!(last["before"]["desired_capacity"], 2, "{last:#}");
+    assert_eq!(last["after"]["desired_capacity"], 3, "{last:#}");
+    assert!(history.iter().any(|h| h["decision"] == "refused"));
 }

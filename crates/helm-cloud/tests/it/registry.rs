@@ -11,7 +11,7 @@ const ALL_KINDS: &str = r#"{"id": "acme-test", "environment": "test", "project":
   {"id": "gw", "type": "AWS::ApiGateway::RestApi", "arn": "arn:aws:apigateway:us-east-1::/restapis/abc"},
   {"id": "tbl", "type": "AWS::DynamoDB::Table", "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/acme"},
   {"id": "q", "type": "AWS::SQS::Queue", "arn": "arn:aws:sqs:us-east-1:123456789012:acme-q", "owner": "team-a"},
-  {"id": "k", "type": "AWS::Kinesis::Stream", "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/k"}
+  {"id": "k", "type": "AWS::EC2::Instance", "arn": "arn:aws:ec2:us-east-1:123456789012:instance/i-0k"}
  ]}"#;
 
 #[test]
@@ -51,7 +51,7 @@ fn add_list_remove_round_trip_with_aliases_and_unknown_fields() {
             "apigateway",
             "dynamodb",
             "sqs",
-            "AWS::Kinesis::Stream"
+            "AWS::EC2::Instance"
         ]
     );
     assert!(list.stderr.contains("unsupported type"), "{}", list.stderr);

@@ -175,7 +175,7 @@ fn nothing_checked_is_unknown_with_what_was_not_checked() {
         dir.path(),
         "odd",
         "test",
-        json!([{"id": "q", "type": "kinesis", "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/q"}]),
+        json!([{"id": "q", "type": "ec2", "arn": "arn:aws:ec2:us-east-1:123456789012:instance/i-0q"}]),
     );
     let r = helm_emu(dir.path(), &["health"]);
     assert_eq!(r.code, 3, "{r:?}");

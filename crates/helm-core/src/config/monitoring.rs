@@ -172,6 +172,7 @@ pub const SLO_KEYS: &[&str] = &[
     "connection_time_ms",
     "put_latency_ms",
     "get_latency_ms",
+    "iterator_age_ms",
 ];
 
 /// The keys of a channel table, `[notifications.<name>]`.

@@ -31,6 +31,13 @@ pub fn kind_of_word(word: &str) -> Option<ResourceKind> {
         "stepfunctions" | "state-machine" | "workflow" | "workflows" => ResourceKind::StepFunctions,
         "eventbridge" => ResourceKind::EventBridge,
         "alb" | "load-balancer" | "loadbalancer" | "balancer" => ResourceKind::Alb,
+        "nlb" => ResourceKind::Nlb,
+        "targetgroup" | "target-group" | "targets" => ResourceKind::TargetGroup,
+        "kinesis" | "stream" | "streams" => ResourceKind::Kinesis,
+        "elasticache" | "cache" | "caches" | "redis" | "memcached" | "valkey" => {
+            ResourceKind::ElastiCache
+        }
+        "asg" | "autoscaling" | "instances" | "instance" | "ec2" => ResourceKind::Asg,
         "sns" | "topic" | "topics" => ResourceKind::Sns,
         _ => return None,
     })

@@ -81,6 +81,16 @@ pub enum StatusObs {
     },
     /// CloudFront: deployment status and the enabled flag.
     Distribution { status: String, enabled: bool },
+    /// A group's members: an Auto Scaling group's instances (desired: its desired capacity,
+    /// healthy: InService and Healthy) or a target group's targets (desired: registered).
+    Capacity {
+        status: String,
+        desired: i64,
+        healthy: i64,
+        unhealthy: i64,
+        /// "instances" or "targets".
+        unit: &'static str,
+    },
     /// In the registry, not in AWS.
     Missing,
     /// The call failed (access denied, throttled after retries, endpoint error).
@@ -243,6 +253,7 @@ const LATENCY_SLOS: &[&str] = &[
     "connection_time_ms",
     "put_latency_ms",
     "get_latency_ms",
+    "iterator_age_ms",
 ];
 
 /// Classify one resource from what was observed. Every rule of the README is here.
@@ -420,6 +431,83 @@ pub fn evaluate(
                     "status",
                     status.clone(),
                     "ACTIVE".into(),
+                );
+            }
+        }
+        StatusObs::Capacity {
+            status,
+            desired,
+            healthy,
+            unhealthy,
+            unit,
+        } => {
+            evaluated.push("capacity".into());
+            metrics.insert("state".into(), json!(status));
+            metrics.insert("desired_count".into(), json!(desired));
+            metrics.insert("healthy_count".into(), json!(healthy));
+            metrics.insert("unhealthy_count".into(), json!(unhealthy));
+            let class = classify_state(kind, status);
+            let title = kind_title(kind);
+            if class == StateClass::Down {
+                finding(
+                    "status",
+                    HealthStatus::Unhealthy,
+                    false,
+                    true,
+                    format!("{title} {id} is {status}"),
+                    format!("status {status}"),
+                    "status",
+                    status.clone(),
+                    "active".into(),
+                );
+            } else if *desired > 0 && *healthy == 0 {
+                finding(
+                    "capacity",
+                    HealthStatus::Unhealthy,
+                    false,
+                    true,
+                    format!("{title} {id} has no healthy {unit}"),
+                    format!("0 of {desired} {unit} healthy"),
+                    "healthy",
+                    "0".into(),
+                    desired.to_string(),
+                );
+            } else if healthy < desired || *unhealthy > 0 {
+                finding(
+                    "capacity",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("{title} {id} is short of healthy {unit}"),
+                    format!("{healthy} of {desired} {unit} healthy, {unhealthy} unhealthy"),
+                    "healthy",
+                    healthy.to_string(),
+                    desired.to_string(),
+                );
+            } else if *desired == 0 && *unit == "targets" {
+                // An empty group answers every request its listener sends it with a 503.
+                finding(
+                    "capacity",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("{title} {id} has no registered targets"),
+                    "no targets registered".into(),
+                    "healthy",
+                    "0".into(),
+                    "at least 1".into(),
+                );
+            } else if class == StateClass::Transitional {
+                finding(
+                    "status",
+                    HealthStatus::Degraded,
+                    false,
+                    false,
+                    format!("{title} {id} is {status}"),
+                    format!("status {status}"),
+                    "status",
+                    status.clone(),
+                    "active".into(),
                 );
             }
         }
@@ -626,7 +714,10 @@ pub fn evaluate(
         }
 
         // Saturation.
-        if matches!(kind, ResourceKind::Ecs | ResourceKind::Rds) {
+        if matches!(
+            kind,
+            ResourceKind::Ecs | ResourceKind::Rds | ResourceKind::ElastiCache | ResourceKind::Asg
+        ) {
             for (check, key, degraded, unhealthy) in [
                 ("cpu", "cpu_avg_percent", t.cpu_degraded, t.cpu_unhealthy),
                 (
@@ -889,6 +980,164 @@ mod tests {
                 ("duration_p95_ms", Some(p95)),
             ],
         )
+    }
+
+    fn capacity(desired: i64, healthy: i64, unhealthy: i64, unit: &'static str) -> StatusObs {
+        StatusObs::Capacity {
+            status: "active".into(),
+            desired,
+            healthy,
+            unhealthy,
+            unit,
+        }
+    }
+
+    #[test]
+    fn groups_are_judged_by_their_healthy_members() {
+        let asg = resource(
+            "asg",
+            "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:u:autoScalingGroupName/w",
+            "",
+        );
+        let tg = resource(
+            "targetgroup",
+            "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2",
+            "",
+        );
+        let cases = [
+            (
+                &asg,
+                ResourceKind::Asg,
+                capacity(2, 2, 0, "instances"),
+                "HEALTHY",
+                "",
+            ),
+            (
+                &asg,
+                ResourceKind::Asg,
+                capacity(3, 2, 0, "instances"),
+                "DEGRADED",
+                "2 of 3 instances healthy",
+            ),
+            (
+                &asg,
+                ResourceKind::Asg,
+                capacity(2, 2, 1, "instances"),
+                "DEGRADED",
+                "1 unhealthy",
+            ),
+            (
+                &asg,
+                ResourceKind::Asg,
+                capacity(1, 0, 1, "instances"),
+                "UNHEALTHY",
+                "0 of 1 instances healthy",
+            ),
+            // Scaled to zero on purpose.
+            (
+                &asg,
+                ResourceKind::Asg,
+                capacity(0, 0, 0, "instances"),
+                "HEALTHY",
+                "",
+            ),
+            (
+                &tg,
+                ResourceKind::TargetGroup,
+                capacity(0, 0, 0, "targets"),
+                "DEGRADED",
+                "no targets registered",
+            ),
+            (
+                &tg,
+                ResourceKind::TargetGroup,
+                capacity(2, 0, 2, "targets"),
+                "UNHEALTHY",
+                "0 of 2 targets healthy",
+            ),
+        ];
+        for (r, kind, status, want, reason) in cases {
+            let got = judge(r, kind, &obs(status.clone(), &[]));
+            assert_eq!(got.status.as_str(), want, "{status:?}: {:?}", got.findings);
+            assert!(
+                if reason.is_empty() {
+                    got.findings.is_empty()
+                } else {
+                    got.findings.iter().any(|f| f.reason.contains(reason))
+                },
+                "{status:?}: {:?}",
+                got.findings
+            );
+        }
+        // A group being deleted is down, whatever its members.
+        let deleting = StatusObs::Capacity {
+            status: "deleting".into(),
+            desired: 2,
+            healthy: 2,
+            unhealthy: 0,
+            unit: "instances",
+        };
+        assert_eq!(
+            judge(&asg, ResourceKind::Asg, &obs(deleting, &[])).status,
+            HealthStatus::Unhealthy
+        );
+    }
+
+    #[test]
+    fn a_cache_is_judged_by_saturation_and_a_stream_by_throttles_and_iterator_age() {
+        let cache = resource(
+            "elasticache",
+            "arn:aws:elasticache:us-east-1:1:cluster:c",
+            "",
+        );
+        let available = StatusObs::State {
+            state: "available".into(),
+            detail: None,
+        };
+        let got = judge(
+            &cache,
+            ResourceKind::ElastiCache,
+            &obs(
+                available.clone(),
+                &[("cpu_avg_percent", Some(85.0)), ("evictions", Some(10.0))],
+            ),
+        );
+        assert_eq!(got.status, HealthStatus::Degraded, "{:?}", got.findings);
+        assert_eq!(got.findings[0].check, "cpu");
+        let stream = resource("kinesis", "arn:aws:kinesis:us-east-1:1:stream/s", "");
+        let active = StatusObs::State {
+            state: "ACTIVE".into(),
+            detail: None,
+        };
+        let m = |throttled: f64, age: f64| {
+            obs(
+                active.clone(),
+                &[
+                    ("incoming_records", Some(990.0)),
+                    ("write_throttled", Some(throttled)),
+                    ("iterator_age_max_ms", Some(age)),
+                ],
+            )
+        };
+        let ok = judge(&stream, ResourceKind::Kinesis, &m(0.0, 1000.0));
+        assert_eq!(ok.status, HealthStatus::Healthy, "{:?}", ok.findings);
+        // 10 of 1000 put: 1% is at the 1% SLO (DEGRADED, not a breach); the age over 60 s is.
+        let bad = judge(&stream, ResourceKind::Kinesis, &m(10.0, 61_000.0));
+        assert_eq!(bad.status, HealthStatus::Unhealthy, "{:?}", bad.findings);
+        assert!(bad.findings.iter().any(|f| f.check == "iterator_age"));
+        assert!(
+            bad.findings
+                .iter()
+                .any(|f| f.check == "error_rate" && f.status == HealthStatus::Degraded)
+        );
+        let resharding = StatusObs::State {
+            state: "UPDATING".into(),
+            detail: None,
+        };
+        assert_eq!(
+            judge(&stream, ResourceKind::Kinesis, &obs(resharding, &[])).status,
+            HealthStatus::Degraded
+        );
     }
 
     #[test]

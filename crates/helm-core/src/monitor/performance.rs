@@ -85,14 +85,17 @@ pub async fn metric<O: Observer>(
 ) -> Result<MetricReport, CaseError> {
     let kind = target.kind;
     let known: Vec<&'static str> = spec::metrics(kind).iter().map(|s| s.name).collect();
-    let (namespace, name, extra, unknown) = match spec::find_metric(kind, metric) {
+    let (namespace, name, dims, unknown) = match spec::find_metric(kind, metric) {
         Some(s) => (
-            s.namespace.to_string(),
+            spec::query_namespace(&target.resource, s).to_string(),
             s.name.to_string(),
-            s.extra_dims
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            // A target group's (or an ECS service's request) metrics need its balancer.
+            spec::query_dimensions(&target.resource, s, environment).map_err(|why| {
+                Error::usage(
+                    format!("{} of {} cannot be read: {why}", s.name, target.resource.id),
+                    None,
+                )
+            })?,
             None,
         ),
         None => {
@@ -106,13 +109,11 @@ pub async fn metric<O: Observer>(
             (
                 spec::metrics(kind)[0].namespace.to_string(),
                 metric.to_string(),
-                Vec::new(),
+                spec::dimensions(&target.resource, environment),
                 Some(known),
             )
         }
     };
-    let mut dims = spec::dimensions(&target.resource, environment);
-    dims.extend(extra);
     let window = HealthOptions::metrics_only(environment, start, end);
     let query = |stat: &str, period_secs: i32| MetricQuery {
         namespace: namespace.clone(),

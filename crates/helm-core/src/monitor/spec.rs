@@ -426,6 +426,116 @@ const SNS: &[MetricSpec] = &[
     ),
 ];
 
+/// The namespace of a Network Load Balancer's metrics (and of its target groups').
+const NLB_NS: &str = "AWS/NetworkELB";
+
+const NLB: &[MetricSpec] = &[
+    m("new_flows", NLB_NS, "NewFlowCount", Stat::Sum),
+    m("active_flows_max", NLB_NS, "ActiveFlowCount", Stat::Maximum),
+    m("elb_resets", NLB_NS, "TCP_ELB_Reset_Count", Stat::Sum),
+    m("target_resets", NLB_NS, "TCP_Target_Reset_Count", Stat::Sum),
+    m("client_resets", NLB_NS, "TCP_Client_Reset_Count", Stat::Sum),
+    m("processed_bytes", NLB_NS, "ProcessedBytes", Stat::Sum),
+];
+
+// A target group's metrics are published under (TargetGroup, LoadBalancer) in its
+// balancer's namespace: written here in the ALB's, read in the NLB's for a group behind a
+// Network Load Balancer (`query_namespace`), where the HTTP ones do not exist.
+const TARGET_GROUP: &[MetricSpec] = &[
+    ECS_TG[0],
+    ECS_TG[1],
+    ECS_TG[2],
+    m(
+        "healthy_hosts_min",
+        ALB_NS,
+        "HealthyHostCount",
+        Stat::Minimum,
+    ),
+    m(
+        "unhealthy_hosts_max",
+        ALB_NS,
+        "UnHealthyHostCount",
+        Stat::Maximum,
+    ),
+];
+
+/// The target-group metrics that exist in both balancers' namespaces.
+const TG_BOTH: &[&str] = &["HealthyHostCount", "UnHealthyHostCount"];
+
+const KINESIS: &[MetricSpec] = &[
+    m(
+        "incoming_records",
+        "AWS/Kinesis",
+        "IncomingRecords",
+        Stat::Sum,
+    ),
+    m(
+        "write_throttled",
+        "AWS/Kinesis",
+        "WriteProvisionedThroughputExceeded",
+        Stat::Sum,
+    ),
+    m(
+        "read_throttled",
+        "AWS/Kinesis",
+        "ReadProvisionedThroughputExceeded",
+        Stat::Sum,
+    ),
+    m(
+        "iterator_age_max_ms",
+        "AWS/Kinesis",
+        "GetRecords.IteratorAgeMilliseconds",
+        Stat::Maximum,
+    ),
+    m(
+        "get_records",
+        "AWS/Kinesis",
+        "GetRecords.Records",
+        Stat::Sum,
+    ),
+];
+
+const ELASTICACHE: &[MetricSpec] = &[
+    m(
+        "cpu_avg_percent",
+        "AWS/ElastiCache",
+        "CPUUtilization",
+        Stat::Average,
+    ),
+    // Redis and Valkey only: a Memcached cluster has no such metric (not evaluated).
+    m(
+        "memory_avg_percent",
+        "AWS/ElastiCache",
+        "DatabaseMemoryUsagePercentage",
+        Stat::Average,
+    ),
+    m("evictions", "AWS/ElastiCache", "Evictions", Stat::Sum),
+    m(
+        "connections_max",
+        "AWS/ElastiCache",
+        "CurrConnections",
+        Stat::Maximum,
+    ),
+    m("cache_hits", "AWS/ElastiCache", "CacheHits", Stat::Sum),
+    m("cache_misses", "AWS/ElastiCache", "CacheMisses", Stat::Sum),
+];
+
+const ASG: &[MetricSpec] = &[
+    m(
+        "cpu_avg_percent",
+        "AWS/EC2",
+        "CPUUtilization",
+        Stat::Average,
+    ),
+    m(
+        "status_check_failed_max",
+        "AWS/EC2",
+        "StatusCheckFailed",
+        Stat::Maximum,
+    ),
+    m("network_in", "AWS/EC2", "NetworkIn", Stat::Sum),
+];
+
 /// The metrics the monitor fetches for a kind.
 pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
     match kind {
@@ -441,6 +551,11 @@ pub fn metrics(kind: ResourceKind) -> &'static [MetricSpec] {
         ResourceKind::EventBridge => EVENTBRIDGE,
         ResourceKind::Alb => ALB,
         ResourceKind::Sns => SNS,
+        ResourceKind::Nlb => NLB,
+        ResourceKind::TargetGroup => TARGET_GROUP,
+        ResourceKind::Kinesis => KINESIS,
+        ResourceKind::ElastiCache => ELASTICACHE,
+        ResourceKind::Asg => ASG,
     }
 }
 
@@ -489,6 +604,13 @@ pub fn dimensions(resource: &Resource, environment: &str) -> Vec<(String, String
         }
         Some(Target::Alb { name, id }) => vec![d("LoadBalancer", &format!("app/{name}/{id}"))],
         Some(Target::Sns { topic }) => vec![d("TopicName", topic)],
+        Some(Target::Nlb { name, id }) => vec![d("LoadBalancer", &format!("net/{name}/{id}"))],
+        Some(Target::TargetGroup { name, id }) => {
+            vec![d("TargetGroup", &format!("targetgroup/{name}/{id}"))]
+        }
+        Some(Target::Kinesis { stream }) => vec![d("StreamName", stream)],
+        Some(Target::ElastiCache { cluster }) => vec![d("CacheClusterId", cluster)],
+        Some(Target::Asg { group }) => vec![d("AutoScalingGroupName", group)],
         None => Vec::new(),
     }
 }
@@ -503,6 +625,8 @@ pub fn query_dimensions(
 ) -> Result<Vec<(String, String)>, String> {
     let mut d = if resource.kind == Some(ResourceKind::Ecs) && spec.namespace == ALB_NS {
         target_group_dimensions(resource)?
+    } else if resource.kind == Some(ResourceKind::TargetGroup) {
+        group_dimensions(resource, spec)?
     } else {
         dimensions(resource, environment)
     };
@@ -512,6 +636,69 @@ pub fn query_dimensions(
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     Ok(d)
+}
+
+/// The namespace `spec` is read from for `resource`: a target group behind a Network Load
+/// Balancer publishes in `AWS/NetworkELB`.
+pub fn query_namespace(resource: &Resource, spec: &MetricSpec) -> &'static str {
+    if resource.kind == Some(ResourceKind::TargetGroup)
+        && spec.namespace == ALB_NS
+        && behind_nlb(resource)
+    {
+        NLB_NS
+    } else {
+        spec.namespace
+    }
+}
+
+fn behind_nlb(resource: &Resource) -> bool {
+    resource
+        .load_balancer_arn
+        .as_deref()
+        .is_some_and(|a| a.contains(":loadbalancer/net/"))
+}
+
+/// A target group's own dimensions: (TargetGroup, LoadBalancer); its load balancer comes
+/// from `load_balancer_arn` on the entry, since a group's ARN does not name it.
+fn group_dimensions(
+    resource: &Resource,
+    spec: &MetricSpec,
+) -> Result<Vec<(String, String)>, String> {
+    let Some(Target::TargetGroup { name, id }) = resource.parsed_arn.as_ref().map(|a| &a.target)
+    else {
+        return Err(format!("{} is not a target group ARN", resource.arn));
+    };
+    let Some(lb) = resource.load_balancer_arn.as_deref() else {
+        return Err(
+            "CloudWatch publishes a target group's metrics with its load balancer: set \
+load_balancer_arn on the registry entry (registry import fills it)"
+                .into(),
+        );
+    };
+    let lb_dim = lb
+        .splitn(6, ':')
+        .nth(5)
+        .and_then(|r| r.strip_prefix("loadbalancer/"))
+        .filter(|r| {
+            let p: Vec<&str> = r.split('/').collect();
+            p.len() == 3 && matches!(p[0], "app" | "net") && p.iter().all(|s| !s.is_empty())
+        })
+        .ok_or_else(|| {
+            format!(
+                "load_balancer_arn {lb} is not a load balancer ARN (…:loadbalancer/app|net/NAME/ID)"
+            )
+        })?;
+    if behind_nlb(resource) && !TG_BOTH.contains(&spec.name) {
+        return Err(format!(
+            "a target group of a Network Load Balancer has no {} (TCP passes through; only \
+its healthy and unhealthy host counts are published)",
+            spec.name
+        ));
+    }
+    Ok(vec![
+        ("TargetGroup".into(), format!("targetgroup/{name}/{id}")),
+        ("LoadBalancer".into(), lb_dim.to_string()),
+    ])
 }
 
 fn target_group_dimensions(resource: &Resource) -> Result<Vec<(String, String)>, String> {
@@ -597,6 +784,14 @@ pub fn classify_state(kind: ResourceKind, state: &str) -> StateClass {
         // active_impaired (a zone cannot scale) and provisioning are DEGRADED.
         ResourceKind::Alb => s == "active",
         ResourceKind::Sns => s == "available",
+        ResourceKind::Nlb => s == "active",
+        // Judged from its targets' health (StatusObs::Capacity); the word is "active".
+        ResourceKind::TargetGroup | ResourceKind::Asg => s == "active",
+        // CREATING, UPDATING (resharding) are DEGRADED; DELETING is down.
+        ResourceKind::Kinesis => s == "active",
+        // creating, modifying, rebooting cache cluster nodes, snapshotting: DEGRADED;
+        // restore-failed and incompatible-network are down words.
+        ResourceKind::ElastiCache => s == "available" || s == "snapshotting",
     };
     if up {
         StateClass::Up
@@ -619,6 +814,75 @@ mod tests {
             keys.dedup();
             assert_eq!(keys.len(), specs.len(), "{kind} has duplicate keys");
         }
+    }
+
+    fn entry(kind: &str, arn: &str, extra: &str) -> Resource {
+        let text = format!(
+            r#"{{"deployments": [{{"id": "d", "environment": "test", "resources": [{{"id": "r", "type": "{kind}", "arn": "{arn}"{extra}}}]}}]}}"#
+        );
+        crate::registry::Registry::parse(std::path::Path::new("r.json"), &text)
+            .unwrap()
+            .environment_view("test")
+            .resources[0]
+            .clone()
+    }
+
+    #[test]
+    fn a_target_group_is_read_with_its_balancer_in_the_balancer_namespace() {
+        let tg = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2";
+        let spec = |key: &str| {
+            metrics(ResourceKind::TargetGroup)
+                .iter()
+                .find(|m| m.key == key)
+                .unwrap()
+        };
+        let behind_alb = entry(
+            "targetgroup",
+            tg,
+            r#", "load_balancer_arn": "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/front/50dc""#,
+        );
+        let d = query_dimensions(&behind_alb, spec("tg_requests"), "test").unwrap();
+        assert_eq!(
+            d,
+            vec![
+                (
+                    "TargetGroup".to_string(),
+                    "targetgroup/web/73e2".to_string()
+                ),
+                ("LoadBalancer".to_string(), "app/front/50dc".to_string())
+            ]
+        );
+        assert_eq!(
+            query_namespace(&behind_alb, spec("tg_requests")),
+            "AWS/ApplicationELB"
+        );
+        let behind_nlb = entry(
+            "targetgroup",
+            tg,
+            r#", "load_balancer_arn": "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/tcp/1f2e""#,
+        );
+        assert_eq!(
+            query_namespace(&behind_nlb, spec("healthy_hosts_min")),
+            "AWS/NetworkELB"
+        );
+        assert_eq!(
+            query_dimensions(&behind_nlb, spec("healthy_hosts_min"), "test").unwrap()[1].1,
+            "net/tcp/1f2e"
+        );
+        let why = query_dimensions(&behind_nlb, spec("tg_requests"), "test").unwrap_err();
+        assert!(why.contains("Network Load Balancer"), "{why}");
+        let alone = entry("targetgroup", tg, "");
+        let why = query_dimensions(&alone, spec("healthy_hosts_min"), "test").unwrap_err();
+        assert!(why.contains("load_balancer_arn"), "{why}");
+        let nlb = entry(
+            "nlb",
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/tcp/1f2e",
+            "",
+        );
+        assert_eq!(
+            dimensions(&nlb, "test"),
+            vec![("LoadBalancer".to_string(), "net/tcp/1f2e".to_string())]
+        );
     }
 
     #[test]

@@ -72,6 +72,14 @@ pub fn scale_value(kind: ResourceKind, label: &str, v: i64) -> Result<i32, OutOf
             ECS_MAX_TASKS,
             "ECS quota: 5,000 tasks per service",
         ),
+        // The group's own MinSize..MaxSize is checked once it is read.
+        ResourceKind::Asg => within(
+            format!("{label} (Auto Scaling desired capacity)"),
+            v,
+            0,
+            i64::from(i32::MAX),
+            "Auto Scaling DesiredCapacity is a 32-bit count",
+        ),
         _ => within(
             format!("{label} (Lambda reserved concurrency)"),
             v,

@@ -194,6 +194,9 @@ pub fn plan(
         (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Lambda) => {
             "lambda:PutFunctionConcurrency"
         }
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Asg) => {
+            "autoscaling:SetDesiredCapacity (HonorCooldown)"
+        }
         (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => {
             "ecs:UpdateService desiredCount"
         }
@@ -384,7 +387,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
     if id == ActionId::ScaleResources {
         let Some(v) = req.value else {
             return Err(Stop::Usage {
-                message: "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency)".into(),
+                message: "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency, Auto Scaling desired capacity)".into(),
                 hint: None,
             });
         };
@@ -473,6 +476,18 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         change.value = Some(
             limits::scale_value(kind, &format!("×1.5 of {current}"), up).map_err(out_of_range)?,
         );
+    }
+    // An Auto Scaling group: its own MinSize..MaxSize, which AWS enforces (read above).
+    if let (ActionState::Group(g), Some(v)) = (&before, change.value)
+        && !(g.min_size..=g.max_size).contains(&v)
+    {
+        return Err(out_of_range(OutOfRange {
+            what: format!("desired capacity of {}", resource.id),
+            value: i64::from(v),
+            min: i64::from(g.min_size),
+            max: i64::from(g.max_size),
+            source: "the group's MinSize and MaxSize (change them in its template first)",
+        }));
     }
     // Lambda: the account's own limit, which only AWS knows (a read, before any change).
     if kind == ResourceKind::Lambda

@@ -32,6 +32,16 @@ pub struct ServiceState {
     pub task_definition: Option<String>,
 }
 
+/// An EC2 Auto Scaling group, as the scaling actions read it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GroupState {
+    pub desired_capacity: i32,
+    pub min_size: i32,
+    pub max_size: i32,
+    /// Instances InService and Healthy.
+    pub in_service: i32,
+}
+
 /// The state an action reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -42,6 +52,8 @@ pub enum ActionState {
     Concurrency { reserved_concurrency: Option<i32> },
     /// scale_resources / increase_capacity / restart_ecs_service on a service.
     Service(ServiceState),
+    /// scale_resources / increase_capacity on an Auto Scaling group.
+    Group(GroupState),
     /// modify_autoscaling: the service's scalable target (None: not registered).
     Scaling { min: Option<i32>, max: Option<i32> },
     /// invalidate_cloudfront, before.
@@ -110,6 +122,9 @@ impl ActionState {
                 "desired_count": s.desired_count, "primary_deployment": s.primary_deployment,
                 "task_definition": s.task_definition,
             }),
+            ActionState::Group(g) => json!({
+                "desired_capacity": g.desired_capacity, "min_size": g.min_size, "max_size": g.max_size,
+            }),
             ActionState::Scaling { min, max } => json!({"min": min, "max": max}),
             ActionState::Distribution { enabled, .. } => json!({"enabled": enabled}),
             ActionState::Invalidation {
@@ -134,6 +149,7 @@ impl ActionState {
                 reserved_concurrency,
             } => reserved_concurrency.map(i64::from),
             ActionState::Service(s) => Some(i64::from(s.desired_count)),
+            ActionState::Group(g) => Some(i64::from(g.desired_capacity)),
             _ => None,
         }
     }
@@ -164,6 +180,14 @@ impl ActionState {
                 "desired count {} → {}",
                 s.desired_count,
                 change.value.unwrap_or_default()
+            ),
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, S::Group(g)) => format!(
+                "desired capacity {} → {} (group size {}..{}, {} in service)",
+                g.desired_capacity,
+                change.value.unwrap_or_default(),
+                g.min_size,
+                g.max_size,
+                g.in_service
             ),
             (ActionId::RestartEcsService, S::Service(s)) => format!(
                 "force a new deployment of {name} (now {})",
@@ -228,6 +252,15 @@ pub fn verdict(
         (ActionId::ScaleResources | ActionId::IncreaseCapacity, S::Service(s)) => Verdict::new(
             change.value == Some(s.desired_count),
             format!("desired count {}", s.desired_count),
+        ),
+        // The desired capacity is what the action sets; instances follow on their own time
+        // (launch, health checks) and health judges them.
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, S::Group(g)) => Verdict::new(
+            change.value == Some(g.desired_capacity),
+            format!(
+                "desired capacity {}, {} in service",
+                g.desired_capacity, g.in_service
+            ),
         ),
         (ActionId::RestartEcsService, S::Service(s)) => {
             let (was_primary, was_count) = match before {
@@ -305,6 +338,43 @@ mod tests {
             state: state.map(str::to_string),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn a_group_is_scaled_when_its_desired_capacity_reads_back() {
+        let g = |desired: i32| {
+            ActionState::Group(GroupState {
+                desired_capacity: desired,
+                min_size: 1,
+                max_size: 4,
+                in_service: 2,
+            })
+        };
+        let change = Change {
+            value: Some(3),
+            ..Default::default()
+        };
+        let v = |after: &ActionState| {
+            verdict(
+                ActionId::ScaleResources,
+                ResourceKind::Asg,
+                &g(2),
+                after,
+                &change,
+            )
+        };
+        assert!(v(&g(3)).ok);
+        assert!(!v(&g(2)).ok);
+        assert_eq!(g(2).scaled_value(), Some(2));
+        assert_eq!(
+            g(2).describe_change(ActionId::ScaleResources, "w", &change),
+            "desired capacity 2 → 3 (group size 1..4, 2 in service)"
+        );
+        // In service is not guarded: instances come and go on their own.
+        assert_eq!(
+            g(2).guarded(),
+            json!({"desired_capacity": 2, "min_size": 1, "max_size": 4})
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn query(t: &Target, env: &str, m: &MetricSpec, stat: &str) -> MetricQuery {
     // addressable, so the dimensions are there.
     let dimensions = spec::query_dimensions(&t.resource, m, env).unwrap_or_default();
     MetricQuery {
-        namespace: m.namespace.into(),
+        namespace: spec::query_namespace(&t.resource, m).into(),
         name: m.name.into(),
         dimensions,
         stat: stat.into(),
@@ -145,6 +145,19 @@ pub fn objectives(t: &Target, th: &Thresholds, env: &str) -> Vec<Result<Objectiv
         let addressable = kinds::addressable(t.kind, &t.resource, report_key, env);
         out.push(match (spec_of(t, report_key), addressable) {
             (Some(_), Err(reason)) => Err(Unmeasurable { name, reason }),
+            // A Kinesis iterator age is a maximum over time, not a latency per request:
+            // health judges it, but it has no requests to spend a budget on.
+            (Some(m), Ok(())) if !matches!(m.stat, spec::Stat::Percentile(_)) => {
+                Err(Unmeasurable {
+                    name,
+                    reason: format!(
+                        "{slo_key} is judged on the {} {} of the window, not per request: no \
+error budget (health checks it)",
+                        m.name,
+                        m.stat.api_name()
+                    ),
+                })
+            }
             // The rank is asked in the metric's own unit (an ALB's seconds).
             (Some(m), Ok(())) if threshold > 0.0 => Ok(Objective {
                 name,
@@ -256,6 +269,32 @@ mod tests {
         assert_eq!(l.queries[0].stat, "PR(:200)");
         assert_eq!(l.queries[1].stat, "SampleCount");
         assert_eq!(l.target_percent, 95.0);
+    }
+
+    #[test]
+    fn a_stream_has_a_throttling_budget_but_its_iterator_age_none() {
+        let t = target(
+            "kinesis",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/clicks",
+        );
+        let o = objectives(
+            &t,
+            &th(&[("availability_percent", 99.0), ("iterator_age_ms", 60000.0)]),
+            "test",
+        );
+        let a = o[0].as_ref().unwrap();
+        let names: Vec<&str> = a.queries.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "WriteProvisionedThroughputExceeded",
+                "IncomingRecords",
+                "WriteProvisionedThroughputExceeded"
+            ]
+        );
+        assert_eq!(a.first, 1);
+        let e = o[1].as_ref().unwrap_err();
+        assert!(e.reason.contains("not per request"), "{}", e.reason);
     }
 
     #[test]
