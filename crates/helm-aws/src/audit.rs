@@ -554,6 +554,16 @@ impl helm_core::ports::SecurityFacts for AwsClients {
     ) -> Result<Vec<helm_core::auditor::security::PolicyFacts>, helm_core::ports::Failure> {
         Ok(AwsClients::customer_policies(self).await?)
     }
+    async fn kind_security(
+        &self,
+        kind: helm_core::resource::ResourceKind,
+        region: &str,
+        id: &str,
+        name: &str,
+        arn: &str,
+    ) -> Result<helm_core::auditor::security::KindFacts, helm_core::ports::Failure> {
+        Ok(AwsClients::kind_security(self, kind, region, id, name, arn).await?)
+    }
     async fn security_hub_findings(
         &self,
         region: &str,
@@ -606,6 +616,205 @@ impl helm_core::ports::ComplianceFacts for AwsClients {
         region: &str,
     ) -> Result<Vec<RuleCompliance>, helm_core::ports::Failure> {
         Ok(AwsClients::config_rule_compliance(self, region).await?)
+    }
+}
+
+impl AwsClients {
+    /// The security settings of one resource of a kind with checks of its own
+    /// (`security::kind_checks`): one or two reads per resource.
+    pub async fn kind_security(
+        &self,
+        kind: helm_core::resource::ResourceKind,
+        region: &str,
+        id: &str,
+        name: &str,
+        arn: &str,
+    ) -> Result<helm_core::auditor::security::KindFacts, AwsError> {
+        use helm_core::auditor::security::KindFacts;
+        use helm_core::resource::ResourceKind as K;
+        let id = id.to_string();
+        let unsupported = || {
+            AwsError::local(
+                "helm-cloud",
+                Some(&id),
+                crate::AwsErrorKind::Service,
+                format!("no security checks for a {kind}"),
+            )
+        };
+        match kind {
+            K::Kinesis => {
+                let out = self
+                    .kinesis(region)
+                    .describe_stream_summary()
+                    .stream_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("kinesis:DescribeStreamSummary", Some(name), e)
+                    })?;
+                let encrypted = out
+                    .stream_description_summary()
+                    .and_then(|s| s.encryption_type())
+                    .is_some_and(|t| t.as_str() == "KMS");
+                Ok(KindFacts::Stream { id, encrypted })
+            }
+            K::ElastiCache => {
+                let out = self
+                    .elasticache(region)
+                    .describe_cache_clusters()
+                    .cache_cluster_id(name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("elasticache:DescribeCacheClusters", Some(name), e)
+                    })?;
+                let c = out.cache_clusters().first().ok_or_else(|| {
+                    AwsError::local(
+                        "elasticache:DescribeCacheClusters",
+                        Some(name),
+                        crate::AwsErrorKind::NotFound,
+                        "cache cluster not found",
+                    )
+                })?;
+                Ok(KindFacts::Cache {
+                    id,
+                    engine: c.engine().unwrap_or("unknown").to_string(),
+                    at_rest: c.at_rest_encryption_enabled().unwrap_or(false),
+                    in_transit: c.transit_encryption_enabled().unwrap_or(false),
+                })
+            }
+            K::Sns => {
+                let out = self
+                    .sns(region)
+                    .get_topic_attributes()
+                    .topic_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("sns:GetTopicAttributes", Some(name), e))?;
+                let kms = out
+                    .attributes()
+                    .and_then(|a| a.get("KmsMasterKeyId"))
+                    .is_some_and(|k| !k.is_empty());
+                Ok(KindFacts::Topic { id, kms })
+            }
+            K::Alb => {
+                let mut plain = Vec::new();
+                let mut pages = self
+                    .elbv2(region)
+                    .describe_listeners()
+                    .load_balancer_arn(arn)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        AwsError::from_sdk("elasticloadbalancing:DescribeListeners", Some(name), e)
+                    })?;
+                    for l in page.listeners() {
+                        let http = l.protocol().is_some_and(|p| p.as_str() == "HTTP");
+                        let redirects = l.default_actions().iter().any(|a| {
+                            a.redirect_config()
+                                .and_then(|r| r.protocol())
+                                .is_some_and(|p| p.eq_ignore_ascii_case("HTTPS"))
+                        });
+                        if http && !redirects {
+                            plain.push(l.port().unwrap_or(0));
+                        }
+                    }
+                }
+                plain.sort_unstable();
+                Ok(KindFacts::Balancer {
+                    id,
+                    plain_http_ports: plain,
+                })
+            }
+            K::Asg => {
+                let imdsv2_required = self.group_requires_imdsv2(region, name).await?;
+                Ok(KindFacts::Group {
+                    id,
+                    imdsv2_required,
+                })
+            }
+            _ => Err(unsupported()),
+        }
+    }
+
+    /// Whether the instances an Auto Scaling group launches require IMDSv2: its launch
+    /// template version (direct or in a mixed-instances policy) or its launch configuration.
+    async fn group_requires_imdsv2(&self, region: &str, name: &str) -> Result<bool, AwsError> {
+        let out = self
+            .ec2_autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", Some(name), e)
+            })?;
+        let g = out.auto_scaling_groups().first().ok_or_else(|| {
+            AwsError::local(
+                "autoscaling:DescribeAutoScalingGroups",
+                Some(name),
+                crate::AwsErrorKind::NotFound,
+                "Auto Scaling group not found",
+            )
+        })?;
+        let template = g.launch_template().cloned().or_else(|| {
+            g.mixed_instances_policy()
+                .and_then(|m| m.launch_template())
+                .and_then(|t| t.launch_template_specification())
+                .cloned()
+        });
+        if let Some(t) = template {
+            let version = t.version().unwrap_or("$Default").to_string();
+            let out = self
+                .ec2(region)
+                .describe_launch_template_versions()
+                .set_launch_template_id(t.launch_template_id().map(str::to_string))
+                .set_launch_template_name(
+                    t.launch_template_id()
+                        .is_none()
+                        .then(|| t.launch_template_name().map(str::to_string))
+                        .flatten(),
+                )
+                .versions(version)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk("ec2:DescribeLaunchTemplateVersions", Some(name), e)
+                })?;
+            let tokens = out
+                .launch_template_versions()
+                .first()
+                .and_then(|v| v.launch_template_data())
+                .and_then(|d| d.metadata_options())
+                .and_then(|m| m.http_tokens())
+                .map(|t| t.as_str().to_string());
+            return Ok(tokens.as_deref() == Some("required"));
+        }
+        if let Some(lc) = g.launch_configuration_name() {
+            let out = self
+                .ec2_autoscaling(region)
+                .describe_launch_configurations()
+                .launch_configuration_names(lc)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk("autoscaling:DescribeLaunchConfigurations", Some(lc), e)
+                })?;
+            let tokens = out
+                .launch_configurations()
+                .first()
+                .and_then(|c| c.metadata_options())
+                .and_then(|m| m.http_tokens())
+                .map(|t| t.as_str().to_string());
+            return Ok(tokens.as_deref() == Some("required"));
+        }
+        Err(AwsError::local(
+            "autoscaling:DescribeAutoScalingGroups",
+            Some(name),
+            crate::AwsErrorKind::Service,
+            "the group names no launch template or configuration",
+        ))
     }
 }
 

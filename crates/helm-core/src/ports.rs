@@ -215,6 +215,15 @@ pub trait SecurityFacts {
     fn customer_policies(
         &self,
     ) -> impl Future<Output = Result<Vec<crate::auditor::security::PolicyFacts>, Failure>>;
+    /// The security settings of one resource of a kind `security::kind_checks` lists.
+    fn kind_security(
+        &self,
+        kind: crate::resource::ResourceKind,
+        region: &str,
+        id: &str,
+        name: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<crate::auditor::security::KindFacts, Failure>>;
     fn security_hub_findings(
         &self,
         region: &str,

@@ -388,3 +388,113 @@ fn a_suppressed_finding_is_listed_not_counted_until_it_expires() {
     assert_eq!(v.code, 65, "config validate checks it too: {v:?}");
     assert!(v.stdout.contains("audit-suppressions.toml"), "{}", v.stdout);
 }
+
+#[test]
+fn the_checks_of_streams_caches_topics_balancers_and_groups_fail_one_and_pass_another() {
+    let emu = Emulator::shared();
+    let p = unique_name("sk");
+    let arns = emu.run_python(
+        r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+out = {}
+kin = boto3.client('kinesis', **kw)
+for n in ['plain', 'kms']:
+    kin.create_stream(StreamName=f'{p}-{n}', ShardCount=1)
+    out['stream-' + n] = kin.describe_stream_summary(StreamName=f'{p}-{n}')['StreamDescriptionSummary']['StreamARN']
+kin.start_stream_encryption(StreamName=f'{p}-kms', EncryptionType='KMS', KeyId='alias/aws/kinesis')
+ec = boto3.client('elasticache', **kw)
+out['cache-redis'] = ec.create_cache_cluster(CacheClusterId=f'{p}-redis', Engine='redis', CacheNodeType='cache.t3.micro', NumCacheNodes=1)['CacheCluster']['ARN']
+# Memcached has no at-rest encryption to ask for; in transit it has.
+out['cache-memcached'] = ec.create_cache_cluster(CacheClusterId=f'{p}-mc', Engine='memcached', CacheNodeType='cache.t3.micro', NumCacheNodes=1, TransitEncryptionEnabled=True)['CacheCluster']['ARN']
+sns = boto3.client('sns', **kw)
+out['topic-plain'] = sns.create_topic(Name=f'{p}-plain')['TopicArn']
+out['topic-kms'] = sns.create_topic(Name=f'{p}-kms', Attributes={'KmsMasterKeyId': 'alias/aws/sns'})['TopicArn']
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.7.0.0/16')['Vpc']['VpcId']
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.7.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId']
+           for i, az in enumerate(['us-east-1a', 'us-east-1b'])]
+elb = boto3.client('elbv2', **kw)
+tg = elb.create_target_group(Name=f'{p}-tg', Protocol='HTTP', Port=80, VpcId=vpc)['TargetGroups'][0]['TargetGroupArn']
+for n, action in [('http', {'Type': 'forward', 'TargetGroupArn': tg}),
+                  ('redirect', {'Type': 'redirect', 'RedirectConfig': {'Protocol': 'HTTPS', 'Port': '443', 'StatusCode': 'HTTP_301'}})]:
+    lb = elb.create_load_balancer(Name=f'{p}-{n}', Subnets=subnets, Type='application')['LoadBalancers'][0]['LoadBalancerArn']
+    elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[action])
+    out['lb-' + n] = lb
+asg = boto3.client('autoscaling', **kw)
+for n, tokens in [('v1', 'optional'), ('v2', 'required')]:
+    ec2.create_launch_template(LaunchTemplateName=f'{p}-{n}', LaunchTemplateData={
+        'ImageId': 'ami-0abcdef1234567890', 'MetadataOptions': {'HttpTokens': tokens}})
+    asg.create_auto_scaling_group(AutoScalingGroupName=f'{p}-{n}', LaunchTemplate={'LaunchTemplateName': f'{p}-{n}'},
+                                  MinSize=0, MaxSize=1, DesiredCapacity=0, VPCZoneIdentifier=subnets[0])
+    out['asg-' + n] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-{n}'])['AutoScalingGroups'][0]['AutoScalingGroupARN']
+print(json.dumps(out))
+"#,
+        &[&p],
+    );
+    let dir = emulated_project();
+    let entries: Vec<Value> = arns
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, arn)| {
+            let kind = match id.split('-').next().unwrap() {
+                "stream" => "kinesis",
+                "cache" => "elasticache",
+                "topic" => "sns",
+                "lb" => "alb",
+                _ => "asg",
+            };
+            json!({"id": id, "type": kind, "arn": arn})
+        })
+        .collect();
+    register(dir.path(), &p, Value::Array(entries));
+    let r = helm_emu(
+        dir.path(),
+        &["audit", "--type", "security", "--format", "json"],
+    );
+    let report = r.json();
+    let found: Vec<(String, String, String)> = all_findings(&report)
+        .into_iter()
+        .filter(|(c, ..)| !c.starts_with("sg.") && !c.starts_with("iam."))
+        .collect();
+    let mut want = vec![
+        ("alb.http_listener", "lb-http", "medium"),
+        ("asg.imdsv1", "asg-v1", "medium"),
+        ("elasticache.unencrypted_at_rest", "cache-redis", "medium"),
+        (
+            "elasticache.unencrypted_in_transit",
+            "cache-redis",
+            "medium",
+        ),
+        ("kinesis.unencrypted", "stream-plain", "medium"),
+        ("sns.unencrypted", "topic-plain", "low"),
+    ];
+    want.sort();
+    let mut got: Vec<(&str, &str, &str)> = found
+        .iter()
+        .map(|(c, r, s)| (c.as_str(), r.as_str(), s.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "{r:?}");
+    // Each resource was read: every check evaluated, nothing of theirs "not evaluated".
+    let not_evaluated = report["summary"]["not_evaluated"]
+        .as_array()
+        .expect("the summary lists what was not evaluated");
+    for id in ["stream", "cache", "topic", "lb-", "asg"] {
+        assert!(
+            !not_evaluated
+                .iter()
+                .any(|l| l.as_str().unwrap().contains(id)),
+            "{not_evaluated:?}"
+        );
+    }
+    let evaluated = report["checks_evaluated"].as_array().unwrap();
+    for (check, ..) in &want {
+        assert!(
+            evaluated.iter().any(|c| c == check),
+            "{check}: {evaluated:?}"
+        );
+    }
+}

@@ -759,3 +759,81 @@ fn drift_reads_the_imported_state_again_and_a_missing_state_is_not_checked() {
         r.stdout
     );
 }
+
+/// A stack's Auto Scaling group is imported under its real ARN (its physical id is only a
+/// name; the ARN's UUID is read back with DescribeAutoScalingGroups) and a stream under the
+/// ARN built from its name; both are then judged by `health`. (ElastiCache clusters in a
+/// stack are covered by the unit tests: the emulator's CloudFormation cannot create them.)
+#[test]
+fn a_stacks_instance_group_and_stream_are_imported_under_their_real_arns() {
+    let emu = helm_testsupport::Emulator::shared();
+    let p = helm_testsupport::unique_name("stk");
+    emu.run_python(
+        r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.6.0.0/16')['Vpc']['VpcId']
+subnet = ec2.create_subnet(VpcId=vpc, CidrBlock='10.6.0.0/24', AvailabilityZone='us-east-1a')['Subnet']['SubnetId']
+tpl = {"Resources": {
+  "Tpl": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateName": f"{p}-workers",
+          "LaunchTemplateData": {"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.micro"}}},
+  "Workers": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {"AutoScalingGroupName": f"{p}-workers",
+          "MinSize": "1", "MaxSize": "3", "DesiredCapacity": "1", "VPCZoneIdentifier": [subnet],
+          "LaunchTemplate": {"LaunchTemplateId": {"Ref": "Tpl"}, "Version": {"Fn::GetAtt": ["Tpl", "LatestVersionNumber"]}}}},
+  "Clicks": {"Type": "AWS::Kinesis::Stream", "Properties": {"Name": f"{p}-clicks", "ShardCount": 1}}}}
+boto3.client('cloudformation', **kw).create_stack(StackName=p, TemplateBody=json.dumps(tpl))
+"#,
+        &[&p],
+    );
+    let want = emu.run_python(
+        r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+a = boto3.client('autoscaling', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+print(json.dumps(a.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-workers'])['AutoScalingGroups'][0]['AutoScalingGroupARN']))
+"#,
+        &[&p],
+    );
+    let dir = emulated_project();
+    let root = dir.path();
+    let r = run(helm_against(emu, root).args([
+        "registry",
+        "import",
+        "--cloudformation",
+        &p,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    let reg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(REGISTRY)).unwrap()).unwrap();
+    let entry = |id: &str| {
+        reg["deployments"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id}: {reg:#}"))
+            .clone()
+    };
+    assert_eq!(entry("Workers")["type"], "asg");
+    assert_eq!(entry("Workers")["arn"], want);
+    assert_eq!(entry("Clicks")["type"], "kinesis");
+    assert_eq!(
+        entry("Clicks")["arn"],
+        format!("arn:aws:kinesis:us-east-1:123456789012:stream/{p}-clicks")
+    );
+    let h = run(helm_against(emu, root).args(["health", "--format", "json"]));
+    let report = h.json();
+    for id in ["Workers", "Clicks"] {
+        let res = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        assert_eq!(res["status"], "HEALTHY", "{res:#}");
+    }
+}

@@ -486,6 +486,7 @@ async fn run_kind<W: CostFacts + ComplianceFacts + AccountFacts + Observer>(
                     name: r.name.clone(),
                     kind: r.kind,
                     region: (req.region_of)(r.region.as_deref()),
+                    arn: r.arn.clone(),
                 })
                 .collect();
             let mut part = run::security(world, &scoped, regions).await;
@@ -623,6 +624,16 @@ mod tests {
         }
         async fn customer_policies(&self) -> Result<Vec<PolicyFacts>, Failure> {
             self.fail("iam:ListPolicies")
+        }
+        async fn kind_security(
+            &self,
+            _k: crate::resource::ResourceKind,
+            _r: &str,
+            _i: &str,
+            _n: &str,
+            _a: &str,
+        ) -> Result<crate::auditor::security::KindFacts, Failure> {
+            self.fail("kinesis:DescribeStreamSummary")
         }
         async fn security_hub_findings(&self, _r: &str) -> Result<Vec<HubFinding>, Failure> {
             self.fail("securityhub:GetFindings")

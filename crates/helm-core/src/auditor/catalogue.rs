@@ -27,6 +27,84 @@ pub struct CheckDef {
 /// Checks whose ids are made at run time (Security Hub's own findings) are not listed.
 pub const CATALOGUE: &[CheckDef] = &[
     CheckDef {
+        id: "kinesis.unencrypted",
+        title: "Kinesis stream not encrypted at rest",
+        severity: Severity::Medium,
+        reads: &["kinesis stream"],
+        permissions: &["kinesis:DescribeStreamSummary"],
+        cis: &[],
+        fsbp: &["Kinesis.1"],
+        cli: "aws kinesis start-stream-encryption --stream-name S --encryption-type KMS --key-id alias/aws/kinesis",
+        terraform: "aws_kinesis_stream { encryption_type = \"KMS\", kms_key_id = \"alias/aws/kinesis\" }",
+        console: "Kinesis > Data streams > the stream > Configuration > Encryption > Edit: enable server-side encryption",
+    },
+    CheckDef {
+        id: "elasticache.unencrypted_at_rest",
+        title: "Cache not encrypted at rest",
+        severity: Severity::Medium,
+        reads: &["elasticache cluster"],
+        permissions: &["elasticache:DescribeCacheClusters"],
+        cis: &[],
+        fsbp: &["ElastiCache.4"],
+        cli: "aws elasticache create-replication-group --replication-group-id NEW --at-rest-encryption-enabled --snapshot-name BACKUP ...",
+        terraform: "aws_elasticache_replication_group { at_rest_encryption_enabled = true } (forces a new group: restore from a backup)",
+        console: "ElastiCache > Backups > the backup > Restore: Encryption at rest on",
+    },
+    CheckDef {
+        id: "elasticache.unencrypted_in_transit",
+        title: "Cache traffic not encrypted in transit",
+        severity: Severity::Medium,
+        reads: &["elasticache cluster"],
+        permissions: &["elasticache:DescribeCacheClusters"],
+        cis: &[],
+        fsbp: &["ElastiCache.5"],
+        cli: "aws elasticache modify-replication-group --replication-group-id G --transit-encryption-enabled --transit-encryption-mode preferred --apply-immediately",
+        terraform: "aws_elasticache_replication_group { transit_encryption_enabled = true }",
+        console: "ElastiCache > the cluster > Modify > Security: Encryption in transit on (mode preferred, then required)",
+    },
+    CheckDef {
+        id: "sns.unencrypted",
+        title: "SNS topic not encrypted at rest",
+        severity: Severity::Low,
+        reads: &["sns topic"],
+        permissions: &["sns:GetTopicAttributes"],
+        cis: &[],
+        fsbp: &["SNS.1"],
+        cli: "aws sns set-topic-attributes --topic-arn T --attribute-name KmsMasterKeyId --attribute-value alias/aws/sns",
+        terraform: "aws_sns_topic { kms_master_key_id = \"alias/aws/sns\" }",
+        console: "SNS > Topics > the topic > Edit > Encryption: enable",
+    },
+    CheckDef {
+        id: "alb.http_listener",
+        title: "Load balancer serves plain HTTP",
+        severity: Severity::Medium,
+        reads: &["application load balancer"],
+        permissions: &["elasticloadbalancing:DescribeListeners"],
+        cis: &[],
+        fsbp: &["ELB.1"],
+        cli: "aws elbv2 modify-listener --listener-arn L --default-actions 'Type=redirect,RedirectConfig={Protocol=HTTPS,Port=443,StatusCode=HTTP_301}'",
+        terraform: "aws_lb_listener (port 80) { default_action { type = \"redirect\" redirect { protocol = \"HTTPS\", port = \"443\", status_code = \"HTTP_301\" } } }",
+        console: "EC2 > Load Balancers > the balancer > Listeners > HTTP:80 > Edit: Redirect to HTTPS 443",
+    },
+    CheckDef {
+        id: "asg.imdsv1",
+        title: "Instances allow IMDSv1",
+        severity: Severity::Medium,
+        reads: &["auto scaling group", "launch template"],
+        permissions: &[
+            "autoscaling:DescribeAutoScalingGroups",
+            "autoscaling:DescribeLaunchConfigurations",
+            "ec2:DescribeLaunchTemplateVersions",
+        ],
+        // Not CIS 5.6 nor EC2.8 / EC2.170: those judge every instance and launch template of
+        // the account, and this reads only the registry's groups.
+        cis: &[],
+        fsbp: &["AutoScaling.3"],
+        cli: "aws ec2 create-launch-template-version --launch-template-id LT --source-version '$Default' --launch-template-data '{\"MetadataOptions\":{\"HttpTokens\":\"required\"}}' && aws autoscaling start-instance-refresh --auto-scaling-group-name G",
+        terraform: "aws_launch_template { metadata_options { http_tokens = \"required\" } }",
+        console: "EC2 > Launch templates > the template > Modify (new version): Metadata version V2 only; then Auto Scaling > the group > Instance refresh",
+    },
+    CheckDef {
         id: "sg.open_admin_port",
         title: "Remote administration open to the world",
         severity: Severity::Critical,
@@ -704,6 +782,32 @@ mod tests {
             public: true,
             encrypted: false,
         }));
+        for f in [
+            sec::KindFacts::Stream {
+                id: "s".into(),
+                encrypted: false,
+            },
+            sec::KindFacts::Cache {
+                id: "c".into(),
+                engine: "redis".into(),
+                at_rest: false,
+                in_transit: false,
+            },
+            sec::KindFacts::Topic {
+                id: "t".into(),
+                kms: false,
+            },
+            sec::KindFacts::Balancer {
+                id: "b".into(),
+                plain_http_ports: vec![80],
+            },
+            sec::KindFacts::Group {
+                id: "g".into(),
+                imdsv2_required: false,
+            },
+        ] {
+            emitted.extend(sec::kind_findings(&f));
+        }
         emitted.extend(sec::lambda_findings(&sec::LambdaFacts {
             id: "f".into(),
             url_auth: Some("NONE".into()),

@@ -290,6 +290,36 @@ pub const CIS_3_0: &[ControlDef] = &[
 /// reads are not listed, rather than listed as not evaluated).
 pub const FSBP: &[ControlDef] = &[
     (
+        "AutoScaling.3",
+        "Auto Scaling group launch configurations should configure EC2 instances to require Instance Metadata Service Version 2 (IMDSv2)",
+        false,
+    ),
+    (
+        "ELB.1",
+        "Application Load Balancer should be configured to redirect all HTTP requests to HTTPS",
+        false,
+    ),
+    (
+        "ElastiCache.4",
+        "ElastiCache replication groups should be encrypted at rest",
+        false,
+    ),
+    (
+        "ElastiCache.5",
+        "ElastiCache replication groups should be encrypted in transit",
+        false,
+    ),
+    (
+        "Kinesis.1",
+        "Kinesis streams should be encrypted at rest",
+        false,
+    ),
+    (
+        "SNS.1",
+        "SNS topics should be encrypted at-rest using AWS KMS",
+        false,
+    ),
+    (
         "CloudTrail.1",
         "CloudTrail should be enabled and configured with at least one multi-Region trail that includes read and write management events",
         false,

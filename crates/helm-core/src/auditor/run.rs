@@ -51,6 +51,7 @@ pub struct Scoped {
     pub name: String,
     pub kind: Option<ResourceKind>,
     pub region: String,
+    pub arn: String,
 }
 
 /// The security audit: security groups in `regions`, the registry's buckets, databases and
@@ -122,6 +123,20 @@ pub async fn security<F: SecurityFacts>(
                         findings.extend(sec::lambda_findings(&l))
                     }
                     Err(e) => part.missed(&format!("function {}", res.id), None, &e),
+                }
+            }
+            Some(kind) if !sec::kind_checks(kind).is_empty() => {
+                match facts
+                    .kind_security(kind, &res.region, &res.id, &res.name, &res.arn)
+                    .await
+                {
+                    Ok(f) => {
+                        for c in sec::kind_checks(kind) {
+                            part.evaluated.add(&res.id, c);
+                        }
+                        findings.extend(sec::kind_findings(&f))
+                    }
+                    Err(e) => part.missed(&format!("{kind} {}", res.id), None, &e),
                 }
             }
             _ => {}
@@ -858,6 +873,27 @@ mod tests {
         async fn customer_policies(&self) -> Result<Vec<sec::PolicyFacts>, Failure> {
             Ok(vec![])
         }
+        async fn kind_security(
+            &self,
+            kind: ResourceKind,
+            _r: &str,
+            id: &str,
+            _n: &str,
+            _a: &str,
+        ) -> Result<sec::KindFacts, Failure> {
+            match kind {
+                ResourceKind::Kinesis => Ok(sec::KindFacts::Stream {
+                    id: id.into(),
+                    encrypted: false,
+                }),
+                _ => Err(fail(
+                    "sns:GetTopicAttributes",
+                    Some("AuthorizationError"),
+                    FailureKind::PermissionDenied,
+                    "access denied",
+                )),
+            }
+        }
         async fn security_hub_findings(&self, _r: &str) -> Result<Vec<sec::HubFinding>, Failure> {
             Err(fail(
                 "securityhub:GetFindings",
@@ -874,6 +910,7 @@ mod tests {
             name: id.into(),
             kind: Some(kind),
             region: region.into(),
+            arn: format!("arn:aws:{kind}:{region}:1:{id}"),
         }
     }
 
@@ -910,6 +947,32 @@ mod tests {
         assert_eq!(
             part.failures,
             [FailureKind::Unavailable, FailureKind::PermissionDenied]
+        );
+    }
+
+    #[test]
+    fn a_kind_whose_settings_were_read_is_judged_and_one_refused_is_not_evaluated() {
+        let resources = [
+            scoped("clicks", ResourceKind::Kinesis, "us-east-1"),
+            scoped("alerts", ResourceKind::Sns, "us-east-1"),
+            // No security check: never asked.
+            scoped("q", ResourceKind::Sqs, "us-east-1"),
+        ];
+        let part = block_on(security(&Facts, &resources, &["us-east-1".to_string()]));
+        let f = part
+            .findings
+            .iter()
+            .find(|f| f.check == "kinesis.unencrypted")
+            .expect("the stream's finding");
+        assert_eq!(f.resource, "clicks");
+        assert!(part.evaluated.covers("clicks", "kinesis.unencrypted"));
+        assert!(!part.evaluated.covers("alerts", "sns.unencrypted"));
+        assert!(
+            part.not_evaluated
+                .iter()
+                .any(|l| l == "sns alerts: access denied"),
+            "{:?}",
+            part.not_evaluated
         );
     }
 

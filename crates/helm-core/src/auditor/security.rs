@@ -290,6 +290,150 @@ pub fn lambda_findings(l: &LambdaFacts) -> Vec<Finding> {
     out
 }
 
+/// The security settings of a resource of the kinds #20 added, as the adapter reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindFacts {
+    /// A Kinesis stream: EncryptionType KMS.
+    Stream { id: String, encrypted: bool },
+    /// An ElastiCache cluster. At-rest encryption is Redis/Valkey only (Memcached has none
+    /// to turn on), so it is not asked of a Memcached cluster.
+    Cache {
+        id: String,
+        engine: String,
+        at_rest: bool,
+        in_transit: bool,
+    },
+    /// An SNS topic: a KMS key (KmsMasterKeyId).
+    Topic { id: String, kms: bool },
+    /// An Application Load Balancer: the ports of its HTTP listeners whose default action
+    /// is not a redirect to HTTPS.
+    Balancer {
+        id: String,
+        plain_http_ports: Vec<i32>,
+    },
+    /// An Auto Scaling group: whether its launch template (or configuration) requires
+    /// IMDSv2 (HttpTokens `required`).
+    Group { id: String, imdsv2_required: bool },
+}
+
+/// The checks a kind's facts evaluate (a read that succeeded evaluates all of them).
+pub fn kind_checks(kind: crate::resource::ResourceKind) -> &'static [&'static str] {
+    use crate::resource::ResourceKind as K;
+    match kind {
+        K::Kinesis => &["kinesis.unencrypted"],
+        K::ElastiCache => &[
+            "elasticache.unencrypted_at_rest",
+            "elasticache.unencrypted_in_transit",
+        ],
+        K::Sns => &["sns.unencrypted"],
+        K::Alb => &["alb.http_listener"],
+        K::Asg => &["asg.imdsv1"],
+        _ => &[],
+    }
+}
+
+pub fn kind_findings(f: &KindFacts) -> Vec<Finding> {
+    let finding =
+        |check: &str, title: &str, id: &str, severity, detail: String, fix: &str| Finding {
+            check: check.into(),
+            title: title.into(),
+            resource: id.into(),
+            severity,
+            detail,
+            recommendation: fix.into(),
+            monthly_savings_usd: None,
+        };
+    let mut out = Vec::new();
+    match f {
+        KindFacts::Stream { id, encrypted } => {
+            if !encrypted {
+                out.push(finding(
+                    "kinesis.unencrypted",
+                    "Kinesis stream not encrypted at rest",
+                    id,
+                    Severity::Medium,
+                    "EncryptionType NONE".into(),
+                    "Start server-side encryption with a KMS key (in place, no downtime)",
+                ));
+            }
+        }
+        KindFacts::Cache {
+            id,
+            engine,
+            at_rest,
+            in_transit,
+        } => {
+            if !at_rest && !engine.eq_ignore_ascii_case("memcached") {
+                out.push(finding(
+                    "elasticache.unencrypted_at_rest",
+                    "Cache not encrypted at rest",
+                    id,
+                    Severity::Medium,
+                    format!("{engine}: AtRestEncryptionEnabled is false"),
+                    "Create an encrypted replication group from a backup (at-rest encryption cannot be turned on in place)",
+                ));
+            }
+            if !in_transit {
+                out.push(finding(
+                    "elasticache.unencrypted_in_transit",
+                    "Cache traffic not encrypted in transit",
+                    id,
+                    Severity::Medium,
+                    format!("{engine}: TransitEncryptionEnabled is false"),
+                    "Turn on in-transit encryption (TransitEncryptionMode preferred, then required) and connect with TLS",
+                ));
+            }
+        }
+        KindFacts::Topic { id, kms } => {
+            if !kms {
+                out.push(finding(
+                    "sns.unencrypted",
+                    "SNS topic not encrypted at rest",
+                    id,
+                    Severity::Low,
+                    "no KmsMasterKeyId".into(),
+                    "Set the topic's KmsMasterKeyId (alias/aws/sns or a customer key)",
+                ));
+            }
+        }
+        KindFacts::Balancer {
+            id,
+            plain_http_ports,
+        } => {
+            if !plain_http_ports.is_empty() {
+                let ports: Vec<String> = plain_http_ports.iter().map(i32::to_string).collect();
+                out.push(finding(
+                    "alb.http_listener",
+                    "Load balancer serves plain HTTP",
+                    id,
+                    Severity::Medium,
+                    format!(
+                        "HTTP listener on port {} forwards instead of redirecting to HTTPS",
+                        ports.join(", ")
+                    ),
+                    "Make each HTTP listener's default action a redirect to HTTPS (HTTP_301) and serve on an HTTPS listener",
+                ));
+            }
+        }
+        KindFacts::Group {
+            id,
+            imdsv2_required,
+        } => {
+            if !imdsv2_required {
+                out.push(finding(
+                    "asg.imdsv1",
+                    "Instances allow IMDSv1",
+                    id,
+                    Severity::Medium,
+                    "the launch template's HttpTokens is not required".into(),
+                    "Set MetadataOptions HttpTokens=required in a new launch template version and roll the group (instance refresh)",
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// A Security Hub finding, reduced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HubFinding {
