@@ -167,6 +167,28 @@ step audit --type security --scope account --regions us-east-1 --output sarif --
 step audit --type security --scope account --regions us-east-1 --since-last --env test
 "$helm" audit --type security --scope account --regions us-east-1 --since-last --env test | grep -A6 '^audit diff' || true
 
+# Adoption without faber-cloud: a CloudFormation stack deployed by hand becomes a
+# deployment (its Auto Scaling group's ARN and its target group's balancer read back), is
+# judged like the rest, and drift names what was deleted behind its back.
+"$py" "$repo/scripts/demo/stack.py" "$endpoint" >/dev/null
+step registry import --cloudformation shop --dry-run --env test
+"$helm" registry import --cloudformation shop --dry-run --env test || true
+
+step registry import --cloudformation shop --env test
+"$helm" registry import --cloudformation shop --env test || true
+
+for id in Workers Web Clicks; do
+  step health --service "$id" --env test
+  "$helm" health --service "$id" --env test || true
+done
+
+step remediate --action scale_resources --service Workers --value 2 --yes --env test "  (an Auto Scaling group: within its MinSize..MaxSize)"
+"$helm" remediate --action scale_resources --service Workers --value 2 --yes --env test || true
+
+"$py" "$repo/scripts/demo/stack.py" "$endpoint" --break
+step registry drift --env test "  (the stream was deleted behind CloudFormation's back; exit 1 = drift)"
+"$helm" registry drift --env test || echo "(exit code $?)"
+
 # Central Helm: the issues health opened, the board, a work item, plain language, the old form.
 step issues --env test
 "$helm" issues --env test

@@ -78,6 +78,7 @@ impl AwsClients {
                         logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
                         resource_type: r.resource_type().unwrap_or_default().to_string(),
                         physical_id: physical.to_string(),
+                        fields: Default::default(),
                     });
                 }
             }
@@ -115,11 +116,113 @@ impl AwsClients {
                 }
             }
         }
+        self.balancer_fields(region, name, &mut resources).await?;
         Ok(Some(Stack {
             name: name.to_string(),
             arn,
             resources,
         }))
+    }
+
+    /// Where a stack's ECS services and target groups publish their request metrics: a
+    /// service's target group (DescribeServices, 10 a call per cluster) and each group's
+    /// load balancer (DescribeTargetGroups, 400 a call). The stack's resource list carries
+    /// neither.
+    async fn balancer_fields(
+        &self,
+        region: &str,
+        stack: &str,
+        resources: &mut [StackResource],
+    ) -> Result<(), AwsError> {
+        let services: Vec<(usize, String, String)> = resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.resource_type == "AWS::ECS::Service")
+            .filter_map(|(i, r)| {
+                let rest = r.physical_id.split(":service/").nth(1)?;
+                let (cluster, service) = rest.split_once('/')?;
+                Some((i, cluster.to_string(), service.to_string()))
+            })
+            .collect();
+        // A service's first target group.
+        let mut service_group: Vec<(usize, String)> = Vec::new();
+        let mut by_cluster: std::collections::BTreeMap<&str, Vec<(usize, &str)>> =
+            Default::default();
+        for (i, cluster, service) in &services {
+            by_cluster
+                .entry(cluster.as_str())
+                .or_default()
+                .push((*i, service.as_str()));
+        }
+        for (cluster, members) in by_cluster {
+            for chunk in members.chunks(10) {
+                let out = self
+                    .ecs(region)
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(chunk.iter().map(|(_, s)| s.to_string()).collect()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(stack), e))?;
+                for s in out.services() {
+                    let Some(tg) = s.load_balancers().iter().find_map(|l| l.target_group_arn())
+                    else {
+                        continue;
+                    };
+                    if let Some((i, _)) = chunk
+                        .iter()
+                        .find(|(_, name)| s.service_name() == Some(*name))
+                    {
+                        service_group.push((*i, tg.to_string()));
+                    }
+                }
+            }
+        }
+        let mut groups: Vec<String> = resources
+            .iter()
+            .filter(|r| r.resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup")
+            .map(|r| r.physical_id.clone())
+            .chain(service_group.iter().map(|(_, tg)| tg.clone()))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        let mut balancer: std::collections::HashMap<String, String> = Default::default();
+        for chunk in groups.chunks(400) {
+            let out = self
+                .elbv2(region)
+                .describe_target_groups()
+                .set_target_group_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk("elasticloadbalancing:DescribeTargetGroups", Some(stack), e)
+                })?;
+            for g in out.target_groups() {
+                // An Application Load Balancer first: an ECS service's metrics need one.
+                let lb = g
+                    .load_balancer_arns()
+                    .iter()
+                    .min_by_key(|a| !a.contains(":loadbalancer/app/"));
+                if let (Some(arn), Some(lb)) = (g.target_group_arn(), lb) {
+                    balancer.insert(arn.to_string(), lb.clone());
+                }
+            }
+        }
+        for (i, tg) in service_group {
+            if let Some(lb) = balancer.get(&tg) {
+                let f = &mut resources[i].fields;
+                f.insert("target_group_arn".into(), tg.clone());
+                f.insert("load_balancer_arn".into(), lb.clone());
+            }
+        }
+        for r in resources.iter_mut() {
+            if r.resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup"
+                && let Some(lb) = balancer.get(&r.physical_id)
+            {
+                r.fields.insert("load_balancer_arn".into(), lb.clone());
+            }
+        }
+        Ok(())
     }
 
     /// The ARNs of `region`'s resources tagged `key=value`, with their tags.

@@ -395,6 +395,9 @@ pub struct StackResource {
     pub resource_type: String,
     /// The name, id, URL or ARN CloudFormation gives the resource.
     pub physical_id: String,
+    /// Entry fields the adapter read beyond the stack: an ECS service's or a target group's
+    /// `target_group_arn` / `load_balancer_arn`, where their request metrics are.
+    pub fields: BTreeMap<String, String>,
 }
 
 /// A stack: its name, ARN (which gives the region and account) and resources.
@@ -511,6 +514,9 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
             slo: None,
             extra: Map::from_iter([("logical_id".to_string(), json!(r.logical_id))]),
         };
+        for (k, v) in &r.fields {
+            e.extra.insert(k.clone(), json!(v));
+        }
         if kind == ResourceKind::ApiGateway && !stages.is_empty() {
             for stage in &stages {
                 let mut s = e.clone();
@@ -1011,6 +1017,7 @@ mod tests {
             logical_id: l.into(),
             resource_type: t.into(),
             physical_id: p.into(),
+            fields: BTreeMap::new(),
         };
         let stack = Stack {
             name: "shop".into(),

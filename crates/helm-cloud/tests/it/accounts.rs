@@ -36,21 +36,13 @@ for a in accounts:
         for i in range(per):
             sqs.create_queue(QueueName=f'q{i}')
 "#;
-    let out = std::process::Command::new(emu.python())
-        .args([
-            "-c",
-            script,
-            &emu.endpoint,
-            &serde_json::to_string(&ids).unwrap(),
-            &serde_json::to_string(&REGIONS).unwrap(),
-            &per.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    emu.run_python(
+        script,
+        &[
+            serde_json::to_string(&ids).unwrap().as_str(),
+            serde_json::to_string(&REGIONS).unwrap().as_str(),
+            per.to_string().as_str(),
+        ],
     );
     let mut resources = Vec::new();
     for a in &ids {
@@ -388,22 +380,14 @@ for a in accounts:
     ids.append(g)
 print(json.dumps(ids))
 "#;
-    let out = std::process::Command::new(emu.python())
-        .args([
-            "-c",
-            script,
-            &emu.endpoint,
-            &serde_json::to_string(accounts).unwrap(),
-            &serde_json::to_string(open).unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let ids = emu.run_python(
+        script,
+        &[
+            serde_json::to_string(accounts).unwrap().as_str(),
+            serde_json::to_string(open).unwrap().as_str(),
+        ],
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_value(ids).unwrap()
 }
 
 /// Close account `a`'s world-open SSH rule on group `g` (through its role).
@@ -418,15 +402,7 @@ boto3.client('ec2', endpoint_url=ep, region_name='us-east-1', aws_access_key_id=
 ).revoke_security_group_ingress(GroupId=g, IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 22,
     'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
 "#;
-    let out = std::process::Command::new(emu.python())
-        .args(["-c", script, &emu.endpoint, a, g])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    emu.run_python(script, &[a, g]);
 }
 
 fn active_issues(root: &Path, dir: &str) -> Vec<Value> {

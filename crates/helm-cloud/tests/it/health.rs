@@ -594,16 +594,7 @@ ev.put_rule(Name=f'{p}-paid', EventBusName=f'{p}-bus', EventPattern=json.dumps({
 ev.put_rule(Name=f'{p}-legacy', ScheduleExpression='rate(1 hour)', State='DISABLED')
 print(json.dumps(arns))
 "#;
-    let out = std::process::Command::new(emu.python())
-        .args(["-c", script, &emu.endpoint, &p])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let arns: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arns = emu.run_python(script, &[&p]);
     let sm = |n: &str| arns[n].as_str().unwrap().to_string();
     let states = |arn: &str, started: u32, failed: u32| {
         let d = json!({"StateMachineArn": arn});
@@ -731,16 +722,7 @@ for n in ['ok', 'failing', 'plain']:
     out['svc-' + n] = ecs.create_service(cluster=p, serviceName=f'{p}-{n}', taskDefinition=p, desiredCount=1)['service']['serviceArn']
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new(emu.python())
-        .args(["-c", script, &emu.endpoint, &p])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let arns: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arns = emu.run_python(script, &[&p]);
     let arn = |k: &str| arns[k].as_str().unwrap().to_string();
     // CloudWatch's dimension values: the ARNs' resource parts.
     let lb_dim = |k: &str| arn(k).split(":loadbalancer/").nth(1).unwrap().to_string();

@@ -281,15 +281,7 @@ try:
 except boto3.client('dynamodb', **kw).exceptions.ResourceInUseException:
     pass
 "#;
-    let out = std::process::Command::new(emu.python())
-        .args(["-c", seed, &emu.endpoint])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    emu.run_python(seed, &[]);
     let dir = emulated_project();
     let root = dir.path();
     write(
@@ -471,15 +463,7 @@ fn importing_something_that_is_not_a_terraform_state_is_refused_and_changes_noth
 fn import_from_stacks_and_tags_then_drift_after_a_deletion_and_additions() {
     let emu = helm_testsupport::Emulator::dedicated();
     let py = |script: &str| {
-        let out = std::process::Command::new(emu.python())
-            .args(["-c", script, &emu.endpoint])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        emu.run_python(script, &[]);
     };
     let prelude = r#"
 import sys, json, boto3
@@ -696,15 +680,7 @@ sqs.create_queue(QueueName='pay-refunds', tags={{'team': 'payments'}})
 #[test]
 fn drift_reads_the_imported_state_again_and_a_missing_state_is_not_checked() {
     let emu = helm_testsupport::Emulator::shared();
-    let out = std::process::Command::new(emu.python())
-        .args(["-c", "import sys, boto3; boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_queue(QueueName='tfdrift-jobs')", &emu.endpoint])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    emu.run_python("import sys, boto3; boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_queue(QueueName='tfdrift-jobs')", &[]);
     let dir = emulated_project();
     let root = dir.path();
     let queue = |name: &str| {
@@ -761,11 +737,14 @@ fn drift_reads_the_imported_state_again_and_a_missing_state_is_not_checked() {
 }
 
 /// A stack's Auto Scaling group is imported under its real ARN (its physical id is only a
-/// name; the ARN's UUID is read back with DescribeAutoScalingGroups) and a stream under the
-/// ARN built from its name; both are then judged by `health`. (ElastiCache clusters in a
-/// stack are covered by the unit tests: the emulator's CloudFormation cannot create them.)
+/// name; the ARN's UUID is read back with DescribeAutoScalingGroups), a stream under the
+/// ARN built from its name, a target group with the balancer it forwards from
+/// (DescribeTargetGroups: the stack does not say); all are then judged by `health`.
+/// Not covered here: ElastiCache clusters in a stack (the emulator's CloudFormation cannot
+/// create them; the unit tests build their ARN) and an ECS service's target group (the
+/// emulator drops a stack's, and UpdateService's, LoadBalancers of a service).
 #[test]
-fn a_stacks_instance_group_and_stream_are_imported_under_their_real_arns() {
+fn a_stacks_instance_group_stream_and_target_group_are_imported_with_what_the_stack_omits() {
     let emu = helm_testsupport::Emulator::shared();
     let p = helm_testsupport::unique_name("stk");
     emu.run_python(
@@ -776,7 +755,14 @@ kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing',
 ec2 = boto3.client('ec2', **kw)
 vpc = ec2.create_vpc(CidrBlock='10.6.0.0/16')['Vpc']['VpcId']
 subnet = ec2.create_subnet(VpcId=vpc, CidrBlock='10.6.0.0/24', AvailabilityZone='us-east-1a')['Subnet']['SubnetId']
+other = ec2.create_subnet(VpcId=vpc, CidrBlock='10.6.1.0/24', AvailabilityZone='us-east-1b')['Subnet']['SubnetId']
 tpl = {"Resources": {
+  "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Name": f"{p}-lb", "Subnets": [subnet, other], "Type": "application"}},
+  "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Name": f"{p}-tg", "Protocol": "HTTP", "Port": 80, "VpcId": vpc, "TargetType": "ip"}},
+  "Http": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": {"Ref": "Lb"}, "Protocol": "HTTP", "Port": 80,
+         "DefaultActions": [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]}},
+  "Https": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": {"Ref": "Lb"}, "Protocol": "HTTP", "Port": 8443,
+         "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Tg"}}]}},
   "Tpl": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateName": f"{p}-workers",
           "LaunchTemplateData": {"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.micro"}}},
   "Workers": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {"AutoScalingGroupName": f"{p}-workers",
@@ -792,7 +778,13 @@ boto3.client('cloudformation', **kw).create_stack(StackName=p, TemplateBody=json
 import sys, json, boto3
 ep, p = sys.argv[1], sys.argv[2]
 a = boto3.client('autoscaling', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
-print(json.dumps(a.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-workers'])['AutoScalingGroups'][0]['AutoScalingGroupARN']))
+e = boto3.client('elbv2', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+# The emulator's CloudFormation does not register a group's Targets: registered here.
+tg = e.describe_target_groups(Names=[f'{p}-tg'])['TargetGroups'][0]['TargetGroupArn']
+e.register_targets(TargetGroupArn=tg, Targets=[{'Id': '10.6.0.20', 'Port': 80}])
+print(json.dumps({
+  'asg': a.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-workers'])['AutoScalingGroups'][0]['AutoScalingGroupARN'],
+  'lb': e.describe_load_balancers(Names=[f'{p}-lb'])['LoadBalancers'][0]['LoadBalancerArn']}))
 "#,
         &[&p],
     );
@@ -819,7 +811,10 @@ print(json.dumps(a.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-wor
             .clone()
     };
     assert_eq!(entry("Workers")["type"], "asg");
-    assert_eq!(entry("Workers")["arn"], want);
+    assert_eq!(entry("Workers")["arn"], want["asg"]);
+    assert_eq!(entry("Lb")["type"], "alb");
+    assert_eq!(entry("Tg")["type"], "targetgroup");
+    assert_eq!(entry("Tg")["load_balancer_arn"], want["lb"]);
     assert_eq!(entry("Clicks")["type"], "kinesis");
     assert_eq!(
         entry("Clicks")["arn"],
@@ -827,7 +822,7 @@ print(json.dumps(a.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-wor
     );
     let h = run(helm_against(emu, root).args(["health", "--format", "json"]));
     let report = h.json();
-    for id in ["Workers", "Clicks"] {
+    for id in ["Workers", "Clicks", "Tg", "Lb"] {
         let res = report["results"]
             .as_array()
             .unwrap()

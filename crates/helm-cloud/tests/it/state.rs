@@ -13,49 +13,25 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Create `bucket` in the emulator (boto3, beside the code under test).
 fn create_bucket(emu: &Emulator, bucket: &str) {
-    let out = std::process::Command::new(emu.python())
-        .args([
-            "-c",
-            "import sys, boto3\n\
-             s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
-             aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-             s3.create_bucket(Bucket=sys.argv[2])",
-            &emu.endpoint,
-            bucket,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    emu.run_python(
+        "import sys, boto3\n\
+         s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         s3.create_bucket(Bucket=sys.argv[2])",
+        &[bucket],
     );
 }
 
 /// Every key in `bucket` (boto3).
 fn bucket_keys(emu: &Emulator, bucket: &str) -> Vec<String> {
-    let out = std::process::Command::new(emu.python())
-        .args([
-            "-c",
-            "import sys, boto3\n\
-             s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
-             aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-             for o in s3.list_objects_v2(Bucket=sys.argv[2]).get('Contents', []): print(o['Key'])",
-            &emu.endpoint,
-            bucket,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let keys = emu.run_python(
+        "import sys, json, boto3\n\
+         s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         print(json.dumps([o['Key'] for o in s3.list_objects_v2(Bucket=sys.argv[2]).get('Contents', [])]))",
+        &[bucket],
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    serde_json::from_value(keys).unwrap()
 }
 
 /// The S3 store the binary would build, with one attempt per call (no SDK retry hides a
