@@ -150,4 +150,107 @@ impl helm_core::ports::LogSource for AwsClients {
     ) -> Result<Vec<String>, helm_core::ports::Failure> {
         Ok(AwsClients::ecs_log_groups(self, region, cluster, service).await?)
     }
+
+    async fn kind_log_groups(
+        &self,
+        kind: helm_core::resource::ResourceKind,
+        region: &str,
+        name: &str,
+        arn: &str,
+    ) -> Result<Vec<String>, helm_core::ports::Failure> {
+        Ok(AwsClients::kind_log_groups(self, kind, region, name, arn).await?)
+    }
+}
+
+/// The name of a log group from its ARN (`arn:aws:logs:R:A:log-group:NAME[:*]`).
+fn group_of_arn(arn: &str) -> Option<String> {
+    let rest = arn.split(":log-group:").nth(1)?;
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+impl AwsClients {
+    /// See `LogSource::kind_log_groups`.
+    pub async fn kind_log_groups(
+        &self,
+        kind: helm_core::resource::ResourceKind,
+        region: &str,
+        name: &str,
+        arn: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        use helm_core::resource::ResourceKind as K;
+        match kind {
+            K::StepFunctions => {
+                let out = self
+                    .sfn(region)
+                    .describe_state_machine()
+                    .state_machine_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("states:DescribeStateMachine", Some(name), e)
+                    })?;
+                Ok(out
+                    .logging_configuration()
+                    .map(|l| l.destinations())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|d| d.cloud_watch_logs_log_group())
+                    .filter_map(|g| g.log_group_arn())
+                    .filter_map(group_of_arn)
+                    .collect())
+            }
+            K::ElastiCache => {
+                let out = self
+                    .elasticache(region)
+                    .describe_cache_clusters()
+                    .cache_cluster_id(name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("elasticache:DescribeCacheClusters", Some(name), e)
+                    })?;
+                Ok(out
+                    .cache_clusters()
+                    .iter()
+                    .flat_map(|c| c.log_delivery_configurations())
+                    .filter(|l| l.destination_type().map(|d| d.as_str()) == Some("cloudwatch-logs"))
+                    .filter_map(|l| l.destination_details())
+                    .filter_map(|d| d.cloud_watch_logs_details())
+                    .filter_map(|c| c.log_group())
+                    .map(str::to_string)
+                    .collect())
+            }
+            // Delivery-status logging writes `sns/REGION/ACCOUNT/TOPIC` and `…/Failure`
+            // (fixed names); they exist only when it is on, so those found are given.
+            K::Sns => {
+                let parts: Vec<&str> = arn.splitn(6, ':').collect();
+                let [_, _, _, r, account, topic] = parts.as_slice() else {
+                    return Ok(Vec::new());
+                };
+                let prefix = format!("sns/{r}/{account}/{topic}");
+                let mut out = Vec::new();
+                let mut pages = self
+                    .logs(region)
+                    .describe_log_groups()
+                    .log_group_name_prefix(&prefix)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        AwsError::from_sdk("logs:DescribeLogGroups", Some(&prefix), e)
+                    })?;
+                    out.extend(
+                        page.log_groups()
+                            .iter()
+                            .filter_map(|g| g.log_group_name())
+                            .filter(|g| *g == prefix || *g == format!("{prefix}/Failure"))
+                            .map(str::to_string),
+                    );
+                }
+                Ok(out)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
 }

@@ -315,6 +315,19 @@ pub trait LogSource {
         cluster: &str,
         service: &str,
     ) -> impl Future<Output = Result<Vec<String>, Failure>>;
+
+    /// The CloudWatch Logs groups a resource of another kind writes to, where the service
+    /// says: a state machine's logging destination, an ElastiCache cluster's log delivery,
+    /// an SNS topic's delivery-status groups. None known: empty.
+    fn kind_log_groups(
+        &self,
+        _kind: crate::resource::ResourceKind,
+        _region: &str,
+        _name: &str,
+        _arn: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Failure>> {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// What a cost audit reads beyond the metrics: costs, DB classes and log groups.

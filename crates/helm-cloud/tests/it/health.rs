@@ -893,7 +893,7 @@ for n in ['ok', 'hot']:
     out['cache-' + n] = ec.create_cache_cluster(CacheClusterId=f'{p}-{n}', Engine='redis', CacheNodeType='cache.t3.micro', NumCacheNodes=1)['CacheCluster']['ARN']
 asg = boto3.client('autoscaling', **kw)
 ec2.create_launch_template(LaunchTemplateName=p, LaunchTemplateData={'ImageId': image, 'InstanceType': 't3.micro'})
-for n, desired in [('ok', 2), ('sick', 1)]:
+for n, desired in [('ok', 2), ('sick', 1), ('hot', 1)]:
     asg.create_auto_scaling_group(AutoScalingGroupName=f'{p}-{n}', LaunchTemplate={'LaunchTemplateName': p},
                                   MinSize=1, MaxSize=4, DesiredCapacity=desired, VPCZoneIdentifier=subnets[0])
     g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f'{p}-{n}'])['AutoScalingGroups'][0]
@@ -967,9 +967,9 @@ print(json.dumps(out))
         metrics.push(m("AWS/ElastiCache", "CPUUtilization", &d, cpu));
         metrics.push(m("AWS/ElastiCache", "Evictions", &d, 3.0));
     }
-    for k in ["ok", "sick"] {
+    for (k, cpu) in [("ok", 30.0), ("sick", 30.0), ("hot", 97.0)] {
         let d = json!({"AutoScalingGroupName": format!("{p}-{k}")});
-        metrics.push(m("AWS/EC2", "CPUUtilization", &d, 30.0));
+        metrics.push(m("AWS/EC2", "CPUUtilization", &d, cpu));
     }
     emu.seed(&json!({ "metrics": metrics }).to_string());
 
@@ -994,6 +994,7 @@ print(json.dumps(out))
             {"id": "cache-hot", "type": "elasticache", "arn": arn("cache-hot")},
             {"id": "asg-ok", "type": "asg", "arn": arn("asg-ok")},
             {"id": "asg-sick", "type": "aws_autoscaling_group", "arn": arn("asg-sick")},
+            {"id": "asg-hot", "type": "asg", "arn": arn("asg-hot")},
         ]),
     );
     let r = run(helm_against(emu, root).args(["health", "--format", "json", "-v"]));
@@ -1051,6 +1052,13 @@ print(json.dumps(out))
         reasons(&res("asg-sick"))
     );
     assert_eq!(res("asg-ok")["metrics"]["healthy_count"], 2);
+    // Every instance healthy, CPU 97% ≥ 95%: UNHEALTHY from its metrics.
+    assert_eq!(status("asg-hot"), "UNHEALTHY");
+    assert!(
+        reasons(&res("asg-hot")).contains("cpu 97%"),
+        "{:#}",
+        res("asg-hot")
+    );
     let gmd = r
         .stderr
         .lines()

@@ -469,3 +469,68 @@ fn an_ecs_service_is_read_from_its_task_definitions_log_group() {
     );
     assert_eq!(inv.json()["root_cause"]["category"], "throttling");
 }
+
+/// A state machine's, a cache's and a topic's logs come from where their service says it
+/// writes them: the state machine's logging destination, the cluster's log delivery, the
+/// topic's delivery-status groups (`sns/REGION/ACCOUNT/TOPIC/Failure`). A queue says
+/// nothing: no log group, and the command says to set one.
+#[test]
+fn logs_of_a_state_machine_a_cache_and_a_topic_come_from_where_their_service_writes() {
+    let emu = Emulator::shared();
+    let p = unique_name("klog");
+    let arns = emu.run_python(
+        r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+sfn = boto3.client('stepfunctions', **kw)
+sm = sfn.create_state_machine(name=f'{p}-flow', definition=json.dumps({"StartAt": "D", "States": {"D": {"Type": "Succeed"}}}),
+    roleArn='arn:aws:iam::123456789012:role/r',
+    loggingConfiguration={'level': 'ERROR', 'includeExecutionData': False, 'destinations': [
+        {'cloudWatchLogsLogGroup': {'logGroupArn': f'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/{p}-flow:*'}}]})['stateMachineArn']
+cache = boto3.client('elasticache', **kw).create_cache_cluster(CacheClusterId=f'{p}-cache', Engine='redis',
+    CacheNodeType='cache.t3.micro', NumCacheNodes=1, LogDeliveryConfigurations=[{'LogType': 'slow-log',
+    'DestinationType': 'cloudwatch-logs', 'DestinationDetails': {'CloudWatchLogsDetails': {'LogGroup': f'/elasticache/{p}/slow'}},
+    'LogFormat': 'json'}])['CacheCluster']['ARN']
+topic = boto3.client('sns', **kw).create_topic(Name=f'{p}-alerts')['TopicArn']
+print(json.dumps({'sm': sm, 'cache': cache, 'topic': topic}))
+"#,
+        &[&p],
+    );
+    emu.seed(
+        &json!({"log_events": [
+            {"group": format!("/aws/vendedlogs/states/{p}-flow"), "stream": "s", "messages": ["ERROR ExecutionFailed States.TaskFailed"]},
+            {"group": format!("/elasticache/{p}/slow"), "stream": "s", "messages": ["slow KEYS * 1200 ms"]},
+            {"group": format!("sns/us-east-1/123456789012/{p}-alerts/Failure"), "stream": "s", "messages": ["delivery failed: 403 from https://hooks.example"]},
+        ]})
+        .to_string(),
+    );
+    let dir = emulated_project();
+    let doc = json!({"id": p, "environment": "test", "resources": [
+        {"id": "flow", "type": "stepfunctions", "arn": arns["sm"]},
+        {"id": "cache", "type": "elasticache", "arn": arns["cache"]},
+        {"id": "alerts", "type": "sns", "arn": arns["topic"]},
+        {"id": "jobs", "type": "sqs", "arn": format!("arn:aws:sqs:us-east-1:123456789012:{p}-jobs")},
+    ]});
+    let f = write(dir.path(), "d.json", &doc.to_string());
+    assert_eq!(
+        helm_run(
+            dir.path(),
+            &["registry", "add", "--file", f.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    for (id, text) in [
+        ("flow", "States.TaskFailed"),
+        ("cache", "KEYS *"),
+        ("alerts", "403 from"),
+    ] {
+        let r = helm_emu(dir.path(), &["logs", "--service", id, "--since", "1h"]);
+        assert_eq!(r.code, 0, "{id}: {r:?}");
+        assert!(r.stdout.contains(text), "{id}: {}", r.stdout);
+    }
+    let none = helm_emu(dir.path(), &["logs", "--service", "jobs", "--since", "1h"]);
+    assert_ne!(none.code, 0, "{none:?}");
+    assert!(none.stderr.contains("log_group"), "{}", none.stderr);
+}

@@ -21,7 +21,8 @@ use chrono::{DateTime, Duration, Utc};
 use std::path::{Path, PathBuf};
 
 /// The log groups of a resource: the registry's `log_group`, else Lambda's
-/// `/aws/lambda/<name>`, else the awslogs groups of an ECS service's task definition.
+/// `/aws/lambda/<name>`, else the awslogs groups of an ECS service's task definition, else
+/// what the kind's service says it logs to (`LogSource::kind_log_groups`).
 pub async fn log_groups_of<L: LogSource>(
     logs: &L,
     r: &Resource,
@@ -35,6 +36,7 @@ pub async fn log_groups_of<L: LogSource>(
         (Some(ResourceKind::Ecs), Some(resource::Target::Ecs { cluster, .. })) => {
             logs.ecs_log_groups(region, cluster, &r.name).await
         }
+        (Some(kind), _) => logs.kind_log_groups(kind, region, &r.name, &r.arn).await,
         _ => Ok(Vec::new()),
     }
 }
