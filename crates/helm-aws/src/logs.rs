@@ -254,3 +254,23 @@ impl AwsClients {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::group_of_arn;
+
+    #[test]
+    fn a_log_group_arn_gives_its_name_with_or_without_the_stream_wildcard() {
+        assert_eq!(
+            group_of_arn("arn:aws:logs:us-east-1:1:log-group:/aws/vendedlogs/states/flow:*")
+                .as_deref(),
+            Some("/aws/vendedlogs/states/flow")
+        );
+        assert_eq!(
+            group_of_arn("arn:aws:logs:us-east-1:1:log-group:app").as_deref(),
+            Some("app")
+        );
+        assert_eq!(group_of_arn("arn:aws:logs:us-east-1:1:log-group::*"), None);
+        assert_eq!(group_of_arn("arn:aws:s3:::bucket"), None);
+    }
+}

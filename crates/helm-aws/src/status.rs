@@ -623,3 +623,24 @@ fn group_state(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupState {
         unhealthy,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lb_key;
+
+    #[test]
+    fn a_balancer_is_keyed_by_name_and_id_whatever_its_type_part() {
+        let app =
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c49";
+        let net =
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/web/50dc6c49";
+        assert_eq!(lb_key(app), "web/50dc6c49");
+        assert_eq!(lb_key(app), lb_key(net));
+        assert_ne!(
+            lb_key(app),
+            lb_key(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/60dc6c49"
+            )
+        );
+    }
+}
