@@ -116,113 +116,12 @@ impl AwsClients {
                 }
             }
         }
-        self.balancer_fields(region, name, &mut resources).await?;
+        balancer_fields(&self.ecs(region), &self.elbv2(region), name, &mut resources).await?;
         Ok(Some(Stack {
             name: name.to_string(),
             arn,
             resources,
         }))
-    }
-
-    /// Where a stack's ECS services and target groups publish their request metrics: a
-    /// service's target group (DescribeServices, 10 a call per cluster) and each group's
-    /// load balancer (DescribeTargetGroups, 400 a call). The stack's resource list carries
-    /// neither.
-    async fn balancer_fields(
-        &self,
-        region: &str,
-        stack: &str,
-        resources: &mut [StackResource],
-    ) -> Result<(), AwsError> {
-        let services: Vec<(usize, String, String)> = resources
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.resource_type == "AWS::ECS::Service")
-            .filter_map(|(i, r)| {
-                let rest = r.physical_id.split(":service/").nth(1)?;
-                let (cluster, service) = rest.split_once('/')?;
-                Some((i, cluster.to_string(), service.to_string()))
-            })
-            .collect();
-        // A service's first target group.
-        let mut service_group: Vec<(usize, String)> = Vec::new();
-        let mut by_cluster: std::collections::BTreeMap<&str, Vec<(usize, &str)>> =
-            Default::default();
-        for (i, cluster, service) in &services {
-            by_cluster
-                .entry(cluster.as_str())
-                .or_default()
-                .push((*i, service.as_str()));
-        }
-        for (cluster, members) in by_cluster {
-            for chunk in members.chunks(10) {
-                let out = self
-                    .ecs(region)
-                    .describe_services()
-                    .cluster(cluster)
-                    .set_services(Some(chunk.iter().map(|(_, s)| s.to_string()).collect()))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(stack), e))?;
-                for s in out.services() {
-                    let Some(tg) = s.load_balancers().iter().find_map(|l| l.target_group_arn())
-                    else {
-                        continue;
-                    };
-                    if let Some((i, _)) = chunk
-                        .iter()
-                        .find(|(_, name)| s.service_name() == Some(*name))
-                    {
-                        service_group.push((*i, tg.to_string()));
-                    }
-                }
-            }
-        }
-        let mut groups: Vec<String> = resources
-            .iter()
-            .filter(|r| r.resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup")
-            .map(|r| r.physical_id.clone())
-            .chain(service_group.iter().map(|(_, tg)| tg.clone()))
-            .collect();
-        groups.sort();
-        groups.dedup();
-        let mut balancer: std::collections::HashMap<String, String> = Default::default();
-        for chunk in groups.chunks(400) {
-            let out = self
-                .elbv2(region)
-                .describe_target_groups()
-                .set_target_group_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from_sdk("elasticloadbalancing:DescribeTargetGroups", Some(stack), e)
-                })?;
-            for g in out.target_groups() {
-                // An Application Load Balancer first: an ECS service's metrics need one.
-                let lb = g
-                    .load_balancer_arns()
-                    .iter()
-                    .min_by_key(|a| !a.contains(":loadbalancer/app/"));
-                if let (Some(arn), Some(lb)) = (g.target_group_arn(), lb) {
-                    balancer.insert(arn.to_string(), lb.clone());
-                }
-            }
-        }
-        for (i, tg) in service_group {
-            if let Some(lb) = balancer.get(&tg) {
-                let f = &mut resources[i].fields;
-                f.insert("target_group_arn".into(), tg.clone());
-                f.insert("load_balancer_arn".into(), lb.clone());
-            }
-        }
-        for r in resources.iter_mut() {
-            if r.resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup"
-                && let Some(lb) = balancer.get(&r.physical_id)
-            {
-                r.fields.insert("load_balancer_arn".into(), lb.clone());
-            }
-        }
-        Ok(())
     }
 
     /// The ARNs of `region`'s resources tagged `key=value`, with their tags.
@@ -276,5 +175,198 @@ impl helm_core::ports::Estate for AwsClients {
         value: &str,
     ) -> Result<Vec<(String, Value)>, Failure> {
         Ok(AwsClients::tagged(self, region, key, value).await?)
+    }
+}
+/// Where a stack's ECS services and target groups publish their request metrics: a
+/// service's target group (DescribeServices, 10 a call per cluster) and each group's
+/// load balancer (DescribeTargetGroups, 400 a call). The stack's resource list carries
+/// neither.
+async fn balancer_fields(
+    ecs: &aws_sdk_ecs::Client,
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    stack: &str,
+    resources: &mut [StackResource],
+) -> Result<(), AwsError> {
+    let services: Vec<(usize, String, String)> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.resource_type == "AWS::ECS::Service")
+        .filter_map(|(i, r)| {
+            let rest = r.physical_id.split(":service/").nth(1)?;
+            let (cluster, service) = rest.split_once('/')?;
+            Some((i, cluster.to_string(), service.to_string()))
+        })
+        .collect();
+    // A service's first target group.
+    let mut service_group: Vec<(usize, String)> = Vec::new();
+    let mut by_cluster: std::collections::BTreeMap<&str, Vec<(usize, &str)>> = Default::default();
+    for (i, cluster, service) in &services {
+        by_cluster
+            .entry(cluster.as_str())
+            .or_default()
+            .push((*i, service.as_str()));
+    }
+    for (cluster, members) in by_cluster {
+        for chunk in members.chunks(10) {
+            let out = ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.iter().map(|(_, s)| s.to_string()).collect()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", Some(stack), e))?;
+            for s in out.services() {
+                let Some(tg) = s.load_balancers().iter().find_map(|l| l.target_group_arn()) else {
+                    continue;
+                };
+                if let Some((i, _)) = chunk
+                    .iter()
+                    .find(|(_, name)| s.service_name() == Some(*name))
+                {
+                    service_group.push((*i, tg.to_string()));
+                }
+            }
+        }
+    }
+    let mut groups: Vec<String> = resources
+        .iter()
+        .filter(|r| r.resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup")
+        .map(|r| r.physical_id.clone())
+        .chain(service_group.iter().map(|(_, tg)| tg.clone()))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let mut balancer: std::collections::HashMap<String, String> = Default::default();
+    for chunk in groups.chunks(400) {
+        let out = elb
+            .describe_target_groups()
+            .set_target_group_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("elasticloadbalancing:DescribeTargetGroups", Some(stack), e)
+            })?;
+        for g in out.target_groups() {
+            // An Application Load Balancer first: an ECS service's metrics need one.
+            let lb = g
+                .load_balancer_arns()
+                .iter()
+                .min_by_key(|a| !a.contains(":loadbalancer/app/"));
+            if let (Some(arn), Some(lb)) = (g.target_group_arn(), lb) {
+                balancer.insert(arn.to_string(), lb.clone());
+            }
+        }
+    }
+    for (i, tg) in service_group {
+        if let Some(lb) = balancer.get(&tg) {
+            let f = &mut resources[i].fields;
+            f.insert("target_group_arn".into(), tg.clone());
+            f.insert("load_balancer_arn".into(), lb.clone());
+        }
+    }
+    for r in resources.iter_mut() {
+        if r.resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup"
+            && let Some(lb) = balancer.get(&r.physical_id)
+        {
+            r.fields.insert("load_balancer_arn".into(), lb.clone());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::types::{LoadBalancer, Service};
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+    use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2";
+    const ALB: &str = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/front/50dc";
+    const NLB: &str = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/tcp/1f2e";
+
+    fn resource(logical: &str, kind: &str, physical: &str) -> StackResource {
+        StackResource {
+            logical_id: logical.into(),
+            resource_type: kind.into(),
+            physical_id: physical.into(),
+            fields: Default::default(),
+        }
+    }
+
+    /// SDK-level stub: the emulator's CloudFormation (and its UpdateService) drop an ECS
+    /// service's LoadBalancers, so a stack's service behind a target group cannot be built
+    /// there; the reads and the mapping are tested against stubbed answers instead.
+    #[tokio::test]
+    async fn a_stacks_service_gets_its_target_group_and_the_group_its_application_balancer() {
+        let services = mock!(aws_sdk_ecs::Client::describe_services)
+            .match_requests(|r| r.cluster() == Some("main"))
+            .then_output(|| {
+                DescribeServicesOutput::builder()
+                    .services(
+                        Service::builder()
+                            .service_name("web")
+                            .load_balancers(LoadBalancer::builder().target_group_arn(TG).build())
+                            .build(),
+                    )
+                    .services(Service::builder().service_name("worker").build())
+                    .build()
+            });
+        let groups = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups)
+            .match_requests(|r| r.target_group_arns() == [TG.to_string()])
+            .then_output(|| {
+                DescribeTargetGroupsOutput::builder()
+                    .target_groups(
+                        TargetGroup::builder()
+                            .target_group_arn(TG)
+                            .load_balancer_arns(NLB)
+                            .load_balancer_arns(ALB)
+                            .build(),
+                    )
+                    .build()
+            });
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&services]);
+        let elb = mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::MatchAny,
+            [&groups]
+        );
+        let mut resources = vec![
+            resource(
+                "Web",
+                "AWS::ECS::Service",
+                "arn:aws:ecs:us-east-1:1:service/main/web",
+            ),
+            resource(
+                "Worker",
+                "AWS::ECS::Service",
+                "arn:aws:ecs:us-east-1:1:service/main/worker",
+            ),
+            resource("Group", "AWS::ElasticLoadBalancingV2::TargetGroup", TG),
+            resource("Queue", "AWS::SQS::Queue", "https://sqs/1/q"),
+        ];
+        balancer_fields(&ecs, &elb, "shop", &mut resources)
+            .await
+            .unwrap();
+        let web = &resources[0].fields;
+        assert_eq!(web["target_group_arn"], TG);
+        assert_eq!(
+            web["load_balancer_arn"], ALB,
+            "the application balancer first"
+        );
+        assert!(
+            resources[1].fields.is_empty(),
+            "a service without a balancer"
+        );
+        assert_eq!(resources[2].fields["load_balancer_arn"], ALB);
+        assert!(resources[3].fields.is_empty());
+        assert_eq!(services.num_calls(), 1);
+        assert_eq!(
+            groups.num_calls(),
+            1,
+            "one call for the group and the service's"
+        );
     }
 }
