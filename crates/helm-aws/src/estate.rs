@@ -176,7 +176,47 @@ impl helm_core::ports::Estate for AwsClients {
     ) -> Result<Vec<(String, Value)>, Failure> {
         Ok(AwsClients::tagged(self, region, key, value).await?)
     }
+    async fn group_balancers(
+        &self,
+        region: &str,
+        groups: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+        Ok(group_balancers(&self.elbv2(region), "tag", groups)
+            .await?
+            .into_iter()
+            .collect())
+    }
 }
+/// The balancer each target group forwards from (an Application Load Balancer first: an ECS
+/// service's metrics need one): DescribeTargetGroups, 400 groups a call.
+async fn group_balancers(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    what: &str,
+    groups: &[String],
+) -> Result<std::collections::HashMap<String, String>, AwsError> {
+    let mut balancer = std::collections::HashMap::new();
+    for chunk in groups.chunks(400) {
+        let out = elb
+            .describe_target_groups()
+            .set_target_group_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("elasticloadbalancing:DescribeTargetGroups", Some(what), e)
+            })?;
+        for g in out.target_groups() {
+            let lb = g
+                .load_balancer_arns()
+                .iter()
+                .min_by_key(|a| !a.contains(":loadbalancer/app/"));
+            if let (Some(arn), Some(lb)) = (g.target_group_arn(), lb) {
+                balancer.insert(arn.to_string(), lb.clone());
+            }
+        }
+    }
+    Ok(balancer)
+}
+
 /// Where a stack's ECS services and target groups publish their request metrics: a
 /// service's target group (DescribeServices, 10 a call per cluster) and each group's
 /// load balancer (DescribeTargetGroups, 400 a call). The stack's resource list carries
@@ -236,27 +276,7 @@ async fn balancer_fields(
         .collect();
     groups.sort();
     groups.dedup();
-    let mut balancer: std::collections::HashMap<String, String> = Default::default();
-    for chunk in groups.chunks(400) {
-        let out = elb
-            .describe_target_groups()
-            .set_target_group_arns(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("elasticloadbalancing:DescribeTargetGroups", Some(stack), e)
-            })?;
-        for g in out.target_groups() {
-            // An Application Load Balancer first: an ECS service's metrics need one.
-            let lb = g
-                .load_balancer_arns()
-                .iter()
-                .min_by_key(|a| !a.contains(":loadbalancer/app/"));
-            if let (Some(arn), Some(lb)) = (g.target_group_arn(), lb) {
-                balancer.insert(arn.to_string(), lb.clone());
-            }
-        }
-    }
+    let balancer = group_balancers(elb, stack, &groups).await?;
     for (i, tg) in service_group {
         if let Some(lb) = balancer.get(&tg) {
             let f = &mut resources[i].fields;

@@ -371,4 +371,11 @@ impl helm_core::ports::Estate for FanOut {
     ) -> Result<Vec<(String, serde_json::Value)>, Failure> {
         Ok(self.home.tagged(region, key, value).await?)
     }
+    async fn group_balancers(
+        &self,
+        region: &str,
+        groups: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+        helm_core::ports::Estate::group_balancers(&self.home, region, groups).await
+    }
 }

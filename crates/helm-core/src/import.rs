@@ -559,6 +559,7 @@ pub fn cloudformation(stack: &Stack, environment: &str, now: &str) -> Imported {
 /// an entry named after its resource, every other one is listed as unsupported.
 pub fn tagged(
     arns: &[(String, Value)],
+    balancers: &BTreeMap<String, String>,
     key: &str,
     value: &str,
     regions: &[String],
@@ -598,7 +599,12 @@ pub fn tagged(
             stage: None,
             tags: Some(tags.clone()).filter(|t| t.as_object().is_some_and(|m| !m.is_empty())),
             slo: None,
-            extra: Map::new(),
+            // A target group's metrics are published with its balancer's.
+            extra: balancers
+                .get(arn)
+                .filter(|_| kind == ResourceKind::TargetGroup)
+                .map(|lb| Map::from_iter([("load_balancer_arn".to_string(), json!(lb))]))
+                .unwrap_or_default(),
         });
     }
     let mut extra = Map::new();
@@ -665,12 +671,30 @@ pub async fn from_tag<E: crate::ports::Estate>(
     now: &str,
 ) -> std::result::Result<Imported, crate::CaseError> {
     let mut arns = Vec::new();
+    let mut balancers = BTreeMap::new();
     for r in regions {
-        arns.extend(estate.tagged(r, key, value).await?);
+        let found = estate.tagged(r, key, value).await?;
+        let groups: Vec<String> = found
+            .iter()
+            .map(|(a, _)| a.clone())
+            .filter(|a| Arn::parse(ResourceKind::TargetGroup, a).is_ok())
+            .collect();
+        if !groups.is_empty() {
+            balancers.extend(estate.group_balancers(r, &groups).await?);
+        }
+        arns.extend(found);
     }
     arns.sort_by(|a, b| a.0.cmp(&b.0));
     arns.dedup_by(|a, b| a.0 == b.0);
-    Ok(tagged(&arns, key, value, regions, environment, now))
+    Ok(tagged(
+        &arns,
+        &balancers,
+        key,
+        value,
+        regions,
+        environment,
+        now,
+    ))
 }
 
 /// What `registry drift` found: registered resources AWS no longer holds, resources of the
@@ -1089,8 +1113,24 @@ mod tests {
                 "arn:aws:ec2:us-east-1:1:instance/i-0abc".to_string(),
                 json!({}),
             ),
+            (
+                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2".to_string(),
+                json!({}),
+            ),
         ];
-        let got = tagged(&arns, "team", "pay", &["us-east-1".into()], "prod", "now");
+        let balancers = BTreeMap::from([(
+            "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2".to_string(),
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/front/50dc".to_string(),
+        )]);
+        let got = tagged(
+            &arns,
+            &balancers,
+            "team",
+            "pay",
+            &["us-east-1".into()],
+            "prod",
+            "now",
+        );
         assert_eq!(got.deployment.id, "tag-team-pay");
         let ids: Vec<&str> = got
             .deployment
@@ -1098,7 +1138,11 @@ mod tests {
             .iter()
             .map(|e| e.id.as_str())
             .collect();
-        assert_eq!(ids, vec!["jobs", "jobs-dynamodb", "topic", "clicks"]);
+        assert_eq!(ids, vec!["jobs", "jobs-dynamodb", "topic", "clicks", "web"]);
+        assert_eq!(
+            got.deployment.resources[4].extra["load_balancer_arn"],
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/front/50dc"
+        );
         assert_eq!(got.unsupported.len(), 1);
         assert_eq!(got.unsupported[0].kind, "ec2");
     }

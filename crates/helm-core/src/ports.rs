@@ -459,4 +459,13 @@ pub trait Estate {
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<Vec<(String, Value)>, Failure>>;
+    /// The load balancer each of these target groups forwards from (an Application one
+    /// first), by group ARN; a group attached to none is absent.
+    fn group_balancers(
+        &self,
+        _region: &str,
+        _groups: &[String],
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, String>, Failure>> {
+        async { Ok(std::collections::BTreeMap::new()) }
+    }
 }

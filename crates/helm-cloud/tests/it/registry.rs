@@ -832,3 +832,51 @@ print(json.dumps({
         assert_eq!(res["status"], "HEALTHY", "{res:#}");
     }
 }
+
+/// A target group found by its tag is imported with the balancer it forwards from
+/// (DescribeTargetGroups), so its metrics can be read; then `health` judges it.
+#[test]
+fn a_tagged_target_group_is_imported_with_its_balancer() {
+    let emu = helm_testsupport::Emulator::shared();
+    let p = helm_testsupport::unique_name("tgtag");
+    let want = emu.run_python(
+        r#"
+import sys, json, boto3
+ep, p = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.5.0.0/16')['Vpc']['VpcId']
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.5.{i}.0/24', AvailabilityZone=az)['Subnet']['SubnetId']
+           for i, az in enumerate(['us-east-1a', 'us-east-1b'])]
+elb = boto3.client('elbv2', **kw)
+lb = elb.create_load_balancer(Name=f'{p}-lb', Subnets=subnets, Type='application')['LoadBalancers'][0]['LoadBalancerArn']
+tg = elb.create_target_group(Name=f'{p}-tg', Protocol='HTTP', Port=80, VpcId=vpc, TargetType='ip',
+                             Tags=[{'Key': 'team', 'Value': p}])['TargetGroups'][0]['TargetGroupArn']
+elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[{'Type': 'forward', 'TargetGroupArn': tg}])
+elb.register_targets(TargetGroupArn=tg, Targets=[{'Id': '10.5.0.9', 'Port': 80}])
+print(json.dumps({'lb': lb, 'tg': tg}))
+"#,
+        &[&p],
+    );
+    let dir = emulated_project();
+    let root = dir.path();
+    let r = run(helm_against(emu, root).args([
+        "registry",
+        "import",
+        "--tag",
+        &format!("team={p}"),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    let reg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(REGISTRY)).unwrap()).unwrap();
+    let entry = &reg["deployments"][0]["resources"][0];
+    assert_eq!(entry["type"], "targetgroup", "{reg:#}");
+    assert_eq!(entry["arn"], want["tg"]);
+    assert_eq!(entry["load_balancer_arn"], want["lb"]);
+    let h = run(helm_against(emu, root).args(["health", "--format", "json"]));
+    let res = &h.json()["results"][0];
+    assert_eq!(res["status"], "HEALTHY", "{res:#}");
+    assert_eq!(res["metrics"]["healthy_count"], 1);
+}
