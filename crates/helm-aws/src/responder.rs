@@ -11,7 +11,7 @@ use helm_core::resource::ResourceKind;
 pub use helm_core::responder::catalogue::ActionId;
 pub use helm_core::responder::remediation::RESTART_MARKER;
 use helm_core::responder::state::{
-    ActionState, FunctionState, GroupState, Receipt, ServiceState, Verdict, verdict,
+    ActionState, FunctionState, GroupState, Receipt, ServiceState, StreamState, Verdict, verdict,
 };
 
 fn not_applicable(action: ActionId, kind: ResourceKind, t: &ActionTarget) -> AwsError {
@@ -133,6 +133,33 @@ impl AwsClients {
                     min_size: n(g.min),
                     max_size: n(g.max),
                     in_service: n(g.healthy),
+                }))
+            }
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Kinesis) => {
+                let out = self
+                    .kinesis(&t.region)
+                    .describe_stream_summary()
+                    .stream_name(&t.name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("kinesis:DescribeStreamSummary", Some(&t.name), e)
+                    })?;
+                let s = out.stream_description_summary().ok_or_else(|| {
+                    AwsError::local(
+                        "kinesis:DescribeStreamSummary",
+                        Some(&t.name),
+                        crate::AwsErrorKind::Service,
+                        "the answer had no StreamDescriptionSummary",
+                    )
+                })?;
+                Ok(ActionState::Stream(StreamState {
+                    open_shards: s.open_shard_count(),
+                    stream_mode: s
+                        .stream_mode_details()
+                        .map(|m| m.stream_mode().as_str().to_string())
+                        .unwrap_or_else(|| "PROVISIONED".into()),
+                    stream_status: s.stream_status().as_str().to_string(),
                 }))
             }
             (ActionId::ModifyAutoscaling, _) => {
@@ -389,6 +416,20 @@ impl AwsClients {
                     .await
                     .map_err(|e| {
                         AwsError::from_sdk("autoscaling:SetDesiredCapacity", Some(&t.name), e)
+                    })?;
+                Ok(Receipt::default())
+            }
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Kinesis) => {
+                let v = required(change.value, "kinesis:UpdateShardCount", &t.name)?;
+                self.kinesis(&t.region)
+                    .update_shard_count()
+                    .stream_name(&t.name)
+                    .target_shard_count(v)
+                    .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk("kinesis:UpdateShardCount", Some(&t.name), e)
                     })?;
                 Ok(Receipt::default())
             }

@@ -394,7 +394,8 @@ pub const KINDS: [KindInfo; 17] = [
         latency: &[("iterator_age_ms", "iterator_age_max_ms")],
         error_series: Some("write_throttled"),
         latency_series: Some("iterator_age_max_ms"),
-        fixes: &[],
+        // Throttled writes want more shards; a lagging consumer is fixed in the consumer.
+        fixes: &[("error_rate", A::IncreaseCapacity)],
         trends: &[
             (
                 "throttled writes",

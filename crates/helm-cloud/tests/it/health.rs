@@ -1114,4 +1114,82 @@ print(a.describe_auto_scaling_groups(AutoScalingGroupNames=[name])['AutoScalingG
     assert_eq!(last["before"]["desired_capacity"], 2, "{last:#}");
     assert_eq!(last["after"]["desired_capacity"], 3, "{last:#}");
     assert!(history.iter().any(|h| h["decision"] == "refused"));
+
+    // The throttled stream's issue gets its fitting action: more shards (1 → 2, ×1.5
+    // rounded up), within what one UpdateShardCount may do.
+    let throttled = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["resource"] == "stream-failing" && i["metric"] == "WriteProvisionedThroughputExceeded"
+        })
+        .unwrap_or_else(|| panic!("{:#}", report["issues"]));
+    let id = throttled["issue_id"].as_str().unwrap();
+    let r = run(helm_against(emu, root).args([
+        "remediate",
+        "--issue",
+        id,
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    let shards = |name: &str| {
+        emu.run_python(
+            r#"
+import sys, boto3
+ep, name = sys.argv[1], sys.argv[2]
+k = boto3.client('kinesis', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+print(k.describe_stream_summary(StreamName=name)['StreamDescriptionSummary']['OpenShardCount'])
+"#,
+            &[name],
+        )
+    };
+    assert_eq!(shards(&format!("{p}-failing")), 2);
+    // Beyond double is refused before any call.
+    let r = run(helm_against(emu, root).args([
+        "remediate",
+        "--action",
+        "scale_resources",
+        "--service",
+        "stream-ok",
+        "--value",
+        "3",
+        "--yes",
+    ]));
+    assert_eq!(r.code, 64, "{r:?}");
+    assert!(
+        r.stderr.contains("3 is out of range: 1 to 2"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(shards(&format!("{p}-ok")), 1);
+    // An on-demand stream sizes itself: refused, with the way out.
+    let od = emu.run_python(
+        r#"
+import sys, json, boto3
+ep, name = sys.argv[1], sys.argv[2]
+k = boto3.client('kinesis', endpoint_url=ep, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+k.create_stream(StreamName=name, StreamModeDetails={'StreamMode': 'ON_DEMAND'})
+print(json.dumps(k.describe_stream_summary(StreamName=name)['StreamDescriptionSummary']['StreamARN']))
+"#,
+        &[&format!("{p}-od")],
+    );
+    add_deployment(
+        root,
+        "ondemand",
+        "test",
+        json!([{"id": "stream-od", "type": "kinesis", "arn": od}]),
+    );
+    let r = run(helm_against(emu, root).args([
+        "remediate",
+        "--action",
+        "increase_capacity",
+        "--service",
+        "stream-od",
+        "--yes",
+    ]));
+    assert_eq!(r.code, 64, "{r:?}");
+    assert!(r.stderr.contains("on-demand"), "{}", r.stderr);
 }

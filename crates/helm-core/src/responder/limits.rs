@@ -8,6 +8,18 @@ use std::fmt;
 /// ECS "Tasks per service" quota (5,000, not adjustable): the largest `desiredCount` and the
 /// largest Application Auto Scaling capacity of an ECS service.
 pub const ECS_MAX_TASKS: i64 = 5_000;
+/// UpdateShardCount's largest target for one stream.
+pub const KINESIS_MAX_SHARDS: i64 = 10_000;
+
+/// The shard counts one UpdateShardCount may move a stream of `current` open shards to:
+/// no fewer than half (rounded up), no more than double.
+pub fn reshard_bounds(current: i64) -> (i64, i64) {
+    (
+        (current + 1) / 2,
+        (current.saturating_mul(2)).min(KINESIS_MAX_SHARDS),
+    )
+}
+
 /// Lambda keeps at least this much of the account's concurrency unreserved.
 pub const LAMBDA_MIN_UNRESERVED: i64 = 100;
 
@@ -71,6 +83,14 @@ pub fn scale_value(kind: ResourceKind, label: &str, v: i64) -> Result<i32, OutOf
             0,
             ECS_MAX_TASKS,
             "ECS quota: 5,000 tasks per service",
+        ),
+        // Half to double the current count is checked once the stream is read.
+        ResourceKind::Kinesis => within(
+            format!("{label} (Kinesis open shards)"),
+            v,
+            1,
+            KINESIS_MAX_SHARDS,
+            "Kinesis UpdateShardCount: at most 10,000 shards per stream",
         ),
         // The group's own MinSize..MaxSize is checked once it is read.
         ResourceKind::Asg => within(
@@ -141,6 +161,16 @@ mod tests {
         assert_eq!(scale_value(ResourceKind::Ecs, "--value", 5_000), Ok(5_000));
         assert!(scale_value(ResourceKind::Ecs, "--value", 5_001).is_err());
         assert_eq!(scale_value(ResourceKind::Lambda, "--value", 900), Ok(900));
+    }
+
+    #[test]
+    fn a_reshard_moves_between_half_and_double() {
+        assert_eq!(reshard_bounds(2), (1, 4));
+        assert_eq!(reshard_bounds(3), (2, 6));
+        assert_eq!(reshard_bounds(1), (1, 2));
+        assert_eq!(reshard_bounds(8_000).1, 10_000);
+        assert!(scale_value(ResourceKind::Kinesis, "--value", 0).is_err());
+        assert_eq!(scale_value(ResourceKind::Kinesis, "--value", 4), Ok(4));
     }
 
     #[test]

@@ -197,6 +197,9 @@ pub fn plan(
         (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Asg) => {
             "autoscaling:SetDesiredCapacity (HonorCooldown)"
         }
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Kinesis) => {
+            "kinesis:UpdateShardCount (UNIFORM_SCALING)"
+        }
         (ActionId::ScaleResources | ActionId::IncreaseCapacity, _) => {
             "ecs:UpdateService desiredCount"
         }
@@ -387,7 +390,7 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
     if id == ActionId::ScaleResources {
         let Some(v) = req.value else {
             return Err(Stop::Usage {
-                message: "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency, Auto Scaling desired capacity)".into(),
+                message: "scale_resources needs --value N (ECS desired tasks, Lambda reserved concurrency, Auto Scaling desired capacity, Kinesis open shards)".into(),
                 hint: None,
             });
         };
@@ -476,6 +479,31 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
         change.value = Some(
             limits::scale_value(kind, &format!("×1.5 of {current}"), up).map_err(out_of_range)?,
         );
+    }
+    // A Kinesis stream: resharded by hand only when provisioned, by half to double a call.
+    if let (ActionState::Stream(st), Some(v)) = (&before, change.value) {
+        if st.stream_mode == "ON_DEMAND" {
+            return Err(Stop::Usage {
+                message: format!(
+                    "{} is an on-demand stream: Kinesis scales its shards itself",
+                    resource.id
+                ),
+                hint: Some(
+                    "switch it to provisioned mode first (UpdateStreamMode) if it must be sized by hand"
+                        .into(),
+                ),
+            });
+        }
+        let (lo, hi) = limits::reshard_bounds(i64::from(st.open_shards));
+        if !(lo..=hi).contains(&i64::from(v)) {
+            return Err(out_of_range(OutOfRange {
+                what: format!("open shards of {}", resource.id),
+                value: i64::from(v),
+                min: lo,
+                max: hi,
+                source: "UpdateShardCount moves a stream by half to double its open shards a call",
+            }));
+        }
     }
     // An Auto Scaling group: its own MinSize..MaxSize, which AWS enforces (read above).
     if let (ActionState::Group(g), Some(v)) = (&before, change.value)

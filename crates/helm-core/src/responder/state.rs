@@ -42,6 +42,15 @@ pub struct GroupState {
     pub in_service: i32,
 }
 
+/// A Kinesis stream, as the scaling actions read it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StreamState {
+    pub open_shards: i32,
+    /// `PROVISIONED` or `ON_DEMAND` (an on-demand stream is not resharded by hand).
+    pub stream_mode: String,
+    pub stream_status: String,
+}
+
 /// The state an action reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -54,6 +63,8 @@ pub enum ActionState {
     Service(ServiceState),
     /// scale_resources / increase_capacity on an Auto Scaling group.
     Group(GroupState),
+    /// scale_resources / increase_capacity on a Kinesis stream.
+    Stream(StreamState),
     /// modify_autoscaling: the service's scalable target (None: not registered).
     Scaling { min: Option<i32>, max: Option<i32> },
     /// invalidate_cloudfront, before.
@@ -125,6 +136,9 @@ impl ActionState {
             ActionState::Group(g) => json!({
                 "desired_capacity": g.desired_capacity, "min_size": g.min_size, "max_size": g.max_size,
             }),
+            ActionState::Stream(s) => json!({
+                "open_shards": s.open_shards, "stream_mode": s.stream_mode,
+            }),
             ActionState::Scaling { min, max } => json!({"min": min, "max": max}),
             ActionState::Distribution { enabled, .. } => json!({"enabled": enabled}),
             ActionState::Invalidation {
@@ -150,6 +164,7 @@ impl ActionState {
             } => reserved_concurrency.map(i64::from),
             ActionState::Service(s) => Some(i64::from(s.desired_count)),
             ActionState::Group(g) => Some(i64::from(g.desired_capacity)),
+            ActionState::Stream(s) => Some(i64::from(s.open_shards)),
             _ => None,
         }
     }
@@ -188,6 +203,12 @@ impl ActionState {
                 g.min_size,
                 g.max_size,
                 g.in_service
+            ),
+            (ActionId::ScaleResources | ActionId::IncreaseCapacity, S::Stream(s)) => format!(
+                "open shards {} → {} (uniform scaling; the stream is {})",
+                s.open_shards,
+                change.value.unwrap_or_default(),
+                s.stream_status
             ),
             (ActionId::RestartEcsService, S::Service(s)) => format!(
                 "force a new deployment of {name} (now {})",
@@ -261,6 +282,11 @@ pub fn verdict(
                 "desired capacity {}, {} in service",
                 g.desired_capacity, g.in_service
             ),
+        ),
+        // A reshard is done when the stream is ACTIVE again with the shards asked for.
+        (ActionId::ScaleResources | ActionId::IncreaseCapacity, S::Stream(s)) => Verdict::new(
+            change.value == Some(s.open_shards) && s.stream_status == "ACTIVE",
+            format!("{} open shards, {}", s.open_shards, s.stream_status),
         ),
         (ActionId::RestartEcsService, S::Service(s)) => {
             let (was_primary, was_count) = match before {
@@ -338,6 +364,34 @@ mod tests {
             state: state.map(str::to_string),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn a_reshard_is_done_only_when_the_stream_is_active_with_the_shards_asked_for() {
+        let s = |open: i32, status: &str| {
+            ActionState::Stream(StreamState {
+                open_shards: open,
+                stream_mode: "PROVISIONED".into(),
+                stream_status: status.into(),
+            })
+        };
+        let change = Change {
+            value: Some(4),
+            ..Default::default()
+        };
+        let v = |after: &ActionState| {
+            verdict(
+                ActionId::IncreaseCapacity,
+                ResourceKind::Kinesis,
+                &s(2, "ACTIVE"),
+                after,
+                &change,
+            )
+        };
+        assert!(v(&s(4, "ACTIVE")).ok);
+        assert!(!v(&s(4, "UPDATING")).ok, "still resharding");
+        assert!(!v(&s(2, "ACTIVE")).ok);
+        assert_eq!(s(2, "ACTIVE").scaled_value(), Some(2));
     }
 
     #[test]
