@@ -249,7 +249,7 @@ pub enum Command {
         /// Remediate an issue: its resource, and the action that fits its check.
         #[arg(long, value_name = "ID")]
         issue: Option<String>,
-        /// scale_resources: the new desired count or reserved concurrency.
+        /// scale_resources: the new desired count, reserved concurrency, desired capacity or shard count.
         #[arg(long, value_name = "N", allow_negative_numbers = true)]
         value: Option<i64>,
         /// modify_autoscaling: the minimum task count.

@@ -188,7 +188,7 @@ pub struct RemediateArgs {
     pub service: Option<String>,
     /// Remediate this issue: its resource, and the action that fits its check.
     pub issue: Option<String>,
-    /// scale_resources: the new desired count or reserved concurrency.
+    /// scale_resources: the new desired count, reserved concurrency, desired capacity or shard count.
     pub value: Option<i64>,
     /// modify_autoscaling: the minimum task count.
     pub min: Option<i64>,

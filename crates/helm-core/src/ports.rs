@@ -82,7 +82,8 @@ pub struct ActionTarget {
 /// `Change` is built, and typed as the APIs take them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Change {
-    /// scale_resources / increase_capacity: the new desired count or reserved concurrency.
+    /// scale_resources / increase_capacity: the new desired count, reserved concurrency,
+    /// desired capacity (Auto Scaling) or open shard count (Kinesis).
     pub value: Option<i32>,
     pub min: Option<i32>,
     pub max: Option<i32>,
