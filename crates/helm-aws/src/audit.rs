@@ -659,23 +659,7 @@ impl AwsClients {
                 Ok(KindFacts::Stream { id, encrypted })
             }
             K::ElastiCache => {
-                let out = self
-                    .elasticache(region)
-                    .describe_cache_clusters()
-                    .cache_cluster_id(name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk("elasticache:DescribeCacheClusters", Some(name), e)
-                    })?;
-                let c = out.cache_clusters().first().ok_or_else(|| {
-                    AwsError::local(
-                        "elasticache:DescribeCacheClusters",
-                        Some(name),
-                        crate::AwsErrorKind::NotFound,
-                        "cache cluster not found",
-                    )
-                })?;
+                let c = self.cache_cluster(region, name).await?;
                 Ok(KindFacts::Cache {
                     id,
                     engine: c.engine().unwrap_or("unknown").to_string(),
@@ -741,16 +725,7 @@ impl AwsClients {
     /// Whether the instances an Auto Scaling group launches require IMDSv2: its launch
     /// template version (direct or in a mixed-instances policy) or its launch configuration.
     async fn group_requires_imdsv2(&self, region: &str, name: &str) -> Result<bool, AwsError> {
-        let out = self
-            .ec2_autoscaling(region)
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(name)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", Some(name), e)
-            })?;
-        let g = out.auto_scaling_groups().first().ok_or_else(|| {
+        let g = self.describe_group(region, name).await?.ok_or_else(|| {
             AwsError::local(
                 "autoscaling:DescribeAutoScalingGroups",
                 Some(name),

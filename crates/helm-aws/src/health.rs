@@ -138,6 +138,31 @@ fn lambda_status(s: &crate::LambdaState) -> StatusObs {
     }
 }
 
+/// Statuses from a list call that gives each name's status word: each target is its word
+/// when its key is listed, Missing when not, and unreadable when the call failed.
+fn by_state(
+    idx: &[usize],
+    listed: Result<std::collections::HashMap<String, String>, AwsError>,
+    key: impl Fn(usize) -> String,
+) -> Vec<(usize, StatusObs)> {
+    match listed {
+        Ok(map) => idx
+            .iter()
+            .map(|&i| {
+                let obs = map
+                    .get(&key(i))
+                    .map(|state| StatusObs::State {
+                        state: state.clone(),
+                        detail: None,
+                    })
+                    .unwrap_or(StatusObs::Missing);
+                (i, obs)
+            })
+            .collect(),
+        Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
+    }
+}
+
 /// Statuses from a list call that only says which names exist: each target is `state` when
 /// its key is in the list, Missing when not, and unreadable when the call failed.
 fn by_presence(
@@ -302,38 +327,11 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                 |i| targets[i].resource.name.clone(),
                 "available",
             ),
-            ResourceKind::Alb => match clients.load_balancers(&region).await {
-                Ok(map) => idx
-                    .iter()
-                    .map(|&i| {
-                        let obs = map
-                            .get(&crate::status::lb_key(&targets[i].resource.arn))
-                            .map(|state| StatusObs::State {
-                                state: state.clone(),
-                                detail: None,
-                            })
-                            .unwrap_or(StatusObs::Missing);
-                        (i, obs)
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
-            ResourceKind::Nlb => match clients.load_balancers(&region).await {
-                Ok(map) => idx
-                    .iter()
-                    .map(|&i| {
-                        let obs = map
-                            .get(&crate::status::lb_key(&targets[i].resource.arn))
-                            .map(|state| StatusObs::State {
-                                state: state.clone(),
-                                detail: None,
-                            })
-                            .unwrap_or(StatusObs::Missing);
-                        (i, obs)
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
+            ResourceKind::Alb | ResourceKind::Nlb => {
+                by_state(&idx, clients.load_balancers(&region).await, |i| {
+                    crate::status::lb_key(&targets[i].resource.arn)
+                })
+            }
             // One DescribeTargetHealth per group (the API takes one), eight at a time.
             ResourceKind::TargetGroup => {
                 use futures::stream::{self, StreamExt};
@@ -362,38 +360,14 @@ async fn statuses(clients: &AwsClients, targets: &[Target], environment: &str) -
                     .collect()
                     .await
             }
-            ResourceKind::Kinesis => match clients.kinesis_streams(&region).await {
-                Ok(map) => idx
-                    .iter()
-                    .map(|&i| {
-                        let obs = map
-                            .get(&targets[i].resource.name)
-                            .map(|state| StatusObs::State {
-                                state: state.clone(),
-                                detail: None,
-                            })
-                            .unwrap_or(StatusObs::Missing);
-                        (i, obs)
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
-            ResourceKind::ElastiCache => match clients.cache_clusters(&region).await {
-                Ok(map) => idx
-                    .iter()
-                    .map(|&i| {
-                        let obs = map
-                            .get(&targets[i].resource.name)
-                            .map(|state| StatusObs::State {
-                                state: state.clone(),
-                                detail: None,
-                            })
-                            .unwrap_or(StatusObs::Missing);
-                        (i, obs)
-                    })
-                    .collect(),
-                Err(e) => idx.iter().map(|&i| (i, unreadable(&e))).collect(),
-            },
+            ResourceKind::Kinesis => by_state(&idx, clients.kinesis_streams(&region).await, |i| {
+                targets[i].resource.name.clone()
+            }),
+            ResourceKind::ElastiCache => {
+                by_state(&idx, clients.cache_clusters(&region).await, |i| {
+                    targets[i].resource.name.clone()
+                })
+            }
             ResourceKind::Asg => match clients.scaling_groups(&region).await {
                 Ok(map) => idx
                     .iter()

@@ -201,19 +201,9 @@ impl AwsClients {
                     .collect())
             }
             K::ElastiCache => {
-                let out = self
-                    .elasticache(region)
-                    .describe_cache_clusters()
-                    .cache_cluster_id(name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk("elasticache:DescribeCacheClusters", Some(name), e)
-                    })?;
-                Ok(out
-                    .cache_clusters()
+                let c = self.cache_cluster(region, name).await?;
+                Ok(c.log_delivery_configurations()
                     .iter()
-                    .flat_map(|c| c.log_delivery_configurations())
                     .filter(|l| l.destination_type().map(|d| d.as_str()) == Some("cloudwatch-logs"))
                     .filter_map(|l| l.destination_details())
                     .filter_map(|d| d.cloud_watch_logs_details())

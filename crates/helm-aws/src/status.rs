@@ -522,6 +522,19 @@ impl AwsClients {
         region: &str,
         name: &str,
     ) -> Result<Option<GroupState>, AwsError> {
+        Ok(self
+            .describe_group(region, name)
+            .await?
+            .as_ref()
+            .map(group_state))
+    }
+
+    /// One Auto Scaling group as the API describes it, or None.
+    pub(crate) async fn describe_group(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_autoscaling::types::AutoScalingGroup>, AwsError> {
         let out = self
             .ec2_autoscaling(region)
             .describe_auto_scaling_groups()
@@ -531,7 +544,31 @@ impl AwsClients {
             .map_err(|e| {
                 AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", Some(name), e)
             })?;
-        Ok(out.auto_scaling_groups().first().map(group_state))
+        Ok(out.auto_scaling_groups().first().cloned())
+    }
+
+    /// One ElastiCache cache cluster as the API describes it (its log delivery and
+    /// encryption settings among it); a cluster that does not exist is an error.
+    pub(crate) async fn cache_cluster(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<aws_sdk_elasticache::types::CacheCluster, AwsError> {
+        let out = self
+            .elasticache(region)
+            .describe_cache_clusters()
+            .cache_cluster_id(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("elasticache:DescribeCacheClusters", Some(id), e))?;
+        out.cache_clusters().first().cloned().ok_or_else(|| {
+            AwsError::local(
+                "elasticache:DescribeCacheClusters",
+                Some(id),
+                AwsErrorKind::NotFound,
+                "cache cluster not found",
+            )
+        })
     }
 
     /// A target group's targets by health (DescribeTargetHealth); None when the group does
