@@ -643,18 +643,10 @@ impl AwsClients {
         };
         match kind {
             K::Kinesis => {
-                let out = self
-                    .kinesis(region)
-                    .describe_stream_summary()
-                    .stream_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk("kinesis:DescribeStreamSummary", Some(name), e)
-                    })?;
-                let encrypted = out
-                    .stream_description_summary()
-                    .and_then(|s| s.encryption_type())
+                let encrypted = self
+                    .stream_summary(region, name)
+                    .await?
+                    .encryption_type()
                     .is_some_and(|t| t.as_str() == "KMS");
                 Ok(KindFacts::Stream { id, encrypted })
             }

@@ -136,23 +136,7 @@ impl AwsClients {
                 }))
             }
             (ActionId::ScaleResources | ActionId::IncreaseCapacity, ResourceKind::Kinesis) => {
-                let out = self
-                    .kinesis(&t.region)
-                    .describe_stream_summary()
-                    .stream_name(&t.name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk("kinesis:DescribeStreamSummary", Some(&t.name), e)
-                    })?;
-                let s = out.stream_description_summary().ok_or_else(|| {
-                    AwsError::local(
-                        "kinesis:DescribeStreamSummary",
-                        Some(&t.name),
-                        crate::AwsErrorKind::Service,
-                        "the answer had no StreamDescriptionSummary",
-                    )
-                })?;
+                let s = self.stream_summary(&t.region, &t.name).await?;
                 Ok(ActionState::Stream(StreamState {
                     open_shards: s.open_shard_count(),
                     stream_mode: s

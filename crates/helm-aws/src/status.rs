@@ -529,6 +529,29 @@ impl AwsClients {
             .map(group_state))
     }
 
+    /// A Kinesis stream's summary (shards, mode, status, encryption).
+    pub(crate) async fn stream_summary(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<aws_sdk_kinesis::types::StreamDescriptionSummary, AwsError> {
+        let out = self
+            .kinesis(region)
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("kinesis:DescribeStreamSummary", Some(name), e))?;
+        out.stream_description_summary().cloned().ok_or_else(|| {
+            AwsError::local(
+                "kinesis:DescribeStreamSummary",
+                Some(name),
+                AwsErrorKind::Service,
+                "the answer had no StreamDescriptionSummary",
+            )
+        })
+    }
+
     /// One Auto Scaling group as the API describes it, or None.
     pub(crate) async fn describe_group(
         &self,
