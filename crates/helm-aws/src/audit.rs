@@ -731,7 +731,7 @@ impl AwsClients {
                 .and_then(|t| t.launch_template_specification())
                 .cloned()
         });
-        if let Some(t) = template {
+        let tokens = if let Some(t) = template {
             let version = t.version().unwrap_or("$Default").to_string();
             let out = self
                 .ec2(region)
@@ -749,16 +749,13 @@ impl AwsClients {
                 .map_err(|e| {
                     AwsError::from_sdk("ec2:DescribeLaunchTemplateVersions", Some(name), e)
                 })?;
-            let tokens = out
-                .launch_template_versions()
+            out.launch_template_versions()
                 .first()
                 .and_then(|v| v.launch_template_data())
                 .and_then(|d| d.metadata_options())
                 .and_then(|m| m.http_tokens())
-                .map(|t| t.as_str().to_string());
-            return Ok(tokens.as_deref() == Some("required"));
-        }
-        if let Some(lc) = g.launch_configuration_name() {
+                .map(|t| t.as_str().to_string())
+        } else if let Some(lc) = g.launch_configuration_name() {
             let out = self
                 .ec2_autoscaling(region)
                 .describe_launch_configurations()
@@ -768,20 +765,20 @@ impl AwsClients {
                 .map_err(|e| {
                     AwsError::from_sdk("autoscaling:DescribeLaunchConfigurations", Some(lc), e)
                 })?;
-            let tokens = out
-                .launch_configurations()
+            out.launch_configurations()
                 .first()
                 .and_then(|c| c.metadata_options())
                 .and_then(|m| m.http_tokens())
-                .map(|t| t.as_str().to_string());
-            return Ok(tokens.as_deref() == Some("required"));
-        }
-        Err(AwsError::local(
-            "autoscaling:DescribeAutoScalingGroups",
-            Some(name),
-            crate::AwsErrorKind::Service,
-            "the group names no launch template or configuration",
-        ))
+                .map(|t| t.as_str().to_string())
+        } else {
+            return Err(AwsError::local(
+                "autoscaling:DescribeAutoScalingGroups",
+                Some(name),
+                crate::AwsErrorKind::Service,
+                "the group names no launch template or configuration",
+            ));
+        };
+        Ok(tokens.as_deref() == Some("required"))
     }
 }
 

@@ -219,26 +219,14 @@ impl AwsClients {
                     return Ok(Vec::new());
                 };
                 let prefix = format!("sns/{r}/{account}/{topic}");
-                let mut out = Vec::new();
-                let mut pages = self
-                    .logs(region)
-                    .describe_log_groups()
-                    .log_group_name_prefix(&prefix)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page = page.map_err(|e| {
-                        AwsError::from_sdk("logs:DescribeLogGroups", Some(&prefix), e)
-                    })?;
-                    out.extend(
-                        page.log_groups()
-                            .iter()
-                            .filter_map(|g| g.log_group_name())
-                            .filter(|g| *g == prefix || *g == format!("{prefix}/Failure"))
-                            .map(str::to_string),
-                    );
-                }
-                Ok(out)
+                let failure = format!("{prefix}/Failure");
+                Ok(self
+                    .log_groups(region, &prefix)
+                    .await?
+                    .into_iter()
+                    .map(|g| g.name)
+                    .filter(|g| *g == prefix || *g == failure)
+                    .collect())
             }
             _ => Ok(Vec::new()),
         }

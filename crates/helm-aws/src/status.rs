@@ -601,24 +601,22 @@ impl AwsClients {
         region: &str,
         arn: &str,
     ) -> Result<Option<TargetsState>, AwsError> {
-        let out = self
+        // TargetGroupNotFound is a NotFound: the group is gone.
+        let out = match self
             .elbv2(region)
             .describe_target_health()
             .target_group_arn(arn)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk("elasticloadbalancing:DescribeTargetHealth", Some(arn), e)
-            });
-        let out = match out {
+        {
             Ok(o) => o,
-            Err(e)
-                if e.kind == AwsErrorKind::NotFound
-                    || e.code.as_deref() == Some("TargetGroupNotFound") =>
-            {
-                return Ok(None);
+            Err(e) => {
+                return not_found_is_none(AwsError::from_sdk(
+                    "elasticloadbalancing:DescribeTargetHealth",
+                    Some(arn),
+                    e,
+                ));
             }
-            Err(e) => return Err(e),
         };
         let mut s = TargetsState {
             registered: 0,
