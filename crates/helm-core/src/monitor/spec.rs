@@ -602,9 +602,13 @@ pub fn dimensions(resource: &Resource, environment: &str) -> Vec<(String, String
             }
             v
         }
-        Some(Target::Alb { name, id }) => vec![d("LoadBalancer", &format!("app/{name}/{id}"))],
+        Some(t @ (Target::Alb { .. } | Target::Nlb { .. })) => {
+            vec![d(
+                "LoadBalancer",
+                &balancer_dimension(t).unwrap_or_default(),
+            )]
+        }
         Some(Target::Sns { topic }) => vec![d("TopicName", topic)],
-        Some(Target::Nlb { name, id }) => vec![d("LoadBalancer", &format!("net/{name}/{id}"))],
         Some(Target::TargetGroup { name, id }) => {
             vec![d("TargetGroup", &format!("targetgroup/{name}/{id}"))]
         }
@@ -636,6 +640,15 @@ pub fn query_dimensions(
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     Ok(d)
+}
+
+/// A balancer's `LoadBalancer` dimension: `app/NAME/ID` or `net/NAME/ID`.
+fn balancer_dimension(t: &Target) -> Option<String> {
+    match t {
+        Target::Alb { name, id } => Some(format!("app/{name}/{id}")),
+        Target::Nlb { name, id } => Some(format!("net/{name}/{id}")),
+        _ => None,
+    }
 }
 
 /// The namespace `spec` is read from for `resource`: a target group behind a Network Load
@@ -675,14 +688,11 @@ load_balancer_arn on the registry entry (registry import fills it)"
                 .into(),
         );
     };
-    let lb_dim = lb
-        .splitn(6, ':')
-        .nth(5)
-        .and_then(|r| r.strip_prefix("loadbalancer/"))
-        .filter(|r| {
-            let p: Vec<&str> = r.split('/').collect();
-            p.len() == 3 && matches!(p[0], "app" | "net") && p.iter().all(|s| !s.is_empty())
-        })
+    // The balancer's own `LoadBalancer` dimension, from the ARN parser of its kind.
+    let lb_dim = [ResourceKind::Alb, ResourceKind::Nlb]
+        .into_iter()
+        .find_map(|k| crate::resource::Arn::parse(k, lb).ok())
+        .and_then(|a| balancer_dimension(&a.target))
         .ok_or_else(|| {
             format!(
                 "load_balancer_arn {lb} is not a load balancer ARN (…:loadbalancer/app|net/NAME/ID)"

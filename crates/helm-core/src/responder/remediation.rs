@@ -480,41 +480,31 @@ pub async fn remediate<A: Actuator, C: Confirmer>(
             limits::scale_value(kind, &format!("×1.5 of {current}"), up).map_err(out_of_range)?,
         );
     }
-    // A Kinesis stream: resharded by hand only when provisioned, by half to double a call.
-    if let (ActionState::Stream(st), Some(v)) = (&before, change.value) {
-        if st.stream_mode == "ON_DEMAND" {
-            return Err(Stop::Usage {
-                message: format!(
-                    "{} is an on-demand stream: Kinesis scales its shards itself",
-                    resource.id
-                ),
-                hint: Some(
-                    "switch it to provisioned mode first (UpdateStreamMode) if it must be sized by hand"
-                        .into(),
-                ),
-            });
-        }
-        let (lo, hi) = limits::reshard_bounds(i64::from(st.open_shards));
-        if !(lo..=hi).contains(&i64::from(v)) {
-            return Err(out_of_range(OutOfRange {
-                what: format!("open shards of {}", resource.id),
-                value: i64::from(v),
-                min: lo,
-                max: hi,
-                source: "UpdateShardCount moves a stream by half to double its open shards a call",
-            }));
-        }
+    // A Kinesis stream is resharded by hand only when provisioned.
+    if let (ActionState::Stream(st), Some(_)) = (&before, change.value)
+        && st.stream_mode == "ON_DEMAND"
+    {
+        return Err(Stop::Usage {
+            message: format!(
+                "{} is an on-demand stream: Kinesis scales its shards itself",
+                resource.id
+            ),
+            hint: Some(
+                "switch it to provisioned mode first (UpdateStreamMode) if it must be sized by hand"
+                    .into(),
+            ),
+        });
     }
-    // An Auto Scaling group: its own MinSize..MaxSize, which AWS enforces (read above).
-    if let (ActionState::Group(g), Some(v)) = (&before, change.value)
-        && !(g.min_size..=g.max_size).contains(&v)
+    // The resource's own range, read above (a group's size, a stream's reshard step).
+    if let (Some((what, min, max, source)), Some(v)) = (before.scale_bounds(), change.value)
+        && !(min..=max).contains(&i64::from(v))
     {
         return Err(out_of_range(OutOfRange {
-            what: format!("desired capacity of {}", resource.id),
+            what: format!("{what} of {}", resource.id),
             value: i64::from(v),
-            min: i64::from(g.min_size),
-            max: i64::from(g.max_size),
-            source: "the group's MinSize and MaxSize (change them in its template first)",
+            min,
+            max,
+            source,
         }));
     }
     // Lambda: the account's own limit, which only AWS knows (a read, before any change).

@@ -169,6 +169,30 @@ impl ActionState {
         }
     }
 
+    /// The range the resource itself puts on a scaling action's new value, once read: a
+    /// group's MinSize..MaxSize, a stream's half to double its open shards (what the value
+    /// is, min, max, and where the bound comes from).
+    pub fn scale_bounds(&self) -> Option<(&'static str, i64, i64, &'static str)> {
+        match self {
+            ActionState::Group(g) => Some((
+                "desired capacity",
+                i64::from(g.min_size),
+                i64::from(g.max_size),
+                "the group's MinSize and MaxSize (change them in its template first)",
+            )),
+            ActionState::Stream(s) => {
+                let (lo, hi) = super::limits::reshard_bounds(i64::from(s.open_shards));
+                Some((
+                    "open shards",
+                    lo,
+                    hi,
+                    "UpdateShardCount moves a stream by half to double its open shards a call",
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// What the plan says of the state, in the words of the change.
     pub fn describe_change(&self, id: ActionId, name: &str, change: &Change) -> String {
         use ActionState as S;
@@ -392,6 +416,10 @@ mod tests {
         assert!(!v(&s(4, "UPDATING")).ok, "still resharding");
         assert!(!v(&s(2, "ACTIVE")).ok);
         assert_eq!(s(2, "ACTIVE").scaled_value(), Some(2));
+        assert_eq!(
+            s(3, "ACTIVE").scale_bounds().map(|b| (b.1, b.2)),
+            Some((2, 6))
+        );
     }
 
     #[test]
@@ -420,6 +448,7 @@ mod tests {
         assert!(v(&g(3)).ok);
         assert!(!v(&g(2)).ok);
         assert_eq!(g(2).scaled_value(), Some(2));
+        assert_eq!(g(2).scale_bounds().map(|b| (b.1, b.2)), Some((1, 4)));
         assert_eq!(
             g(2).describe_change(ActionId::ScaleResources, "w", &change),
             "desired capacity 2 → 3 (group size 1..4, 2 in service)"
