@@ -158,6 +158,11 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, Failure> {
+        let versions = self.list_versions(prefix).await?;
+        Ok(versions.into_iter().map(|(k, _)| k).collect())
+    }
+
+    async fn list_versions(&self, prefix: &str) -> Result<Vec<(String, String)>, Failure> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -170,7 +175,7 @@ impl ObjectStore for S3Store {
             let page = page.map_err(|e| self.fail("s3:ListObjectsV2", prefix, e))?;
             for o in page.contents() {
                 if let Some(k) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) {
-                    out.push(k.to_string());
+                    out.push((k.to_string(), o.e_tag().unwrap_or_default().to_string()));
                 }
             }
         }

@@ -110,6 +110,21 @@ impl From<helm_core::ports::Failure> for CliError {
     }
 }
 
+impl From<helm_core::state::session::SessionError> for CliError {
+    fn from(e: helm_core::state::session::SessionError) -> Self {
+        use helm_core::state::session::SessionError as S;
+        let hint = e.hint();
+        match e {
+            S::Store(f) => (*f).into(),
+            S::Local(e) => e.into(),
+            S::NotShared { .. } => CliError::new(EXIT_DATAERR, e.to_string()).hint(hint),
+            S::Busy { .. } | S::Lost { .. } | S::Conflicts { .. } => {
+                CliError::new(EXIT_TEMPFAIL, e.to_string()).hint(hint)
+            }
+        }
+    }
+}
+
 impl From<helm_core::CaseError> for CliError {
     fn from(e: helm_core::CaseError) -> Self {
         match e {

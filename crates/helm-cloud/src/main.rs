@@ -192,7 +192,14 @@ fn run(cli: Cli) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("starting the async runtime: {e}")))?;
-    let result = runtime.block_on(dispatch(&ctx, cli.command));
+    let command = cli.command;
+    let result = runtime.block_on(async {
+        if in_session(&command) {
+            commands::state::shared(&ctx, dispatch(&ctx, command)).await
+        } else {
+            dispatch(&ctx, command).await
+        }
+    });
     if ctx.out.verbose > 0
         && !ctx.out.quiet
         && let Some(line) = ctx.calls.summary()
@@ -200,6 +207,26 @@ fn run(cli: Cli) -> CliResult {
         eprintln!("{line}");
     }
     result
+}
+
+/// Whether a command runs in a session on the shared state (`[state] backend = "s3"`):
+/// every command that reads or writes the project's state, but not those that read none
+/// (completions, the man page, `patterns` on a file), those that manage the state itself
+/// (`init`, `config`, `state`), and the long-running ones, which hold sessions of their
+/// own (`watch` one per cycle, `mcp` one per tool call, `serve` refreshes its copy).
+pub(crate) fn in_session(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Completions { .. }
+            | Command::Man
+            | Command::Init
+            | Command::Patterns { .. }
+            | Command::Config(_)
+            | Command::State(_)
+            | Command::Watch { .. }
+            | Command::Serve { .. }
+            | Command::Mcp { .. }
+    )
 }
 
 pub(crate) fn dispatch<'a>(

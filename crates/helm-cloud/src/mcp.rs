@@ -320,9 +320,14 @@ fn run_captured(
         if let Some(confirmer) = confirm
             && let Some(req) = crate::commands::remediate::Request::of(&command)
         {
-            return crate::commands::remediate::run_with(&ctx, req, &confirmer).await;
+            let work = crate::commands::remediate::run_with(&ctx, req, &confirmer);
+            return crate::commands::state::shared(&ctx, work).await;
         }
-        crate::dispatch(&ctx, command).await
+        if crate::in_session(&command) {
+            crate::commands::state::shared(&ctx, crate::dispatch(&ctx, command)).await
+        } else {
+            crate::dispatch(&ctx, command).await
+        }
     })?;
     let captured = std::mem::take(&mut *captured.lock().expect("capture lock"));
     Ok(Ran { code, captured })

@@ -126,6 +126,21 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> CliResult {
         changes,
         cache: Mutex::new(HashMap::new()),
     });
+    if let Some(s3) = &config.monitoring.settings().state.s3 {
+        // Shared state: the working copy follows the store (a pull every 5 s, none while a
+        // local command's session runs); the file watch below then shows what changed.
+        let store = crate::commands::state::s3_store(ctx, &config, s3).await?;
+        let root = ctx.paths.fractary();
+        helm_core::state::session::refresh(&store, &root).await?;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if let Err(e) = helm_core::state::session::refresh(&store, &root).await {
+                    eprintln!("helm-cloud serve: refreshing the shared state: {e}");
+                }
+            }
+        });
+    }
     tokio::spawn(watch_files(Arc::clone(&app)));
     // The address on stdout (a script can read the port of :0), the rest on stderr.
     ctx.out.text(&format!("http://{bound}/"));

@@ -8,8 +8,9 @@ use helm_aws::state::S3Store;
 use helm_core::config::Config;
 use helm_core::config::settings::S3State;
 use helm_core::state::local::LocalStore;
-use helm_core::state::{ObjectStore, lease, migrate};
+use helm_core::state::{ObjectStore, lease, migrate, session};
 use serde_json::{Value, json};
+use std::future::Future;
 
 /// The keys of the watch's shared objects.
 pub const LEASE_KEY: &str = "watch/lease.json";
@@ -25,6 +26,45 @@ pub async fn s3_store(ctx: &Ctx, config: &Config, s3: &S3State) -> CliResult<S3S
     let region = cs.region.clone();
     let clients = helm_aws::AwsClients::new(cs).await;
     Ok(clients.state_store(&s3.bucket, &s3.prefix, &region))
+}
+
+/// Runs `work`, a command on the project's state, in a session on the shared state when
+/// `[state] backend = "s3"` (helm-core's `state::session`: lock, pull, run, push, release);
+/// as it is otherwise. A configuration that cannot be read leaves the command to say so.
+pub async fn shared<F>(ctx: &Ctx, work: F) -> CliResult
+where
+    F: Future<Output = CliResult>,
+{
+    let Ok(config) = ctx.config() else {
+        return work.await;
+    };
+    let settings = config.monitoring.settings();
+    let Some(s3) = &settings.state.s3 else {
+        return work.await;
+    };
+    let store = s3_store(ctx, &config, s3).await?;
+    let terms = session::LockTerms::new(settings.state.lease);
+    let me = lease::holder_id();
+    let (out, report) = session::run(&store, &ctx.paths.fractary(), &me, &terms, work).await?;
+    if ctx.out.verbose > 0 {
+        ctx.out.warn_plain(&format!(
+            "shared state {}: pulled {} (removed {}), pushed {} (deleted {}){}",
+            store.location(),
+            report.pulled.fetched.len(),
+            report.pulled.removed.len(),
+            report.pushed.written.len(),
+            report.pushed.deleted.len(),
+            if report.waited_rounds > 0 {
+                format!(
+                    ", after waiting for the lock {} rounds",
+                    report.waited_rounds
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
 }
 
 /// `[state]`'s S3 settings, whatever the backend (migrate runs before the switch).
@@ -52,8 +92,16 @@ pub async fn migrate(ctx: &Ctx, to: &str, dry_run: bool) -> CliResult {
     let s3 = s3_store(ctx, &config, &s3_settings(&config)?).await?;
     let local = LocalStore::new(ctx.paths.fractary());
     let report = match to {
-        "s3" => migrate::copy(&local, &s3, dry_run).await?,
-        "local" => migrate::copy(&s3, &local, dry_run).await?,
+        "s3" => {
+            // What this copy shared with the bucket before, and the bucket removed since,
+            // stays removed.
+            let root = ctx.paths.fractary();
+            let before = session::read_base(&root, &s3.location())?
+                .map(|b| b.keys.into_keys().collect())
+                .unwrap_or_default();
+            migrate::copy(&local, &s3, dry_run, &before).await?
+        }
+        "local" => migrate::copy(&s3, &local, dry_run, &Default::default()).await?,
         other => {
             return Err(CliError::usage(format!("--to {other}: use s3 or local")));
         }
@@ -62,7 +110,7 @@ pub async fn migrate(ctx: &Ctx, to: &str, dry_run: bool) -> CliResult {
     ctx.out.result(&doc, || {
         let verb = if dry_run { "would copy" } else { "copied" };
         let mut s = format!(
-            "{verb} {} → {}: {} created, {} updated, {} unchanged{}\n",
+            "{verb} {} → {}: {} created, {} updated, {} unchanged{}{}\n",
             report.from,
             report.to,
             report.created.len(),
@@ -72,15 +120,23 @@ pub async fn migrate(ctx: &Ctx, to: &str, dry_run: bool) -> CliResult {
                 String::new()
             } else {
                 format!(", {} changed meanwhile (left as they are)", report.conflicted.len())
+            },
+            if report.removed_there.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} left out (removed there since this copy last shared them)",
+                    report.removed_there.len()
+                )
             }
         );
-        for (mark, keys) in [("+", &report.created), ("~", &report.updated), ("!", &report.conflicted)] {
+        for (mark, keys) in [("+", &report.created), ("~", &report.updated), ("!", &report.conflicted), ("-", &report.removed_there)] {
             for k in keys {
                 s.push_str(&format!("  {mark} {k}\n"));
             }
         }
         if !dry_run && to == "s3" && config.monitoring.str("state.backend") != Some("s3") {
-            s.push_str("Set `backend = \"s3\"` under [state] for watch to take its lease and state there.\n");
+            s.push_str("Set `backend = \"s3\"` under [state] for every command to share the state there.\n");
         }
         s
     });
@@ -111,17 +167,21 @@ pub async fn status(ctx: &Ctx) -> CliResult {
     };
     let store = s3_store(ctx, &config, s3).await?;
     let now = chrono::Utc::now();
-    let lease_doc: Value = match store.get(LEASE_KEY).await? {
-        None => Value::Null,
-        Some(v) => match serde_json::from_slice::<lease::LeaseRecord>(&v.bytes) {
-            Ok(r) => {
-                let mut d = serde_json::to_value(&r).expect("a lease serialises");
-                d["live"] = Value::from(now < r.expires_at);
-                d
-            }
-            Err(e) => json!({"unreadable": e.to_string()}),
-        },
+    let lease_at = async |key: &str| -> CliResult<Value> {
+        Ok(match store.get(key).await? {
+            None => Value::Null,
+            Some(v) => match serde_json::from_slice::<lease::LeaseRecord>(&v.bytes) {
+                Ok(r) => {
+                    let mut d = serde_json::to_value(&r).expect("a lease serialises");
+                    d["live"] = Value::from(now < r.expires_at);
+                    d
+                }
+                Err(e) => json!({"unreadable": e.to_string()}),
+            },
+        })
     };
+    let lease_doc = lease_at(LEASE_KEY).await?;
+    let lock_doc = lease_at(session::LOCK_KEY).await?;
     let cycles = match store.get(WATCH_STATE_KEY).await? {
         Some(v) => serde_json::from_slice::<Value>(&v.bytes)
             .ok()
@@ -130,18 +190,18 @@ pub async fn status(ctx: &Ctx) -> CliResult {
     };
     let doc = json!({"backend": "s3", "location": store.location(),
         "lease_seconds": settings.state.lease.as_secs(),
-        "lease": lease_doc, "watch_cycles": cycles});
+        "lease": lease_doc, "lock": lock_doc, "watch_cycles": cycles});
     ctx.out.result(&doc, || {
-        let lease_line = match &doc["lease"] {
-            Value::Null => "no watch holds the lease".to_string(),
+        let line = |l: &Value, what: &str, free: &str| match l {
+            Value::Null => free.to_string(),
             l if l.get("unreadable").is_some() => {
                 format!(
-                    "the lease object is unreadable ({})",
+                    "the {what} object is unreadable ({})",
                     l["unreadable"].as_str().unwrap_or("")
                 )
             }
             l => format!(
-                "watch lease: {} (generation {}), {} {}",
+                "{what}: {} (generation {}), {} {}",
                 l["holder"].as_str().unwrap_or(""),
                 l["generation"],
                 if l["live"].as_bool() == Some(true) {
@@ -152,8 +212,14 @@ pub async fn status(ctx: &Ctx) -> CliResult {
                 l["expires_at"].as_str().unwrap_or("")
             ),
         };
+        let lease_line = line(&doc["lease"], "watch lease", "no watch holds the lease");
+        let lock_line = line(
+            &doc["lock"],
+            "state lock",
+            "no command holds the state lock",
+        );
         format!(
-            "state: {}\n{lease_line}\nwatch cycles so far: {}",
+            "state: {}\n{lease_line}\n{lock_line}\nwatch cycles so far: {}",
             store.location(),
             cycles
                 .map(|c| c.to_string())

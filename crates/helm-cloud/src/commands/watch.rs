@@ -18,7 +18,7 @@ use helm_core::config::duration;
 use helm_core::fsutil::FileLock;
 use helm_core::issues::Severity;
 use helm_core::state::lease::{self, Attempt, Held, Terms};
-use helm_core::state::{Cond, ObjectStore, Written};
+use helm_core::state::{Cond, ObjectStore, Written, session};
 use helm_core::watch::{self, CycleWorld, WatchState};
 use helm_services::tracker::Tracker;
 use prometheus_client::registry::Registry;
@@ -138,6 +138,10 @@ pub async fn run(ctx: &Ctx, a: WatchArgs<'_>) -> CliResult {
     };
     let count_call: Arc<dyn Fn(&helm_aws::CallRecord) + Send + Sync> = Arc::new(count_call);
 
+    if shared.is_some() {
+        // The working copy as the team has it, before the domains are read.
+        super::state::shared(ctx, async { Ok(0) }).await?;
+    }
     let monitors = DomainMonitors::load(&ctx.paths.domain_monitors())?;
     let store = issue_store(ctx, &config);
     let tracker = central::tracker(ctx, &config);
@@ -380,6 +384,7 @@ async fn shared_loop(
     use super::state::{LEASE_KEY, WATCH_STATE_KEY};
     let ctx = lp.ctx;
     let me = lease::holder_id();
+    let lock_terms = session::LockTerms::new(terms.ttl);
     let mut ran = 0u64;
     let mut last_code = EXIT_UNAVAILABLE;
     ctx.out.warn_plain(&format!(
@@ -500,7 +505,19 @@ async fn shared_loop(
                     return;
                 }
                 let n = state.cycles + 1;
-                last_code = lp.cycle(n, &mut state).await;
+                // The cycle runs in a session on the shared state: the issues, reports,
+                // outbox and history it writes are pushed before the next one.
+                let root = ctx.paths.fractary();
+                last_code =
+                    match session::run(bucket, &root, &me, &lock_terms, lp.cycle(n, &mut state))
+                        .await
+                    {
+                        Ok((code, _)) => code,
+                        Err(e) => {
+                            ctx.out.warn(&format!("cycle {n}: {e}"));
+                            EXIT_TEMPFAIL
+                        }
+                    };
                 ran += 1;
                 if lost.get() {
                     // Another replica may act now: leave the state to it.

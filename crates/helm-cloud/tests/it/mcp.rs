@@ -433,3 +433,64 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
         "{e}"
     );
 }
+
+/// With `[state] backend = "s3"`, each tool call runs in a session on the shared state:
+/// an agent in one clone sees the issue a team-mate's `health` opened in another, and
+/// what its own `health` writes is pushed to the bucket.
+#[test]
+fn an_agent_works_on_the_teams_shared_state() {
+    use crate::state::{bucket_keys, create_bucket, state_config};
+    let emu = Emulator::shared();
+    let bucket = unique_name("agent").to_lowercase();
+    create_bucket(emu, &bucket);
+    let p = unique_name("agent");
+    emu.seed(
+        &json!({
+            "lambdas": [{"name": format!("{p}-f")}],
+            "alarms": [{"name": format!("{p}-errors"), "namespace": "AWS/Lambda", "metric": "Errors",
+                "dimensions": {"FunctionName": format!("{p}-f")}, "state": "ALARM"}],
+        })
+        .to_string(),
+    );
+    let (mate, mine) = (emulated_project(), emulated_project());
+    for c in [&mate, &mine] {
+        state_config(c.path(), &bucket, "backend = \"s3\"\n");
+    }
+    assert_eq!(
+        run(helm_against(emu, mate.path()).args(["state", "migrate", "--to", "s3"])).code,
+        0
+    );
+    let doc = json!({"id": p, "environment": "test", "resources": [{"id": "f", "type": "lambda",
+        "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{p}-f")}]});
+    let f = write(mate.path(), "d.json", &doc.to_string());
+    let added = run(helm_against(emu, mate.path()).args([
+        "registry",
+        "add",
+        "--file",
+        f.to_str().unwrap(),
+    ]));
+    assert_eq!(added.code, 0, "{added:?}");
+    assert_eq!(run(helm_against(emu, mate.path()).args(["health"])).code, 2);
+    let before = bucket_keys(emu, &bucket)
+        .iter()
+        .filter(|k| k.contains("/monitoring/"))
+        .count();
+
+    let out = client(
+        emu,
+        mine.path(),
+        json!({"handshake": "initialize", "elicit": null, "calls": [
+            ["issues", {}],
+            ["health", {"env": "test"}],
+        ]}),
+    );
+    let issues = &out["calls"][0];
+    assert_eq!(issues["is_error"], false, "{issues}");
+    assert!(issues.to_string().contains("infra-001"), "{issues}");
+    assert_eq!(out["calls"][1]["is_error"], false, "{}", out["calls"][1]);
+    let after = bucket_keys(emu, &bucket)
+        .iter()
+        .filter(|k| k.contains("/monitoring/"))
+        .count();
+    assert_eq!(after, before + 1, "the agent's health report is shared");
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Create `bucket` in the emulator (boto3, beside the code under test).
-fn create_bucket(emu: &Emulator, bucket: &str) {
+pub(crate) fn create_bucket(emu: &Emulator, bucket: &str) {
     emu.run_python(
         "import sys, boto3\n\
          s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
@@ -23,7 +23,7 @@ fn create_bucket(emu: &Emulator, bucket: &str) {
 }
 
 /// Every key in `bucket` (boto3).
-fn bucket_keys(emu: &Emulator, bucket: &str) -> Vec<String> {
+pub(crate) fn bucket_keys(emu: &Emulator, bucket: &str) -> Vec<String> {
     let keys = emu.run_python(
         "import sys, json, boto3\n\
          s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
@@ -198,7 +198,7 @@ async fn store_at(endpoint: &str, bucket: &str, calls: Arc<AtomicU32>) -> helm_a
         .state_store(bucket, "team/helm", "us-east-1")
 }
 
-fn state_config(root: &Path, bucket: &str, extra: &str) {
+pub(crate) fn state_config(root: &Path, bucket: &str, extra: &str) {
     write(
         root,
         MONITORING,
@@ -449,6 +449,9 @@ fn watch_replicas_share_one_lease_and_a_standby_takes_over_when_the_holder_is_ki
     let (dir, _) = crate::watch::steady_project();
     let root = dir.path();
     state_config(root, &bucket, "backend = \"s3\"\nlease = \"6s\"\n");
+    // The project's state goes up first: every cycle runs in a session on it.
+    let up = run(helm_against(emu, root).args(["state", "migrate", "--to", "s3"]));
+    assert_eq!(up.code, 0, "{up:?}");
     let logs = tempfile::tempdir().unwrap();
     let replicas: Vec<Replica> = (0..3)
         .map(|n| Replica::start(emu, root, logs.path(), n))
@@ -553,4 +556,246 @@ fn watch_replicas_share_one_lease_and_a_standby_takes_over_when_the_holder_is_ki
         status["watch_cycles"].as_u64().unwrap() >= resumed,
         "{status}"
     );
+    // What the cycles wrote was shared: their health reports are in the bucket, and the
+    // state lock was left free.
+    let keys = bucket_keys(emu, &bucket);
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("team/helm/plugins/helm-cloud/monitoring/")),
+        "{keys:?}"
+    );
+    assert!(status["lock"].is_null(), "{status}");
+}
+
+/// `helm-cloud ARGS…` in `root` against `emu`.
+fn team(emu: &Emulator, root: &Path, args: &[&str]) -> Run {
+    run(helm_against(emu, root).args(args))
+}
+
+/// Adds a deployment of one Lambda, `f`, through the CLI.
+fn add_lambda(emu: &Emulator, root: &Path, id: &str, function: &str) -> Run {
+    let doc = serde_json::json!({"id": id, "environment": "test", "deployed_at": "2026-01-01T00:00:00Z",
+        "resources": [{"id": "f", "type": "lambda",
+            "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}")}]});
+    let f = write(root, &format!("{id}.json"), &doc.to_string());
+    team(
+        emu,
+        root,
+        &["registry", "add", "--file", f.to_str().unwrap()],
+    )
+}
+
+/// Two clones of one project (two people, or a laptop and a CI job) with
+/// `backend = "s3"`: what one does, the other sees: the registry, an issue opened by
+/// `health`, resolved by hand in the other clone; a state file written here outside a
+/// session is refused before anything runs, and left as it is.
+#[test]
+fn two_clones_share_the_registry_and_issues_through_s3() {
+    let emu = Emulator::shared();
+    let bucket = unique_name("team").to_lowercase();
+    create_bucket(emu, &bucket);
+    let p = unique_name("team");
+    let alarm = format!("{p}-errors");
+    emu.seed(
+        &serde_json::json!({
+            "lambdas": [{"name": format!("{p}-f")}],
+            "alarms": [{"name": alarm, "namespace": "AWS/Lambda", "metric": "Errors",
+                "dimensions": {"FunctionName": format!("{p}-f")}, "state": "ALARM"}],
+        })
+        .to_string(),
+    );
+    let (a, b) = (emulated_project(), emulated_project());
+    for c in [&a, &b] {
+        state_config(c.path(), &bucket, "backend = \"s3\"\n");
+    }
+    // A's state from `init` goes up first, on purpose.
+    let up = team(emu, a.path(), &["state", "migrate", "--to", "s3"]);
+    assert_eq!(up.code, 0, "{up:?}");
+
+    assert_eq!(add_lambda(emu, a.path(), &p, &format!("{p}-f")).code, 0);
+    let first = team(emu, a.path(), &["health", "--format", "json"]);
+    assert_eq!(first.code, 2, "{first:?}");
+    assert_eq!(first.json()["issues"][0]["issue_id"], "infra-001");
+    let keys = bucket_keys(emu, &bucket);
+    for k in [
+        "team/helm/registry/deployments.json",
+        "team/helm/helm/issues/active/infra-001.json",
+    ] {
+        assert!(keys.iter().any(|x| x == k), "{k} in {keys:?}");
+    }
+    assert!(
+        !keys.iter().any(|k| k.contains("locks/")),
+        "the lock is released: {keys:?}"
+    );
+
+    // B, which never ran health, sees the deployment and the issue, and resolves it.
+    let listed = team(emu, b.path(), &["issues", "--format", "json"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(listed.stdout.contains("infra-001"), "{}", listed.stdout);
+    let reg = team(emu, b.path(), &["registry", "list", "--format", "json"]);
+    assert!(reg.stdout.contains(&p), "{}", reg.stdout);
+    let resolved = team(
+        emu,
+        b.path(),
+        &["issues", "resolve", "infra-001", "--note", "fixed by B"],
+    );
+    assert_eq!(resolved.code, 0, "{resolved:?}");
+
+    // A sees it resolved, and its own stale active copy is gone.
+    let shown = team(
+        emu,
+        a.path(),
+        &["issues", "show", "infra-001", "--format", "json"],
+    );
+    assert_eq!(shown.code, 0, "{shown:?}");
+    assert_eq!(shown.json()["status"], "resolved", "{}", shown.stdout);
+    assert!(
+        !a.path()
+            .join(".fractary/helm/issues/active/infra-001.json")
+            .exists()
+    );
+    assert!(
+        a.path()
+            .join(".fractary/helm/issues/resolved/infra-001.json")
+            .exists()
+    );
+
+    // Still failing: the next health opens a new issue with the next number of the shared
+    // sequence, whichever clone runs it.
+    let again = team(emu, b.path(), &["health", "--format", "json"]);
+    assert_eq!(
+        again.json()["issues"][0]["issue_id"],
+        "infra-002",
+        "{}",
+        again.stdout
+    );
+
+    // A file written here by hand, never shared: refused, nothing runs, it stays.
+    let stray = ".fractary/helm/issues/active/infra-099.json";
+    write(a.path(), stray, "{\"id\": \"infra-099\"}\n");
+    let before = tree(a.path());
+    let refused = team(emu, a.path(), &["issues"]);
+    assert_eq!(refused.code, 65, "{refused:?}");
+    assert!(
+        refused.stderr.contains("helm/issues/active/infra-099.json")
+            && refused.stderr.contains("state migrate --to s3"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(tree(a.path()), before, "every file as it was");
+    assert!(
+        !bucket_keys(emu, &bucket)
+            .iter()
+            .any(|k| k.contains("infra-099"))
+    );
+}
+
+/// A lock left by a holder that died is taken over once it has expired; a live one is
+/// waited for, then refused naming its holder, with nothing run.
+#[test]
+fn a_dead_holders_state_lock_expires_and_a_live_one_is_refused_with_its_holder() {
+    let emu = Emulator::shared();
+    let bucket = unique_name("lock").to_lowercase();
+    create_bucket(emu, &bucket);
+    let dir = emulated_project();
+    state_config(dir.path(), &bucket, "backend = \"s3\"\nlease = \"3s\"\n");
+    assert_eq!(
+        team(emu, dir.path(), &["state", "migrate", "--to", "s3"]).code,
+        0
+    );
+    let put_lock = |expires: &str| {
+        emu.run_python(
+            "import sys, json, boto3\n\
+             s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+             aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+             s3.put_object(Bucket=sys.argv[2], Key='team/helm/locks/state.json', Body=json.dumps({\
+             'holder': 'ci-runner:4242:dead', 'acquired_at': '2026-01-01T00:00:00Z', \
+             'renewed_at': '2026-01-01T00:00:00Z', 'expires_at': sys.argv[3], 'generation': 7}))\n\
+             print('null')",
+            &[&bucket, expires],
+        );
+    };
+    put_lock("2026-01-01T00:01:00Z");
+    let took = team(emu, dir.path(), &["issues", "-v"]);
+    assert_eq!(took.code, 0, "an expired lock is taken over: {took:?}");
+    assert!(
+        !bucket_keys(emu, &bucket)
+            .iter()
+            .any(|k| k.contains("locks/"))
+    );
+
+    put_lock("2099-01-01T00:00:00Z");
+    let before = tree(dir.path());
+    let busy = team(emu, dir.path(), &["issues"]);
+    assert_eq!(busy.code, 75, "{busy:?}");
+    assert!(
+        busy.stderr.contains("locked by ci-runner:4242:dead"),
+        "{}",
+        busy.stderr
+    );
+    assert_eq!(tree(dir.path()), before);
+    let status = team(emu, dir.path(), &["state", "status", "--format", "json"]);
+    assert_eq!(
+        status.json()["lock"]["holder"],
+        "ci-runner:4242:dead",
+        "{}",
+        status.stdout
+    );
+}
+
+/// 20 clones add a deployment each at the same moment: one shared registry object, 20
+/// read-modify-writes, none lost. The emulator answers one request at a time
+/// (`--serialize`): moto checks `If-Match` apart from the write, so under concurrent
+/// writers two can both win, which S3 does not allow; serialised, this tests our lock and
+/// conditional writes, not moto's race.
+#[test]
+fn twenty_clones_writing_at_once_lose_no_update() {
+    let emu = Emulator::dedicated_serialized();
+    let bucket = unique_name("twenty").to_lowercase();
+    create_bucket(&emu, &bucket);
+    let clones: Vec<_> = (0..20).map(|_| emulated_project()).collect();
+    for c in &clones {
+        state_config(c.path(), &bucket, "backend = \"s3\"\n");
+    }
+    assert_eq!(
+        team(&emu, clones[0].path(), &["state", "migrate", "--to", "s3"]).code,
+        0
+    );
+    let children: Vec<_> = clones
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let doc = serde_json::json!({"id": format!("d{i:02}"), "environment": "test",
+                "resources": [{"id": "f", "type": "lambda",
+                    "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:f{i}")}]});
+            let f = write(c.path(), "d.json", &doc.to_string());
+            helm_against(&emu, c.path())
+                .args(["registry", "add", "--file", f.to_str().unwrap()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let fresh = emulated_project();
+    state_config(fresh.path(), &bucket, "backend = \"s3\"\n");
+    let listed = team(
+        &emu,
+        fresh.path(),
+        &["registry", "list", "--format", "json"],
+    );
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let text = listed.stdout;
+    let found = (0..20)
+        .filter(|i| text.contains(&format!("\"d{i:02}\"")))
+        .count();
+    assert_eq!(found, 20, "{text}");
 }

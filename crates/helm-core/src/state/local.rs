@@ -2,7 +2,7 @@
 //! key's lock (`<file>.lock`) across its check and its atomic replace, and the etag is a
 //! hash of the content, so conditional writes mean on one machine what they mean on S3.
 
-use super::{Cond, ObjectStore, Versioned, Written, check_key};
+use super::{Cond, ObjectStore, Versioned, Written, check_key, same_etag};
 use crate::fsutil::{self, FileLock};
 use crate::ports::Failure;
 use sha2::{Digest, Sha256};
@@ -50,10 +50,6 @@ impl LocalStore {
             _ => false,
         }
     }
-}
-
-fn same_etag(a: &str, b: &str) -> bool {
-    a.trim_matches('"') == b.trim_matches('"')
 }
 
 fn failure(api: &str, path: &Path, why: impl Into<String>) -> Failure {
@@ -126,6 +122,17 @@ impl ObjectStore for LocalStore {
             }
         }
         out.sort();
+        Ok(out)
+    }
+
+    async fn list_versions(&self, prefix: &str) -> Result<Vec<(String, String)>, Failure> {
+        let mut out = Vec::new();
+        for key in self.list(prefix).await? {
+            // A file removed since the listing is not there.
+            if let Some(v) = Self::read(&self.root.join(&key))? {
+                out.push((key, v.etag));
+            }
+        }
         Ok(out)
     }
 }

@@ -40,6 +40,11 @@ pub struct CopyReport {
     /// Changed at the destination between our read and our write: left as the other
     /// writer made it (run again to copy over it).
     pub conflicted: Vec<String>,
+    /// Not copied: the destination had them when this working copy last shared state
+    /// with it, and no longer has them (a team-mate removed them; copying would bring
+    /// them back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_there: Vec<String>,
 }
 
 impl CopyReport {
@@ -50,8 +55,15 @@ impl CopyReport {
 
 /// Copies every state key of `from` to `to`: a key absent there is created
 /// (`If-None-Match: *`), a different one replaced on the version read (`If-Match`), the
-/// same bytes left alone, so a second run writes nothing.
-pub async fn copy<A, B>(from: &A, to: &B, dry_run: bool) -> Result<CopyReport, Failure>
+/// same bytes left alone, so a second run writes nothing. A key of `shared_before` (what
+/// `to` held when this copy last shared state with it: the session's base) that `to` no
+/// longer has is left out: another writer removed it.
+pub async fn copy<A, B>(
+    from: &A,
+    to: &B,
+    dry_run: bool,
+    shared_before: &std::collections::BTreeSet<String>,
+) -> Result<CopyReport, Failure>
 where
     A: ObjectStore + ?Sized,
     B: ObjectStore + ?Sized,
@@ -73,6 +85,10 @@ where
                 continue;
             }
             Some(d) => Cond::Matches(d.etag.clone()),
+            None if shared_before.contains(&key) => {
+                report.removed_there.push(key);
+                continue;
+            }
             None => Cond::Absent,
         };
         let bucket = if cond == Cond::Absent {
@@ -142,13 +158,14 @@ mod tests {
         )
         .await
         .unwrap();
-        let dry = copy(&a, &b, true).await.unwrap();
+        let none = Default::default();
+        let dry = copy(&a, &b, true, &none).await.unwrap();
         assert_eq!(dry.written(), 2);
         assert!(
             b.get("registry/deployments.json").await.unwrap().is_none(),
             "a dry run writes nothing"
         );
-        let first = copy(&a, &b, false).await.unwrap();
+        let first = copy(&a, &b, false, &none).await.unwrap();
         assert_eq!(first.created, ["registry/deployments.json"]);
         assert_eq!(first.updated, ["helm/issues/sequence.json"]);
         assert!(
@@ -158,16 +175,40 @@ mod tests {
                 .is_none(),
             "secrets stay"
         );
-        let again = copy(&a, &b, false).await.unwrap();
+        let again = copy(&a, &b, false, &none).await.unwrap();
         assert_eq!((again.written(), again.unchanged.len()), (0, 2));
         let back_dir = tempfile::tempdir().unwrap();
         let back = LocalStore::new(back_dir.path());
-        copy(&b, &back, false).await.unwrap();
+        copy(&b, &back, false, &none).await.unwrap();
         for k in ["registry/deployments.json", "helm/issues/sequence.json"] {
             assert_eq!(
                 back.get(k).await.unwrap().unwrap().bytes,
                 a.get(k).await.unwrap().unwrap().bytes
             );
         }
+    }
+
+    #[tokio::test]
+    async fn what_a_team_mate_removed_since_this_copy_last_shared_is_not_brought_back() {
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (here, there) = (LocalStore::new(a_dir.path()), LocalStore::new(b_dir.path()));
+        for k in [
+            "helm/issues/active/X-001.json",
+            "helm/issues/active/X-002.json",
+        ] {
+            here.put(k, b"{}\n".to_vec(), Cond::Absent).await.unwrap();
+        }
+        // X-001 was shared, then removed there; X-002 never was.
+        let before = ["helm/issues/active/X-001.json".to_string()].into();
+        let done = copy(&here, &there, false, &before).await.unwrap();
+        assert_eq!(done.removed_there, ["helm/issues/active/X-001.json"]);
+        assert_eq!(done.created, ["helm/issues/active/X-002.json"]);
+        assert!(
+            there
+                .get("helm/issues/active/X-001.json")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

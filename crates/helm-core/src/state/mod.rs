@@ -10,6 +10,7 @@
 pub mod lease;
 pub mod local;
 pub mod migrate;
+pub mod session;
 
 use crate::ports::Failure;
 use std::future::Future;
@@ -58,6 +59,17 @@ pub trait ObjectStore {
     fn delete(&self, key: &str, etag: &str) -> impl Future<Output = Result<Written, Failure>>;
     /// Every key under `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, Failure>>;
+    /// Every key under `prefix` with its current etag, sorted by key (one listing: S3's
+    /// ListObjectsV2 carries each object's ETag, so no object is read).
+    fn list_versions(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, Failure>>;
+}
+
+/// Whether two etags name the same version (S3 quotes them; a caller may not).
+pub fn same_etag(a: &str, b: &str) -> bool {
+    a.trim_matches('"') == b.trim_matches('"')
 }
 
 /// Why a read-modify-write did not land.
@@ -142,7 +154,7 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(jitter(cap))
 }
 
-fn jitter(cap: u64) -> u64 {
+pub(crate) fn jitter(cap: u64) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
