@@ -225,6 +225,24 @@ for c in out["calls"]:
 ' || true
 
 echo
+echo "==> team scale: the project's state moves to S3, and a team-mate's clone shares it"
+"$py" -c "import boto3, sys; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket='acme-helm-state')" "$endpoint"
+cfg="$project/.fractary/plugins/helm-cloud/config/monitoring.toml"
+sed -i -e 's/^backend = "local"/backend = "s3"/' -e 's/^bucket = ""/bucket = "acme-helm-state"/' "$cfg"
+step state migrate --to s3 "  (once, before the team shares it)"
+"$helm" state migrate --to s3 | head -3
+mate="$project-mate"
+rm -rf "$mate" && mkdir -p "$mate/.fractary/plugins/helm-cloud"
+cp -r "$project/.fractary/shared" "$mate/.fractary/"
+cp -r "$project/.fractary/plugins/helm-cloud/config" "$mate/.fractary/plugins/helm-cloud/"
+step -v issues --env test "  (in the team-mate's clone, which has only the configuration: pulled from S3)"
+HELM_ROOT="$mate" "$helm" -v issues --env test || true
+step -v health --service api-lambda --env test "  (the team-mate's run: its report and issue updates are pushed)"
+HELM_ROOT="$mate" "$helm" -v health --service api-lambda --env test || true
+step state status
+"$helm" state status
+
+echo
 echo "Demo project: $project"
 if [ -n "${HELM_DEMO_KEEP:-}" ]; then
   echo "Emulator left running at $endpoint: export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo HELM_ROOT=$project"
