@@ -52,6 +52,9 @@ pub struct Ctx {
     pub roles: std::sync::Arc<helm_aws::fanout::RoleCache>,
     /// Who the remediation history names (None: the user and host; `mcp` names its client).
     pub actor: Option<String>,
+    /// Pushes what the command wrote so far, inside a shared-state session (a no-op
+    /// outside one).
+    pub checkpoint: helm_core::state::session::Checkpoint,
 }
 
 /// AWS calls of one run: how many, how many the SDK retried and how many failed.
@@ -128,6 +131,7 @@ impl Ctx {
             calls: Default::default(),
             roles: Default::default(),
             actor: None,
+            checkpoint: Default::default(),
         })
     }
 

@@ -118,7 +118,7 @@ impl From<helm_core::state::session::SessionError> for CliError {
             S::Store(f) => (*f).into(),
             S::Local(e) => e.into(),
             S::NotShared { .. } => CliError::new(EXIT_DATAERR, e.to_string()).hint(hint),
-            S::Busy { .. } | S::Lost { .. } | S::Conflicts { .. } => {
+            S::Busy { .. } | S::Lost { .. } | S::Conflicts { .. } | S::NotAppended { .. } => {
                 CliError::new(EXIT_TEMPFAIL, e.to_string()).hint(hint)
             }
         }

@@ -278,6 +278,8 @@ pub struct CycleWorld<'a, O: Observer + crate::ports::Actuator, T: WorkTracker> 
     pub monitoring: &'a Monitoring,
     /// Where health reports are saved.
     pub reports_dir: PathBuf,
+    /// Shares a remediation's `started` record before it acts (shared state).
+    pub checkpoint: &'a crate::state::session::Checkpoint,
 }
 
 /// One cycle of `env`: the health check over the last interval (its report saved, issues
@@ -394,6 +396,7 @@ pub async fn cycle<O: Observer + crate::ports::Actuator, T: WorkTracker>(
                 issues: w.store,
                 clock: &clock,
                 monitoring: w.monitoring,
+                checkpoint: w.checkpoint,
             };
             let said = match remediation::remediate(&req, &rs, &world).await {
                 Ok(Outcome::Applied { verification, .. }) => format!(

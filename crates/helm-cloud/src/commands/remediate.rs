@@ -163,6 +163,7 @@ pub async fn run_with<C: Confirmer>(ctx: &Ctx, req: Request<'_>, confirmer: &C) 
         issues: &issues,
         clock: ctx.clock.as_ref(),
         monitoring: &config.monitoring,
+        checkpoint: &ctx.checkpoint,
     };
     let outcome = remediation::remediate(&request, &settings, &world).await;
     let shown = ctx.show_path(&history.path);

@@ -45,7 +45,15 @@ where
     let store = s3_store(ctx, &config, s3).await?;
     let terms = session::LockTerms::new(settings.state.lease);
     let me = lease::holder_id();
-    let (out, report) = session::run(&store, &ctx.paths.fractary(), &me, &terms, work).await?;
+    let (out, report) = session::run(
+        &store,
+        &ctx.paths.fractary(),
+        &me,
+        &terms,
+        &ctx.checkpoint,
+        work,
+    )
+    .await?;
     if ctx.out.verbose > 0 {
         ctx.out.warn_plain(&format!(
             "shared state {}: pulled {} (removed {}), pushed {} (deleted {}){}",

@@ -265,6 +265,7 @@ impl Loop<'_> {
                     monitors,
                     monitoring: &config.monitoring,
                     reports_dir: ctx.paths.health_reports(env),
+                    checkpoint: &ctx.checkpoint,
                 };
                 let requires = config.environments.get(env)?.requires_confirmation;
                 let es = state.environments.entry(env.clone()).or_default();
@@ -508,16 +509,22 @@ async fn shared_loop(
                 // The cycle runs in a session on the shared state: the issues, reports,
                 // outbox and history it writes are pushed before the next one.
                 let root = ctx.paths.fractary();
-                last_code =
-                    match session::run(bucket, &root, &me, &lock_terms, lp.cycle(n, &mut state))
-                        .await
-                    {
-                        Ok((code, _)) => code,
-                        Err(e) => {
-                            ctx.out.warn(&format!("cycle {n}: {e}"));
-                            EXIT_TEMPFAIL
-                        }
-                    };
+                last_code = match session::run(
+                    bucket,
+                    &root,
+                    &me,
+                    &lock_terms,
+                    &ctx.checkpoint,
+                    lp.cycle(n, &mut state),
+                )
+                .await
+                {
+                    Ok((code, _)) => code,
+                    Err(e) => {
+                        ctx.out.warn(&format!("cycle {n}: {e}"));
+                        EXIT_TEMPFAIL
+                    }
+                };
                 ran += 1;
                 if lost.get() {
                     // Another replica may act now: leave the state to it.

@@ -670,6 +670,38 @@ fn two_clones_share_the_registry_and_issues_through_s3() {
         again.stdout
     );
 
+    // B remediates: the run's records are in the shared history (the `started` one shared
+    // before the action, by the checkpoint; the rest at the end).
+    let fixed = team(
+        emu,
+        b.path(),
+        &[
+            "remediate",
+            "--action",
+            "restart_lambda",
+            "--service",
+            "f",
+            "--yes",
+            "--env",
+            "test",
+        ],
+    );
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+    let history = emu.run_python(
+        "import sys, json, boto3\n\
+         s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         body = s3.get_object(Bucket=sys.argv[2], \
+         Key='team/helm/plugins/helm-cloud/remediations/test/history.jsonl')['Body'].read()\n\
+         print(json.dumps([json.loads(l)['decision'] for l in body.decode().splitlines()]))",
+        &[&bucket],
+    );
+    assert_eq!(
+        history,
+        serde_json::json!(["started", "applied"]),
+        "{history}"
+    );
+
     // A file written here by hand, never shared: refused, nothing runs, it stays.
     let stray = ".fractary/helm/issues/active/infra-099.json";
     write(a.path(), stray, "{\"id\": \"infra-099\"}\n");

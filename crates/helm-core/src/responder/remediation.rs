@@ -79,6 +79,9 @@ pub struct World<'a, A: Actuator, C: Confirmer> {
     pub issues: &'a IssueStore,
     pub clock: &'a dyn Clock,
     pub monitoring: &'a Monitoring,
+    /// Shares the `started` record before the action (shared state on S3); a no-op on
+    /// local files.
+    pub checkpoint: &'a crate::state::session::Checkpoint,
 }
 
 /// How a remediation ended without an error.
@@ -641,6 +644,18 @@ async fn execute<A: Actuator, C: Confirmer>(
         };
     w.history
         .append(&record(Decision::Started, &p.reason, Value::Null, None))?;
+    // The team must see that this began before anything changes: a holder that dies in the
+    // middle leaves an unfinished run where the next session (on any machine) finds it.
+    if let Err(why) = w.checkpoint.share().await {
+        let message =
+            format!("the start of the run could not be shared ({why}); nothing was changed");
+        w.history
+            .append(&record(Decision::Failed, &message, Value::Null, None))?;
+        return Err(Stop::Refused {
+            message,
+            hint: "check the [state] bucket and run it again".into(),
+        });
+    }
     let run = ActionRun {
         action: p.id,
         kind: p.kind,
@@ -872,6 +887,17 @@ mod tests {
         req: &Request,
         s: &Settings,
     ) -> Result<Outcome, Stop> {
+        run_sharing(c, a, p, req, s, &Default::default())
+    }
+
+    fn run_sharing(
+        c: &Case,
+        a: &FakeActuator,
+        p: &FakePerson,
+        req: &Request,
+        s: &Settings,
+        checkpoint: &crate::state::session::Checkpoint,
+    ) -> Result<Outcome, Stop> {
         let w = World {
             actuator: a,
             confirmer: p,
@@ -879,8 +905,35 @@ mod tests {
             issues: &c.issues,
             clock: &c.clock,
             monitoring: &c.monitoring,
+            checkpoint,
         };
         block_on(remediate(req, s, &w))
+    }
+
+    #[test]
+    fn a_start_that_cannot_be_shared_changes_nothing() {
+        let c = case();
+        let a = FakeActuator::default();
+        let ended = crate::state::session::Checkpoint::ended();
+        let err = run_sharing(
+            &c,
+            &a,
+            &NOBODY,
+            &request("restart_lambda"),
+            &settings(false),
+            &ended,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Stop::Refused { ref message, .. } if message.contains("could not be shared")),
+            "{err:?}"
+        );
+        assert_eq!(
+            *a.calls.lock().unwrap(),
+            ["state restart_lambda"],
+            "read, never applied"
+        );
+        assert_eq!(decisions(&c), [Decision::Started, Decision::Failed]);
     }
 
     fn decisions(c: &Case) -> Vec<Decision> {

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The key of the state lock in the store.
@@ -51,6 +52,23 @@ pub struct Seen {
     pub remote: String,
     /// The local file's etag ([`LocalStore::etag_of`]).
     pub local: String,
+    /// Its length in bytes (an append-only file must still begin with what was seen).
+    #[serde(default)]
+    pub len: u64,
+}
+
+/// Whether a state file only ever grows at its end (the remediation history): a push that
+/// does not begin with the version pulled, or removes it, is refused.
+pub fn append_only(key: &str) -> bool {
+    key.ends_with(".jsonl")
+}
+
+/// Whether `bytes` extend the version `seen` (begin with it).
+fn extends(seen: &Seen, bytes: &[u8]) -> bool {
+    usize::try_from(seen.len)
+        .ok()
+        .and_then(|n| bytes.get(..n))
+        .is_some_and(|head| LocalStore::etag_of(head) == seen.local)
 }
 
 /// The base: which store, and each key as last pulled or pushed.
@@ -80,6 +98,9 @@ pub enum SessionError {
     /// Objects changed in the store behind the lock: left as they are there; ours are kept
     /// in `kept`. The rest was pushed.
     Conflicts { kept: PathBuf, keys: Vec<String> },
+    /// Append-only files (the remediation history) rewritten or removed here: not pushed;
+    /// ours are kept in `kept`. The rest was pushed.
+    NotAppended { kept: PathBuf, keys: Vec<String> },
 }
 
 impl std::fmt::Display for SessionError {
@@ -122,6 +143,13 @@ impl std::fmt::Display for SessionError {
                 first(keys),
                 kept.display()
             ),
+            SessionError::NotAppended { kept, keys } => write!(
+                f,
+                "{} append-only file(s) were changed here other than by appending ({}): the shared one is left as it is; ours are kept in {}",
+                keys.len(),
+                first(keys),
+                kept.display()
+            ),
             SessionError::Conflicts { kept, keys } => write!(
                 f,
                 "{} object(s) changed in the shared state behind the lock ({}): left as the other writer made them; ours are kept in {}",
@@ -147,7 +175,9 @@ impl SessionError {
             SessionError::NotShared { .. } => {
                 "copy them up with `helm-cloud state migrate --to s3` (or remove them), then run it again"
             }
-            SessionError::Lost { .. } | SessionError::Conflicts { .. } => {
+            SessionError::Lost { .. }
+            | SessionError::Conflicts { .. }
+            | SessionError::NotAppended { .. } => {
                 "compare the kept files with the shared ones and run the command again"
             }
         }
@@ -181,6 +211,8 @@ pub struct Pushed {
     pub written: Vec<String>,
     pub deleted: Vec<String>,
     pub conflicted: Vec<String>,
+    /// Append-only files changed other than at their end (or removed): not pushed.
+    pub not_appended: Vec<String>,
 }
 
 /// What a session did.
@@ -279,6 +311,7 @@ pub async fn pull<S: ObjectStore + ?Sized>(
             Seen {
                 remote: v.etag,
                 local: local_etag,
+                len: v.bytes.len() as u64,
             },
         );
     }
@@ -330,19 +363,27 @@ pub async fn push<S: ObjectStore + ?Sized>(
                 let Some(v) = LocalStore::new(root).get(&key).await? else {
                     continue; // removed since the listing: the next push deletes it
                 };
+                if append_only(&key) && seen.as_ref().is_some_and(|s| !extends(s, &v.bytes)) {
+                    pushed.not_appended.push(key);
+                    continue;
+                }
                 let cond = match &seen {
                     Some(s) => super::Cond::Matches(s.remote.clone()),
                     None => super::Cond::Absent,
                 };
-                let local = LocalStore::etag_of(&v.bytes);
+                let (local, len) = (LocalStore::etag_of(&v.bytes), v.bytes.len() as u64);
                 match store.put(&key, v.bytes, cond).await? {
                     Written::Done(remote) => {
-                        base.keys.insert(key.clone(), Seen { remote, local });
+                        base.keys.insert(key.clone(), Seen { remote, local, len });
                         pushed.written.push(key);
                         continue;
                     }
                     Written::Conflict => Written::Conflict,
                 }
+            }
+            (None, Some(_)) if append_only(&key) => {
+                pushed.not_appended.push(key);
+                continue;
             }
             (None, Some(s)) => store.delete(&key, &s.remote).await?,
             (None, None) => continue,
@@ -373,6 +414,56 @@ fn keep_aside(root: &Path, keys: &[String], now: DateTime<Utc>) -> Result<PathBu
         }
     }
     Ok(dir)
+}
+
+/// A command's way to share what it has written so far, before the session ends: the
+/// remediation use case shares its `started` record before it acts, so that a holder that
+/// dies mid-action leaves the record where the team's next session sees it (its cooldown
+/// and its unfinished-run check). Outside a session (the local backend) there is nothing to
+/// share: the local file is the record.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    tx: Arc<Mutex<Option<Asks>>>,
+}
+
+type Asks = tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<Result<(), String>>>;
+
+impl Checkpoint {
+    /// Push what the command has written so far; Err says why it is not shared (the
+    /// caller must not act on the assumption that it is).
+    pub async fn share(&self) -> Result<(), String> {
+        let tx = self.tx.lock().expect("not poisoned").clone();
+        let Some(tx) = tx else {
+            return Ok(());
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(reply)
+            .map_err(|_| "the shared-state session has ended".to_string())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the shared-state session has ended".to_string()))
+    }
+
+    fn open(
+        &self,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Result<(), String>>>
+    {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self.tx.lock().expect("not poisoned") = Some(tx);
+        rx
+    }
+
+    /// A checkpoint whose session has ended: every share fails (for tests of callers).
+    #[cfg(test)]
+    pub(crate) fn ended() -> Checkpoint {
+        let c = Checkpoint::default();
+        drop(c.open());
+        c
+    }
+
+    fn close(&self) {
+        *self.tx.lock().expect("not poisoned") = None;
+    }
 }
 
 /// How a session takes the lock.
@@ -423,14 +514,16 @@ pub async fn lock<S: ObjectStore + ?Sized>(
 }
 
 /// Runs `work` in a session on `store` with the working copy under `root`: lock, pull, run
-/// (renewing the lock), push, release. `work`'s output is returned with what the session
-/// did; a session that could not share the command's changes is an error after `work`
-/// ran (its output is then dropped: the caller has already shown it).
+/// (renewing the lock, and pushing when `work` asks through `checkpoint`), push, release.
+/// `work`'s output is returned with what the session did; a session that could not share
+/// the command's changes is an error after `work` ran (its output is then dropped: the
+/// caller has already shown it).
 pub async fn run<S, F, T>(
     store: &S,
     root: &Path,
     holder: &str,
     terms: &LockTerms,
+    checkpoint: &Checkpoint,
     work: F,
 ) -> Result<(T, Report), SessionError>
 where
@@ -443,11 +536,28 @@ where
     let outcome = async {
         let _local = local_lock?;
         let (mut base, pulled) = pull(store, root).await?;
+        let mut asks = checkpoint.open();
         let mut work = std::pin::pin!(work);
         let mut lost = false;
         let out = loop {
             tokio::select! {
                 out = &mut work => break out,
+                Some(reply) = asks.recv() => {
+                    let shared = if lost || !lease::still_ours(&held, Utc::now()) {
+                        Err("the shared state lock was lost".to_string())
+                    } else {
+                        match push(store, root, &mut base).await {
+                            Ok(p) if p.conflicted.is_empty() && p.not_appended.is_empty() => Ok(()),
+                            Ok(p) => Err(format!(
+                                "{} object(s) could not be shared ({})",
+                                p.conflicted.len() + p.not_appended.len(),
+                                p.conflicted.iter().chain(&p.not_appended).cloned().collect::<Vec<_>>().join(", ")
+                            )),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    };
+                    let _ = reply.send(shared);
+                }
                 _ = tokio::time::sleep(terms.lease.renew_every()), if !lost => {
                     match lease::renew(store, LOCK_KEY, &held, Utc::now(), &terms.lease).await {
                         Ok(Some(h)) => held = h,
@@ -468,6 +578,13 @@ where
             return Err(SessionError::Lost { kept, keys });
         }
         let pushed = push(store, root, &mut base).await?;
+        if !pushed.not_appended.is_empty() {
+            let kept = keep_aside(root, &pushed.not_appended, Utc::now())?;
+            return Err(SessionError::NotAppended {
+                kept,
+                keys: pushed.not_appended,
+            });
+        }
         if !pushed.conflicted.is_empty() {
             let kept = keep_aside(root, &pushed.conflicted, Utc::now())?;
             return Err(SessionError::Conflicts {
@@ -485,6 +602,7 @@ where
         ))
     }
     .await;
+    checkpoint.close();
     // Released whatever happened (a conditional delete: never a successor's lock).
     let _ = lease::release(store, LOCK_KEY, &held).await;
     outcome
@@ -587,11 +705,18 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let store = Counted::new(bucket.path());
         // A opens an issue; configuration stays on A's machine.
-        let ((), done) = run(&store, a.path(), "a", &terms(), async {
-            write(a.path(), ISSUE, "{\"v\": 1}\n");
-            write(a.path(), SEQ, "{\"CORE\": 1}\n");
-            write(a.path(), "shared/aws-credentials.json", "secret");
-        })
+        let ((), done) = run(
+            &store,
+            a.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                write(a.path(), ISSUE, "{\"v\": 1}\n");
+                write(a.path(), SEQ, "{\"CORE\": 1}\n");
+                write(a.path(), "shared/aws-credentials.json", "secret");
+            },
+        )
         .await
         .unwrap();
         assert_eq!(done.pushed.written, [ISSUE, SEQ]);
@@ -602,10 +727,17 @@ mod tests {
         );
 
         // B sees it, changes it.
-        let ((), done) = run(&store, b.path(), "b", &terms(), async {
-            assert_eq!(read(b.path(), ISSUE).as_deref(), Some("{\"v\": 1}\n"));
-            write(b.path(), ISSUE, "{\"v\": 2}\n");
-        })
+        let ((), done) = run(
+            &store,
+            b.path(),
+            "b",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                assert_eq!(read(b.path(), ISSUE).as_deref(), Some("{\"v\": 1}\n"));
+                write(b.path(), ISSUE, "{\"v\": 2}\n");
+            },
+        )
         .await
         .unwrap();
         assert_eq!(done.pulled.fetched, [ISSUE, SEQ]);
@@ -613,10 +745,17 @@ mod tests {
 
         // A reads only the one object that moved.
         store.gets.store(0, Ordering::SeqCst);
-        let ((), done) = run(&store, a.path(), "a", &terms(), async {
-            assert_eq!(read(a.path(), ISSUE).as_deref(), Some("{\"v\": 2}\n"));
-            std::fs::remove_file(a.path().join(ISSUE)).unwrap();
-        })
+        let ((), done) = run(
+            &store,
+            a.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                assert_eq!(read(a.path(), ISSUE).as_deref(), Some("{\"v\": 2}\n"));
+                std::fs::remove_file(a.path().join(ISSUE)).unwrap();
+            },
+        )
         .await
         .unwrap();
         assert_eq!(done.pulled.fetched, [ISSUE]);
@@ -626,9 +765,16 @@ mod tests {
         assert!(read(bucket.path(), ISSUE).is_none());
 
         // B's copy loses the file the store no longer has; nothing is pushed back.
-        let ((), done) = run(&store, b.path(), "b", &terms(), async {})
-            .await
-            .unwrap();
+        let ((), done) = run(
+            &store,
+            b.path(),
+            "b",
+            &terms(),
+            &Checkpoint::default(),
+            async {},
+        )
+        .await
+        .unwrap();
         assert_eq!(done.pulled.removed, [ISSUE]);
         assert!(read(b.path(), ISSUE).is_none());
         assert_eq!(done.pushed, Pushed::default());
@@ -639,25 +785,39 @@ mod tests {
         let bucket = tempfile::tempdir().unwrap();
         let here = tempfile::tempdir().unwrap();
         let store = Counted::new(bucket.path());
-        run(&store, here.path(), "a", &terms(), async {
-            write(here.path(), ISSUE, "{\"v\": 1}\n");
-        })
+        run(
+            &store,
+            here.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                write(here.path(), ISSUE, "{\"v\": 1}\n");
+            },
+        )
         .await
         .unwrap();
-        let err = run(&store, here.path(), "a", &terms(), async {
-            write(here.path(), ISSUE, "{\"v\": \"ours\"}\n");
-            // A writer that ignores the lock changes it meanwhile.
-            let v = store.inner.get(ISSUE).await.unwrap().unwrap();
-            store
-                .inner
-                .put(
-                    ISSUE,
-                    b"{\"v\": \"theirs\"}\n".to_vec(),
-                    Cond::Matches(v.etag),
-                )
-                .await
-                .unwrap();
-        })
+        let err = run(
+            &store,
+            here.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                write(here.path(), ISSUE, "{\"v\": \"ours\"}\n");
+                // A writer that ignores the lock changes it meanwhile.
+                let v = store.inner.get(ISSUE).await.unwrap().unwrap();
+                store
+                    .inner
+                    .put(
+                        ISSUE,
+                        b"{\"v\": \"theirs\"}\n".to_vec(),
+                        Cond::Matches(v.etag),
+                    )
+                    .await
+                    .unwrap();
+            },
+        )
         .await
         .unwrap_err();
         let SessionError::Conflicts { kept, keys } = &err else {
@@ -677,9 +837,16 @@ mod tests {
             "released after a conflict too"
         );
         // The next session brings the shared version here.
-        run(&store, here.path(), "a", &terms(), async {})
-            .await
-            .unwrap();
+        run(
+            &store,
+            here.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {},
+        )
+        .await
+        .unwrap();
         assert_eq!(
             read(here.path(), ISSUE).as_deref(),
             Some("{\"v\": \"theirs\"}\n")
@@ -697,9 +864,16 @@ mod tests {
         };
         let (held, _) = lock(&store, "ci-job:42:beef", &t).await.unwrap();
         let ran = std::cell::Cell::new(false);
-        let err = run(&store, here.path(), "me", &t, async { ran.set(true) })
-            .await
-            .unwrap_err();
+        let err = run(
+            &store,
+            here.path(),
+            "me",
+            &t,
+            &Checkpoint::default(),
+            async { ran.set(true) },
+        )
+        .await
+        .unwrap_err();
         assert!(!ran.get(), "nothing runs without the lock");
         assert!(matches!(err, SessionError::Busy { .. }), "{err}");
         assert!(
@@ -720,21 +894,28 @@ mod tests {
             lease: lease::Terms::new(Duration::from_millis(300)),
             wait: Duration::from_secs(5),
         };
-        let err = run(&store, here.path(), "me", &t, async {
-            write(here.path(), ISSUE, "{\"v\": 1}\n");
-            // Another holder takes the lock over (as after a long stall past its expiry).
-            let v = store.inner.get(LOCK_KEY).await.unwrap().unwrap();
-            store
-                .inner
-                .put(
-                    LOCK_KEY,
-                    b"{\"holder\": \"other\"}".to_vec(),
-                    Cond::Matches(v.etag),
-                )
-                .await
-                .unwrap();
-            tokio::time::sleep(Duration::from_millis(400)).await;
-        })
+        let err = run(
+            &store,
+            here.path(),
+            "me",
+            &t,
+            &Checkpoint::default(),
+            async {
+                write(here.path(), ISSUE, "{\"v\": 1}\n");
+                // Another holder takes the lock over (as after a long stall past its expiry).
+                let v = store.inner.get(LOCK_KEY).await.unwrap().unwrap();
+                store
+                    .inner
+                    .put(
+                        LOCK_KEY,
+                        b"{\"holder\": \"other\"}".to_vec(),
+                        Cond::Matches(v.etag),
+                    )
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            },
+        )
         .await
         .unwrap_err();
         let SessionError::Lost { kept, keys } = &err else {
@@ -760,12 +941,19 @@ mod tests {
             let (store, root) = (Arc::clone(&store), dir.path().to_path_buf());
             tasks.push(tokio::spawn(async move {
                 let r = root.clone();
-                run(&*store, &root, &format!("w{i}"), &terms(), async move {
-                    // Read-modify-write of one shared counter, as `sync` does the sequence.
-                    let n: u64 = read(&r, SEQ).map_or(0, |t| t.trim().parse().unwrap());
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    write(&r, SEQ, &format!("{}\n", n + 1));
-                })
+                run(
+                    &*store,
+                    &root,
+                    &format!("w{i}"),
+                    &terms(),
+                    &Checkpoint::default(),
+                    async move {
+                        // Read-modify-write of one shared counter, as `sync` does the sequence.
+                        let n: u64 = read(&r, SEQ).map_or(0, |t| t.trim().parse().unwrap());
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        write(&r, SEQ, &format!("{}\n", n + 1));
+                    },
+                )
                 .await
                 .unwrap();
             }));
@@ -774,5 +962,109 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(read(bucket.path(), SEQ).as_deref(), Some("12\n"));
+    }
+
+    #[tokio::test]
+    async fn the_remediation_history_is_only_ever_appended_to() {
+        const H: &str = "plugins/helm-cloud/remediations/test/history.jsonl";
+        let bucket = tempfile::tempdir().unwrap();
+        let here = tempfile::tempdir().unwrap();
+        let store = Counted::new(bucket.path());
+        run(
+            &store,
+            here.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                write(here.path(), H, "{\"n\": 1}\n");
+            },
+        )
+        .await
+        .unwrap();
+        // An append is shared.
+        let ((), done) = run(
+            &store,
+            here.path(),
+            "a",
+            &terms(),
+            &Checkpoint::default(),
+            async {
+                write(here.path(), H, "{\"n\": 1}\n{\"n\": 2}\n");
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.pushed.written, [H]);
+        // A rewrite of an earlier line, or a removal, is not.
+        for rewrite in [true, false] {
+            let err = run(
+                &store,
+                here.path(),
+                "a",
+                &terms(),
+                &Checkpoint::default(),
+                async {
+                    if rewrite {
+                        write(here.path(), H, "{\"n\": 9}\n{\"n\": 2}\n{\"n\": 3}\n");
+                    } else {
+                        std::fs::remove_file(here.path().join(H)).unwrap();
+                    }
+                },
+            )
+            .await
+            .unwrap_err();
+            assert!(matches!(err, SessionError::NotAppended { .. }), "{err}");
+            assert_eq!(
+                read(bucket.path(), H).as_deref(),
+                Some("{\"n\": 1}\n{\"n\": 2}\n"),
+                "the shared history is as it was"
+            );
+            // The next session restores the shared history here.
+            run(
+                &store,
+                here.path(),
+                "a",
+                &terms(),
+                &Checkpoint::default(),
+                async {},
+            )
+            .await
+            .unwrap();
+            assert_eq!(read(here.path(), H), read(bucket.path(), H));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_shares_what_was_written_before_the_command_ends() {
+        const H: &str = "plugins/helm-cloud/remediations/test/history.jsonl";
+        let bucket = tempfile::tempdir().unwrap();
+        let here = tempfile::tempdir().unwrap();
+        let store = Counted::new(bucket.path());
+        let cp = Checkpoint::default();
+        assert_eq!(
+            cp.share().await,
+            Ok(()),
+            "outside a session: nothing to share"
+        );
+        let ((), done) = run(&store, here.path(), "a", &terms(), &cp, async {
+            write(here.path(), H, "{\"decision\": \"started\"}\n");
+            cp.share().await.unwrap();
+            assert_eq!(
+                read(bucket.path(), H).as_deref(),
+                Some("{\"decision\": \"started\"}\n"),
+                "shared before the command goes on"
+            );
+            write(
+                here.path(),
+                H,
+                "{\"decision\": \"started\"}\n{\"decision\": \"applied\"}\n",
+            );
+        })
+        .await
+        .unwrap();
+        assert_eq!(done.pushed.written, [H], "the end pushes the rest");
+        assert_eq!(read(bucket.path(), H).unwrap().lines().count(), 2);
+        assert!(cp.share().await.is_ok(), "after the session: a no-op again");
     }
 }
