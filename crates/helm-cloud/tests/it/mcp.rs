@@ -439,38 +439,13 @@ fn remediation_through_an_agent_plans_applies_and_asks_the_person_for_prod() {
 /// what its own `health` writes is pushed to the bucket.
 #[test]
 fn an_agent_works_on_the_teams_shared_state() {
-    use crate::state::{bucket_keys, create_bucket, state_config};
+    use crate::state::{Team, bucket_keys, team_with_an_open_issue};
     let emu = Emulator::shared();
-    let bucket = unique_name("agent").to_lowercase();
-    create_bucket(emu, &bucket);
-    let p = unique_name("agent");
-    emu.seed(
-        &json!({
-            "lambdas": [{"name": format!("{p}-f")}],
-            "alarms": [{"name": format!("{p}-errors"), "namespace": "AWS/Lambda", "metric": "Errors",
-                "dimensions": {"FunctionName": format!("{p}-f")}, "state": "ALARM"}],
-        })
-        .to_string(),
-    );
-    let (mate, mine) = (emulated_project(), emulated_project());
-    for c in [&mate, &mine] {
-        state_config(c.path(), &bucket, "backend = \"s3\"\n");
-    }
-    assert_eq!(
-        run(helm_against(emu, mate.path()).args(["state", "migrate", "--to", "s3"])).code,
-        0
-    );
-    let doc = json!({"id": p, "environment": "test", "resources": [{"id": "f", "type": "lambda",
-        "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{p}-f")}]});
-    let f = write(mate.path(), "d.json", &doc.to_string());
-    let added = run(helm_against(emu, mate.path()).args([
-        "registry",
-        "add",
-        "--file",
-        f.to_str().unwrap(),
-    ]));
-    assert_eq!(added.code, 0, "{added:?}");
-    assert_eq!(run(helm_against(emu, mate.path()).args(["health"])).code, 2);
+    let Team {
+        bucket,
+        second: mine,
+        ..
+    } = team_with_an_open_issue(emu, "agent");
     let before = bucket_keys(emu, &bucket)
         .iter()
         .filter(|k| k.contains("/monitoring/"))

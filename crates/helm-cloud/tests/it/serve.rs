@@ -492,41 +492,14 @@ fn the_pages_in_a_real_browser() {
 /// there shows resolved here within a refresh (every 5 s).
 #[test]
 fn on_shared_state_the_dashboard_follows_a_team_mates_clone() {
-    use crate::state::{create_bucket, state_config};
+    use crate::state::{Team, team_with_an_open_issue};
     let emu = Emulator::shared();
-    let bucket = unique_name("board").to_lowercase();
-    create_bucket(emu, &bucket);
-    let p = unique_name("board");
-    emu.seed(
-        &json!({
-            "lambdas": [{"name": format!("{p}-f")}],
-            "alarms": [{"name": format!("{p}-errors"), "namespace": "AWS/Lambda", "metric": "Errors",
-                "dimensions": {"FunctionName": format!("{p}-f")}, "state": "ALARM"}],
-        })
-        .to_string(),
-    );
-    let (mate, viewer) = (emulated_project(), emulated_project());
-    for c in [&mate, &viewer] {
-        state_config(c.path(), &bucket, "backend = \"s3\"\n");
-    }
+    let Team {
+        first: mate,
+        second: viewer,
+        ..
+    } = team_with_an_open_issue(emu, "board");
     let cli = |root: &Path, args: &[&str]| run(helm_against(emu, root).args(args));
-    assert_eq!(
-        cli(mate.path(), &["state", "migrate", "--to", "s3"]).code,
-        0
-    );
-    let doc = json!({"id": p, "environment": "test", "resources": [{"id": "f", "type": "lambda",
-        "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{p}-f")}]});
-    let f = write(mate.path(), "d.json", &doc.to_string());
-    assert_eq!(
-        cli(
-            mate.path(),
-            &["registry", "add", "--file", f.to_str().unwrap()]
-        )
-        .code,
-        0
-    );
-    assert_eq!(cli(mate.path(), &["health"]).code, 2);
-
     let env: Vec<(&str, String)> = emu.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = serve(viewer.path(), &["--listen", "127.0.0.1:0"], &env);

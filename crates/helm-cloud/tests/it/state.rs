@@ -585,37 +585,61 @@ fn add_lambda(emu: &Emulator, root: &Path, id: &str, function: &str) -> Run {
     )
 }
 
-/// Two clones of one project (two people, or a laptop and a CI job) with
-/// `backend = "s3"`: what one does, the other sees: the registry, an issue opened by
-/// `health`, resolved by hand in the other clone; a state file written here outside a
-/// session is refused before anything runs, and left as it is.
-#[test]
-fn two_clones_share_the_registry_and_issues_through_s3() {
-    let emu = Emulator::shared();
-    let bucket = unique_name("team").to_lowercase();
+/// A bucket and two clones of one project on it (`backend = "s3"`: two people, or a
+/// laptop and a CI job). The first has put its state up (`state migrate`), added a
+/// deployment of one Lambda whose errors alarm, and run `health`, which opened infra-001.
+pub(crate) struct Team {
+    pub bucket: String,
+    pub first: tempfile::TempDir,
+    pub second: tempfile::TempDir,
+    /// The deployment id (and the Lambda's name prefix).
+    pub p: String,
+}
+
+pub(crate) fn team_with_an_open_issue(emu: &Emulator, name: &str) -> Team {
+    let bucket = unique_name(name).to_lowercase();
     create_bucket(emu, &bucket);
-    let p = unique_name("team");
-    let alarm = format!("{p}-errors");
+    let p = unique_name(name);
     emu.seed(
         &serde_json::json!({
             "lambdas": [{"name": format!("{p}-f")}],
-            "alarms": [{"name": alarm, "namespace": "AWS/Lambda", "metric": "Errors",
+            "alarms": [{"name": format!("{p}-errors"), "namespace": "AWS/Lambda", "metric": "Errors",
                 "dimensions": {"FunctionName": format!("{p}-f")}, "state": "ALARM"}],
         })
         .to_string(),
     );
-    let (a, b) = (emulated_project(), emulated_project());
-    for c in [&a, &b] {
+    let (first, second) = (emulated_project(), emulated_project());
+    for c in [&first, &second] {
         state_config(c.path(), &bucket, "backend = \"s3\"\n");
     }
-    // A's state from `init` goes up first, on purpose.
-    let up = team(emu, a.path(), &["state", "migrate", "--to", "s3"]);
+    // The first clone's state from `init` goes up first, on purpose.
+    let up = team(emu, first.path(), &["state", "migrate", "--to", "s3"]);
     assert_eq!(up.code, 0, "{up:?}");
+    assert_eq!(add_lambda(emu, first.path(), &p, &format!("{p}-f")).code, 0);
+    let health = team(emu, first.path(), &["health", "--format", "json"]);
+    assert_eq!(health.code, 2, "{health:?}");
+    assert_eq!(health.json()["issues"][0]["issue_id"], "infra-001");
+    Team {
+        bucket,
+        first,
+        second,
+        p,
+    }
+}
 
-    assert_eq!(add_lambda(emu, a.path(), &p, &format!("{p}-f")).code, 0);
-    let first = team(emu, a.path(), &["health", "--format", "json"]);
-    assert_eq!(first.code, 2, "{first:?}");
-    assert_eq!(first.json()["issues"][0]["issue_id"], "infra-001");
+/// What one clone does, the other sees: the registry, an issue opened by `health`,
+/// resolved by hand in the other clone, the next issue number, a remediation's history;
+/// a state file written here outside a session is refused before anything runs, and left
+/// as it is.
+#[test]
+fn two_clones_share_the_registry_and_issues_through_s3() {
+    let emu = Emulator::shared();
+    let Team {
+        bucket,
+        first: a,
+        second: b,
+        p,
+    } = team_with_an_open_issue(emu, "team");
     let keys = bucket_keys(emu, &bucket);
     for k in [
         "team/helm/registry/deployments.json",

@@ -640,6 +640,13 @@ mod tests {
                 gets: AtomicUsize::new(0),
             }
         }
+
+        /// Another writer replaces `key` (on its current version), ignoring any lock.
+        async fn overwrite(&self, key: &str, bytes: &[u8]) {
+            let v = self.inner.get(key).await.unwrap().unwrap();
+            let done = self.inner.put(key, bytes.to_vec(), Cond::Matches(v.etag));
+            assert!(matches!(done.await.unwrap(), Written::Done(_)));
+        }
     }
 
     impl ObjectStore for Counted {
@@ -679,6 +686,16 @@ mod tests {
         LockTerms::new(Duration::from_secs(30))
     }
 
+    /// A session of `holder` with the usual terms and no checkpoint.
+    async fn session<F: Future>(
+        store: &Counted,
+        root: &Path,
+        holder: &str,
+        work: F,
+    ) -> Result<(F::Output, Report), SessionError> {
+        run(store, root, holder, &terms(), &Checkpoint::default(), work).await
+    }
+
     #[tokio::test]
     async fn state_here_that_the_store_never_had_is_refused_and_nothing_changes() {
         let (bucket, here) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -705,18 +722,11 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let store = Counted::new(bucket.path());
         // A opens an issue; configuration stays on A's machine.
-        let ((), done) = run(
-            &store,
-            a.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                write(a.path(), ISSUE, "{\"v\": 1}\n");
-                write(a.path(), SEQ, "{\"CORE\": 1}\n");
-                write(a.path(), "shared/aws-credentials.json", "secret");
-            },
-        )
+        let ((), done) = session(&store, a.path(), "a", async {
+            write(a.path(), ISSUE, "{\"v\": 1}\n");
+            write(a.path(), SEQ, "{\"CORE\": 1}\n");
+            write(a.path(), "shared/aws-credentials.json", "secret");
+        })
         .await
         .unwrap();
         assert_eq!(done.pushed.written, [ISSUE, SEQ]);
@@ -727,17 +737,10 @@ mod tests {
         );
 
         // B sees it, changes it.
-        let ((), done) = run(
-            &store,
-            b.path(),
-            "b",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                assert_eq!(read(b.path(), ISSUE).as_deref(), Some("{\"v\": 1}\n"));
-                write(b.path(), ISSUE, "{\"v\": 2}\n");
-            },
-        )
+        let ((), done) = session(&store, b.path(), "b", async {
+            assert_eq!(read(b.path(), ISSUE).as_deref(), Some("{\"v\": 1}\n"));
+            write(b.path(), ISSUE, "{\"v\": 2}\n");
+        })
         .await
         .unwrap();
         assert_eq!(done.pulled.fetched, [ISSUE, SEQ]);
@@ -745,17 +748,10 @@ mod tests {
 
         // A reads only the one object that moved.
         store.gets.store(0, Ordering::SeqCst);
-        let ((), done) = run(
-            &store,
-            a.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                assert_eq!(read(a.path(), ISSUE).as_deref(), Some("{\"v\": 2}\n"));
-                std::fs::remove_file(a.path().join(ISSUE)).unwrap();
-            },
-        )
+        let ((), done) = session(&store, a.path(), "a", async {
+            assert_eq!(read(a.path(), ISSUE).as_deref(), Some("{\"v\": 2}\n"));
+            std::fs::remove_file(a.path().join(ISSUE)).unwrap();
+        })
         .await
         .unwrap();
         assert_eq!(done.pulled.fetched, [ISSUE]);
@@ -765,16 +761,7 @@ mod tests {
         assert!(read(bucket.path(), ISSUE).is_none());
 
         // B's copy loses the file the store no longer has; nothing is pushed back.
-        let ((), done) = run(
-            &store,
-            b.path(),
-            "b",
-            &terms(),
-            &Checkpoint::default(),
-            async {},
-        )
-        .await
-        .unwrap();
+        let ((), done) = session(&store, b.path(), "b", async {}).await.unwrap();
         assert_eq!(done.pulled.removed, [ISSUE]);
         assert!(read(b.path(), ISSUE).is_none());
         assert_eq!(done.pushed, Pushed::default());
@@ -785,39 +772,16 @@ mod tests {
         let bucket = tempfile::tempdir().unwrap();
         let here = tempfile::tempdir().unwrap();
         let store = Counted::new(bucket.path());
-        run(
-            &store,
-            here.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                write(here.path(), ISSUE, "{\"v\": 1}\n");
-            },
-        )
+        session(&store, here.path(), "a", async {
+            write(here.path(), ISSUE, "{\"v\": 1}\n");
+        })
         .await
         .unwrap();
-        let err = run(
-            &store,
-            here.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                write(here.path(), ISSUE, "{\"v\": \"ours\"}\n");
-                // A writer that ignores the lock changes it meanwhile.
-                let v = store.inner.get(ISSUE).await.unwrap().unwrap();
-                store
-                    .inner
-                    .put(
-                        ISSUE,
-                        b"{\"v\": \"theirs\"}\n".to_vec(),
-                        Cond::Matches(v.etag),
-                    )
-                    .await
-                    .unwrap();
-            },
-        )
+        let err = session(&store, here.path(), "a", async {
+            write(here.path(), ISSUE, "{\"v\": \"ours\"}\n");
+            // A writer that ignores the lock changes it meanwhile.
+            store.overwrite(ISSUE, b"{\"v\": \"theirs\"}\n").await;
+        })
         .await
         .unwrap_err();
         let SessionError::Conflicts { kept, keys } = &err else {
@@ -837,16 +801,7 @@ mod tests {
             "released after a conflict too"
         );
         // The next session brings the shared version here.
-        run(
-            &store,
-            here.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {},
-        )
-        .await
-        .unwrap();
+        session(&store, here.path(), "a", async {}).await.unwrap();
         assert_eq!(
             read(here.path(), ISSUE).as_deref(),
             Some("{\"v\": \"theirs\"}\n")
@@ -903,16 +858,7 @@ mod tests {
             async {
                 write(here.path(), ISSUE, "{\"v\": 1}\n");
                 // Another holder takes the lock over (as after a long stall past its expiry).
-                let v = store.inner.get(LOCK_KEY).await.unwrap().unwrap();
-                store
-                    .inner
-                    .put(
-                        LOCK_KEY,
-                        b"{\"holder\": \"other\"}".to_vec(),
-                        Cond::Matches(v.etag),
-                    )
-                    .await
-                    .unwrap();
+                store.overwrite(LOCK_KEY, b"{\"holder\": \"other\"}").await;
                 tokio::time::sleep(Duration::from_millis(400)).await;
             },
         )
@@ -970,48 +916,27 @@ mod tests {
         let bucket = tempfile::tempdir().unwrap();
         let here = tempfile::tempdir().unwrap();
         let store = Counted::new(bucket.path());
-        run(
-            &store,
-            here.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                write(here.path(), H, "{\"n\": 1}\n");
-            },
-        )
+        session(&store, here.path(), "a", async {
+            write(here.path(), H, "{\"n\": 1}\n");
+        })
         .await
         .unwrap();
         // An append is shared.
-        let ((), done) = run(
-            &store,
-            here.path(),
-            "a",
-            &terms(),
-            &Checkpoint::default(),
-            async {
-                write(here.path(), H, "{\"n\": 1}\n{\"n\": 2}\n");
-            },
-        )
+        let ((), done) = session(&store, here.path(), "a", async {
+            write(here.path(), H, "{\"n\": 1}\n{\"n\": 2}\n");
+        })
         .await
         .unwrap();
         assert_eq!(done.pushed.written, [H]);
         // A rewrite of an earlier line, or a removal, is not.
         for rewrite in [true, false] {
-            let err = run(
-                &store,
-                here.path(),
-                "a",
-                &terms(),
-                &Checkpoint::default(),
-                async {
-                    if rewrite {
-                        write(here.path(), H, "{\"n\": 9}\n{\"n\": 2}\n{\"n\": 3}\n");
-                    } else {
-                        std::fs::remove_file(here.path().join(H)).unwrap();
-                    }
-                },
-            )
+            let err = session(&store, here.path(), "a", async {
+                if rewrite {
+                    write(here.path(), H, "{\"n\": 9}\n{\"n\": 2}\n{\"n\": 3}\n");
+                } else {
+                    std::fs::remove_file(here.path().join(H)).unwrap();
+                }
+            })
             .await
             .unwrap_err();
             assert!(matches!(err, SessionError::NotAppended { .. }), "{err}");
@@ -1021,16 +946,7 @@ mod tests {
                 "the shared history is as it was"
             );
             // The next session restores the shared history here.
-            run(
-                &store,
-                here.path(),
-                "a",
-                &terms(),
-                &Checkpoint::default(),
-                async {},
-            )
-            .await
-            .unwrap();
+            session(&store, here.path(), "a", async {}).await.unwrap();
             assert_eq!(read(here.path(), H), read(bucket.path(), H));
         }
     }
