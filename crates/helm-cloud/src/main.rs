@@ -192,14 +192,7 @@ fn run(cli: Cli) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("starting the async runtime: {e}")))?;
-    let command = cli.command;
-    let result = runtime.block_on(async {
-        if in_session(&command) {
-            commands::state::shared(&ctx, dispatch(&ctx, command)).await
-        } else {
-            dispatch(&ctx, command).await
-        }
-    });
+    let result = runtime.block_on(dispatch_shared(&ctx, cli.command));
     if ctx.out.verbose > 0
         && !ctx.out.quiet
         && let Some(line) = ctx.calls.summary()
@@ -214,7 +207,7 @@ fn run(cli: Cli) -> CliResult {
 /// (completions, the man page, `patterns` on a file), those that manage the state itself
 /// (`init`, `config`, `state`), and the long-running ones, which hold sessions of their
 /// own (`watch` one per cycle, `mcp` one per tool call, `serve` refreshes its copy).
-pub(crate) fn in_session(command: &Command) -> bool {
+fn in_session(command: &Command) -> bool {
     !matches!(
         command,
         Command::Completions { .. }
@@ -227,6 +220,16 @@ pub(crate) fn in_session(command: &Command) -> bool {
             | Command::Serve { .. }
             | Command::Mcp { .. }
     )
+}
+
+/// Runs a command, in a session on the shared state when it is one of those (see
+/// [`in_session`]) and `[state] backend = "s3"`.
+pub(crate) async fn dispatch_shared(ctx: &Ctx, command: Command) -> CliResult {
+    if in_session(&command) {
+        commands::state::shared(ctx, dispatch(ctx, command)).await
+    } else {
+        dispatch(ctx, command).await
+    }
 }
 
 pub(crate) fn dispatch<'a>(

@@ -323,11 +323,7 @@ fn run_captured(
             let work = crate::commands::remediate::run_with(&ctx, req, &confirmer);
             return crate::commands::state::shared(&ctx, work).await;
         }
-        if crate::in_session(&command) {
-            crate::commands::state::shared(&ctx, crate::dispatch(&ctx, command)).await
-        } else {
-            crate::dispatch(&ctx, command).await
-        }
+        crate::dispatch_shared(&ctx, command).await
     })?;
     let captured = std::mem::take(&mut *captured.lock().expect("capture lock"));
     Ok(Ran { code, captured })

@@ -290,12 +290,10 @@ pub async fn pull<S: ObjectStore + ?Sized>(
     };
     let mut pulled = Pulled::default();
     for (key, etag) in &there {
-        let unchanged = known(key).is_some_and(|s| {
-            same_etag(&s.remote, etag) && here.get(key).is_some_and(|l| *l == s.local)
-        });
-        if unchanged {
-            base.keys
-                .insert(key.clone(), known(key).expect("known").clone());
+        let unchanged =
+            known(key).filter(|s| same_etag(&s.remote, etag) && here.get(key) == Some(&s.local));
+        if let Some(seen) = unchanged {
+            base.keys.insert(key.clone(), seen.clone());
             continue;
         }
         let Some(v) = store.get(key).await? else {
@@ -328,19 +326,20 @@ pub async fn pull<S: ObjectStore + ?Sized>(
     Ok((base, pulled))
 }
 
-/// The state files under `root` that differ from `base` (changed, new or removed here).
-async fn changes(root: &Path, base: &Base) -> Result<Vec<(String, Option<String>)>, Failure> {
+/// The state files under `root` that differ from `base`: changed or new here (true), or
+/// removed here (false).
+async fn changes(root: &Path, base: &Base) -> Result<Vec<(String, bool)>, Failure> {
     let here = state_versions(&LocalStore::new(root)).await?;
-    let mut out: Vec<(String, Option<String>)> = here
+    let mut out: Vec<(String, bool)> = here
         .iter()
         .filter(|(k, l)| base.keys.get(*k).is_none_or(|s| s.local != **l))
-        .map(|(k, l)| (k.clone(), Some(l.clone())))
+        .map(|(k, _)| (k.clone(), true))
         .collect();
     out.extend(
         base.keys
             .keys()
             .filter(|k| !here.contains_key(*k))
-            .map(|k| (k.clone(), None)),
+            .map(|k| (k.clone(), false)),
     );
     out.sort();
     Ok(out)
@@ -355,43 +354,41 @@ pub async fn push<S: ObjectStore + ?Sized>(
     base: &mut Base,
 ) -> Result<Pushed, SessionError> {
     let mut pushed = Pushed::default();
-    for (key, local_etag) in changes(root, base).await? {
+    for (key, present) in changes(root, base).await? {
         let seen = base.keys.get(&key).cloned();
-        let written = match (&local_etag, &seen) {
-            (Some(_), _) => {
-                // What is there now (the listing's hash is only what told it changed).
-                let Some(v) = LocalStore::new(root).get(&key).await? else {
-                    continue; // removed since the listing: the next push deletes it
-                };
-                if append_only(&key) && seen.as_ref().is_some_and(|s| !extends(s, &v.bytes)) {
-                    pushed.not_appended.push(key);
-                    continue;
-                }
-                let cond = match &seen {
-                    Some(s) => super::Cond::Matches(s.remote.clone()),
-                    None => super::Cond::Absent,
-                };
-                let (local, len) = (LocalStore::etag_of(&v.bytes), v.bytes.len() as u64);
-                match store.put(&key, v.bytes, cond).await? {
-                    Written::Done(remote) => {
-                        base.keys.insert(key.clone(), Seen { remote, local, len });
-                        pushed.written.push(key);
-                        continue;
-                    }
-                    Written::Conflict => Written::Conflict,
-                }
-            }
-            (None, Some(_)) if append_only(&key) => {
+        if !present {
+            // Removed here: deleted on the version pulled (never an append-only file).
+            let Some(s) = seen else { continue };
+            if append_only(&key) {
                 pushed.not_appended.push(key);
                 continue;
             }
-            (None, Some(s)) => store.delete(&key, &s.remote).await?,
-            (None, None) => continue,
+            match store.delete(&key, &s.remote).await? {
+                Written::Done(_) => {
+                    base.keys.remove(&key);
+                    pushed.deleted.push(key);
+                }
+                Written::Conflict => pushed.conflicted.push(key),
+            }
+            continue;
+        }
+        // What is there now (the listing's hash is only what told it changed).
+        let Some(v) = LocalStore::new(root).get(&key).await? else {
+            continue; // removed since the listing: the next push deletes it
         };
-        match written {
-            Written::Done(_) => {
-                base.keys.remove(&key);
-                pushed.deleted.push(key);
+        if append_only(&key) && seen.as_ref().is_some_and(|s| !extends(s, &v.bytes)) {
+            pushed.not_appended.push(key);
+            continue;
+        }
+        let cond = match &seen {
+            Some(s) => super::Cond::Matches(s.remote.clone()),
+            None => super::Cond::Absent,
+        };
+        let (local, len) = (LocalStore::etag_of(&v.bytes), v.bytes.len() as u64);
+        match store.put(&key, v.bytes, cond).await? {
+            Written::Done(remote) => {
+                base.keys.insert(key.clone(), Seen { remote, local, len });
+                pushed.written.push(key);
             }
             Written::Conflict => pushed.conflicted.push(key),
         }
@@ -426,7 +423,9 @@ pub struct Checkpoint {
     tx: Arc<Mutex<Option<Asks>>>,
 }
 
-type Asks = tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<Result<(), String>>>;
+/// One request to push now, answered with whether it was shared.
+type Ask = tokio::sync::oneshot::Sender<Result<(), String>>;
+type Asks = tokio::sync::mpsc::UnboundedSender<Ask>;
 
 impl Checkpoint {
     /// Push what the command has written so far; Err says why it is not shared (the
@@ -444,10 +443,7 @@ impl Checkpoint {
             .unwrap_or_else(|_| Err("the shared-state session has ended".to_string()))
     }
 
-    fn open(
-        &self,
-    ) -> tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Result<(), String>>>
-    {
+    fn open(&self) -> tokio::sync::mpsc::UnboundedReceiver<Ask> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         *self.tx.lock().expect("not poisoned") = Some(tx);
         rx
