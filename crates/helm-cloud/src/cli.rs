@@ -213,6 +213,10 @@ pub enum Command {
         /// Write `LineId,EventTemplate` with each line's final template to this CSV file.
         #[arg(long, value_name = "OUT.csv")]
         assignments: Option<PathBuf>,
+        /// Threads masking lines (default: one per core, at most 8); the result is the same
+        /// for any number.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
 
     /// What happened: mine the logs of the window, build a timeline and name the root cause.

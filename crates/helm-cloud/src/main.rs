@@ -187,11 +187,17 @@ fn run(cli: Cli) -> CliResult {
     let ctx = Ctx::new(&cli.global)?;
     let mut cli = cli;
     normalize(&ctx, &mut cli.command)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("starting the async runtime: {e}")))?;
+    // `patterns` reads a file and calls nothing: no worker threads, timers or sockets to
+    // start (they are a measurable part of its start-up).
+    let runtime = if matches!(cli.command, Command::Patterns { .. }) {
+        tokio::runtime::Builder::new_current_thread().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("starting the async runtime: {e}")))?;
     let result = runtime.block_on(dispatch_shared(&ctx, cli.command));
     if ctx.out.verbose > 0
         && !ctx.out.quiet
@@ -532,7 +538,14 @@ async fn dispatch_inner(ctx: &Ctx, command: Command) -> CliResult {
             file,
             top,
             assignments,
-        } => commands::patterns::run(ctx, file.as_deref(), top, assignments.as_deref()),
+            threads,
+        } => commands::patterns::run(
+            ctx,
+            file.as_deref(),
+            top,
+            assignments.as_deref(),
+            threads.map(usize::from),
+        ),
         Command::Investigate {
             query,
             env,

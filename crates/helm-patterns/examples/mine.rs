@@ -46,6 +46,33 @@ fn main() {
                 false;
         }
     }
+    // --threads N: time `mine_stream` instead (reading the file in batches, N masking
+    // threads, as `helm-cloud patterns` does), median of 5, no output.
+    if let Some(threads) = flag("--threads") {
+        let mut times = Vec::new();
+        let mut n = 0;
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            let mut file = std::fs::File::open(&path).expect("open");
+            let mut mined = helm_patterns::mine_stream(
+                &mut file,
+                helm_patterns::Miner::with_config(config.clone()),
+                threads as usize,
+                assign,
+            )
+            .expect("read");
+            mined.miner.consolidate();
+            times.push(start.elapsed().as_secs_f64());
+            n = mined.lines;
+        }
+        times.sort_by(f64::total_cmp);
+        let secs = times[times.len() / 2];
+        eprintln!(
+            "lines={n} threads={threads} secs={secs:.4} lines_per_s={:.0}",
+            n as f64 / secs
+        );
+        return;
+    }
     // The file is read first so that the timing covers the mining loop alone, as the
     // drain3 baseline's does.
     let text = std::fs::read_to_string(&path).expect("read");

@@ -13,11 +13,13 @@
 
 pub mod line;
 pub mod mask;
+pub mod stream;
 
 use rustc_hash::FxHashMap as HashMap;
 
 pub use line::{Level, LogLine, parse_line};
-pub use mask::WILDCARD;
+pub use mask::{Masked, MaskedRef, Scanned, WILDCARD, mask_line};
+pub use stream::{Mined, mine_stream};
 
 /// The miner's settings. `Default` is the one configuration used everywhere.
 #[derive(Debug, Clone)]
@@ -139,12 +141,19 @@ fn is_variable(token: &str) -> bool {
     token.contains(WILDCARD)
 }
 
+/// [`is_variable`] for a masked word of the line being mined.
+#[inline]
+fn holds_wildcard(word: &[u8]) -> bool {
+    word.windows(WILDCARD.len())
+        .any(|w| w == WILDCARD.as_bytes())
+}
+
 /// Masked lines remembered for the fast path (memory stays bounded however long the log).
 const SEEN_CAPACITY: usize = 50_000;
 
 #[derive(Debug, Default)]
 struct Node {
-    children: HashMap<Box<str>, Node>,
+    children: HashMap<Box<[u8]>, Node>,
     clusters: Vec<ClusterId>,
 }
 
@@ -159,10 +168,9 @@ pub struct Miner {
     redirect: Vec<ClusterId>,
     /// Masked lines seen before and the cluster they joined: most lines of a log repeat an
     /// earlier line once masked, and skip the tree search. Bounded by `SEEN_CAPACITY`.
-    seen: HashMap<Box<str>, ClusterId>,
-    // Scratch space reused for every line: the masked words and where each one ends.
-    masked: String,
-    bounds: Vec<(u32, u32)>,
+    seen: HashMap<Box<[u8]>, ClusterId>,
+    /// Scratch space reused for every line: its masked words.
+    line: Masked,
 }
 
 impl Miner {
@@ -189,22 +197,51 @@ impl Miner {
         time_ms: Option<i64>,
         level: Option<Level>,
     ) -> ClusterId {
-        self.tokenize(message);
+        let mut line = std::mem::take(&mut self.line);
+        mask_line(message.as_bytes(), &self.config.rules, false, &mut line);
+        let id = self.place(line.as_ref(), message.as_bytes(), time_ms, level);
+        self.line = line;
+        id
+    }
+
+    /// Mine one raw line as it was read: a JSON object gives its message and level (see
+    /// [`parse_line`]), a plain line is its own message with the level its first words
+    /// mark; a trailing `\r` is dropped, and bytes that are not UTF-8 become U+FFFD. Same
+    /// result as [`parse_line`] then [`Miner::add_with`], in one pass over a plain line.
+    pub fn add_line(&mut self, raw: &[u8]) -> ClusterId {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let read = read_line(raw, &self.config.rules, &mut line.text, &mut line.bounds);
+        let message = read.message.as_deref().map_or(read.raw, str::as_bytes);
+        let id = self.place(line.as_ref(), message, None, read.level);
+        self.line = line;
+        id
+    }
+
+    /// File a masked line in its cluster; `message` is its UTF-8 text (the sample of a new
+    /// cluster).
+    pub(crate) fn place(
+        &mut self,
+        line: MaskedRef<'_>,
+        message: &[u8],
+        time_ms: Option<i64>,
+        level: Option<Level>,
+    ) -> ClusterId {
         // A cluster only generalises, so a masked line that joined it once still fits it.
-        let id = match self.seen.get(self.masked.as_str()) {
+        let id = match self.seen.get(line.key()) {
             Some(&id) => self.resolve(id),
             None => {
-                let id = match self.find() {
+                let id = match self.find(line) {
                     Some((id, exact)) => {
                         if !exact {
-                            self.generalise(id);
+                            self.generalise(id, line);
                         }
                         id
                     }
-                    None => self.create(message),
+                    None => self.create(line, message),
                 };
                 if self.seen.len() < SEEN_CAPACITY {
-                    self.seen.insert(self.masked.as_str().into(), id);
+                    self.seen.insert(line.key().into(), id);
                 }
                 id
             }
@@ -336,66 +373,27 @@ impl Miner {
         }
     }
 
-    fn tokenize(&mut self, message: &str) {
-        self.masked.clear();
-        self.bounds.clear();
-        let mut after_number = false;
-        let bytes = message.as_bytes();
-        let mut i = 0;
-        loop {
-            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            if i == bytes.len() {
-                break;
-            }
-            let word_start = i;
-            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            // ASCII whitespace bounds: always char boundaries.
-            let word = &message[word_start..i];
-            let start = self.masked.len();
-            // A size unit after a number varies with the magnitude ("384 B", "2.1 KB").
-            if after_number && self.config.rules.size_units && mask::is_size_unit(word) {
-                self.masked.push_str(WILDCARD);
-            } else {
-                mask::mask_word_with(word, &mut self.masked, &self.config.rules);
-            }
-            after_number = &self.masked[start..] == WILDCARD;
-            self.bounds.push((start as u32, self.masked.len() as u32));
-            // A separator keeps "a b" and "ab" apart in the fast-path key.
-            self.masked.push('\u{1f}');
-        }
-    }
-
-    #[inline]
-    fn token(&self, i: usize) -> &str {
-        let (s, e) = self.bounds[i];
-        &self.masked[s as usize..e as usize]
-    }
-
     /// The tree keys of the current line: up to `depth - 2` leading tokens.
-    fn prefix_len(&self) -> usize {
-        self.bounds.len().min(self.config.depth.saturating_sub(2))
+    fn prefix_len(&self, line: MaskedRef<'_>) -> usize {
+        line.len().min(self.config.depth.saturating_sub(2))
     }
 
-    fn leaf(&self) -> Option<&Node> {
-        let mut node = self.roots.get(&self.bounds.len())?;
-        for i in 0..self.prefix_len() {
-            let t = self.token(i);
+    fn leaf(&self, line: MaskedRef<'_>) -> Option<&Node> {
+        let mut node = self.roots.get(&line.len())?;
+        for i in 0..self.prefix_len(line) {
+            let t = line.word(i);
             node = match node.children.get(t) {
                 Some(n) => n,
-                None => node.children.get(WILDCARD)?,
+                None => node.children.get(WILDCARD.as_bytes())?,
             };
         }
         Some(node)
     }
 
     /// The cluster the current line joins, and whether it matched the template exactly.
-    fn find(&self) -> Option<(ClusterId, bool)> {
-        let leaf = self.leaf()?;
-        let n = self.bounds.len();
+    fn find(&self, line: MaskedRef<'_>) -> Option<(ClusterId, bool)> {
+        let leaf = self.leaf(line)?;
+        let n = line.len();
         let mut best: Option<(ClusterId, f64, usize)> = None;
         for &id in &leaf.clusters {
             let c = &self.clusters[id as usize];
@@ -403,12 +401,12 @@ impl Miner {
             let mut params = 0usize;
             let mut compatible = true;
             for (i, t) in c.tokens.iter().enumerate() {
-                let tok = self.token(i);
-                if t.as_ref() == tok {
+                let tok = line.word(i);
+                if t.as_bytes() == tok {
                     same += 1;
                 } else if t.as_ref() == WILDCARD {
                     params += 1;
-                } else if !is_variable(t) || !is_variable(tok) {
+                } else if !is_variable(t) || !holds_wildcard(tok) {
                     // Two different plain words: maybe a variable (a user name), maybe two
                     // events (initialization / finalization). Kept apart here; the merge
                     // pass decides from how many values the position takes.
@@ -434,38 +432,41 @@ impl Miner {
                     .tokens
                     .iter()
                     .enumerate()
-                    .filter(|(i, t)| t.as_ref() == self.token(*i))
+                    .filter(|(i, t)| t.as_bytes() == line.word(*i))
                     .count();
                 (id, same + params == n)
             })
     }
 
-    fn generalise(&mut self, id: ClusterId) {
-        let n = self.bounds.len();
-        for i in 0..n {
-            let (s, e) = self.bounds[i];
-            let tok = &self.masked[s as usize..e as usize];
-            let c = &mut self.clusters[id as usize];
-            if c.tokens[i].as_ref() != tok && c.tokens[i].as_ref() != WILDCARD {
-                c.tokens[i] = WILDCARD.into();
+    fn generalise(&mut self, id: ClusterId, line: MaskedRef<'_>) {
+        let c = &mut self.clusters[id as usize];
+        for (t, word) in c.tokens.iter_mut().zip(line.words()) {
+            if t.as_bytes() != word && t.as_ref() != WILDCARD {
+                *t = WILDCARD.into();
             }
         }
     }
 
-    fn create(&mut self, message: &str) -> ClusterId {
+    fn create(&mut self, line: MaskedRef<'_>, message: &[u8]) -> ClusterId {
         let id = self.clusters.len() as ClusterId;
-        let tokens: Vec<Box<str>> = (0..self.bounds.len())
-            .map(|i| self.token(i).into())
+        // Words of a UTF-8 line cut at ASCII bytes: UTF-8 (the lossy form never replaces).
+        let tokens: Vec<Box<str>> = line
+            .words()
+            .map(|w| String::from_utf8_lossy(w).into())
             .collect();
-        let prefix: Vec<Box<str>> = tokens[..self.prefix_len()].to_vec();
+        let prefix_len = self.prefix_len(line);
         let max_children = self.config.max_children;
         let mut node = self.roots.entry(tokens.len()).or_default();
-        for t in prefix {
+        for t in &tokens[..prefix_len] {
             // A known token, or room for a new one: its own child; else the wildcard child.
-            let own = node.children.contains_key(&t)
-                || (t.as_ref() != WILDCARD && node.children.len() + 1 < max_children);
-            let key: Box<str> = if own { t } else { WILDCARD.into() };
-            node = node.children.entry(key).or_default();
+            let t = t.as_bytes();
+            let own = node.children.contains_key(t)
+                || (t != WILDCARD.as_bytes() && node.children.len() + 1 < max_children);
+            let key: &[u8] = if own { t } else { WILDCARD.as_bytes() };
+            if !node.children.contains_key(key) {
+                node.children.insert(key.into(), Node::default());
+            }
+            node = node.children.get_mut(key).expect("inserted above");
         }
         node.clusters.push(id);
         self.redirect.push(id);
@@ -475,10 +476,56 @@ impl Miner {
             count: 0,
             first_seen: None,
             last_seen: None,
-            sample: message.to_string(),
+            sample: String::from_utf8_lossy(message).into_owned(),
             level: None,
         });
         id
+    }
+}
+
+/// A raw line masked (appended to `text` and `bounds`) the way [`Miner::add_line`] reads it.
+pub(crate) struct ReadLine<'a> {
+    /// The line without its `\r`.
+    raw: &'a [u8],
+    /// The message, when it is not the raw line itself (a JSON object, a line not UTF-8).
+    message: Option<String>,
+    level: Option<Level>,
+}
+
+/// Mask a raw line as [`Miner::add_line`] reads it: a plain UTF-8 line in one pass over its
+/// bytes, anything else through [`parse_line`].
+#[inline]
+pub(crate) fn read_line<'a>(
+    raw: &'a [u8],
+    rules: &Rules,
+    text: &mut Vec<u8>,
+    bounds: &mut Vec<(u32, u32)>,
+) -> ReadLine<'a> {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    // What `trim_start` would stop at, if ASCII (it also takes a vertical tab for a space).
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace() && **b != 0x0b);
+    let (text_len, bounds_len) = (text.len(), bounds.len());
+    if first.is_none_or(|b| *b != b'{' && b.is_ascii()) {
+        let scan = mask::mask_into(raw, rules, true, text, bounds);
+        if scan.ascii || std::str::from_utf8(raw).is_ok() {
+            return ReadLine {
+                raw,
+                message: None,
+                level: scan.level,
+            };
+        }
+        text.truncate(text_len);
+        bounds.truncate(bounds_len);
+    }
+    // A JSON object, a line that starts with a non-ASCII character (which `trim_start`
+    // may take for a space) or one that is not UTF-8: the general way.
+    let lossy = String::from_utf8_lossy(raw);
+    let line = parse_line(&lossy);
+    mask::mask_into(line.message.as_bytes(), rules, false, text, bounds);
+    ReadLine {
+        raw,
+        message: Some(line.message.into_owned()),
+        level: line.level,
     }
 }
 

@@ -28,6 +28,11 @@ impl Level {
 
     /// Parse a level name (`error`, `ERR`, `warning`, `critical`…).
     pub fn parse(s: &str) -> Option<Level> {
+        Self::parse_bytes(s.as_bytes())
+    }
+
+    /// [`Level::parse`] on bytes (a word of a line not yet known to be UTF-8).
+    pub(crate) fn parse_bytes(s: &[u8]) -> Option<Level> {
         const NAMES: [(&str, Level); 16] = [
             ("trace", Level::Trace),
             ("debug", Level::Debug),
@@ -46,14 +51,25 @@ impl Level {
             ("alert", Level::Fatal),
             ("panic", Level::Fatal),
         ];
-        let t = s.trim_matches(|c: char| !c.is_ascii_alphabetic());
-        // No allocation: this runs on the first words of every line.
+        // Bytes, no allocation: this runs on the first words of every line. A non-ASCII
+        // character is all non-alphabetic bytes, so it is trimmed as a whole.
+        let mut t = s;
+        while let [first, rest @ ..] = t
+            && !first.is_ascii_alphabetic()
+        {
+            t = rest;
+        }
+        while let [rest @ .., last] = t
+            && !last.is_ascii_alphabetic()
+        {
+            t = rest;
+        }
         if !(3..=11).contains(&t.len()) {
             return None;
         }
         NAMES
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(t))
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(t))
             .map(|(_, l)| *l)
     }
 }
@@ -105,26 +121,43 @@ pub fn parse_line(raw: &str) -> LogLine<'_> {
 /// The level of a plain line: a level word among its first six words (`[ERROR]`,
 /// `ERROR:`, `level=error`, the Lambda runtime's tab-separated `[ERROR]`).
 fn plain_level(raw: &str) -> Option<Level> {
-    // ASCII whitespace: a level marker is never separated by anything else, and this runs
-    // on every line.
-    for word in raw.split_ascii_whitespace().take(6) {
-        // Level words (bracketed, `level=`-prefixed or not) are short.
-        if word.len() > 17 {
-            continue;
-        }
-        let w = word
-            .strip_prefix("level=")
-            .or_else(|| word.strip_prefix("LEVEL="))
-            .unwrap_or(word);
-        // Only words written as levels: all capitals, or bracketed, or key=value.
-        let bare = w.trim_matches(|c: char| matches!(c, '[' | ']' | ':' | '(' | ')' | '<' | '>'));
-        let marked =
-            w != word || bare.len() != w.len() || bare.chars().all(|c| c.is_ascii_uppercase());
-        if marked && let Some(l) = Level::parse(bare) {
-            return Some(l);
-        }
+    // ASCII whitespace: a level marker is never separated by anything else.
+    raw.split_ascii_whitespace()
+        .take(6)
+        .find_map(|w| word_level(w.as_bytes()))
+}
+
+/// The level a word marks, if it is written as one: all capitals (`ERROR`), bracketed or
+/// with a colon (`[warn]`, `error:`), or `level=`-prefixed.
+#[inline]
+pub(crate) fn word_level(word: &[u8]) -> Option<Level> {
+    // Level words (bracketed, `level=`-prefixed or not) are short.
+    if !(3..=17).contains(&word.len()) {
+        return None;
     }
-    None
+    let w = word
+        .strip_prefix(b"level=")
+        .or_else(|| word.strip_prefix(b"LEVEL="))
+        .unwrap_or(word);
+    let marker = |c: &u8| matches!(c, b'[' | b']' | b':' | b'(' | b')' | b'<' | b'>');
+    let mut bare = w;
+    while let [first, rest @ ..] = bare
+        && marker(first)
+    {
+        bare = rest;
+    }
+    while let [rest @ .., last] = bare
+        && marker(last)
+    {
+        bare = rest;
+    }
+    let marked =
+        w.len() != word.len() || bare.len() != w.len() || bare.iter().all(u8::is_ascii_uppercase);
+    if marked {
+        Level::parse_bytes(bare)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Property tests (proptest) of the miner's invariants over random logs.
 
-use helm_patterns::Miner;
+use helm_patterns::{Miner, parse_line};
 use proptest::prelude::*;
 
 /// Lines drawn from a few shapes with variable parts, plus arbitrary text.
@@ -50,4 +50,45 @@ proptest! {
             prop_assert!(words == 0 || tokens == words, "{:?}: {} tokens, {} words", line, tokens, words);
         }
     }
+
+    #[test]
+    fn a_raw_line_is_mined_as_its_parsed_message(lines in raw_lines()) {
+        // add_line reads a raw line in one pass; it must give what parse_line (JSON or
+        // plain, levels, lossy UTF-8) then add_with gives.
+        let (mut fast, mut slow) = (Miner::new(), Miner::new());
+        for raw in &lines {
+            let a = fast.add_line(raw);
+            let trimmed = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let text = String::from_utf8_lossy(trimmed);
+            let line = parse_line(&text);
+            let b = slow.add_with(&line.message, None, line.level);
+            prop_assert_eq!(a, b);
+        }
+        fast.consolidate();
+        slow.consolidate();
+        let view = |m: &Miner| m.clusters().map(|c| (c.template(), c.count, c.level, c.sample.clone())).collect::<Vec<_>>();
+        prop_assert_eq!(view(&fast), view(&slow));
+    }
+}
+
+/// Raw lines as read from a file: plain, level-marked, JSON objects, `\r`-ended, blank,
+/// led by spaces, tabs or a vertical tab, non-ASCII, and bytes that are not UTF-8.
+fn raw_lines() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let line = prop_oneof![
+        "(ERROR|\\[WARN\\]|level=info|INFO:|the)? ?[a-z]{1,8}( [a-z0-9=:.]{1,10}){0,6}"
+            .prop_map(String::into_bytes),
+        (
+            "[ \t\x0b]{0,2}",
+            "(message|msg|level|log)",
+            "[a-z0-9 ]{0,20}",
+            "(error|warn|x)"
+        )
+            .prop_map(
+                |(lead, k, v, l)| format!(r#"{lead}{{"{k}":"{v}","level":"{l}"}}"#).into_bytes()
+            ),
+        "\\PC{0,40}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..40),
+        "[a-z ]{0,20}".prop_map(|s| format!("{s}\r").into_bytes()),
+    ];
+    prop::collection::vec(line, 1..200)
 }

@@ -4,13 +4,18 @@ use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_SOFTWARE};
 use crate::table;
 use helm_core::investigator::redact::redact;
-use helm_patterns::{Miner, parse_line};
+use helm_patterns::Miner;
 use serde_json::json;
-use std::borrow::Cow;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
-pub fn run(ctx: &Ctx, file: Option<&Path>, top: usize, assignments: Option<&Path>) -> CliResult {
+pub fn run(
+    ctx: &Ctx,
+    file: Option<&Path>,
+    top: usize,
+    assignments: Option<&Path>,
+    threads: Option<usize>,
+) -> CliResult {
     let source = file.filter(|f| *f != Path::new("-"));
     let mut reader: Box<dyn Read> = match source {
         Some(f) => Box::new(std::fs::File::open(f).map_err(|e| {
@@ -19,58 +24,23 @@ pub fn run(ctx: &Ctx, file: Option<&Path>, top: usize, assignments: Option<&Path
         })?),
         None => Box::new(std::io::stdin().lock()),
     };
-    let mut miner = Miner::new();
-    let mut ids: Vec<u32> = Vec::new();
-    let mut lines = 0u64;
-    let mut mine = |bytes: &[u8]| {
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        let text = match std::str::from_utf8(bytes) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(bytes),
-        };
-        let line = parse_line(&text);
-        let id = miner.add_with(&line.message, None, line.level);
-        if assignments.is_some() {
-            ids.push(id);
-        }
-        lines += 1;
-    };
-    // Lines are cut from 1 MiB blocks (a longer line grows the block), so memory stays flat
-    // however long the input, and no call is made per line.
-    let mut buf = vec![0u8; 1 << 20];
-    let mut filled = 0;
-    loop {
-        let n = match reader.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(CliError::new(
-                    EXIT_SOFTWARE,
-                    format!("reading the log lines: {e}"),
-                ));
-            }
-        };
-        filled += n;
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', &buf[..filled]) {
-            mine(&buf[start..end]);
-            start = end + 1;
-        }
-        if n == 0 {
-            if start < filled {
-                mine(&buf[start..filled]);
-            }
-            break;
-        }
-        buf.copy_within(start..filled, 0);
-        filled -= start;
-        if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-    }
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+    });
+    // Read in batches of whole lines, masked on `threads` threads and filed in order, so
+    // memory stays flat however long the input and the result does not depend on threads.
+    let mined =
+        helm_patterns::mine_stream(&mut *reader, Miner::new(), threads, assignments.is_some())
+            .map_err(|e| CliError::new(EXIT_SOFTWARE, format!("reading the log lines: {e}")))?;
+    let (mut miner, ids, lines) = (mined.miner, mined.ids, mined.lines);
     miner.consolidate();
     if let Some(out) = assignments {
-        write_assignments(out, &miner, &ids)?;
+        std::thread::scope(|scope| {
+            // The report's secret masking compiles its patterns meanwhile, on the core the
+            // CSV leaves idle, instead of a millisecond after it.
+            scope.spawn(|| redact(""));
+            write_assignments(out, &miner, &ids, threads)
+        })?;
     }
     let mut clusters: Vec<_> = miner.clusters().collect();
     clusters.sort_by(|a, b| b.count.cmp(&a.count).then(a.id.cmp(&b.id)));
@@ -113,9 +83,17 @@ pub fn run(ctx: &Ctx, file: Option<&Path>, top: usize, assignments: Option<&Path
     Ok(0)
 }
 
+/// More masking threads than this gain nothing: one thread files the lines in order.
+const MAX_THREADS: usize = 8;
+
+/// Lines of the CSV formatted per block (each thread formats whole blocks, in buffers
+/// that come back once written: a few hundred kilobytes touched, not the whole file).
+const CSV_BLOCK_LINES: usize = 4 * 1024;
+
 /// `LineId,EventTemplate` with each line's final template (RFC 4180 quoting), written to a
-/// temporary file and renamed into place.
-fn write_assignments(path: &Path, miner: &Miner, ids: &[u32]) -> CliResult<()> {
+/// temporary file and renamed into place. Blocks of lines are formatted on `threads`
+/// threads and written in order as they come, so memory stays bounded by a few blocks.
+fn write_assignments(path: &Path, miner: &Miner, ids: &[u32], threads: usize) -> CliResult<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -127,25 +105,72 @@ fn write_assignments(path: &Path, miner: &Miner, ids: &[u32]) -> CliResult<()> {
     let fail = |e: std::io::Error| {
         CliError::new(EXIT_SOFTWARE, format!("writing {}: {e}", path.display()))
     };
-    let templates: Vec<String> = (0..ids.iter().copied().max().map_or(0, |m| m + 1))
-        .map(|id| csv_field(&miner.cluster(id).template()))
+    // Each cluster's `,template\n`, the part of a row after its line number.
+    let rows: Vec<Vec<u8>> = (0..ids.iter().copied().max().map_or(0, |m| m + 1))
+        .map(|id| format!(",{}\n", csv_field(&miner.cluster(id).template())).into_bytes())
         .collect();
-    {
-        // No fsync: the file is derived (run it again to rebuild it), and the rename still
-        // means a reader sees the old file or the whole new one, never half of it.
-        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).map_err(fail)?);
-        w.write_all(b"LineId,EventTemplate\n").map_err(fail)?;
+    let format_block = |block: usize, mut out: Vec<u8>| {
+        let first = block * CSV_BLOCK_LINES;
+        let lines = &ids[first..ids.len().min(first + CSV_BLOCK_LINES)];
+        out.clear();
         let mut n = itoa::Buffer::new();
-        for (i, id) in ids.iter().enumerate() {
-            w.write_all(n.format(i + 1).as_bytes()).map_err(fail)?;
-            w.write_all(b",").map_err(fail)?;
-            w.write_all(templates[*id as usize].as_bytes())
-                .map_err(fail)?;
-            w.write_all(b"\n").map_err(fail)?;
+        for (i, id) in lines.iter().enumerate() {
+            out.extend_from_slice(n.format(first + i + 1).as_bytes());
+            out.extend_from_slice(&rows[*id as usize]);
         }
-        w.flush().map_err(fail)?;
+        out
+    };
+    let blocks = ids.len().div_ceil(CSV_BLOCK_LINES);
+    let threads = threads.clamp(1, blocks.max(1));
+    // No fsync: the file is derived (run it again to rebuild it), and the rename still
+    // means a reader sees the old file or the whole new one, never half of it.
+    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    let written: std::io::Result<()> = std::thread::scope(|scope| {
+        file.write_all(b"LineId,EventTemplate\n")?;
+        // Block b goes to formatter b % threads; taking them round-robin keeps the order.
+        let formatters: Vec<_> = (0..threads)
+            .map(|k| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+                let (written_tx, written_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+                scope.spawn(move || {
+                    for block in (k..blocks).step_by(threads) {
+                        let buffer = written_rx.try_recv().unwrap_or_default();
+                        if tx.send(format_block(block, buffer)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                (rx, written_tx)
+            })
+            .collect();
+        for block in 0..blocks {
+            let (formatted, written) = &formatters[block % threads];
+            let text = formatted
+                .recv()
+                .expect("a formatter sends every block it has");
+            file.write_all(&text)?;
+            // Back to its formatter to fill again (it may have finished: then dropped).
+            let _ = written.send(text);
+        }
+        Ok(())
+    });
+    drop(file);
+    // The old file goes first, then the new one is renamed in: ext4 (auto_da_alloc) would
+    // flush a file renamed over another one at once, several milliseconds of a user's wait
+    // for a large CSV, to keep it through a crash; this file is derived (run the command
+    // again to rebuild it). A reader sees the old file, for an instant none, or the whole
+    // new one, never half of one.
+    let done = written
+        .and_then(|()| match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if done.is_err() {
+        // The target stays as it was; nothing half-written is left beside it.
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path).map_err(fail)
+    done.map_err(fail)
 }
 
 fn csv_field(s: &str) -> String {

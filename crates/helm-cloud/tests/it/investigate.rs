@@ -381,8 +381,8 @@ fn patterns_mines_a_file_and_writes_assignments() {
     assert_eq!(helm_run(dir.path(), &["patterns", "missing.log"]).code, 64);
 }
 
-/// Lines are cut from 1 MiB blocks: a line longer than a block, CRLF endings, a last line
-/// without its newline and bytes that are not UTF-8 are each one line, in order.
+/// Lines are read in batches (128 KiB): a line longer than a batch, CRLF endings, a last
+/// line without its newline and bytes that are not UTF-8 are each one line, in order.
 #[test]
 fn patterns_reads_lines_longer_than_its_block_crlf_and_a_last_line_without_newline() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +422,123 @@ fn patterns_reads_lines_longer_than_its_block_crlf_and_a_last_line_without_newli
         rows[4].starts_with("4,") && rows[4].ends_with("odd <*>"),
         "{}",
         rows[4]
+    );
+}
+
+/// Batches are masked on several threads and filed in order: any thread count gives the
+/// same CSV and the same report, byte for byte, over many batches.
+#[test]
+fn patterns_gives_the_same_result_on_any_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..30_000 {
+        text.push_str(&match i % 6 {
+            0 => format!(
+                "Received block blk_{i} of size {} from /10.0.{}.{}:50010\n",
+                i * 7,
+                i % 255,
+                i % 13
+            ),
+            1 => format!("[ERROR] request {i} failed after {}ms\n", i % 97),
+            2 => format!("{{\"level\":\"warn\",\"message\":\"slow query {i}\"}}\n"),
+            3 => format!("user{} logged in from 172.16.{}.1\r\n", i % 7, i % 200),
+            4 => format!("\tWARN\tdisk {}% full on vol-{i:x}\n", i % 100),
+            _ => format!(
+                "Invalid user u{} from 52.80.{}.{}\n",
+                i % 11,
+                i % 250,
+                i % 9
+            ),
+        });
+    }
+    assert!(text.len() > 4 * 128 * 1024, "several batches");
+    let input = write(dir.path(), "in.log", &text);
+    let mut seen = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("a{threads}.csv"));
+        let r = helm_run(
+            dir.path(),
+            &[
+                "patterns",
+                input.to_str().unwrap(),
+                "--assignments",
+                out.to_str().unwrap(),
+                "--threads",
+                threads,
+                "--top",
+                "50",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.json()["lines"], 30_000);
+        let mut report = r.json();
+        report["assignments"] = Value::Null;
+        seen.push((std::fs::read(&out).unwrap(), report));
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "threads changed the result"
+    );
+    let csv = String::from_utf8(seen[0].0.clone()).unwrap();
+    assert_eq!(csv.lines().count(), 30_001);
+    assert_eq!(
+        csv.lines().nth(1),
+        Some("1,Received block <*> of size <*> from /<*>")
+    );
+    assert_eq!(csv.lines().nth(4), Some("4,<*> logged in from <*>"));
+    let zero = helm_run(
+        dir.path(),
+        &["patterns", input.to_str().unwrap(), "--threads", "0"],
+    );
+    assert_eq!(zero.code, 64, "{zero:?}");
+}
+
+/// A CSV that cannot be put in place leaves what was there as it was, and no temporary
+/// file beside it; one that can replaces the old one whole.
+#[test]
+fn patterns_replaces_its_csv_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.log", "user 1 logged in\nuser 2 logged in\n");
+    let taken = dir.path().join("taken.csv");
+    std::fs::create_dir(&taken).unwrap();
+    std::fs::write(taken.join("keep"), "mine").unwrap();
+    let r = helm_run(
+        dir.path(),
+        &[
+            "patterns",
+            input.to_str().unwrap(),
+            "--assignments",
+            taken.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 70, "{r:?}");
+    assert!(
+        r.stderr.contains("writing") && r.stderr.contains("taken.csv"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(taken.join("keep")).unwrap(), "mine");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!left.iter().any(|f| f.ends_with(".tmp")), "{left:?}");
+    let out = write(dir.path(), "a.csv", &"old row\n".repeat(1000));
+    let r = helm_run(
+        dir.path(),
+        &[
+            "patterns",
+            input.to_str().unwrap(),
+            "--assignments",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "LineId,EventTemplate\n1,user <*> logged in\n2,user <*> logged in\n"
     );
 }
 
