@@ -109,14 +109,17 @@ fn write_assignments(path: &Path, miner: &Miner, ids: &[u32], threads: usize) ->
     let rows: Vec<Vec<u8>> = (0..ids.iter().copied().max().map_or(0, |m| m + 1))
         .map(|id| format!(",{}\n", csv_field(&miner.cluster(id).template())).into_bytes())
         .collect();
+    let longest = rows.iter().map(Vec::len).max().unwrap_or(0);
     let format_block = |block: usize, mut out: Vec<u8>| {
         let first = block * CSV_BLOCK_LINES;
         let lines = &ids[first..ids.len().min(first + CSV_BLOCK_LINES)];
         out.clear();
-        let mut n = itoa::Buffer::new();
-        for (i, id) in lines.iter().enumerate() {
-            out.extend_from_slice(n.format(first + i + 1).as_bytes());
+        out.reserve(lines.len() * (longest + 20));
+        let mut number = LineNumber::new(first + 1);
+        for id in lines {
+            out.extend_from_slice(number.digits());
             out.extend_from_slice(&rows[*id as usize]);
+            number.increment();
         }
         out
     };
@@ -173,10 +176,60 @@ fn write_assignments(path: &Path, miner: &Miner, ids: &[u32], threads: usize) ->
     done.map_err(fail)
 }
 
+/// A line number in decimal, counted up digit by digit (cheaper than formatting each).
+struct LineNumber {
+    digits: [u8; 20],
+    /// Where the number starts in `digits` (it ends at the end).
+    start: usize,
+}
+
+impl LineNumber {
+    fn new(n: usize) -> Self {
+        let text = n.to_string();
+        let mut digits = [b'0'; 20];
+        let start = digits.len() - text.len();
+        digits[start..].copy_from_slice(text.as_bytes());
+        LineNumber { digits, start }
+    }
+
+    fn digits(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
+
+    fn increment(&mut self) {
+        for i in (self.start..self.digits.len()).rev() {
+            if self.digits[i] < b'9' {
+                self.digits[i] += 1;
+                return;
+            }
+            self.digits[i] = b'0';
+        }
+        // 99 → 100: one digit more (the one before `start` is already '0').
+        self.start -= 1;
+        self.digits[self.start] = b'1';
+    }
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_numbers_count_up_as_formatting_them_would() {
+        for start in [1, 8, 95, 998, 99_990] {
+            let mut n = LineNumber::new(start);
+            for i in start..start + 1_100 {
+                assert_eq!(n.digits(), i.to_string().as_bytes());
+                n.increment();
+            }
+        }
     }
 }
