@@ -128,8 +128,16 @@ fn write_assignments(path: &Path, miner: &Miner, ids: &[u32], threads: usize) ->
     // No fsync: the file is derived (run it again to rebuild it), and the rename still
     // means a reader sees the old file or the whole new one, never half of it.
     let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    // The file's blocks reserved at once, rather than page by page as it is written (best
+    // effort: not every file system can; the size stays that of what is written).
+    let _ = rustix::fs::fallocate(
+        &file,
+        rustix::fs::FallocateFlags::KEEP_SIZE,
+        0,
+        csv_len(ids, &rows) as u64,
+    );
     let written: std::io::Result<()> = std::thread::scope(|scope| {
-        file.write_all(b"LineId,EventTemplate\n")?;
+        file.write_all(HEADER)?;
         // Block b goes to formatter b % threads; taking them round-robin keeps the order.
         let formatters: Vec<_> = (0..threads)
             .map(|k| {
@@ -176,6 +184,20 @@ fn write_assignments(path: &Path, miner: &Miner, ids: &[u32], threads: usize) ->
     done.map_err(fail)
 }
 
+/// The length of the CSV: its header, then each line's number and row.
+fn csv_len(ids: &[u32], rows: &[Vec<u8>]) -> usize {
+    let numbers: usize = (1..=20)
+        .map(|digits| {
+            // Line numbers with this many digits: 10^(d-1) ..= 10^d - 1, up to ids.len().
+            let (low, high) = (10usize.pow(digits - 1), 10usize.saturating_pow(digits) - 1);
+            digits as usize * ids.len().min(high).saturating_sub(low - 1)
+        })
+        .sum();
+    HEADER.len() + numbers + ids.iter().map(|id| rows[*id as usize].len()).sum::<usize>()
+}
+
+const HEADER: &[u8] = b"LineId,EventTemplate\n";
+
 /// A line number in decimal, counted up digit by digit (cheaper than formatting each).
 struct LineNumber {
     digits: [u8; 20],
@@ -221,6 +243,20 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_csv_is_as_long_as_reserved() {
+        let rows = vec![b",a\n".to_vec(), b",bcd\n".to_vec()];
+        for n in [0usize, 1, 9, 10, 99, 100, 12_345] {
+            let ids: Vec<u32> = (0..n as u32).map(|i| i % 2).collect();
+            let mut text = HEADER.to_vec();
+            for (i, id) in ids.iter().enumerate() {
+                text.extend_from_slice((i + 1).to_string().as_bytes());
+                text.extend_from_slice(&rows[*id as usize]);
+            }
+            assert_eq!(csv_len(&ids, &rows), text.len(), "{n} lines");
+        }
+    }
 
     #[test]
     fn line_numbers_count_up_as_formatting_them_would() {
