@@ -83,12 +83,6 @@ fn equal_to(v: u64, b: u8) -> u64 {
     !(((x & !HIGHS) + !HIGHS) | x | !HIGHS)
 }
 
-/// Whether any byte of `v` is below `n` (`n` at most 0x80).
-#[inline]
-fn less_than(v: u64, n: u8) -> bool {
-    v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS != 0
-}
-
 /// Whether any byte is an ASCII digit, eight bytes at a time.
 #[inline]
 fn has_digit(bytes: &[u8]) -> bool {
@@ -468,10 +462,7 @@ fn by_bitmaps(
     }
     // A space after the line, so that every word ends.
     spaces[n / 64] |= 1 << (n % 64);
-    let base = text.len();
-    let first_word = bounds.len();
-    let mut level = None;
-    let mut after_number = false;
+    let mut words = Words::new(rules, levels, text, bounds);
     let mut i = 0;
     loop {
         i = next_bit(&spaces, i, false);
@@ -479,41 +470,17 @@ fn by_bitmaps(
             break;
         }
         let end = next_bit(&spaces, i, true);
-        let word = &line[i..end];
-        let at = text.len();
-        if (rules.calendar && is_calendar_word(word))
-            || (after_number && rules.size_units && is_size_unit(word))
-        {
-            text.extend_from_slice(WILDCARD.as_bytes());
-        } else if any_bit(&digit, i, end) {
-            if rules.pieces {
-                mask_pieces(word, text, rules.join_runs);
-            } else {
-                text.extend_from_slice(WILDCARD.as_bytes());
-            }
-        } else if end - i <= 16 && i + 16 <= n {
-            // Sixteen bytes copied at once, cut back to the word.
-            text.extend_from_slice(&line[i..i + 16]);
-            text.truncate(at + (end - i));
-        } else {
-            text.extend_from_slice(word);
-        }
-        // A size unit after a number varies with the magnitude ("384 B", "2.1 KB").
-        after_number = text[at..] == *WILDCARD.as_bytes();
-        if levels && level.is_none() && bounds.len() - first_word < 6 {
-            level = crate::line::word_level(word);
-        }
-        bounds.push(((at - base) as u32, (text.len() - base) as u32));
-        text.push(0x1f);
+        words.push(line, i, end, any_bit(&digit, i, end));
         i = end;
     }
     Some(Scanned {
-        level,
+        level: words.level,
         ascii: !high,
     })
 }
 
-/// [`mask_into`] a word at a time, any line.
+/// [`mask_into`] a byte at a time, any line (those [`by_bitmaps`] leaves: long lines, lines
+/// with control bytes).
 fn byte_by_byte(
     line: &[u8],
     rules: &crate::Rules,
@@ -521,13 +488,9 @@ fn byte_by_byte(
     text: &mut Vec<u8>,
     bounds: &mut Vec<(u32, u32)>,
 ) -> Scanned {
-    let base = text.len();
-    let first_word = bounds.len();
-    let mut level = None;
+    let mut words = Words::new(rules, levels, text, bounds);
     let mut seen = 0u8;
-    let mut after_number = false;
-    let n = line.len();
-    let mut i = 0;
+    let (n, mut i) = (line.len(), 0);
     loop {
         while i < n && CLASS[line[i] as usize] == SPACE {
             i += 1;
@@ -535,76 +498,84 @@ fn byte_by_byte(
         if i == n {
             break;
         }
-        let start = i;
-        let at = text.len();
-        let mut classes = 0u8;
-        // Eight bytes at a time, copied ahead and cut back at the word's end: where the word
-        // ends (the first space), and whether it holds a digit or a non-ASCII byte before it.
-        let mut ended = false;
-        while i + 8 <= n {
-            let chunk: [u8; 8] = line[i..i + 8].try_into().expect("8 bytes");
-            let v = u64::from_le_bytes(chunk);
-            if less_than(v, 0x20) {
-                // A tab or a control byte: the byte loop below tells them apart.
-                break;
-            }
-            text.extend_from_slice(&chunk);
-            let spaces = equal_to(v, b' ');
-            // The bytes before the first space, as a mask.
-            let word = if spaces == 0 {
-                u64::MAX
-            } else {
-                (1u64 << (spaces.trailing_zeros() - 7)) - 1
-            };
-            if digits(v) & word != 0 {
-                classes |= DIGIT;
-            }
-            if v & HIGHS & word != 0 {
-                classes |= WIDE;
-            }
-            if spaces != 0 {
-                i += (spaces.trailing_zeros() / 8) as usize;
-                ended = true;
-                break;
-            }
-            i += 8;
+        let (start, mut classes) = (i, 0u8);
+        while i < n && CLASS[line[i] as usize] != SPACE {
+            classes |= CLASS[line[i] as usize];
+            i += 1;
         }
-        text.truncate(at + (i - start));
-        if !ended {
-            let from = i;
-            while i < n && CLASS[line[i] as usize] != SPACE {
-                classes |= CLASS[line[i] as usize];
-                i += 1;
-            }
-            text.extend_from_slice(&line[from..i]);
-        }
-        let word = &line[start..i];
         seen |= classes;
-        // The word as written is in the text; a rule may mask it.
+        words.push(line, start, i, classes & DIGIT != 0);
+    }
+    Scanned {
+        level: words.level,
+        ascii: seen & WIDE == 0,
+    }
+}
+
+/// A line's masked words as they are appended: the rule that looks at the word before, the
+/// level among the first six words, and where each word is.
+struct Words<'a> {
+    rules: &'a crate::Rules,
+    levels: bool,
+    text: &'a mut Vec<u8>,
+    bounds: &'a mut Vec<(u32, u32)>,
+    /// Where this line starts in `text` and `bounds`.
+    base: usize,
+    first_word: usize,
+    after_number: bool,
+    level: Option<Level>,
+}
+
+impl<'a> Words<'a> {
+    fn new(
+        rules: &'a crate::Rules,
+        levels: bool,
+        text: &'a mut Vec<u8>,
+        bounds: &'a mut Vec<(u32, u32)>,
+    ) -> Self {
+        Words {
+            rules,
+            levels,
+            base: text.len(),
+            first_word: bounds.len(),
+            text,
+            bounds,
+            after_number: false,
+            level: None,
+        }
+    }
+
+    /// Append the masked form of the word `line[i..end]` (`digit`: it holds one) and its
+    /// separator.
+    #[inline(always)]
+    fn push(&mut self, line: &[u8], i: usize, end: usize, digit: bool) {
+        let (word, rules, text) = (&line[i..end], self.rules, &mut *self.text);
+        let at = text.len();
         if (rules.calendar && is_calendar_word(word))
-            || (after_number && rules.size_units && is_size_unit(word))
+            || (self.after_number && rules.size_units && is_size_unit(word))
         {
-            text.truncate(at);
             text.extend_from_slice(WILDCARD.as_bytes());
-        } else if classes & DIGIT != 0 {
-            text.truncate(at);
+        } else if digit {
             if rules.pieces {
                 mask_pieces(word, text, rules.join_runs);
             } else {
                 text.extend_from_slice(WILDCARD.as_bytes());
             }
+        } else if end - i <= 16 && i + 16 <= line.len() {
+            // Sixteen bytes copied at once, cut back to the word.
+            text.extend_from_slice(&line[i..i + 16]);
+            text.truncate(at + (end - i));
+        } else {
+            text.extend_from_slice(word);
         }
         // A size unit after a number varies with the magnitude ("384 B", "2.1 KB").
-        after_number = text[at..] == *WILDCARD.as_bytes();
-        if levels && level.is_none() && bounds.len() - first_word < 6 {
-            level = crate::line::word_level(word);
+        self.after_number = text[at..] == *WILDCARD.as_bytes();
+        if self.levels && self.level.is_none() && self.bounds.len() - self.first_word < 6 {
+            self.level = crate::line::word_level(word);
         }
-        bounds.push(((at - base) as u32, (text.len() - base) as u32));
+        self.bounds
+            .push(((at - self.base) as u32, (text.len() - self.base) as u32));
         text.push(0x1f);
-    }
-    Scanned {
-        level,
-        ascii: seen & WIDE == 0,
     }
 }
 
