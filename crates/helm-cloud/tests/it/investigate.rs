@@ -342,23 +342,25 @@ fn secrets_are_masked_in_logs_and_reports() {
     assert!(logs.stdout.contains("AKIA****************"));
 }
 
+/// `helm-cloud patterns INPUT --assignments OUT EXTRA…` in `dir`.
+fn mine_file(dir: &Path, input: &Path, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "patterns",
+        input.to_str().unwrap(),
+        "--assignments",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    helm_run(dir, &args)
+}
+
 #[test]
 fn patterns_mines_a_file_and_writes_assignments() {
     let dir = tempfile::tempdir().unwrap();
     let lines = "Received block blk_1 of size 67108864 from /10.250.19.102\nReceived block blk_2 of size 3 from /10.250.10.6\n{\"level\":\"error\",\"message\":\"payment 4411 failed\"}\nPacketResponder 1 for block blk_3 terminating\n";
     let input = write(dir.path(), "in.log", lines);
     let out = dir.path().join("a.csv");
-    let r = helm_run(
-        dir.path(),
-        &[
-            "patterns",
-            input.to_str().unwrap(),
-            "--assignments",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
+    let r = mine_file(dir.path(), &input, &out, &["--format", "json"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["lines"], 4);
     assert_eq!(r.json()["templates"], 3);
@@ -394,17 +396,7 @@ fn patterns_reads_lines_longer_than_its_block_crlf_and_a_last_line_without_newli
     let input = dir.path().join("in.log");
     std::fs::write(&input, &bytes).unwrap();
     let out = dir.path().join("a.csv");
-    let r = helm_run(
-        dir.path(),
-        &[
-            "patterns",
-            input.to_str().unwrap(),
-            "--assignments",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
+    let r = mine_file(dir.path(), &input, &out, &["--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["lines"], 5);
     let csv = std::fs::read_to_string(&out).unwrap();
@@ -456,20 +448,11 @@ fn patterns_gives_the_same_result_on_any_number_of_threads() {
     let mut seen = Vec::new();
     for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("a{threads}.csv"));
-        let r = helm_run(
+        let r = mine_file(
             dir.path(),
-            &[
-                "patterns",
-                input.to_str().unwrap(),
-                "--assignments",
-                out.to_str().unwrap(),
-                "--threads",
-                threads,
-                "--top",
-                "50",
-                "--format",
-                "json",
-            ],
+            &input,
+            &out,
+            &["--threads", threads, "--top", "50", "--format", "json"],
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(r.json()["lines"], 30_000);
@@ -504,15 +487,7 @@ fn patterns_replaces_its_csv_whole_or_not_at_all() {
     let taken = dir.path().join("taken.csv");
     std::fs::create_dir(&taken).unwrap();
     std::fs::write(taken.join("keep"), "mine").unwrap();
-    let r = helm_run(
-        dir.path(),
-        &[
-            "patterns",
-            input.to_str().unwrap(),
-            "--assignments",
-            taken.to_str().unwrap(),
-        ],
-    );
+    let r = mine_file(dir.path(), &input, &taken, &[]);
     assert_eq!(r.code, 70, "{r:?}");
     assert!(
         r.stderr.contains("writing") && r.stderr.contains("taken.csv"),
@@ -526,15 +501,7 @@ fn patterns_replaces_its_csv_whole_or_not_at_all() {
         .collect();
     assert!(!left.iter().any(|f| f.ends_with(".tmp")), "{left:?}");
     let out = write(dir.path(), "a.csv", &"old row\n".repeat(1000));
-    let r = helm_run(
-        dir.path(),
-        &[
-            "patterns",
-            input.to_str().unwrap(),
-            "--assignments",
-            out.to_str().unwrap(),
-        ],
-    );
+    let r = mine_file(dir.path(), &input, &out, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
