@@ -135,17 +135,11 @@ impl Cluster {
     }
 }
 
-/// A token that holds a masked part: it differs from line to line by nature.
+/// A token (of a template, or a masked word of the line being mined) that holds a masked
+/// part: it differs from line to line by nature.
 #[inline]
-fn is_variable(token: &str) -> bool {
-    token.contains(WILDCARD)
-}
-
-/// [`is_variable`] for a masked word of the line being mined.
-#[inline]
-fn holds_wildcard(word: &[u8]) -> bool {
-    word.windows(WILDCARD.len())
-        .any(|w| w == WILDCARD.as_bytes())
+fn is_variable(token: &[u8]) -> bool {
+    memchr::memmem::find(token, WILDCARD.as_bytes()).is_some()
 }
 
 /// Masked lines remembered for the fast path (memory stays bounded however long the log).
@@ -305,7 +299,13 @@ impl Miner {
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| *i != p)
-                            .map(|(_, t)| if is_variable(t) { WILDCARD } else { t.as_ref() })
+                            .map(|(_, t)| {
+                                if is_variable(t.as_bytes()) {
+                                    WILDCARD
+                                } else {
+                                    t.as_ref()
+                                }
+                            })
                             .collect();
                         groups.entry(key).or_default().push(c.id);
                     }
@@ -316,7 +316,7 @@ impl Miner {
                         .filter(|(key, ids)| {
                             ids.len() > 1
                                 && (!self.config.rules.anchor
-                                    || key.iter().any(|t| !is_variable(t)))
+                                    || key.iter().any(|t| !is_variable(t.as_bytes())))
                         })
                         .map(|(_, ids)| ids)
                     {
@@ -326,7 +326,7 @@ impl Miner {
                             .collect();
                         values.sort_unstable();
                         values.dedup();
-                        let variable = values.iter().any(|v| is_variable(v))
+                        let variable = values.iter().any(|v| is_variable(v.as_bytes()))
                             || values.len() >= self.config.variable_min_values;
                         if variable {
                             merges.push(ids);
@@ -406,7 +406,7 @@ impl Miner {
                     same += 1;
                 } else if t.as_ref() == WILDCARD {
                     params += 1;
-                } else if !is_variable(t) || !holds_wildcard(tok) {
+                } else if !is_variable(t.as_bytes()) || !is_variable(tok) {
                     // Two different plain words: maybe a variable (a user name), maybe two
                     // events (initialization / finalization). Kept apart here; the merge
                     // pass decides from how many values the position takes.

@@ -281,8 +281,7 @@ pub struct Scanned {
 /// [`crate::line::parse_line`] does for a plain line), and note whether every byte is
 /// ASCII. The masked words are cut only at ASCII bytes, so a UTF-8 line gives UTF-8 words.
 pub fn mask_line(line: &[u8], rules: &crate::Rules, levels: bool, out: &mut Masked) -> Scanned {
-    out.text.clear();
-    out.bounds.clear();
+    out.clear();
     mask_into(line, rules, levels, &mut out.text, &mut out.bounds)
 }
 
